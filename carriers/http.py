@@ -1,0 +1,299 @@
+"""The shared HTTP layer: one AsyncClient, bounded retries, rate limit, redaction."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+from aiolimiter import AsyncLimiter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
+
+from carriers.base import RateLimit
+from tracking.domain import Exchange
+from tracking.exceptions import (
+    AuthError,
+    CarrierError,
+    CarrierServerError,
+    RateLimitedError,
+    TransportError,
+)
+
+__all__ = [
+    "ALLOWED_RESPONSE_HEADERS",
+    "REDACTED",
+    "SENSITIVE_HEADERS",
+    "SENSITIVE_PARAMS",
+    "CarrierHttp",
+    "default_timeout",
+    "redact_text",
+]
+
+log = logging.getLogger(__name__)
+
+REDACTED = "[REDACTED]"
+
+SENSITIVE_HEADERS: frozenset[str] = frozenset(
+    {"authorization", "17token", "token", "sign", "cookie", "x-api-key", "as-api-key"}
+)
+"""Request headers whose values never reach storage, logs or cassettes."""
+
+SENSITIVE_PARAMS: frozenset[str] = frozenset(
+    {"app_key", "access_token", "sign", "token", "apikey", "api_key", "secret", "key"}
+)
+"""Query-string and form parameters whose values are always redacted."""
+
+ALLOWED_RESPONSE_HEADERS: frozenset[str] = frozenset(
+    {"content-type", "content-length", "date", "retry-after", "x-request-id", "etag"}
+)
+"""Response headers kept with a stored exchange; everything else is dropped."""
+
+_MAX_RETRY_AFTER = 120.0
+
+
+def default_timeout(seconds: float = 20.0) -> httpx.Timeout:
+    """The explicit timeout every carrier client uses."""
+    return httpx.Timeout(seconds, connect=min(seconds, 10.0))
+
+
+def redact_text(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each secret value in `text`."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _redact_url(url: httpx.URL, secrets: Sequence[str]) -> str:
+    parts = urlsplit(str(url))
+    query = [
+        (k, REDACTED if k.lower() in SENSITIVE_PARAMS else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    rebuilt = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    return redact_text(rebuilt, secrets)
+
+
+def _redact_body(body: bytes, content_type: str, secrets: Sequence[str]) -> bytes:
+    if not body:
+        return body
+    text = body.decode("utf-8", errors="replace")
+    if "x-www-form-urlencoded" in content_type:
+        pairs = [
+            (k, REDACTED if k.lower() in SENSITIVE_PARAMS else v)
+            for k, v in parse_qsl(text, keep_blank_values=True)
+        ]
+        text = urlencode(pairs)
+    return redact_text(text, secrets).encode("utf-8")
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, min(float(value), _MAX_RETRY_AFTER))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, min((when - datetime.now(UTC)).total_seconds(), _MAX_RETRY_AFTER))
+
+
+class _Retryable(Exception):
+    """Internal: an attempt that may be retried (429, 5xx, transport)."""
+
+    def __init__(
+        self,
+        error: CarrierError,
+        *,
+        retry_after: float | None = None,
+        exchange: Exchange | None = None,
+    ) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+        self.exchange = exchange
+
+
+class CarrierHttp:
+    """Sends one carrier's requests: rate limit, concurrency cap, retries, redaction.
+
+    **Parameters:**
+
+    * **client** - the shared `httpx.AsyncClient` (built once, with an explicit timeout).
+    * **carrier** - the carrier's code, recorded on every exchange.
+    * **adapter_version** - recorded on every exchange.
+    * **rate_limit** - requests per period and requests in flight.
+    * **secrets** - values that must never be stored (credential values).
+    * **max_attempts** - attempts per request, the first included.
+    * **backoff** - base of the exponential backoff, in seconds.
+    * **deadline** - total seconds one attempt may take, whatever the transport (a
+      safety net over httpx's own timeouts, which in-process transports do not apply).
+    """
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient,
+        carrier: str,
+        adapter_version: str,
+        rate_limit: RateLimit,
+        secrets: Sequence[str] = (),
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        deadline: float = 60.0,
+    ) -> None:
+        self.client = client
+        self.carrier = carrier
+        self.adapter_version = adapter_version
+        self.rate_limit = rate_limit
+        self.secrets = tuple(s for s in secrets if s)
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.deadline = deadline
+        # A bucket of one request per slot: no bursts beyond the carrier's rate.
+        self._limiter = AsyncLimiter(1, 1.0 / rate_limit.per_second)
+        self._in_flight = asyncio.Semaphore(rate_limit.concurrency)
+        self.requests_sent = 0
+        self.retries = 0
+
+    def _wait(self, state: RetryCallState) -> float:
+        outcome = state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return exc.retry_after
+        exp = self.backoff * (2 ** (state.attempt_number - 1))
+        return float(min(exp, 30.0) + random.uniform(0, self.backoff))
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        form: Mapping[str, str] | None = None,
+    ) -> Exchange:
+        """Send a request with retries; return the final exchange.
+
+        Statuses other than 401/403/429/5xx (e.g. 400, 404) come back as an exchange: the
+        adapter decides what they mean for its carrier.
+
+        Raises `AuthError` on 401/403, and `RateLimitedError`, `CarrierServerError` or
+        `TransportError` when the attempts run out; each carries the last exchange, if any.
+        """
+        if json_body is not None:
+            content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+            headers = {**(headers or {}), "Content-Type": "application/json"}
+        elif form is not None:
+            content = urlencode(form).encode()
+            headers = {**(headers or {}), "Content-Type": "application/x-www-form-urlencoded"}
+        request = self.client.build_request(
+            method, url, params=params, headers=headers, content=content
+        )
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        self.retries += 1
+                    return await self._attempt(request)
+        except _Retryable as exc:
+            exc.error.exchange = exc.exchange
+            raise exc.error from None
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    async def _attempt(self, request: httpx.Request) -> Exchange:
+        async with self._in_flight:
+            await self._limiter.acquire()
+            self.requests_sent += 1
+            try:
+                async with asyncio.timeout(self.deadline):
+                    response = await self.client.send(request)
+                    body = await response.aread()
+            except (httpx.TimeoutException, TimeoutError) as exc:
+                raise _Retryable(
+                    TransportError(f"{self.carrier}: timed out", carrier=self.carrier)
+                ) from exc
+            except httpx.TransportError as exc:
+                detail = redact_text(str(exc), self.secrets)
+                raise _Retryable(
+                    TransportError(
+                        f"{self.carrier}: {type(exc).__name__}: {detail}", carrier=self.carrier
+                    )
+                ) from exc
+        exchange = self._exchange(request, response, body)
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthError(
+                f"{self.carrier}: access refused (HTTP {status}): "
+                + ("credentials rejected" if status == 401 else "forbidden or blocked"),
+                carrier=self.carrier,
+                status=status,
+                exchange=exchange,
+            )
+        if status == 429:
+            raise _Retryable(
+                RateLimitedError(
+                    f"{self.carrier}: rate limited (HTTP 429)", carrier=self.carrier, status=429
+                ),
+                retry_after=_retry_after_seconds(response.headers.get("retry-after")),
+                exchange=exchange,
+            )
+        if status >= 500:
+            raise _Retryable(
+                CarrierServerError(
+                    f"{self.carrier}: server error (HTTP {status})",
+                    carrier=self.carrier,
+                    status=status,
+                ),
+                retry_after=_retry_after_seconds(response.headers.get("retry-after")),
+                exchange=exchange,
+            )
+        return exchange
+
+    def _exchange(self, request: httpx.Request, response: httpx.Response, body: bytes) -> Exchange:
+        headers = tuple(
+            (name.lower(), value)
+            for name, value in response.headers.items()
+            if name.lower() in ALLOWED_RESPONSE_HEADERS
+        )
+        request_body = request.content or None
+        if request_body is not None:
+            request_body = _redact_body(
+                request_body, request.headers.get("content-type", ""), self.secrets
+            )
+        return Exchange(
+            carrier=self.carrier,
+            adapter_version=self.adapter_version,
+            method=request.method,
+            url=_redact_url(request.url, self.secrets),
+            request_body=request_body,
+            status=response.status_code,
+            headers=headers,
+            body=body,
+            fetched_at=datetime.now(UTC),
+        )

@@ -1,0 +1,204 @@
+"""Storage on SQLite and PostgreSQL: migrations, idempotent writes, raw bodies kept intact."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tracking.domain import (
+    CarrierFailure,
+    ErrorKind,
+    Exchange,
+    LegRef,
+    NumberResult,
+    ParsedEvent,
+    Stage,
+    TimeSource,
+    TrackResult,
+)
+from tracking.exceptions import StorageError
+from tracking.repository import raw_body, store_results, upsert_orders
+from tracking.storage import open_engine, transaction
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def exchange(body: bytes, *, at: datetime = NOW) -> Exchange:
+    return Exchange(
+        carrier="cainiao",
+        adapter_version="cainiao/1",
+        method="GET",
+        url="https://carrier.example/detail.json?mailNos=LP1,LP2",
+        request_body=None,
+        status=200,
+        headers=(("content-type", "application/json"),),
+        body=body,
+        fetched_at=at,
+    )
+
+
+def event(stage: Stage, hours: int, text: str = "scan") -> ParsedEvent:
+    return ParsedEvent(
+        stage=stage,
+        code=stage.name,
+        description=text,
+        occurred_at=NOW - timedelta(hours=hours),
+        local_offset=480,
+        time_source=TimeSource.EXPLICIT,
+        location="Shenzhen",
+        country="CN",
+    )
+
+
+def seed(engine: sa.Engine) -> dict[str, int]:
+    with transaction(engine) as connection:
+        upsert_orders(
+            connection,
+            orders=[
+                {
+                    "tenant": "shop",
+                    "order_id": f"A{i}",
+                    "marketplace": "Joom",
+                    "order_date": NOW - timedelta(days=10),
+                    "ship_date": None,
+                    "tracking_number": number,
+                    "carrier": "cainiao",
+                    "carrier_declared": "Cainiao",
+                    "carrier_source": "declared",
+                    "destination_country": "RU",
+                    "destination_postal_code": "",
+                    "destination_city": "",
+                    "order_value": None,
+                    "currency": "",
+                    "source": "test",
+                    "last_run_id": "r1",
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                    "_shipment_key": ("cainiao", number),
+                }
+                for i, number in enumerate(("LP1", "LP2"))
+            ],
+            shipments=[("cainiao", "LP1"), ("cainiao", "LP2")],
+        )
+        rows = connection.execute(sa.text("SELECT tracking_number, id FROM shipments"))
+        return {number: sid for number, sid in rows}
+
+
+def counts(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table: connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in ("orders", "shipments", "exchanges", "exchange_bodies", "events")
+        }
+
+
+def test_migrations_apply_twice_and_create_every_table(db_url: str, make_engine: Any) -> None:
+    engine = make_engine(db_url)
+    make_engine(db_url)  # a second open finds nothing to do
+    tables = set(sa.inspect(engine).get_table_names())
+    assert {"orders", "shipments", "exchanges", "exchange_bodies", "events", "verdicts"} <= tables
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+
+
+def test_storing_the_same_response_twice_adds_no_event(db_url: str, make_engine: Any) -> None:
+    engine = make_engine(db_url)
+    ids = seed(engine)
+    body = b'{"module": [], "success": true}' * 20
+    shared = exchange(body)
+    results = [
+        NumberResult(
+            "LP1",
+            (shared,),
+            TrackResult(
+                "LP1",
+                (event(Stage.PICKED_UP, 50), event(Stage.DEPARTED_ORIGIN, 20)),
+                final=False,
+                legs=(LegRef("RA123456785RU", carrier_name="Russian Post"),),
+                destination_country="RU",
+            ),
+        ),
+        NumberResult("LP2", (shared,), CarrierFailure("LP2", ErrorKind.NOT_FOUND, "unknown")),
+    ]
+    first = store_results(engine, shipment_ids=ids, results=results, now=NOW, run_id="r1")
+    assert (first.fetched, first.not_found, first.events_new, first.legs_new) == (1, 1, 2, 1)
+    after_first = counts(engine)
+    # A re-fetch at a later time: a new exchange row is evidence, but no new event or body.
+    refetch = exchange(body, at=NOW + timedelta(hours=6))
+    later = [NumberResult(r.tracking_number, (refetch,), r.outcome) for r in results]
+    again = store_results(engine, shipment_ids=ids, results=later, now=NOW, run_id="r2")
+    assert again.events_new == 0
+    after_second = counts(engine)
+    assert after_second["events"] == after_first["events"] == 2
+    assert after_second["exchange_bodies"] == after_first["exchange_bodies"] == 1
+    assert after_second["exchanges"] == after_first["exchanges"] + 1
+    assert after_second["shipments"] == 3  # two origin shipments and one last-mile leg
+
+
+def test_raw_body_comes_back_byte_for_byte(db_url: str, make_engine: Any) -> None:
+    engine = make_engine(db_url)
+    ids = seed(engine)
+    body = ('{"desc": "已签收 Вручение адресату", "pad": "' + "x" * 5000 + '"}').encode()
+    ex = exchange(body)
+    store_results(
+        engine,
+        shipment_ids=ids,
+        results=[NumberResult("LP1", (ex,), TrackResult("LP1", (), final=False))],
+        now=NOW,
+        run_id=None,
+    )
+    assert raw_body(engine, ex.sha256) == body
+    with engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT size, encoding FROM exchange_bodies")).one()
+    assert stored.size == len(body)
+    assert stored.encoding == "zlib"
+
+
+def test_times_come_back_aware_utc(db_url: str, make_engine: Any) -> None:
+    engine = make_engine(db_url)
+    ids = seed(engine)
+    moscow = datetime(2026, 11, 1, 15, 30, tzinfo=UTC).astimezone(
+        __import__("datetime").timezone(timedelta(hours=3))
+    )
+    ev = ParsedEvent(
+        stage=Stage.DELIVERED,
+        code="GTMS_SIGNED",
+        description="Delivered",
+        occurred_at=moscow,
+        local_offset=180,
+        time_source=TimeSource.EXPLICIT,
+    )
+    store_results(
+        engine,
+        shipment_ids=ids,
+        results=[NumberResult("LP1", (exchange(b"{}"),), TrackResult("LP1", (ev,), final=True))],
+        now=NOW,
+        run_id=None,
+    )
+    from tracking.storage import EventRecord
+
+    table = EventRecord.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        stored = connection.execute(sa.select(table.c.occurred_at)).scalar_one()
+    assert stored == datetime(2026, 11, 1, 15, 30, tzinfo=UTC)
+    assert stored.tzinfo is not None
+
+
+def test_naive_datetime_is_refused(sqlite_url: str, make_engine: Any) -> None:
+    engine = make_engine(sqlite_url)
+    from tracking.storage import RunRecord
+
+    table = RunRecord.__table__  # type: ignore[attr-defined]
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), engine.begin() as c:
+        c.execute(
+            sa.insert(table),
+            {"id": "x", "kind": "pull", "source": "", "started_at": datetime(2026, 1, 1)},  # noqa: DTZ001
+        )
+
+
+def test_unreachable_database_is_a_plain_error(tmp_path: object) -> None:
+    with pytest.raises(StorageError, match="does not exist"):
+        open_engine("sqlite:////nonexistent-folder/x/track-evidence.db")

@@ -1,0 +1,5 @@
+"""`python -m tracking` runs the command line."""
+
+from tracking.cli import main
+
+main()

@@ -1,0 +1,96 @@
+"""The project's exception tree.
+
+```
+TrackingError                 root: anything the tool reports to a user
+├── ConfigError               settings missing or invalid
+├── InputError                an input file cannot be used at all (not a CSV, no needed column)
+├── StorageError              the database cannot be opened or migrated
+└── CarrierError              a carrier call failed for a whole batch
+    ├── TransportError        network failure or timeout, after retries
+    ├── AuthError             credentials refused (never retried)
+    ├── RateLimitedError      429 or the carrier's "too many requests", after retries
+    ├── CarrierServerError    5xx or an error envelope, after retries
+    └── BadPayloadError       a body that does not have the carrier's shape
+```
+
+Problems with a single tracking number are not exceptions: they come back as
+`tracking.domain.CarrierFailure` so one number never fails its batch.
+"""
+
+from __future__ import annotations
+
+from tracking.domain import ErrorKind, Exchange
+
+__all__ = [
+    "AuthError",
+    "BadPayloadError",
+    "CarrierError",
+    "CarrierServerError",
+    "ConfigError",
+    "InputError",
+    "RateLimitedError",
+    "StorageError",
+    "TrackingError",
+    "TransportError",
+]
+
+
+class TrackingError(Exception):
+    """Root of every error track-evidence reports."""
+
+
+class ConfigError(TrackingError):
+    """Settings are missing or invalid."""
+
+
+class InputError(TrackingError):
+    """An input file cannot be used at all."""
+
+
+class StorageError(TrackingError):
+    """The database cannot be opened, migrated or written."""
+
+
+class CarrierError(TrackingError):
+    """A carrier call failed for a whole batch; `kind` is the per-number error it becomes."""
+
+    kind: ErrorKind = ErrorKind.CARRIER_ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        carrier: str = "",
+        status: int | None = None,
+        exchange: Exchange | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.carrier = carrier
+        self.status = status
+        self.exchange = exchange
+
+
+class TransportError(CarrierError):
+    """Network failure or timeout, after retries."""
+
+
+class AuthError(CarrierError):
+    """The carrier refused the credentials."""
+
+    kind = ErrorKind.AUTH
+
+
+class RateLimitedError(CarrierError):
+    """The carrier kept answering "too many requests"."""
+
+    kind = ErrorKind.RATE_LIMITED
+
+
+class CarrierServerError(CarrierError):
+    """The carrier answered 5xx or an error envelope."""
+
+
+class BadPayloadError(CarrierError):
+    """The body does not have the carrier's documented shape."""
+
+    kind = ErrorKind.BAD_PAYLOAD
