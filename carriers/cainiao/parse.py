@@ -1,0 +1,347 @@
+"""Pure parser of Cainiao's `global/detail.json` answer (bytes in, per-number results out)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+from carriers.base import ParseOutput
+from tracking.countries import to_iso2
+from tracking.domain import (
+    CarrierFailure,
+    ErrorKind,
+    LegRef,
+    ParsedEvent,
+    Stage,
+    TimeSource,
+    TrackResult,
+)
+from tracking.exceptions import (
+    AuthError,
+    BadPayloadError,
+    CarrierError,
+    CarrierServerError,
+    RateLimitedError,
+)
+
+__all__ = [
+    "FINAL_STATUSES",
+    "STAGE_MAP",
+    "parse",
+    "parse_time_zone",
+    "stage_of",
+]
+
+STAGE_MAP: dict[str, Stage] = {
+    # First mile. Warehouse and pre-pickup codes are known from client code only [clients];
+    # their meaning is read from the names: an order accepted or a pickup booked is not yet a
+    # parcel in the carrier's hands, a packed or dispatched warehouse parcel is.
+    "PRE_READY_TO_SHIP": Stage.INFO_RECEIVED,
+    "PU_PRE_PICKUP_SUCCESS": Stage.INFO_RECEIVED,
+    "GWMS_ACCEPT": Stage.INFO_RECEIVED,
+    "PU_PICKUP_SUCCESS": Stage.PICKED_UP,
+    "GWMS_PACKAGE": Stage.ORIGIN_FACILITY,
+    "GWMS_OUTBOUND": Stage.ORIGIN_FACILITY,
+    "CW_OUTBOUND": Stage.ORIGIN_FACILITY,
+    # Sorting and the origin linehaul hub.
+    "SC_INBOUND_SUCCESS": Stage.ORIGIN_FACILITY,
+    "SC_OUTBOUND_SUCCESS": Stage.ORIGIN_FACILITY,
+    "LH_HO_IN_SUCCESS": Stage.ORIGIN_FACILITY,
+    # "Leaving from departure country/region": handed to the airline, NOT yet departed.
+    "LH_HO_AIRLINE": Stage.ORIGIN_FACILITY,
+    "CC_EX_START": Stage.EXPORT_CUSTOMS,
+    "CC_EX_SUCCESS": Stage.EXPORT_CUSTOMS,
+    # The two linehaul milestones.
+    "LH_DEPART": Stage.DEPARTED_ORIGIN,
+    "LH_ARRIVE": Stage.ARRIVED_DESTINATION,
+    # Transit hub scan. Invented for the sandbox: no real payload shows a hub code [unverified].
+    "LH_TRANSIT_ARRIVE": Stage.IN_TRANSIT,
+    # Import customs. Real data stamps CC_IM_START before LH_DEPART at times; the stage is
+    # still import_customs and the order is left for the validator to judge.
+    "CC_HO_IN_SUCCESS": Stage.IMPORT_CUSTOMS,
+    "CC_IM_START": Stage.IMPORT_CUSTOMS,
+    "CC_IM_SUCCESS": Stage.IMPORT_CUSTOMS,
+    "CC_HO_OUT_SUCCESS": Stage.IMPORT_CUSTOMS,
+    "CUSTOMS_ARRIVED_IN_AREA_CALLBACK": Stage.IMPORT_CUSTOMS,
+    # Last mile (TD_TRANS_* are matched by prefix, see `_PREFIX_STAGES`).
+    "GTMS_ACCEPT": Stage.DESTINATION_FACILITY,
+    "GTMS_OE_DEPART": Stage.DESTINATION_FACILITY,
+    "LH_POST_COLLECTION": Stage.DESTINATION_FACILITY,
+    "COMMON_INTRANSIT": Stage.DESTINATION_FACILITY,
+    "GTMS_DO_ARRIVE": Stage.DESTINATION_FACILITY,
+    "GTMS_STATION_OUT": Stage.DESTINATION_FACILITY,
+    "GTMS_DO_DEPART": Stage.OUT_FOR_DELIVERY,
+    # A pickup station or locker signing the parcel IN. Never delivered [clients].
+    "GTMS_STA_SIGNED": Stage.AVAILABLE_FOR_PICKUP,
+    "GSTA_INBOUND": Stage.AVAILABLE_FOR_PICKUP,
+    "GTMS_DEL_FAILURE": Stage.DELIVERY_FAILED,  # [clients]
+    "GTMS_SIGNED": Stage.DELIVERED,
+    # Exceptions emitted by the sandbox; plausible names, unseen in real data [unverified].
+    "LH_PARCEL_LOST": Stage.EXCEPTION,
+    "CC_IM_DETAINED": Stage.EXCEPTION,
+}
+"""Cainiao `actionCode` -> stage (carrier-apis §3). Codes containing RETURN: see `stage_of`."""
+
+_PREFIX_STAGES: tuple[tuple[str, Stage], ...] = (("TD_TRANS_", Stage.DESTINATION_FACILITY),)
+
+FINAL_STATUSES: frozenset[str] = frozenset({"DELIVERED"})
+"""Module `status` values that end tracking on their own (the only one seen in real data)."""
+
+_ORIGIN_PHASE: frozenset[Stage] = frozenset(
+    {
+        Stage.INFO_RECEIVED,
+        Stage.PICKED_UP,
+        Stage.ORIGIN_FACILITY,
+        Stage.EXPORT_CUSTOMS,
+        Stage.DEPARTED_ORIGIN,
+    }
+)
+# Exceptions stay without a country: a parcel lost in transit is in neither country.
+_DESTINATION_PHASE: frozenset[Stage] = frozenset(
+    {
+        Stage.ARRIVED_DESTINATION,
+        Stage.IMPORT_CUSTOMS,
+        Stage.DESTINATION_FACILITY,
+        Stage.OUT_FOR_DELIVERY,
+        Stage.AVAILABLE_FOR_PICKUP,
+        Stage.DELIVERY_FAILED,
+        Stage.DELIVERED,
+        Stage.RETURNING,
+    }
+)
+
+_TIME_ZONE = re.compile(
+    r"(?:GMT|UTC)|(?:GMT|UTC)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE
+)
+_LOCATION = re.compile(r"^\s*\[([^\]]+)\]")
+_RATE_LIMIT_MARKERS = ("LIMIT", "FLOW", "FREQ", "TOO_MANY")
+_AUTH_MARKERS = ("AUTH", "PERMISSION", "DENIED", "FORBIDDEN", "CAPTCHA", "PUNISH")
+
+
+def stage_of(code: str) -> Stage:
+    """The stage of an `actionCode`; `Stage.UNKNOWN` when it is not understood.
+
+    Rule for returns (no real Cainiao return payload is known): a code containing RETURN is
+    `returned` when it also contains SIGN (the sender signed for it, e.g. `GTMS_RETURN_SIGNED`)
+    and `returning` otherwise, so an unclear return code keeps the parcel being polled.
+    """
+    key = code.strip().upper()
+    if key in STAGE_MAP:
+        return STAGE_MAP[key]
+    if "RETURN" in key:
+        return Stage.RETURNED if "SIGN" in key else Stage.RETURNING
+    for prefix, stage in _PREFIX_STAGES:
+        if key.startswith(prefix):
+            return stage
+    return Stage.UNKNOWN
+
+
+def parse_time_zone(text: str | None) -> int | None:
+    """Minutes east of UTC of a Cainiao `timeZone` (`GMT+8`, `GMT+08:00`, `GMT-5`); None if odd."""
+    match = _TIME_ZONE.fullmatch((text or "").strip())
+    if match is None:
+        return None
+    sign, hours, minutes = match.groups()
+    if sign is None:  # a bare "GMT" or "UTC"
+        return 0
+    if int(hours) > 14 or int(minutes or 0) >= 60:
+        return None
+    total = int(hours) * 60 + int(minutes or 0)
+    return -total if sign == "-" else total
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
+
+
+class _Event(_Model):
+    time: int | None = None
+    time_str: str | None = None
+    time_zone: str | None = None
+    desc: str | None = None
+    standerd_desc: str | None = None  # sic: Cainiao's spelling
+    action_code: str | None = None
+
+
+class _CpInfo(_Model):
+    cp_name: str | None = None
+
+
+class _Module(_Model):
+    mail_no: str
+    mail_no_source: str | None = None
+    origin_country: str | None = None
+    dest_country: str | None = None
+    status: str | None = None
+    dest_cp_info: _CpInfo | None = None
+    real_mail_no: str | None = None
+    copy_real_mail_no: str | None = None
+    detail_list: list[_Event] | None = None
+
+
+class _Envelope(_Model):
+    success: bool | None = None
+    module: list[_Module] | None = None
+
+
+def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
+    """Read one `global/detail.json` body: per tracking number, a result or a typed failure.
+
+    **Parameters:**
+
+    * **body** - the raw response body.
+    * **requested** - the numbers asked for; a module whose `mailNo` differs from one only in
+      case or spacing is filed under the requested spelling.
+
+    Raises `BadPayloadError` for a body without Cainiao's shape, and the matching
+    `CarrierError` for a `success: false` envelope.
+    """
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadPayloadError(f"cainiao: body is not JSON ({exc})", carrier="cainiao") from None
+    if not isinstance(data, dict):
+        raise BadPayloadError("cainiao: body is not a JSON object", carrier="cainiao")
+    if data.get("success") is False:
+        raise _envelope_error(data)
+    try:
+        envelope = _Envelope.model_validate(data)
+    except ValidationError as exc:
+        raise BadPayloadError(
+            f"cainiao: unexpected shape ({exc.error_count()} problems: {_first_error(exc)})",
+            carrier="cainiao",
+        ) from None
+    if envelope.module is None:
+        raise BadPayloadError("cainiao: no `module` list in the body", carrier="cainiao")
+    spelling = {_norm(n): n for n in requested}
+    output: ParseOutput = {}
+    for module in envelope.module:
+        number = spelling.get(_norm(module.mail_no), module.mail_no)
+        output[number] = _outcome(number, module)
+    return output
+
+
+def _outcome(number: str, module: _Module) -> TrackResult | CarrierFailure:
+    details = module.detail_list or []
+    if not details and not module.status:
+        source = module.mail_no_source or "none"
+        return CarrierFailure(
+            number, ErrorKind.NOT_FOUND, f"Cainiao has no record of it (mailNoSource {source})"
+        )
+    origin = to_iso2(module.origin_country)
+    destination = to_iso2(module.dest_country)
+    # `detailList` is newest first; reversed, not re-sorted: the carrier's order is evidence.
+    events = tuple(_event(e, origin=origin, destination=destination) for e in reversed(details))
+    status = (module.status or "").strip()
+    return TrackResult(
+        tracking_number=number,
+        events=events,
+        final=_final(status, events),
+        legs=_legs(module),
+        origin_country=origin,
+        destination_country=destination,
+        carrier_status=status,
+    )
+
+
+def _final(status: str, events: Sequence[ParsedEvent]) -> bool:
+    """Delivered or returned by an event, or by a final `status`.
+
+    A final status does not count while the newest event is a pickup-point acceptance: if
+    Cainiao ever reported such a parcel as DELIVERED, polling would stop before the real
+    GTMS_SIGNED arrived, and the delivered milestone would never be proven.
+    """
+    if any(e.stage in (Stage.DELIVERED, Stage.RETURNED) for e in events):
+        return True
+    newest = max(reversed(events), key=lambda e: e.occurred_at, default=None)
+    waiting = newest is not None and newest.stage is Stage.AVAILABLE_FOR_PICKUP
+    return status.upper() in FINAL_STATUSES and not waiting
+
+
+def _event(raw: _Event, *, origin: str | None, destination: str | None) -> ParsedEvent:
+    code = (raw.action_code or "").strip()
+    stage = stage_of(code)
+    offset = parse_time_zone(raw.time_zone)
+    standard = raw.standerd_desc or ""
+    location = _LOCATION.match(standard)
+    country = None
+    if stage in _ORIGIN_PHASE:
+        country = origin
+    elif stage in _DESTINATION_PHASE:
+        country = destination
+    return ParsedEvent(
+        stage=stage,
+        code=code,
+        description=raw.desc if raw.desc and raw.desc.strip() else standard,
+        occurred_at=_instant(raw),
+        local_offset=offset,
+        time_source=TimeSource.UNKNOWN if offset is None else TimeSource.EXPLICIT,
+        location=location.group(1).strip() if location else "",
+        country=country,
+        raw_time=f"{raw.time_str or ''} {raw.time_zone or ''}".strip(),
+    )
+
+
+def _instant(raw: _Event) -> datetime:
+    """The event's instant: epoch-ms `time`; `timeStr` is always UTC+8 (carrier-apis finding 3)."""
+    if raw.time is not None:
+        return datetime.fromtimestamp(raw.time / 1000, tz=UTC)
+    if raw.time_str:
+        try:
+            return datetime.strptime(f"{raw.time_str.strip()} +0800", "%Y-%m-%d %H:%M:%S %z")
+        except ValueError:
+            pass
+    raise BadPayloadError(
+        f"cainiao: event {raw.action_code!r} has neither `time` nor a readable `timeStr`",
+        carrier="cainiao",
+    )
+
+
+def _legs(module: _Module) -> tuple[LegRef, ...]:
+    carrier_name = module.dest_cp_info.cp_name if module.dest_cp_info else None
+    legs: list[LegRef] = []
+    seen = {_norm(module.mail_no)}
+    for candidate in (module.real_mail_no, module.copy_real_mail_no):
+        # One client's fixture shows "PostNL 3S..." in realMailNo: a number has no spaces,
+        # so the last word is the number [clients].
+        words = (candidate or "").split()
+        if not words or _norm(words[-1]) in seen:
+            continue
+        seen.add(_norm(words[-1]))
+        legs.append(LegRef(tracking_number=words[-1], carrier_name=carrier_name or ""))
+    return tuple(legs)
+
+
+def _envelope_error(data: Mapping[str, Any]) -> CarrierError:
+    code = _first_text(data, ("errorCode", "errCode", "code", "error"))
+    message = _first_text(data, ("errorMsg", "errorMessage", "errMsg", "msg", "message"))
+    text = f"cainiao: error envelope {code or '(no code)'}: {message or '(no message)'}"
+    marker = code.upper()
+    if any(m in marker for m in _RATE_LIMIT_MARKERS):
+        return RateLimitedError(text, carrier="cainiao")
+    if any(m in marker for m in _AUTH_MARKERS):
+        return AuthError(text, carrier="cainiao")
+    return CarrierServerError(text, carrier="cainiao")
+
+
+def _first_text(data: Mapping[str, Any], keys: Sequence[str]) -> str:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, str | int) and str(value).strip():
+            return str(value).strip()
+    return ""
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
+def _norm(number: str) -> str:
+    return "".join(number.split()).upper()

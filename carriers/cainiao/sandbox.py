@@ -1,0 +1,323 @@
+"""Renders simulated shipments as Cainiao's `global/detail.json` answers (pure, no I/O)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, assert_never
+
+from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
+from carriers.cainiao.client import DETAIL_PATH
+from tracking.countries import country_name
+from tracking.domain import Stage
+
+if TYPE_CHECKING:
+    from tracking.world import SimEvent, SimShipment
+
+__all__ = ["MAX_NUMBERS", "SANDBOX", "CainiaoSandbox"]
+
+MAX_NUMBERS = 20
+"""Most numbers the sandbox accepts in one `mailNos` (the adapter's batch size)."""
+
+# Stage -> actionCodes the sandbox emits (chosen by `SimEvent.variant`). Every code maps back
+# to its stage in `parse.STAGE_MAP`; invented codes are marked there as unverified.
+_CODES: dict[Stage, tuple[str, ...]] = {
+    Stage.INFO_RECEIVED: ("PRE_READY_TO_SHIP", "PU_PRE_PICKUP_SUCCESS", "GWMS_ACCEPT"),
+    Stage.PICKED_UP: ("PU_PICKUP_SUCCESS",),
+    Stage.ORIGIN_FACILITY: (
+        "SC_INBOUND_SUCCESS",
+        "SC_OUTBOUND_SUCCESS",
+        "LH_HO_IN_SUCCESS",
+        "LH_HO_AIRLINE",
+    ),
+    Stage.EXPORT_CUSTOMS: ("CC_EX_START", "CC_EX_SUCCESS"),
+    Stage.DEPARTED_ORIGIN: ("LH_DEPART",),
+    Stage.IN_TRANSIT: ("LH_TRANSIT_ARRIVE",),
+    Stage.ARRIVED_DESTINATION: ("LH_ARRIVE",),
+    Stage.IMPORT_CUSTOMS: ("CC_HO_IN_SUCCESS", "CC_IM_START", "CC_IM_SUCCESS", "CC_HO_OUT_SUCCESS"),
+    Stage.DESTINATION_FACILITY: (
+        "GTMS_ACCEPT",
+        "LH_POST_COLLECTION",
+        "GTMS_DO_ARRIVE",
+        "TD_TRANS_HUB_IN",  # a real prefix with an invented suffix
+    ),
+    Stage.OUT_FOR_DELIVERY: ("GTMS_DO_DEPART",),
+    Stage.AVAILABLE_FOR_PICKUP: ("GTMS_STA_SIGNED", "GSTA_INBOUND"),
+    Stage.DELIVERY_FAILED: ("GTMS_DEL_FAILURE",),
+    Stage.DELIVERED: ("GTMS_SIGNED",),
+    Stage.RETURNING: ("GTMS_RETURN_START",),
+    Stage.RETURNED: ("GTMS_RETURN_SIGNED",),
+}
+_EXCEPTION_CODES: dict[str, str] = {"lost": "LH_PARCEL_LOST", "customs_held": "CC_IM_DETAINED"}
+
+# actionCode -> (standerdDesc, raw `desc` variants). Invented wording; `{city}` is filled in.
+_TEXTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "PRE_READY_TO_SHIP": ("Shipping label created", ("Label printed by seller",)),
+    "PU_PRE_PICKUP_SUCCESS": ("Pickup booked with courier", ("Pick-up appointment made",)),
+    "GWMS_ACCEPT": ("Order received at fulfilment warehouse", ("Warehouse got the order",)),
+    "PU_PICKUP_SUCCESS": (
+        "Collected by logistics provider",
+        ("Parcel collected", "Picked up from seller", "Courier pick-up done"),
+    ),
+    "SC_INBOUND_SUCCESS": ("[{city}] Scanned in at sorting hub", ("Sorting hub scan-in",)),
+    "SC_OUTBOUND_SUCCESS": ("[{city}] Left sorting hub", ("Sorting hub scan-out",)),
+    "LH_HO_IN_SUCCESS": ("Reached export transport hub", ("Arrive at export hub",)),
+    "LH_HO_AIRLINE": ("Handed to airline at departure hub", ("Handover to airline",)),
+    "CC_EX_START": ("Export clearance in progress", ("Export declaration lodged",)),
+    "CC_EX_SUCCESS": ("Export clearance finished", ("Export release ok", "Export cleared")),
+    "LH_DEPART": (
+        "Flight left the departure country/region",
+        ("Departed from origin airport", "Linehual departed"),
+    ),
+    "LH_TRANSIT_ARRIVE": ("[{city}] At transit hub", ("Transit hub arrival",)),
+    "LH_ARRIVE": (
+        "Landed in destination country/region",
+        ("Arived at linehual destination", "Flight arrived"),
+    ),
+    "CC_HO_IN_SUCCESS": ("Handed to customs", ("Customs received parcel",)),
+    "CC_IM_START": ("Import clearance under way", ("Import clearence start",)),
+    "CC_IM_SUCCESS": ("Import clearance finished", ("Import release ok",)),
+    "CC_HO_OUT_SUCCESS": ("Released from customs", ("Customs handover out",)),
+    "GTMS_ACCEPT": ("[{city}] Taken over by local courier", ("Accepted by local  courier",)),
+    "LH_POST_COLLECTION": ("[{city}] Taken in by postal network", ("Postal acceptance",)),
+    "GTMS_DO_ARRIVE": ("[{city}] At delivery depot", ("Depot arrival scan",)),
+    "TD_TRANS_HUB_IN": ("[{city}] At regional hub", ("Regional hub scan",)),
+    "GTMS_DO_DEPART": ("[{city}] With courier for delivery", ("On delivery round",)),
+    "GTMS_STA_SIGNED": (
+        "[{city}] Waiting at pickup station",
+        ("Station signed for parcel", "Pickup point received"),
+    ),
+    "GSTA_INBOUND": ("[{city}] Placed in parcel locker", ("Locker drop-in",)),
+    "GTMS_DEL_FAILURE": ("[{city}] Delivery attempt unsuccessful", ("Recipient not at home",)),
+    "GTMS_SIGNED": ("[{city}] Delivered to recipient", ("Signed by addressee", "Handed over")),
+    "GTMS_RETURN_START": ("Being sent back to sender", ("Return to sender started",)),
+    "GTMS_RETURN_SIGNED": ("Returned to sender", ("Sender signed for return",)),
+    "LH_PARCEL_LOST": ("Parcel reported missing in transit", ("Item declared lost",)),
+    "CC_IM_DETAINED": ("Held by import customs", ("Customs detention, documents needed",)),
+}
+
+_GROUPS: dict[str, tuple[str, str]] = {
+    "PU_PICKUP_SUCCESS": ("AE_GROUP_PU_PROCESSING", "In transit"),
+    "SC_INBOUND_SUCCESS": ("AE_GROUP_SC_PROCESSING", "In transit"),
+    "SC_OUTBOUND_SUCCESS": ("AE_GROUP_SC_PROCESSING", "In transit"),
+    "CC_EX_SUCCESS": ("AE_GROUP_EX_CLEARING_CUSTOMS", "At customs"),
+    "LH_DEPART": ("AE_GROUP_LH_PROCESSING", "In transit"),
+    "LH_ARRIVE": ("AE_GROUP_LH_ARRIVE", "In transit"),
+    "CC_IM_SUCCESS": ("AE_GROUP_IM_CLEARING_CUSTOMS", "At customs"),
+    "GTMS_ACCEPT": ("AE_GROUP_DES_PROCESSING", "In transit"),
+    "GTMS_DO_DEPART": ("AE_GROUP_DELIVERING", "Out for delivery"),
+    "GTMS_SIGNED": ("AE_GROUP_DELIVERED", "Delivered"),
+}
+
+# Module status by the newest event's stage (DELIVERED and CLEAR_CUSTOMS are real values,
+# the others come from community code [unverified]).
+_STATUS: dict[Stage, tuple[str, str]] = {
+    Stage.INFO_RECEIVED: ("WAIT_ACCEPT", "Waiting for courier pick-up"),
+    Stage.PICKED_UP: ("ACCEPTED", "Picked up"),
+    Stage.ORIGIN_FACILITY: ("TRANSITING", "In transit"),
+    Stage.EXPORT_CUSTOMS: ("TRANSITING", "In transit"),
+    Stage.DEPARTED_ORIGIN: ("TRANSITING", "In transit"),
+    Stage.IN_TRANSIT: ("TRANSITING", "In transit"),
+    Stage.ARRIVED_DESTINATION: ("TRANSITING", "In transit"),
+    Stage.IMPORT_CUSTOMS: ("CLEAR_CUSTOMS", "Clearing customs "),
+    Stage.DESTINATION_FACILITY: ("TRANSITING", "With local courier"),
+    Stage.OUT_FOR_DELIVERY: ("DELIVERING", "Out for delivery"),
+    Stage.AVAILABLE_FOR_PICKUP: ("DELIVERING", "Ready for collection"),
+    Stage.DELIVERY_FAILED: ("FAILED", "Delivery attempt failed"),
+    Stage.DELIVERED: ("DELIVERED", "Delivered"),
+    Stage.RETURNING: ("RETURN", "Returning to sender"),
+    Stage.RETURNED: ("RETURN", "Returned to sender"),
+    Stage.EXCEPTION: ("FAILED", "Problem with shipment"),
+}
+
+# Country names as Cainiao writes them (English, not ISO); others fall back to pycountry.
+_COUNTRY_NAMES: dict[str, str] = {
+    "CN": "Mainland China",
+    "RU": "Russia",
+    "US": "United States",
+    "GB": "United Kingdom",
+}
+_UTC8 = timezone(timedelta(hours=8))
+
+
+class CainiaoSandbox:
+    """Cainiao's public endpoint in the sandbox: no credentials, comma-joined `mailNos`."""
+
+    def __init__(self) -> None:
+        self.routes: tuple[tuple[str, str], ...] = (("GET", DETAIL_PATH),)
+        self.credentials: Mapping[str, str] = {}
+
+    def authorized(self, request: SandboxRequest) -> bool:
+        """Always: the consumer endpoint is public."""
+        return True
+
+    def numbers(self, request: SandboxRequest) -> list[str]:
+        """The numbers of the `mailNos` query (comma-separated); `ValueError` if none."""
+        numbers = [n.strip() for n in request.query.get("mailNos", "").split(",") if n.strip()]
+        if not numbers:
+            raise ValueError("mailNos is missing or empty")
+        if len(numbers) > MAX_NUMBERS:
+            raise ValueError(f"at most {MAX_NUMBERS} numbers per request")
+        return numbers
+
+    def render(
+        self,
+        request: SandboxRequest,
+        shipments: Sequence[tuple[str, SimShipment | None]],
+        *,
+        now: datetime,
+    ) -> SandboxReply:
+        """The `{"module": [...], "success": true}` body, one module per number, in order."""
+        module = [
+            _module(number, shipment, now=now) if shipment is not None else _unknown(number)
+            for number, shipment in shipments
+        ]
+        return SandboxReply(200, _dump({"module": module, "success": True}))
+
+    def render_error(self, kind: SandboxErrorKind, *, retry_after: int = 1) -> SandboxReply:
+        """Cainiao's answer when it refuses (anti-crawler page), throttles or fails."""
+        if kind == "auth":
+            page = (
+                "<!DOCTYPE html><html><head><title>Verification needed</title></head>"
+                "<body><p>Unusual traffic from your network was detected. "
+                "Slide to continue.</p></body></html>"
+            )
+            return SandboxReply(403, page.encode(), content_type="text/html; charset=utf-8")
+        if kind == "rate_limited":
+            body = {"success": False, "errorCode": "FLOW_LIMIT", "errorMsg": "Too many requests"}
+            return SandboxReply(429, _dump(body), headers=(("Retry-After", str(retry_after)),))
+        if kind == "server_error":
+            page = "<html><head><title>502</title></head><body>Bad gateway</body></html>"
+            return SandboxReply(502, page.encode(), content_type="text/html; charset=utf-8")
+        if kind == "bad_request":
+            body = {"success": False, "errorCode": "PARAM_ERROR", "errorMsg": "mailNos required"}
+            return SandboxReply(400, _dump(body))
+        assert_never(kind)
+
+
+SANDBOX = CainiaoSandbox()
+"""The renderer the sandbox server uses for Cainiao."""
+
+
+def _dump(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _unknown(number: str) -> dict[str, Any]:
+    return {"mailNo": number, "mailNoSource": "EXTERNAL", "detailList": []}
+
+
+def _module(number: str, shipment: SimShipment, *, now: datetime) -> dict[str, Any]:
+    origin = _country(shipment.origin_country)
+    destination = _country(shipment.destination_country)
+    newest_first = sorted(shipment.events, key=lambda e: e.at, reverse=True)
+    details = [_event(e, shipment) for e in newest_first]
+    data: dict[str, Any] = {"mailNo": number, "originCountry": origin, "destCountry": destination}
+    stages = set(shipment.stages)
+    if Stage.DESTINATION_FACILITY in stages or shipment.last_mile is not None:
+        data["destCpInfo"] = _cp_info(shipment)
+    if shipment.last_mile is not None:
+        data["realMailNo"] = shipment.last_mile.tracking_number
+        data["copyRealMailNo"] = shipment.last_mile.tracking_number
+    if newest_first:
+        data["status"], data["statusDesc"] = _STATUS[newest_first[0].stage]
+    else:
+        data["status"], data["statusDesc"] = "SELLER_PREPARING", "Seller preparing shipment"
+        data["noTrackingDataDesc"] = "Tracking updates will appear here soon"
+    data["mailNoSource"] = "AE"
+    data["processInfo"] = _progress(origin, destination, stages)
+    if newest_first:
+        eta = newest_first[-1].at + timedelta(days=16 + newest_first[-1].variant)
+        spread = timedelta(days=4) if newest_first[-1].variant % 2 else timedelta(0)
+        data["globalEtaInfo"] = {
+            "etaDesc": "Expected by",
+            "deliveryMinTime": _ms(eta),
+            "deliveryMaxTime": _ms(eta + spread),
+        }
+        data["latestTrace"] = details[0]
+    data["detailList"] = details
+    if newest_first:
+        days = max(0, (now - newest_first[-1].at).days)
+        data["daysNumber"] = f"{days}\tday(s)"
+    return data
+
+
+def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
+    if event.stage is Stage.EXCEPTION:
+        code = _EXCEPTION_CODES[event.detail]
+    else:
+        codes = _CODES[event.stage]
+        code = codes[event.variant % len(codes)]
+    standard, raw_texts = _TEXTS[code]
+    desc = raw_texts[event.variant % len(raw_texts)]
+    if event.leg == "last_mile" and shipment.last_mile is not None:
+        desc = f"{shipment.last_mile.carrier_name}: {desc}"
+    item: dict[str, Any] = {
+        "time": _ms(event.at),
+        # The quirk: timeStr is the instant at UTC+8 whatever timeZone says.
+        "timeStr": event.at.astimezone(_UTC8).strftime("%Y-%m-%d %H:%M:%S"),
+        "desc": desc,
+        "standerdDesc": standard.format(city=event.city),
+        "descTitle": "Carrier note:",
+        "timeZone": _time_zone(event.local_offset, padded=event.variant % 2 == 1),
+        "actionCode": code,
+    }
+    if code in _GROUPS:
+        node, label = _GROUPS[code]
+        item["group"] = {
+            "nodeCode": node,
+            "nodeDesc": label,
+            "currentIconUrl": f"https://icons.sandbox.invalid/cainiao/{node.lower()}-on.png",
+            "historyIconUrl": f"https://icons.sandbox.invalid/cainiao/{node.lower()}-off.png",
+        }
+    return item
+
+
+def _progress(origin: str, destination: str, stages: set[Stage]) -> dict[str, Any]:
+    lit = (
+        bool(stages - {Stage.INFO_RECEIVED}),
+        bool(stages & {Stage.ARRIVED_DESTINATION, Stage.IMPORT_CUSTOMS}),
+        Stage.DESTINATION_FACILITY in stages,
+        Stage.DELIVERED in stages,
+    )
+    names = (origin, destination, "Destination city", "Delivered")
+    points: list[dict[str, Any]] = []
+    for name, on in zip(names, lit, strict=True):
+        point: dict[str, Any] = {"pointName": name}
+        if on:
+            point["light"] = True
+        points.append(point)
+    return {
+        "progressStatus": "NORMAL" if Stage.EXCEPTION not in stages else "ABNORMAL",
+        "progressRate": sum(lit) / len(lit),
+        "type": "CROSS",
+        "progressPointList": points,
+    }
+
+
+def _cp_info(shipment: SimShipment) -> dict[str, str]:
+    name = (
+        shipment.last_mile.carrier_name
+        if shipment.last_mile is not None
+        else f"{shipment.destination_country} Local Express"
+    )
+    slug = "".join(c for c in name.lower() if c.isalnum())
+    return {"cpName": name, "phone": "000-0000", "url": f"https://{slug}.sandbox.invalid/track"}
+
+
+def _country(iso2: str) -> str:
+    return _COUNTRY_NAMES.get(iso2) or country_name(iso2)
+
+
+def _time_zone(minutes: int, *, padded: bool) -> str:
+    """`GMT+3` or `GMT+03:00` (both styles appear in real payloads)."""
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    if padded or rest:
+        return f"GMT{sign}{hours:02d}:{rest:02d}"
+    return f"GMT{sign}{hours}"
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
