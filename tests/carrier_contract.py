@@ -60,7 +60,7 @@ class CarrierContract:
             adapter, _ = self.make_adapter(client, **kwargs)
             return await adapter.track(numbers)
 
-    async def captured_request(self, numbers: Sequence[str]) -> SandboxRequest:
+    async def captured_request(self, numbers: Sequence[str], **overrides: Any) -> SandboxRequest:
         """The request the adapter really sends for `numbers`, as the sandbox would see it."""
         captured: list[httpx.Request] = []
 
@@ -69,7 +69,7 @@ class CarrierContract:
             return httpx.Response(418)
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(capture)) as client:
-            adapter, _ = self.make_adapter(client, max_attempts=1)
+            adapter, _ = self.make_adapter(client, max_attempts=1, **overrides)
             await adapter.track(numbers)
         assert captured, "the adapter sent no request"
         request = captured[0]
@@ -132,7 +132,7 @@ class CarrierContract:
         for index in range(4):
             number = number_for(make, scenario, index)
             shipment = world.shipment(self.carrier.code, number)
-            request = await self.captured_request([number])
+            request = await self.captured_request([number], **sandbox.credentials)
             reply = sandbox.render(request, [(number, shipment)], now=WORLD_NOW)
             assert reply.status == 200
             parsed = self.carrier.parse(reply.body, requested=[number])
@@ -164,7 +164,7 @@ class CarrierContract:
         assert sandbox is not None
         assert make is not None
         numbers = [make(i) for i in range(1, 1 + min(3, self.carrier.batch_size))]
-        request = await self.captured_request(numbers)
+        request = await self.captured_request(numbers, **sandbox.credentials)
         assert sandbox.authorized(request)
         assert sandbox.numbers(request) == numbers
 
