@@ -328,10 +328,14 @@ def insert_ignore(
     rows: Sequence[Mapping[str, Any]],
     *,
     conflict: Sequence[str],
-) -> None:
-    """Insert rows, silently skipping those whose `conflict` columns already exist."""
+    count: bool = False,
+) -> int:
+    """Insert rows, silently skipping those whose `conflict` columns already exist.
+
+    With `count`, return how many rows were new (else 0).
+    """
     if not rows:
-        return
+        return 0
     dialect = connection.dialect.name
     if dialect == "sqlite":
         stmt: Any = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
@@ -339,7 +343,11 @@ def insert_ignore(
         stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise StorageError(f"unsupported database dialect {dialect}")
+    if count:
+        key = table.primary_key.columns.values()[0]
+        return len(connection.execute(stmt.returning(key), list(rows)).all())
     connection.execute(stmt, list(rows))
+    return 0
 
 
 def upsert(

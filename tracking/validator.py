@@ -65,6 +65,7 @@ class OrderFacts:
     destination_country: str
     carrier: str | None
     carrier_declared: str = ""
+    carrier_source: str = "declared"
     order_value: Decimal | None = None
     currency: str = ""
 
@@ -253,6 +254,32 @@ def _timeline_findings(order: OrderFacts, events: Sequence[EventView]) -> list[F
     return findings
 
 
+def _carrier_findings(order: OrderFacts) -> list[FindingView]:
+    if order.carrier_source == "declared_mismatch":
+        return [
+            _finding(
+                "carrier.number_mismatch",
+                "warning",
+                f"The orders file names {order.carrier_declared!r}, but the tracking number does "
+                "not look like one of its numbers; check the carrier before citing this order.",
+                f"订单文件中的物流商“{order.carrier_declared}”与运单号格式不符，请核实承运商。",
+            )
+        ]
+    if order.carrier_source == "channel_mismatch":
+        return [
+            _finding(
+                "carrier.channel_mismatch",
+                "warning",
+                f"The orders file names the channel {order.carrier_declared!r}, but the number "
+                f"is tracked by {order.carrier}; a reviewer may see a channel that does not "
+                "match the carrier.",
+                f"订单文件中的物流渠道“{order.carrier_declared}”与实际承运商（{order.carrier}）"
+                "不一致，审核可能认定为渠道不符。",
+            )
+        ]
+    return []
+
+
 def _shipment_findings(
     order: OrderFacts,
     shipments: Sequence[ShipmentFacts],
@@ -389,7 +416,7 @@ def evaluate(
     milestones, findings = _milestones(order, events, policy)
     timeline = _timeline_findings(order, events)
     shipment_findings, terminal = _shipment_findings(order, shipments, events, as_of)
-    findings = shipment_findings + findings + timeline
+    findings = shipment_findings + _carrier_findings(order) + findings + timeline
     missing = [m.stage for m in milestones if m.status == "missing"]
     has_error = any(f.severity == "error" for f in findings)
     final = any(s.final for s in shipments)

@@ -23,7 +23,9 @@ __all__ = [
     "SimLeg",
     "SimShipment",
     "World",
+    "last_mile_number",
     "number_for",
+    "parent_of",
     "s10_check_digit",
     "s10_number",
     "scenario_of",
@@ -236,6 +238,29 @@ class World:
         """When the order behind `number` was placed, on this world's clock."""
         return _order_date(number) + self._shift
 
+    def leg_shipment(self, carrier: str, number: str) -> SimShipment | None:
+        """The last-mile leg `number` as a last-mile tracker knows it, or None.
+
+        Its events are the parent's last-mile events, so both legs tell one story.
+        """
+        parent_number = parent_of(number)
+        if parent_number is None:
+            return None
+        parent = self.shipment(carrier, parent_number)
+        if parent is None or parent.last_mile is None:
+            return None  # not handed over yet at the world's `now`
+        events = tuple(e for e in parent.events if e.leg == "last_mile")
+        return SimShipment(
+            tracking_number=number,
+            carrier=carrier,
+            scenario="last_mile",
+            origin_country=parent.origin_country,
+            destination_country=parent.destination_country,
+            destination_city=parent.destination_city,
+            events=events,
+            final=parent.final,
+        )
+
     def shipment(self, carrier: str, number: str) -> SimShipment | None:
         """The shipment behind `number` as `carrier` knows it, or None if unknown."""
         scenario = scenario_of(number)
@@ -324,9 +349,8 @@ def _timeline(
     last_mile: SimLeg | None = None
     leg = "origin"
     if scenario == "multi_leg":
-        s10_prefix = "R" + "ABCDEFGHJKLMNPQRSTUVWXYZ"[_digest(number, "leg") % 24]
         last_mile = SimLeg(
-            tracking_number=s10_number(s10_prefix, _digest(number, "leg-serial"), dest.country),
+            tracking_number=last_mile_number(number),
             carrier_name=_LAST_MILE_CARRIERS[dest.country],
             handed_over_at=clock + timedelta(hours=6),
         )
@@ -343,6 +367,38 @@ def _timeline(
         return events, last_mile
     add(Stage.DELIVERED, rng.uniform(2, 9), where="dest", leg=leg)
     return events, last_mile
+
+
+_LEG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def last_mile_number(parent: str) -> str:
+    """The last-mile number the world assigns at hand-over: a long domestic-style number.
+
+    It encodes the parent number reversibly, so a sandbox asked about the leg alone (a
+    refresh in a new process) can tell which shipment it belongs to.
+    """
+    value = 0
+    for char in parent.upper():
+        value = value * 37 + _LEG_ALPHABET.index(char) + 1
+    return f"9{value}"
+
+
+def parent_of(number: str) -> str | None:
+    """The parent number a world last-mile number was assigned for, or None."""
+    if len(number) < 12 or not number.isdigit() or not number.startswith("9"):
+        return None
+    value = int(number[1:])
+    chars: list[str] = []
+    while value:
+        value, digit = divmod(value, 37)
+        if digit == 0:
+            return None
+        chars.append(_LEG_ALPHABET[digit - 1])
+    parent = "".join(reversed(chars))
+    if len(parent) < 8 or scenario_of(parent) != "multi_leg" or last_mile_number(parent) != number:
+        return None
+    return parent
 
 
 def number_for(

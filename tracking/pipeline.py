@@ -1,0 +1,602 @@
+"""The pull and refresh pipeline: read orders, fetch under each carrier's limits, store, judge.
+
+Every step is idempotent: a pull may be interrupted at any moment and run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from carriers.base import CarrierAdapter, CarrierInfo, RateLimit
+from carriers.http import CarrierHttp, default_timeout
+from tracking.config import Settings, load_carrier_settings
+from tracking.detect import detect
+from tracking.ingest import OrderRow, RejectedRow, open_orders, write_errors
+from tracking.repository import (
+    DueShipment,
+    StoreStats,
+    due_shipments,
+    iter_order_ids,
+    recompute_verdicts,
+    store_results,
+    upsert_orders,
+)
+from tracking.sandbox import SandboxServer
+from tracking.storage import OrderRecord, RunRecord, transaction
+from tracking.validator import Policy
+
+__all__ = [
+    "Fetcher",
+    "ProgressHook",
+    "PullReport",
+    "detect_carrier",
+    "open_fetcher",
+    "pull",
+    "refresh",
+]
+
+T = TypeVar("T")
+
+ProgressHook = Callable[[str, int, int], None]
+"""Called as (carrier code, numbers done, numbers total)."""
+
+_ORDER_CHUNK = 1000
+
+LAST_MILE_TRACKER = "17track"
+"""The aggregator that tracks a last-mile number revealed at hand-over."""
+
+
+@dataclass
+class PullReport:
+    """What a pull or refresh did, as `pull --json` prints it."""
+
+    run_id: str
+    rows_read: int = 0
+    rows_rejected: int = 0
+    orders_stored: int = 0
+    orders_in_window: int = 0
+    shipments_due: int = 0
+    shipments_fetched: int = 0
+    shipments_not_found: int = 0
+    shipments_failed: int = 0
+    events_new: int = 0
+    legs_found: int = 0
+    requests: int = 0
+    verdicts: dict[str, int] = field(default_factory=lambda: {"pass": 0, "fail": 0, "pending": 0})
+    by_carrier: dict[str, dict[str, int]] = field(default_factory=dict)
+    errors_file: str | None = None
+    window: tuple[str, str] | None = None
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "rows_read": self.rows_read,
+            "rows_rejected": self.rows_rejected,
+            "orders_stored": self.orders_stored,
+            "orders_in_window": self.orders_in_window,
+            "shipments_due": self.shipments_due,
+            "shipments_fetched": self.shipments_fetched,
+            "shipments_not_found": self.shipments_not_found,
+            "shipments_failed": self.shipments_failed,
+            "events_new": self.events_new,
+            "legs_found": self.legs_found,
+            "requests": self.requests,
+            "verdicts": self.verdicts,
+            "by_carrier": self.by_carrier,
+            "errors_file": self.errors_file,
+            "window": {"start": self.window[0], "end": self.window[1]} if self.window else None,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def detect_carrier(number: str, carriers: Mapping[str, CarrierInfo]) -> str | None:
+    """The best-ranked registered carrier for `number`, or None."""
+    return detect(number, carriers).best
+
+
+def _choose_carrier(row: OrderRow, carriers: Mapping[str, CarrierInfo]) -> tuple[str | None, str]:
+    """(carrier code, how it was chosen).
+
+    `declared`: the declared carrier, consistent with the number; `declared_mismatch`: the
+    declared carrier, though the number looks like another's; `detected`: none declared;
+    `channel_mismatch`: a declared channel we cannot track (e.g. "Joom Logistics") and the
+    number belongs to another carrier; `none`: nothing recognizes the number.
+
+    A declared carrier is kept even when the number does not look like one of its numbers
+    (the seller may know better); the contradiction becomes a finding, never an override.
+    """
+    detection = detect(row.tracking_number, carriers)
+    if row.carrier is not None and row.carrier in carriers:
+        matches = {c.carrier for c in detection.candidates}
+        if matches and row.carrier not in matches:
+            return row.carrier, "declared_mismatch"
+        return row.carrier, "declared"
+    if detection.best is not None:
+        return detection.best, "channel_mismatch" if row.carrier_declared else "detected"
+    return None, "none"
+
+
+# -- fetching --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Bound:
+    info: CarrierInfo
+    adapter: CarrierAdapter
+    http: CarrierHttp
+
+
+class Fetcher:
+    """The carrier adapters of one run, sharing one `httpx.AsyncClient`."""
+
+    def __init__(self, bound: Mapping[str, _Bound], *, leg_carrier: str = "") -> None:
+        self._bound = dict(bound)
+        self.leg_carrier = leg_carrier
+        """Carrier that tracks last-mile legs whose carrier is not named ("" for none)."""
+
+    @property
+    def codes(self) -> list[str]:
+        return sorted(self._bound)
+
+    def info(self, code: str) -> CarrierInfo:
+        return self._bound[code].info
+
+    def requests_sent(self) -> int:
+        return sum(b.http.requests_sent for b in self._bound.values())
+
+    async def track(self, code: str, numbers: Sequence[str]) -> list[Any]:
+        return await self._bound[code].adapter.track(numbers)
+
+
+@asynccontextmanager
+async def open_fetcher(
+    *,
+    settings: Settings,
+    carriers: Mapping[str, CarrierInfo],
+    sandbox: SandboxServer | None = None,
+    sandbox_url: str | None = None,
+    rate_overrides: Mapping[str, float] | None = None,
+    timeout_seconds: float | None = None,
+    max_attempts: int | None = None,
+    backoff: float = 0.5,
+) -> AsyncIterator[Fetcher]:
+    """Adapters for `carriers`: on the in-process sandbox, a sandbox URL, or the real APIs."""
+    transport: httpx.AsyncBaseTransport | None = None
+    if sandbox is not None:
+        transport = httpx.ASGITransport(app=sandbox.app)
+    bound: dict[str, _Bound] = {}
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    timeout = default_timeout(timeout_seconds or 20.0)
+    async with httpx.AsyncClient(
+        transport=transport, timeout=timeout, limits=limits, follow_redirects=False
+    ) as client:
+        for code, info in carriers.items():
+            overrides: dict[str, Any] = {}
+            if sandbox is not None and code in sandbox.carriers:
+                overrides = {"base_url": sandbox.base_url(code), **sandbox.credentials(code)}
+            elif sandbox_url is not None and info.sandbox is not None:
+                path = urlsplit(info.default_base_url).path.rstrip("/")
+                overrides = {
+                    "base_url": f"{sandbox_url.rstrip('/')}/{code}{path}",
+                    **dict(info.sandbox.credentials),
+                }
+            elif sandbox is not None or sandbox_url is not None:
+                continue  # no sandbox for this carrier: not fetched in a sandbox run
+            carrier_settings = load_carrier_settings(
+                info.settings_model, settings=settings, code=code, overrides=overrides
+            )
+            rate = info.rate_limit
+            per_second = (rate_overrides or {}).get(code) or carrier_settings.rate_per_second
+            if per_second:
+                rate = RateLimit(per_second, concurrency=rate.concurrency)
+            if carrier_settings.concurrency:
+                rate = RateLimit(rate.per_second, concurrency=carrier_settings.concurrency)
+            http = CarrierHttp(
+                client=client,
+                carrier=code,
+                adapter_version=info.adapter_version,
+                rate_limit=rate,
+                secrets=carrier_settings.secret_values(),
+                max_attempts=max_attempts or carrier_settings.max_attempts,
+                backoff=backoff,
+                deadline=(timeout_seconds or carrier_settings.timeout_seconds) * 1.5,
+            )
+            bound[code] = _Bound(info, info.create(carrier_settings, http), http)
+        yield Fetcher(bound, leg_carrier=LAST_MILE_TRACKER if LAST_MILE_TRACKER in carriers else "")
+
+
+class _Db:
+    """Runs storage work on one dedicated thread, off the event loop."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="track-evidence-db")
+
+    async def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: fn(self.engine, **kwargs))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+async def _fetch_all(
+    *,
+    db: _Db,
+    fetcher: Fetcher,
+    due: Sequence[DueShipment],
+    report: PullReport,
+    run_id: str,
+    progress: ProgressHook | None,
+) -> None:
+    by_carrier: dict[str, list[DueShipment]] = defaultdict(list)
+    for shipment in due:
+        by_carrier[shipment.carrier].append(shipment)
+
+    async def carrier_job(code: str, shipments: list[DueShipment]) -> None:
+        info = fetcher.info(code)
+        batches = [
+            shipments[i : i + info.batch_size] for i in range(0, len(shipments), info.batch_size)
+        ]
+        queue: asyncio.Queue[list[DueShipment]] = asyncio.Queue()
+        for batch in batches:
+            queue.put_nowait(batch)
+        done = 0
+        counts = report.by_carrier.setdefault(
+            code, {"due": 0, "fetched": 0, "not_found": 0, "failed": 0}
+        )
+        counts["due"] += len(shipments)
+        if progress:
+            progress(code, 0, len(shipments))
+
+        async def worker() -> None:
+            nonlocal done
+            while True:
+                try:
+                    batch = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                numbers = [s.tracking_number for s in batch]
+                results = await fetcher.track(code, numbers)
+                stats: StoreStats = await db.run(
+                    store_results,
+                    shipment_ids={s.tracking_number: s.id for s in batch},
+                    results=results,
+                    now=datetime.now(UTC),
+                    run_id=run_id,
+                    leg_carrier=fetcher.leg_carrier,
+                )
+                report.shipments_fetched += stats.fetched
+                report.shipments_not_found += stats.not_found
+                report.shipments_failed += stats.failed
+                report.events_new += stats.events_new
+                report.legs_found += stats.legs_new
+                counts["fetched"] += stats.fetched
+                counts["not_found"] += stats.not_found
+                counts["failed"] += stats.failed
+                done += len(batch)
+                if progress:
+                    progress(code, done, len(shipments))
+
+        # Enough workers to keep the carrier's rate busy despite latency; the HTTP layer
+        # caps requests in flight and their rate.
+        workers = max(1, info.rate_limit.concurrency * 2)
+        await asyncio.gather(*(worker() for _ in range(min(workers, len(batches)))))
+
+    await asyncio.gather(*(carrier_job(code, items) for code, items in by_carrier.items()))
+
+
+# -- pull ------------------------------------------------------------------------------------
+
+
+def _window(as_of: datetime, days: int) -> tuple[datetime, datetime]:
+    return as_of - timedelta(days=days), as_of
+
+
+def _ingest(
+    engine: Engine,
+    *,
+    path: Path,
+    tenant: str,
+    run_id: str,
+    carriers: Mapping[str, CarrierInfo],
+    rejected: list[RejectedRow],
+    report: PullReport,
+) -> None:
+    orders_file = open_orders(path, tenant=tenant)
+    chunk: list[dict[str, Any]] = []
+    keys: list[tuple[str, str]] = []
+    now = datetime.now(UTC)
+
+    def flush() -> None:
+        if not chunk:
+            return
+        with transaction(engine) as connection:
+            upsert_orders(connection, orders=chunk, shipments=keys)
+        report.orders_stored += len(chunk)
+        chunk.clear()
+        keys.clear()
+
+    source = str(path)
+    for item in orders_file:
+        report.rows_read += 1
+        if isinstance(item, RejectedRow):
+            report.rows_rejected += 1
+            rejected.append(item)
+            continue
+        chunk.append(_order_row(item, carriers=carriers, run_id=run_id, now=now, source=source))
+        key = chunk[-1]["_shipment_key"]
+        if key is not None:
+            keys.append(key)
+        if len(chunk) >= _ORDER_CHUNK:
+            flush()
+    flush()
+
+
+def _order_row(
+    row: OrderRow,
+    *,
+    carriers: Mapping[str, CarrierInfo],
+    run_id: str,
+    now: datetime,
+    source: str,
+) -> dict[str, Any]:
+    carrier, how = _choose_carrier(row, carriers)
+    return {
+        "tenant": row.tenant,
+        "order_id": row.order_id,
+        "marketplace": row.marketplace,
+        "order_date": row.order_date,
+        "ship_date": row.ship_date,
+        "tracking_number": row.tracking_number,
+        "carrier": carrier,
+        "carrier_declared": row.carrier_declared,
+        "carrier_source": how,
+        "destination_country": row.destination_country,
+        "destination_postal_code": row.destination_postal_code,
+        "destination_city": row.destination_city,
+        "order_value": row.order_value,
+        "currency": row.currency,
+        "source": f"{source}:{row.row_number}"[-1024:],
+        "last_run_id": run_id,
+        "created_at": now,
+        "updated_at": now,
+        "_shipment_key": (carrier, row.tracking_number) if carrier else None,
+    }
+
+
+def _start_run(engine: Engine, *, run_id: str, kind: str, source: str) -> None:
+    with transaction(engine) as connection:
+        connection.execute(
+            sa.insert(RunRecord.__table__),  # type: ignore[attr-defined]
+            {
+                "id": run_id,
+                "kind": kind,
+                "source": source[:1024],
+                "started_at": datetime.now(UTC),
+                "status": "running",
+                "stats": "{}",
+            },
+        )
+
+
+def _finish_run(engine: Engine, *, run_id: str, report: PullReport, status: str) -> None:
+    table = RunRecord.__table__  # type: ignore[attr-defined]
+    with transaction(engine) as connection:
+        connection.execute(
+            sa.update(table)
+            .where(table.c.id == run_id)
+            .values(
+                finished_at=datetime.now(UTC),
+                status=status,
+                stats=json.dumps(report.as_json(), sort_keys=True),
+            )
+        )
+
+
+def _judge(
+    engine: Engine,
+    *,
+    run_id: str | None,
+    order_ids: Iterable[list[int]],
+    as_of: datetime,
+    policy: Policy,
+    report: PullReport,
+) -> None:
+    counts: Counter[str] = Counter()
+    per_carrier: dict[str, Counter[str]] = defaultdict(Counter)
+    now = datetime.now(UTC)
+    carrier_of: dict[int, str] = {}
+    table = OrderRecord.__table__  # type: ignore[attr-defined]
+    for ids in order_ids:
+        verdicts = recompute_verdicts(engine, order_ids=ids, as_of=as_of, policy=policy, now=now)
+        with engine.connect() as connection:
+            carrier_of = dict(
+                connection.execute(
+                    sa.select(table.c.id, table.c.carrier).where(table.c.id.in_(ids))
+                ).all()
+            )
+        for order_pk, verdict in verdicts.items():
+            counts[verdict.status] += 1
+            per_carrier[carrier_of.get(order_pk) or "unknown"][verdict.status] += 1
+        report.orders_in_window += len(verdicts)
+    report.verdicts = {k: counts.get(k, 0) for k in ("pass", "fail", "pending")}
+    for code, c in per_carrier.items():
+        entry = report.by_carrier.setdefault(
+            code, {"due": 0, "fetched": 0, "not_found": 0, "failed": 0}
+        )
+        entry.update({k: c.get(k, 0) for k in ("pass", "fail", "pending")})
+
+
+async def pull(
+    *,
+    engine: Engine,
+    settings: Settings,
+    orders_path: Path,
+    carriers: Mapping[str, CarrierInfo],
+    as_of: datetime,
+    window_days: int,
+    policy: Policy,
+    tenant: str = "default",
+    errors_path: Path | None = None,
+    sandbox: SandboxServer | None = None,
+    sandbox_url: str | None = None,
+    progress: ProgressHook | None = None,
+    fetcher_options: Mapping[str, Any] | None = None,
+) -> PullReport:
+    """Read `orders_path`, fetch what is due, store every raw response, judge every order.
+
+    Raises `InputError` (before anything is written) when the file cannot be used at all.
+    """
+    started = datetime.now(UTC)
+    run_id = str(uuid.uuid4())
+    report = PullReport(run_id=run_id)
+    window = _window(as_of, window_days)
+    report.window = (window[0].isoformat(), window[1].isoformat())
+    open_orders(orders_path, tenant=tenant)  # fail fast on an unusable file, before any write
+    db = _Db(engine)
+    try:
+        await db.run(_start_run, run_id=run_id, kind="pull", source=str(orders_path))
+        rejected: list[RejectedRow] = []
+        await db.run(
+            _ingest,
+            path=orders_path,
+            tenant=tenant,
+            run_id=run_id,
+            carriers=carriers,
+            rejected=rejected,
+            report=report,
+        )
+        if rejected:
+            target = errors_path or Path(f"{orders_path.stem}.errors.csv")
+            write_errors(target, rejected)
+            report.errors_file = str(target)
+        async with open_fetcher(
+            settings=settings,
+            carriers=carriers,
+            sandbox=sandbox,
+            sandbox_url=sandbox_url,
+            **dict(fetcher_options or {}),
+        ) as fetcher:
+            for _round in range(2):  # the second round fetches legs revealed by the first
+                due = await db.run(
+                    due_shipments,
+                    now=datetime.now(UTC),
+                    run_id=run_id,
+                    window=window,
+                    carriers=fetcher.codes,
+                )
+                if not due:
+                    break
+                report.shipments_due += len(due)
+                await _fetch_all(
+                    db=db,
+                    fetcher=fetcher,
+                    due=due,
+                    report=report,
+                    run_id=run_id,
+                    progress=progress,
+                )
+            report.requests = fetcher.requests_sent()
+        await db.run(
+            _judge,
+            run_id=run_id,
+            order_ids=iter_order_ids(engine, run_id=run_id, window=window),
+            as_of=as_of,
+            policy=policy,
+            report=report,
+        )
+        report.seconds = (datetime.now(UTC) - started).total_seconds()
+        await db.run(_finish_run, run_id=run_id, report=report, status="done")
+        return report
+    finally:
+        db.close()
+
+
+async def refresh(
+    *,
+    engine: Engine,
+    settings: Settings,
+    carriers: Mapping[str, CarrierInfo],
+    as_of: datetime,
+    policy: Policy,
+    limit: int | None = None,
+    sandbox: SandboxServer | None = None,
+    sandbox_url: str | None = None,
+    progress: ProgressHook | None = None,
+    fetcher_options: Mapping[str, Any] | None = None,
+) -> PullReport:
+    """Poll every shipment that is due (at most `limit`) and re-judge the orders they touch."""
+    started = datetime.now(UTC)
+    run_id = str(uuid.uuid4())
+    report = PullReport(run_id=run_id)
+    db = _Db(engine)
+    try:
+        await db.run(_start_run, run_id=run_id, kind="refresh", source="")
+        async with open_fetcher(
+            settings=settings,
+            carriers=carriers,
+            sandbox=sandbox,
+            sandbox_url=sandbox_url,
+            **dict(fetcher_options or {}),
+        ) as fetcher:
+            due = await db.run(
+                due_shipments, now=datetime.now(UTC), carriers=fetcher.codes, limit=limit
+            )
+            report.shipments_due = len(due)
+            await _fetch_all(
+                db=db, fetcher=fetcher, due=due, report=report, run_id=run_id, progress=progress
+            )
+            report.requests = fetcher.requests_sent()
+        touched = await db.run(_orders_touching, shipment_ids=[s.id for s in due])
+        await db.run(
+            _judge,
+            run_id=None,
+            order_ids=(touched[i : i + _ORDER_CHUNK] for i in range(0, len(touched), _ORDER_CHUNK)),
+            as_of=as_of,
+            policy=policy,
+            report=report,
+        )
+        report.seconds = (datetime.now(UTC) - started).total_seconds()
+        await db.run(_finish_run, run_id=run_id, report=report, status="done")
+        return report
+    finally:
+        db.close()
+
+
+def _orders_touching(engine: Engine, *, shipment_ids: Sequence[int]) -> list[int]:
+    table = OrderRecord.__table__  # type: ignore[attr-defined]
+    from tracking.storage import ShipmentRecord
+
+    shipments = ShipmentRecord.__table__  # type: ignore[attr-defined]
+    found: set[int] = set()
+    with engine.connect() as connection:
+        for start in range(0, len(shipment_ids), 500):
+            ids = list(shipment_ids[start : start + 500])
+            parents = sa.select(shipments.c.parent_id).where(
+                shipments.c.id.in_(ids), shipments.c.parent_id.is_not(None)
+            )
+            found.update(
+                connection.execute(
+                    sa.select(table.c.id).where(
+                        sa.or_(table.c.shipment_id.in_(ids), table.c.shipment_id.in_(parents))
+                    )
+                ).scalars()
+            )
+    return sorted(found)

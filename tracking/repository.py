@@ -1,0 +1,719 @@
+"""Keyword-only persistence functions the pipeline, the CLI and the API share."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from tracking.domain import (
+    CarrierFailure,
+    ErrorKind,
+    Exchange,
+    NumberResult,
+    ParsedEvent,
+    TrackResult,
+)
+from tracking.milestones import chronological
+from tracking.scheduling import GIVE_UP_NOT_FOUND, next_poll_at
+from tracking.storage import (
+    EventRecord,
+    ExchangeBody,
+    ExchangeRecord,
+    ExchangeShipment,
+    OrderRecord,
+    ShipmentRecord,
+    VerdictHistory,
+    VerdictRecord,
+    compress_body,
+    decompress_body,
+    dumps,
+    insert_ignore,
+    transaction,
+    upsert,
+)
+from tracking.validator import OrderFacts, Policy, ShipmentFacts, Verdict, evaluate
+from tracking.views import EventView, ExchangeView, MilestoneView
+
+__all__ = [
+    "DueShipment",
+    "OrderBundleData",
+    "StoreStats",
+    "due_shipments",
+    "event_key",
+    "iter_order_ids",
+    "load_orders_data",
+    "raw_body",
+    "recompute_verdicts",
+    "store_results",
+    "upsert_orders",
+]
+
+OT = OrderRecord.__table__  # type: ignore[attr-defined]
+S = ShipmentRecord.__table__  # type: ignore[attr-defined]
+E = EventRecord.__table__  # type: ignore[attr-defined]
+X = ExchangeRecord.__table__  # type: ignore[attr-defined]
+XB = ExchangeBody.__table__  # type: ignore[attr-defined]
+XS = ExchangeShipment.__table__  # type: ignore[attr-defined]
+V = VerdictRecord.__table__  # type: ignore[attr-defined]
+VH = VerdictHistory.__table__  # type: ignore[attr-defined]
+
+_ORDER_UPDATE = (
+    "marketplace",
+    "order_date",
+    "ship_date",
+    "tracking_number",
+    "carrier",
+    "carrier_declared",
+    "carrier_source",
+    "destination_country",
+    "destination_postal_code",
+    "destination_city",
+    "order_value",
+    "currency",
+    "shipment_id",
+    "source",
+    "last_run_id",
+    "updated_at",
+)
+
+
+def event_key(event: ParsedEvent) -> str:
+    """An event's identity on its leg: stage, raw code, minute, normalized location.
+
+    Text edits by the carrier do not create a new event.
+    """
+    minute = event.occurred_at.strftime("%Y-%m-%dT%H:%M")
+    location = " ".join(event.location.lower().split())
+    raw = f"{event.stage.value}|{event.code}|{minute}|{location}"
+    return hashlib.sha1(raw.encode("utf-8")).hexdigest()
+
+
+# -- orders ----------------------------------------------------------------------------------
+
+
+def upsert_orders(
+    connection: Connection,
+    *,
+    orders: Sequence[Mapping[str, Any]],
+    shipments: Sequence[tuple[str, str]],
+) -> None:
+    """Insert or update orders and make sure their (carrier, number) shipments exist.
+
+    Each order mapping holds the `orders` columns plus `_shipment_key` (carrier, number) or
+    None; the shipment id is resolved here.
+    """
+    unique = sorted(set(shipments))
+    insert_ignore(
+        connection,
+        S,
+        [
+            {
+                "carrier": c,
+                "tracking_number": n,
+                "role": "origin",
+                "carrier_name": "",
+                "state": "new",
+                "carrier_status": "",
+                "final": False,
+                "poll_count": 0,
+                "created_at": orders[0]["updated_at"],
+            }
+            for c, n in unique
+        ],
+        conflict=("carrier", "tracking_number"),
+    )
+    ids = _shipment_ids(connection, unique)
+    rows = []
+    for order in orders:
+        row = {k: v for k, v in order.items() if k != "_shipment_key"}
+        key = order.get("_shipment_key")
+        row["shipment_id"] = ids.get(key) if key else None
+        rows.append(row)
+    upsert(connection, OT, rows, conflict=("tenant", "order_id"), update=_ORDER_UPDATE)
+
+
+def _shipment_ids(
+    connection: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    for start in range(0, len(keys), 400):
+        chunk = keys[start : start + 400]
+        numbers = sorted({n for _, n in chunk})
+        rows = connection.execute(
+            sa.select(S.c.id, S.c.carrier, S.c.tracking_number).where(
+                S.c.tracking_number.in_(numbers)
+            )
+        )
+        wanted = set(chunk)
+        for sid, carrier, number in rows:
+            if (carrier, number) in wanted:
+                found[(carrier, number)] = sid
+    return found
+
+
+# -- due shipments ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DueShipment:
+    id: int
+    carrier: str
+    tracking_number: str
+
+
+def due_shipments(
+    engine: Engine,
+    *,
+    now: datetime,
+    run_id: str | None = None,
+    window: tuple[datetime, datetime] | None = None,
+    carriers: Iterable[str],
+    include_fetched: bool = False,
+    limit: int | None = None,
+) -> list[DueShipment]:
+    """Shipments to poll: never fetched, or due; restricted to a run's in-window orders.
+
+    Legs (last-mile shipments) of those orders are included when their carrier is known.
+    """
+    codes = sorted(set(carriers))
+    due = sa.or_(
+        S.c.state == "new",
+        sa.and_(S.c.next_poll_at.is_not(None), S.c.next_poll_at <= now),
+    )
+    if include_fetched:
+        due = sa.or_(due, S.c.next_poll_at.is_not(None), S.c.final.is_(True))
+    scope: sa.ColumnElement[bool] = sa.true()
+    if run_id is not None:
+        scope = sa.and_(scope, OT.c.last_run_id == run_id)
+    if window is not None:
+        scope = sa.and_(scope, OT.c.order_date >= window[0], OT.c.order_date <= window[1])
+    origin_ids = sa.select(OT.c.shipment_id).where(scope, OT.c.shipment_id.is_not(None))
+    base: sa.ColumnElement[bool]
+    if run_id is None and window is None:
+        base = sa.true()
+    else:
+        base = sa.or_(S.c.id.in_(origin_ids), S.c.parent_id.in_(origin_ids))
+    query = (
+        sa.select(S.c.id, S.c.carrier, S.c.tracking_number)
+        .where(base, due, S.c.carrier.in_(codes))
+        .order_by(S.c.next_poll_at.is_not(None), S.c.next_poll_at, S.c.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as connection:
+        return [DueShipment(*row) for row in connection.execute(query)]
+
+
+# -- storing carrier results -----------------------------------------------------------------
+
+
+@dataclass
+class StoreStats:
+    fetched: int = 0
+    failed: int = 0
+    not_found: int = 0
+    events_new: int = 0
+    legs_new: int = 0
+
+
+def _store_exchange(connection: Connection, exchange: Exchange, run_id: str | None) -> int:
+    encoding, data = compress_body(exchange.body)
+    insert_ignore(
+        connection,
+        XB,
+        [
+            {
+                "sha256": exchange.sha256,
+                "size": len(exchange.body),
+                "encoding": encoding,
+                "data": data,
+            }
+        ],
+        conflict=("sha256",),
+    )
+    result = connection.execute(
+        sa.insert(X).returning(X.c.id),
+        {
+            "carrier": exchange.carrier,
+            "adapter_version": exchange.adapter_version,
+            "method": exchange.method,
+            "url": exchange.url,
+            "request_body": exchange.request_body,
+            "status": exchange.status,
+            "headers": json.dumps(list(exchange.headers)),
+            "body_sha256": exchange.sha256,
+            "fetched_at": exchange.fetched_at,
+            "run_id": run_id,
+        },
+    )
+    return int(result.scalar_one())
+
+
+def store_results(
+    engine: Engine,
+    *,
+    shipment_ids: Mapping[str, int],
+    results: Sequence[NumberResult],
+    now: datetime,
+    run_id: str | None,
+    leg_carrier: str = "",
+) -> StoreStats:
+    """Store one carrier response (raw exchanges, events, shipment state) in one transaction.
+
+    Last-mile legs a carrier reveals are linked to their shipment; a leg whose carrier is
+    not named goes to `leg_carrier` (the last-mile tracker), or stays unassigned ("").
+    """
+    stats = StoreStats()
+    with transaction(engine) as connection:
+        previous = {
+            row.id: row
+            for row in connection.execute(
+                sa.select(
+                    S.c.id, S.c.final, S.c.state, S.c.not_found_since, S.c.first_fetched_at
+                ).where(S.c.id.in_(list(shipment_ids.values())))
+            )
+        }
+        exchange_ids: dict[int, int] = {}
+        links: set[tuple[int, int]] = set()
+        events: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        legs: list[dict[str, Any]] = []
+        for result in results:
+            sid = shipment_ids[result.tracking_number]
+            for exchange in result.exchanges:
+                key = id(exchange)
+                if key not in exchange_ids:
+                    exchange_ids[key] = _store_exchange(connection, exchange, run_id)
+                links.add((exchange_ids[key], sid))
+            last_exchange = exchange_ids[id(result.exchanges[-1])] if result.exchanges else None
+            prev = previous[sid]
+            update: dict[str, Any] = {
+                "_id": sid,
+                "poll_count_inc": 1,
+                "last_fetched_at": now,
+                "first_fetched_at": prev.first_fetched_at or now,
+            }
+            outcome = result.outcome
+            if isinstance(outcome, TrackResult):
+                stats.fetched += 1
+                ordered = chronological(outcome.events)
+                latest = ordered[-1].stage.value if ordered else None
+                update.update(
+                    state="final" if outcome.final else "tracking",
+                    final=outcome.final,
+                    latest_stage=latest,
+                    carrier_status=outcome.carrier_status[:128],
+                    origin_country=outcome.origin_country,
+                    destination_country=outcome.destination_country,
+                    error_kind=None,
+                    error_message=None,
+                    not_found_since=None,
+                    last_event_at=ordered[-1].occurred_at if ordered else None,
+                    next_poll_at=next_poll_at(
+                        now=now,
+                        state="tracking",
+                        latest_stage=latest,
+                        final=outcome.final,
+                        was_final=bool(prev.final),
+                        not_found_since=None,
+                    ),
+                )
+                assert last_exchange is not None
+                for event in outcome.events:
+                    events.append(
+                        {
+                            "shipment_id": sid,
+                            "dedup_key": event_key(event),
+                            "stage": event.stage.value,
+                            "code": event.code[:128],
+                            "description": event.description,
+                            "location": event.location[:512],
+                            "country": event.country,
+                            "occurred_at": event.occurred_at,
+                            "local_offset": event.local_offset,
+                            "time_source": event.time_source.value,
+                            "raw_time": event.raw_time[:128],
+                            "exchange_id": last_exchange,
+                            "first_seen_at": now,
+                        }
+                    )
+                for leg in outcome.legs:
+                    if leg.tracking_number and leg.tracking_number != result.tracking_number:
+                        legs.append(
+                            {
+                                "carrier": leg.carrier or leg_carrier,
+                                "tracking_number": leg.tracking_number,
+                                "parent_id": sid,
+                                "role": leg.role,
+                                "carrier_name": leg.carrier_name[:128],
+                                "state": "new",
+                                "carrier_status": "",
+                                "final": False,
+                                "poll_count": 0,
+                                "created_at": now,
+                            }
+                        )
+            else:
+                update.update(_failure_update(outcome, prev, now))
+                if outcome.kind is ErrorKind.NOT_FOUND:
+                    stats.not_found += 1
+                else:
+                    stats.failed += 1
+            updates.append(update)
+        insert_ignore(
+            connection,
+            XS,
+            [{"exchange_id": x, "shipment_id": s} for x, s in sorted(links)],
+            conflict=("exchange_id", "shipment_id"),
+        )
+        if events:
+            stats.events_new = insert_ignore(
+                connection, E, events, conflict=("shipment_id", "dedup_key"), count=True
+            )
+        if legs:
+            insert_ignore(connection, S, legs, conflict=("carrier", "tracking_number"))
+            stats.legs_new = len(legs)
+        _apply_updates(connection, updates)
+    return stats
+
+
+def _failure_update(outcome: CarrierFailure, prev: Any, now: datetime) -> dict[str, Any]:
+    if outcome.kind is ErrorKind.NOT_FOUND:
+        since = prev.not_found_since or now
+        gave_up = now - since >= GIVE_UP_NOT_FOUND
+        return {
+            "state": "not_found",
+            "error_kind": outcome.kind.value,
+            "error_message": outcome.message[:1024],
+            "not_found_since": since,
+            "next_poll_at": next_poll_at(
+                now=now,
+                state="not_found",
+                latest_stage=None,
+                final=False,
+                was_final=False,
+                not_found_since=since,
+            )
+            if not gave_up
+            else None,
+        }
+    # Keep what a previous fetch proved; only record the error and retry soon.
+    state = prev.state if prev.state in ("tracking", "final") else "error"
+    return {
+        "state": state,
+        "error_kind": outcome.kind.value,
+        "error_message": outcome.message[:1024],
+        "next_poll_at": next_poll_at(
+            now=now,
+            state="error",
+            latest_stage=None,
+            final=False,
+            was_final=False,
+            not_found_since=None,
+        ),
+    }
+
+
+_UPDATE_COLUMNS = (
+    "state",
+    "final",
+    "latest_stage",
+    "carrier_status",
+    "origin_country",
+    "destination_country",
+    "error_kind",
+    "error_message",
+    "not_found_since",
+    "last_event_at",
+    "next_poll_at",
+    "last_fetched_at",
+    "first_fetched_at",
+)
+
+
+def _apply_updates(connection: Connection, updates: list[dict[str, Any]]) -> None:
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for update in updates:
+        cols = tuple(c for c in _UPDATE_COLUMNS if c in update)
+        groups[cols].append(update)
+    for cols, rows in groups.items():
+        stmt = (
+            sa.update(S)
+            .where(S.c.id == sa.bindparam("_id"))
+            .values(
+                poll_count=S.c.poll_count + 1,
+                **{c: sa.bindparam(f"v_{c}") for c in cols},
+            )
+        )
+        connection.execute(
+            stmt, [{"_id": r["_id"], **{f"v_{c}": r[c] for c in cols}} for r in rows]
+        )
+
+
+# -- verdicts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBundleData:
+    """An order with everything its verdict and evidence need."""
+
+    order: Any  # row of `orders`
+    shipments: tuple[Any, ...]  # origin leg first
+    events: tuple[EventView, ...]
+    exchanges: tuple[ExchangeView, ...]
+
+
+def iter_order_ids(
+    engine: Engine,
+    *,
+    run_id: str | None = None,
+    tenant: str | None = None,
+    window: tuple[datetime, datetime] | None = None,
+    chunk: int = 1000,
+) -> Iterator[list[int]]:
+    """Order primary keys in chunks (keyset pagination), filtered by run, tenant, window."""
+    last = 0
+    while True:
+        query = sa.select(OT.c.id).where(OT.c.id > last)
+        if run_id is not None:
+            query = query.where(OT.c.last_run_id == run_id)
+        if tenant is not None:
+            query = query.where(OT.c.tenant == tenant)
+        if window is not None:
+            query = query.where(OT.c.order_date >= window[0], OT.c.order_date <= window[1])
+        with engine.connect() as connection:
+            ids = list(connection.execute(query.order_by(OT.c.id).limit(chunk)).scalars())
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def load_orders_data(connection: Connection, order_ids: Sequence[int]) -> list[OrderBundleData]:
+    """Orders with their legs, events and exchanges, in four queries for the whole chunk."""
+    orders = list(connection.execute(sa.select(OT).where(OT.c.id.in_(order_ids)).order_by(OT.c.id)))
+    origin_ids = sorted({o.shipment_id for o in orders if o.shipment_id is not None})
+    shipments: dict[int, list[Any]] = defaultdict(list)
+    all_ids: list[int] = []
+    if origin_ids:
+        rows = connection.execute(
+            sa.select(S)
+            .where(sa.or_(S.c.id.in_(origin_ids), S.c.parent_id.in_(origin_ids)))
+            .order_by(S.c.id)
+        )
+        for row in rows:
+            owner = row.id if row.parent_id is None or row.id in origin_ids else row.parent_id
+            shipments[owner].append(row)
+            all_ids.append(row.id)
+        for owner in shipments:
+            shipments[owner].sort(key=lambda r: (r.parent_id is not None, r.id))
+    by_shipment: dict[int, list[tuple[Any, str]]] = defaultdict(list)
+    exchanges: dict[int, list[Any]] = defaultdict(list)
+    if all_ids:
+        for row in connection.execute(
+            sa.select(E, X.c.body_sha256)
+            .join(X, X.c.id == E.c.exchange_id)
+            .where(E.c.shipment_id.in_(all_ids))
+            .order_by(E.c.occurred_at, E.c.id)
+        ):
+            by_shipment[row.shipment_id].append((row, row.body_sha256))
+        for row in connection.execute(
+            sa.select(
+                XS.c.shipment_id,
+                X.c.carrier,
+                X.c.method,
+                X.c.url,
+                X.c.status,
+                X.c.fetched_at,
+                X.c.headers,
+                XB.c.sha256,
+                XB.c.size,
+            )
+            .join(X, X.c.id == XS.c.exchange_id)
+            .join(XB, XB.c.sha256 == X.c.body_sha256)
+            .where(XS.c.shipment_id.in_(all_ids))
+            .order_by(X.c.fetched_at, X.c.id)
+        ):
+            exchanges[row.shipment_id].append(row)
+    data: list[OrderBundleData] = []
+    for order in orders:
+        legs = tuple(shipments.get(order.shipment_id, [])) if order.shipment_id else ()
+        events: list[EventView] = []
+        seen: dict[str, ExchangeView] = {}
+        for leg in legs:
+            for row, sha in by_shipment.get(leg.id, []):
+                events.append(
+                    EventView(
+                        stage=row.stage,
+                        code=row.code,
+                        description=row.description,
+                        occurred_at=row.occurred_at,
+                        local_offset=row.local_offset,
+                        time_source=row.time_source,
+                        location=row.location,
+                        country=row.country,
+                        carrier=leg.carrier,
+                        tracking_number=leg.tracking_number,
+                        exchange_sha256=sha,
+                    )
+                )
+            for x in exchanges.get(leg.id, []):
+                if x.sha256 not in seen:
+                    headers = dict(json.loads(x.headers))
+                    seen[x.sha256] = ExchangeView(
+                        sha256=x.sha256,
+                        carrier=x.carrier,
+                        method=x.method,
+                        url=x.url,
+                        status=x.status,
+                        fetched_at=x.fetched_at,
+                        size=x.size,
+                        content_type=headers.get("content-type", "application/octet-stream"),
+                    )
+        events.sort(key=lambda e: e.occurred_at)
+        data.append(
+            OrderBundleData(
+                order=order,
+                shipments=legs,
+                events=tuple(events),
+                exchanges=tuple(seen.values()),
+            )
+        )
+    return data
+
+
+def facts(data: OrderBundleData) -> tuple[OrderFacts, list[ShipmentFacts]]:
+    """The validator's inputs for one order."""
+    o = data.order
+    order = OrderFacts(
+        order_id=o.order_id,
+        order_date=o.order_date,
+        destination_country=o.destination_country,
+        carrier=o.carrier,
+        carrier_declared=o.carrier_declared,
+        carrier_source=o.carrier_source,
+        order_value=o.order_value,
+        currency=o.currency,
+    )
+    legs = [
+        ShipmentFacts(
+            carrier=s.carrier,
+            tracking_number=s.tracking_number,
+            role=s.role,
+            state=s.state,
+            final=bool(s.final),
+            error_kind=s.error_kind,
+            error_message=s.error_message,
+            destination_country=s.destination_country,
+            first_fetched_at=s.first_fetched_at,
+            last_fetched_at=s.last_fetched_at,
+            not_found_since=s.not_found_since,
+        )
+        for s in data.shipments
+    ]
+    return order, legs
+
+
+def milestones_json(milestones: Sequence[MilestoneView]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for m in milestones:
+        event = m.event
+        out[m.stage] = {
+            "status": m.status,
+            "occurred_at": event.occurred_at.isoformat() if event else None,
+            "carrier": event.carrier if event else None,
+            "tracking_number": event.tracking_number if event else None,
+            "code": event.code if event else None,
+            "exchange": event.exchange_sha256 if event else None,
+            "note": m.note,
+        }
+    return out
+
+
+def verdict_payload(verdict: Verdict) -> tuple[str, str, str]:
+    """(milestones JSON, findings JSON, digest) of a verdict."""
+    milestones = dumps(milestones_json(verdict.milestones))
+    findings = dumps(
+        [
+            {
+                "code": f.code,
+                "severity": f.severity,
+                "message": f.message,
+                "message_zh": f.message_zh,
+                "evidence": list(f.evidence),
+            }
+            for f in verdict.findings
+        ]
+    )
+    digest = hashlib.sha256(
+        f"{verdict.status}|{verdict.policy}|{milestones}|{findings}".encode()
+    ).hexdigest()
+    return milestones, findings, digest
+
+
+def recompute_verdicts(
+    engine: Engine,
+    *,
+    order_ids: Sequence[int],
+    as_of: datetime,
+    policy: Policy,
+    now: datetime,
+) -> dict[int, Verdict]:
+    """Evaluate and store the verdicts of `order_ids`; history grows only on change."""
+    verdicts: dict[int, Verdict] = {}
+    with transaction(engine) as connection:
+        current: dict[int, str] = dict(
+            connection.execute(
+                sa.select(V.c.order_pk, V.c.digest).where(V.c.order_pk.in_(order_ids))
+            ).all()
+        )
+        rows: list[dict[str, Any]] = []
+        for data in load_orders_data(connection, order_ids):
+            order, legs = facts(data)
+            verdict = evaluate(
+                order=order, shipments=legs, events=data.events, as_of=as_of, policy=policy
+            )
+            verdicts[data.order.id] = verdict
+            milestones, findings, digest = verdict_payload(verdict)
+            if current.get(data.order.id) == digest:
+                continue
+            rows.append(
+                {
+                    "order_pk": data.order.id,
+                    "status": verdict.status,
+                    "policy": verdict.policy,
+                    "milestones": milestones,
+                    "findings": findings,
+                    "digest": digest,
+                    "computed_at": now,
+                }
+            )
+        if rows:
+            upsert(
+                connection,
+                V,
+                rows,
+                conflict=("order_pk",),
+                update=("status", "policy", "milestones", "findings", "digest", "computed_at"),
+            )
+            connection.execute(sa.insert(VH), rows)
+    return verdicts
+
+
+def raw_body(engine: Engine, sha256: str) -> bytes:
+    """The original bytes of a stored raw response."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(XB.c.encoding, XB.c.data).where(XB.c.sha256 == sha256)
+        ).one_or_none()
+    if row is None:
+        raise KeyError(sha256)
+    return decompress_body(row.encoding, row.data)
