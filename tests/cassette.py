@@ -6,6 +6,7 @@ A cassette is `cassettes/<carrier>/<scenario>.yaml`:
 carrier: cainiao
 scenario: delivered
 note: invented values in the real API's shape
+volatile_params: [timestamp]           # optional: query parameters not matched on replay
 interactions:
   - request: {method: GET, url: "https://...?...", headers: {...}, body: null}
     response: {status: 200, headers: {content-type: ...}, body: "..."}
@@ -50,6 +51,7 @@ class Cassette:
     scenario: str
     interactions: list[dict[str, Any]]
     expect: list[Expectation]
+    volatile_params: tuple[str, ...] = ()
 
     @property
     def numbers(self) -> list[str]:
@@ -69,12 +71,19 @@ class Cassette:
             by_key.setdefault((req["method"].upper(), _url_key(req["url"])), []).append(response)
         for (method, url), responses in by_key.items():
             parsed = httpx.URL(url)
+            # Redacted values (keys, signatures) and volatile ones (timestamps) differ on
+            # every live request; the rest of the query must match.
+            params = {
+                k: v
+                for k, v in parsed.params.items()
+                if v != "[REDACTED]" and k not in self.volatile_params
+            }
             route = router.route(
                 method=method,
                 scheme=parsed.scheme,
                 host=parsed.host,
                 path=parsed.path,
-                params=dict(parsed.params),
+                params=params,
             )
             route.side_effect = _replayer(url, responses)
             routes.append(route)
@@ -104,6 +113,7 @@ def load(path: Path) -> Cassette:
         scenario=data["scenario"],
         interactions=data["interactions"],
         expect=[Expectation(**e) for e in data.get("expect", [])],
+        volatile_params=tuple(data.get("volatile_params", ())),
     )
 
 

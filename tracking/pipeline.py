@@ -177,36 +177,42 @@ async def open_fetcher(
     backoff: float = 0.5,
 ) -> AsyncIterator[Fetcher]:
     """Adapters for `carriers`: on the in-process sandbox, a sandbox URL, or the real APIs."""
+    plans: list[tuple[str, CarrierInfo, Any, RateLimit]] = []
+    for code, info in carriers.items():
+        overrides: dict[str, Any] = {}
+        if sandbox is not None and code in sandbox.carriers:
+            overrides = {"base_url": sandbox.base_url(code), **sandbox.credentials(code)}
+        elif sandbox_url is not None and info.sandbox is not None:
+            path = urlsplit(info.default_base_url).path.rstrip("/")
+            overrides = {
+                "base_url": f"{sandbox_url.rstrip('/')}/{code}{path}",
+                **dict(info.sandbox.credentials),
+            }
+        elif sandbox is not None or sandbox_url is not None:
+            continue  # no sandbox for this carrier: not fetched in a sandbox run
+        carrier_settings = load_carrier_settings(
+            info.settings_model, settings=settings, code=code, overrides=overrides
+        )
+        per_second = (rate_overrides or {}).get(code) or carrier_settings.rate_per_second
+        rate = RateLimit(
+            per_second or info.rate_limit.per_second,
+            concurrency=carrier_settings.concurrency or info.rate_limit.concurrency,
+        )
+        plans.append((code, info, carrier_settings, rate))
+    # As many connections as requests can be in flight: httpcore scans its whole pool on
+    # every request, so a larger pool only costs CPU.
+    in_flight = sum(rate.concurrency for *_, rate in plans) + 2
     transport: httpx.AsyncBaseTransport | None = None
     if sandbox is not None:
         transport = httpx.ASGITransport(app=sandbox.app)
-    bound: dict[str, _Bound] = {}
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-    timeout = default_timeout(timeout_seconds or 20.0)
     async with httpx.AsyncClient(
-        transport=transport, timeout=timeout, limits=limits, follow_redirects=False
+        transport=transport,
+        timeout=default_timeout(timeout_seconds or 20.0),
+        limits=httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight),
+        follow_redirects=False,
     ) as client:
-        for code, info in carriers.items():
-            overrides: dict[str, Any] = {}
-            if sandbox is not None and code in sandbox.carriers:
-                overrides = {"base_url": sandbox.base_url(code), **sandbox.credentials(code)}
-            elif sandbox_url is not None and info.sandbox is not None:
-                path = urlsplit(info.default_base_url).path.rstrip("/")
-                overrides = {
-                    "base_url": f"{sandbox_url.rstrip('/')}/{code}{path}",
-                    **dict(info.sandbox.credentials),
-                }
-            elif sandbox is not None or sandbox_url is not None:
-                continue  # no sandbox for this carrier: not fetched in a sandbox run
-            carrier_settings = load_carrier_settings(
-                info.settings_model, settings=settings, code=code, overrides=overrides
-            )
-            rate = info.rate_limit
-            per_second = (rate_overrides or {}).get(code) or carrier_settings.rate_per_second
-            if per_second:
-                rate = RateLimit(per_second, concurrency=rate.concurrency)
-            if carrier_settings.concurrency:
-                rate = RateLimit(rate.per_second, concurrency=carrier_settings.concurrency)
+        bound: dict[str, _Bound] = {}
+        for code, info, carrier_settings, rate in plans:
             http = CarrierHttp(
                 client=client,
                 carrier=code,
@@ -218,7 +224,8 @@ async def open_fetcher(
                 deadline=(timeout_seconds or carrier_settings.timeout_seconds) * 1.5,
             )
             bound[code] = _Bound(info, info.create(carrier_settings, http), http)
-        yield Fetcher(bound, leg_carrier=LAST_MILE_TRACKER if LAST_MILE_TRACKER in carriers else "")
+        leg_carrier = LAST_MILE_TRACKER if LAST_MILE_TRACKER in bound else ""
+        yield Fetcher(bound, leg_carrier=leg_carrier)
 
 
 class _Db:

@@ -162,7 +162,7 @@ def _order_date(number: str) -> datetime:
 _AGE_DAYS: dict[str, tuple[int, int]] = {
     "delivered": (24, 85),
     "multi_leg": (24, 85),
-    "in_transit": (2, 9),
+    "in_transit": (1, 4),  # the fastest full journey takes about 4.5 days
     "customs_hold": (20, 70),
     "returned": (45, 85),
     "lost": (30, 85),
@@ -269,7 +269,7 @@ class World:
         dest = _destination_of(number)
         rng = random.Random(_digest(number, "timeline"))
         handover = _handover_anchor(number) + self._shift
-        events, last_mile = _timeline(number, scenario, dest, handover, rng)
+        events, last_mile, city = _timeline(number, scenario, dest, handover, rng)
         visible = tuple(e for e in events if e.at <= self.now)
         final = bool(visible) and visible[-1].stage in (Stage.DELIVERED, Stage.RETURNED)
         leg = last_mile if last_mile and last_mile.handed_over_at <= self.now else None
@@ -279,7 +279,7 @@ class World:
             scenario=scenario,
             origin_country=ORIGIN_COUNTRY,
             destination_country=dest.country,
-            destination_city=rng.choice(dest.cities),
+            destination_city=city,
             events=visible,
             final=final,
             last_mile=leg,
@@ -292,7 +292,8 @@ def _timeline(
     dest: Destination,
     handover: datetime,
     rng: random.Random,
-) -> tuple[list[SimEvent], SimLeg | None]:
+) -> tuple[list[SimEvent], SimLeg | None, str]:
+    """The shipment's whole story, its last-mile leg, and the destination city."""
     origin_city = rng.choice(ORIGIN_CITIES)
     hub_city, hub_country, hub_offset = rng.choice(TRANSIT_HUBS)
     dest_city = rng.choice(dest.cities)
@@ -331,7 +332,7 @@ def _timeline(
     clock = handover - timedelta(hours=rng.randint(6, 30))
     add(Stage.INFO_RECEIVED, 0)
     if scenario == "no_handover":
-        return events, None
+        return events, None, dest_city
     clock = handover
     add(Stage.PICKED_UP, 0)
     add(Stage.ORIGIN_FACILITY, rng.uniform(3, 10))
@@ -340,12 +341,12 @@ def _timeline(
     add(Stage.IN_TRANSIT, rng.uniform(8, 20), where="hub")
     if scenario == "lost":
         add(Stage.EXCEPTION, rng.uniform(200, 400), where="hub", detail="lost")
-        return events, None
+        return events, None, dest_city
     add(Stage.ARRIVED_DESTINATION, rng.uniform(10, 40), where="dest")
     add(Stage.IMPORT_CUSTOMS, rng.uniform(6, 30), where="dest")
     if scenario == "customs_hold":
         add(Stage.EXCEPTION, rng.uniform(24, 72), where="dest", detail="customs_held")
-        return events, None
+        return events, None, dest_city
     last_mile: SimLeg | None = None
     leg = "origin"
     if scenario == "multi_leg":
@@ -358,15 +359,15 @@ def _timeline(
     add(Stage.DESTINATION_FACILITY, rng.uniform(24, 96), where="dest", leg=leg)
     if scenario == "pickup_point":
         add(Stage.AVAILABLE_FOR_PICKUP, rng.uniform(24, 72), where="dest", leg=leg)
-        return events, last_mile
+        return events, last_mile, dest_city
     add(Stage.OUT_FOR_DELIVERY, rng.uniform(24, 120), where="dest", leg=leg)
     if scenario == "returned":
         add(Stage.DELIVERY_FAILED, rng.uniform(4, 10), where="dest", leg=leg)
         add(Stage.RETURNING, rng.uniform(120, 240), where="dest", leg=leg)
         add(Stage.RETURNED, rng.uniform(300, 500), where="origin", leg=leg)
-        return events, last_mile
+        return events, last_mile, dest_city
     add(Stage.DELIVERED, rng.uniform(2, 9), where="dest", leg=leg)
-    return events, last_mile
+    return events, last_mile, dest_city
 
 
 _LEG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -1,0 +1,204 @@
+"""4PX network client: one signed POST to the open platform's router per number.
+
+The query string carries `method`, `v`, `app_key`, `timestamp` (ms), `format`,
+`access_token` (empty) and `sign`; the body is `{"deliveryOrderNo": "<number>"}`. `sign`
+is the upper-case MD5 of `"app_key" + key + "format" + "json" + "method" + method +
+"timestamp" + ts + "v" + version + body + app_secret`. The secret itself is never sent;
+`app_key`, `access_token` and `sign` are redacted by the HTTP layer before storage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from carriers.base import batch_failure, batch_results
+from carriers.fourpx.parse import parse
+from tracking.config import CarrierSettings
+from tracking.domain import Exchange, NumberResult
+from tracking.exceptions import AuthError, BadPayloadError, CarrierError, CarrierServerError
+
+if TYPE_CHECKING:
+    from carriers.http import CarrierHttp
+
+__all__ = [
+    "API_FORMAT",
+    "API_METHOD",
+    "API_VERSION",
+    "SERVICE_PATH",
+    "FourPXAdapter",
+    "FourPXSettings",
+    "create_adapter",
+    "request_body",
+    "sign",
+]
+
+SERVICE_PATH = "/router/api/service"
+API_METHOD = "tr.order.tracking.get"
+API_VERSION = "1.0.0"
+API_FORMAT = "json"
+
+
+class FourPXSettings(CarrierSettings):
+    """4PX open platform settings.
+
+    **Parameters:**
+
+    * **app_key** - the application key (sent, redacted in storage).
+    * **app_secret** - the application secret (only ever used to sign; never sent).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TRACK_EVIDENCE_4PX__", extra="ignore")
+
+    app_key: SecretStr | None = None
+    app_secret: SecretStr | None = None
+
+
+def sign(
+    *,
+    app_key: str,
+    app_secret: str,
+    method: str,
+    timestamp: str,
+    version: str,
+    body: str,
+) -> str:
+    """The request's `sign`: upper-case hex MD5 of the documented concatenation (UTF-8)."""
+    text = (
+        f"app_key{app_key}format{API_FORMAT}method{method}timestamp{timestamp}v{version}"
+        f"{body}{app_secret}"
+    )
+    return hashlib.md5(text.encode("utf-8")).hexdigest().upper()
+
+
+def request_body(number: str) -> str:
+    """The exact JSON text that is both signed and sent for `number`."""
+    return json.dumps({"deliveryOrderNo": number}, ensure_ascii=False, separators=(",", ":"))
+
+
+class FourPXAdapter:
+    """Tracks numbers one call each through 4PX's `tr.order.tracking.get`.
+
+    **Parameters:**
+
+    * **settings** - the carrier's settings (`base_url` overrides the default).
+    * **http** - the shared HTTP layer (rate limit, retries, redaction).
+    * **default_base_url** - the real API's base URL, used when settings set none.
+    * **batch_size** - the most numbers one call may take (1 for 4PX).
+    * **clock** - the current time, for the `timestamp` parameter (tests pin it).
+    """
+
+    def __init__(
+        self,
+        settings: FourPXSettings,
+        http: CarrierHttp,
+        *,
+        default_base_url: str,
+        batch_size: int,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.base_url = (settings.base_url or default_base_url).rstrip("/")
+        self.batch_size = batch_size
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    async def track(self, numbers: Sequence[str]) -> list[NumberResult]:
+        """One result per number, in order; a failed call fails its number.
+
+        Without both `app_key` and `app_secret` nothing is sent: every number fails with
+        `auth`.
+        """
+        if not numbers:
+            return []
+        if len(numbers) > self.batch_size:
+            raise ValueError(f"4px takes at most {self.batch_size} numbers a call")
+        key, secret = _value(self.settings.app_key), _value(self.settings.app_secret)
+        if not key or not secret:
+            missing = " and ".join(
+                n for n, v in (("app_key", key), ("app_secret", secret)) if not v
+            )
+            refused = AuthError(
+                f"4px: no {missing} configured (TRACK_EVIDENCE_4PX__APP_KEY, "
+                "TRACK_EVIDENCE_4PX__APP_SECRET)",
+                carrier="4px",
+            )
+            return batch_failure(numbers, refused)
+        (number,) = numbers
+        body = request_body(number)
+        timestamp = str(int(self.clock().timestamp() * 1000))
+        signature = sign(
+            app_key=key,
+            app_secret=secret,
+            method=API_METHOD,
+            timestamp=timestamp,
+            version=API_VERSION,
+            body=body,
+        )
+        params = {
+            "method": API_METHOD,
+            "v": API_VERSION,
+            "app_key": key,
+            "timestamp": timestamp,
+            "format": API_FORMAT,
+            "access_token": "",
+            "sign": signature,
+        }
+        try:
+            exchange = await self.http.request(
+                "POST",
+                f"{self.base_url}{SERVICE_PATH}",
+                params=params,
+                headers={"Content-Type": "application/json;charset=UTF-8"},
+                content=body.encode("utf-8"),
+            )
+        except CarrierError as err:
+            return batch_failure(numbers, err)
+        try:
+            parsed = parse(exchange.body, requested=numbers)
+        except BadPayloadError as err:
+            return _failed(numbers, exchange, _http_error(exchange) or err)
+        except CarrierError as err:
+            return _failed(numbers, exchange, err)
+        if (error := _http_error(exchange)) is not None:
+            return _failed(numbers, exchange, error)
+        return batch_results(numbers, exchange, parsed)
+
+
+def _value(secret: SecretStr | None) -> str:
+    return secret.get_secret_value().strip() if secret is not None else ""
+
+
+def _http_error(exchange: Exchange) -> CarrierError | None:
+    """An HTTP error status the shared layer passes through (400, 404...), if any."""
+    if exchange.status < 400:
+        return None
+    return CarrierServerError(f"4px: HTTP {exchange.status}", carrier="4px", status=exchange.status)
+
+
+def _failed(numbers: Sequence[str], exchange: Exchange, error: CarrierError) -> list[NumberResult]:
+    """Every number fails with `error`, the exchange kept as evidence."""
+    error.exchange = exchange
+    return batch_failure(numbers, error)
+
+
+def create_adapter(
+    settings: CarrierSettings,
+    http: CarrierHttp,
+    *,
+    default_base_url: str,
+    batch_size: int,
+    clock: Callable[[], datetime] | None = None,
+) -> FourPXAdapter:
+    """Build the adapter; `settings` must be `FourPXSettings`."""
+    if not isinstance(settings, FourPXSettings):
+        raise TypeError(f"4px needs FourPXSettings, not {type(settings).__name__}")
+    return FourPXAdapter(
+        settings, http, default_base_url=default_base_url, batch_size=batch_size, clock=clock
+    )

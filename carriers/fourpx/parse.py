@@ -1,0 +1,389 @@
+"""Pure parser of 4PX's `tr.order.tracking.get` answer (bytes in, per-number results out).
+
+Success: `{"result": "1", "msg", "errors": [], "data": {"deliveryOrderNo",
+"destinationCountry", "trackingList": [{"businessLinkCode", "occurDatetime",
+"occurLocation", "trackingContent"}]}}`, the list newest first. Failure: `{"result": "0",
+"msg", "errors": [{"errorCode", "errorMsg"}]}`. `occurDatetime` has no offset and is China
+time by convention (carrier-apis §6).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+from carriers.base import ParseOutput
+from carriers.textstage import classify
+from tracking.countries import to_iso2
+from tracking.domain import (
+    FINAL_STAGES,
+    CarrierFailure,
+    ErrorKind,
+    LegRef,
+    ParsedEvent,
+    Stage,
+    TimeSource,
+    TrackResult,
+)
+from tracking.exceptions import (
+    AuthError,
+    BadPayloadError,
+    CarrierServerError,
+    RateLimitedError,
+)
+
+__all__ = [
+    "AUTH_ERROR_CODES",
+    "CHINA_OFFSET",
+    "STAGE_MAP",
+    "decode_body",
+    "parse",
+    "repair_mojibake",
+    "stage_of",
+]
+
+STAGE_MAP: dict[str, Stage] = {
+    # Before the parcel: data and booking ([single]: one client's copy of 4PX's code list).
+    "FPX_L_RPIF": Stage.INFO_RECEIVED,
+    "FPX_L_ATP": Stage.INFO_RECEIVED,  # courier assigned, not yet picked up [single]
+    "FPX_O_CRLB": Stage.INFO_RECEIVED,  # label created [single]
+    "FPX_O_SIS": Stage.INFO_RECEIVED,  # data sent to the service provider [single]
+    "FPX_O_IR": Stage.INFO_RECEIVED,  # data received by the service provider [single]
+    # First mile.
+    "FPX_C_SPLS": Stage.PICKED_UP,
+    "FPX_C_AAF": Stage.ORIGIN_FACILITY,
+    # "Handed to airline" is not departure (design §5: handed over *and departed*), although
+    # carrier-apis §12 lists it with the departure codes; an airline acceptance can sit for
+    # days, be offloaded or rebooked. The flight codes below prove departure.
+    "FPX_M_HA": Stage.ORIGIN_FACILITY,
+    # Export customs.
+    "FPX_Q_ECI": Stage.EXPORT_CUSTOMS,
+    "FPX_Q_UEPC": Stage.EXPORT_CUSTOMS,
+    "FPX_Q_ECC": Stage.EXPORT_CUSTOMS,  # released from export customs
+    "FPX_Q_AAEC": Stage.EXPORT_CUSTOMS,
+    "FPX_Q_DFEC": Stage.EXPORT_CUSTOMS,
+    # Departure.
+    "FPX_M_DFOA": Stage.DEPARTED_ORIGIN,  # "departed from airport of origin country"
+    "FPX_M_DAHK": Stage.DEPARTED_ORIGIN,  # departed the Hong Kong gateway
+    "FPX_M_ATD": Stage.DEPARTED_ORIGIN,  # actual time of departure
+    # Transit hub arrival. Invented for the sandbox: no 4PX transit code is known [unverified].
+    "FPX_M_ATS": Stage.IN_TRANSIT,
+    # Arrival.
+    "FPX_M_DC": Stage.ARRIVED_DESTINATION,  # "arrived at destination country"
+    "FPX_M_ADCA": Stage.ARRIVED_DESTINATION,
+    "FPX_M_ATA": Stage.ARRIVED_DESTINATION,
+    "FPX_D_ADC": Stage.ARRIVED_DESTINATION,
+    # Import customs.
+    "FPX_I_CP": Stage.IMPORT_CUSTOMS,
+    "FPX_I_CPC": Stage.IMPORT_CUSTOMS,
+    "FPX_I_RCUK": Stage.IMPORT_CUSTOMS,  # customs cleared
+    # Last mile.
+    "FPX_D_AAD": Stage.DESTINATION_FACILITY,
+    "FPX_D_DFD": Stage.DESTINATION_FACILITY,
+    "FPX_D_HQ": Stage.DESTINATION_FACILITY,
+    "FPX_D_SD": Stage.OUT_FOR_DELIVERY,
+    "FPX_D_OFD": Stage.OUT_FOR_DELIVERY,
+    # At a post office, pickup point or locker: never delivered [single].
+    "FPX_D_ADWP": Stage.AVAILABLE_FOR_PICKUP,
+    "FPX_D_AP": Stage.AVAILABLE_FOR_PICKUP,
+    "FPX_D_SASPS": Stage.AVAILABLE_FOR_PICKUP,
+    # Returns and loss (carrier-apis §6). FPX_C_BTC is "back to customer": 4PX's customer is
+    # the seller, so the parcel is back with the sender. The others read as on the way back;
+    # an unclear return code keeps the parcel polled [unverified].
+    "FPX_C_BTC": Stage.RETURNED,
+    "FPX_M_PRTS": Stage.RETURNING,
+    "FPX_D_SR": Stage.RETURNING,
+    "FPX_D_RR": Stage.RETURNING,
+}
+"""4PX `businessLinkCode` -> stage. Code families: see `_PREFIX_STAGES`."""
+
+_PREFIX_STAGES: tuple[tuple[str, Stage], ...] = (
+    ("FPX_S_OK", Stage.DELIVERED),  # FPX_S_OK, _OKGP, _OKVP, _OKPO, _OKCC, _OKSC...
+    ("FPX_I_HC", Stage.EXCEPTION),  # held in customs
+    ("FPX_C_HF", Stage.EXCEPTION),  # held in a 4PX facility [single]
+    ("FPX_D_FD", Stage.DELIVERY_FAILED),
+    # Delay notices say nothing about where the parcel is: in transit, without a country.
+    ("FPX_D_DD", Stage.IN_TRANSIT),
+    ("FPX_M_TD", Stage.IN_TRANSIT),  # transport delay [single]
+    ("FPX_D_SH", Stage.EXCEPTION),  # shipment on hold
+    ("FPX_O_RT", Stage.RETURNING),  # FPX_O_RT, _RTOC...
+    ("FPX_O_PR", Stage.RETURNING),  # the FPX_O_PR* family
+    ("FPX_Y_", Stage.EXCEPTION),  # FPX_Y_CCMC missing, FPX_Y_DS destroyed...
+)
+
+AUTH_ERROR_CODES: frozenset[str] = frozenset({"000013"})
+"""Error codes that mean the credentials were refused (000013: app_key check failed)."""
+
+CHINA_OFFSET = 480
+"""Minutes east of UTC of `occurDatetime` (China time, carrier-apis §6)."""
+
+_CHINA = timezone(timedelta(minutes=CHINA_OFFSET))
+_PROVIDER_LINE = re.compile(r"【服务商】\s*([^\n]+)")
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S")
+# Error-envelope wording; 4PX documents no code list, so the message decides [unverified].
+_AUTH_MARKERS = ("app_key", "appkey", "app key", "sign", "签名", "token", "授权", "认证")
+_RATE_LIMIT_MARKERS = ("too many", "rate limit", "frequen", "频繁", "限流", "超过调用")
+_NOT_FOUND_MARKERS = (
+    "不存在",
+    "未找到",
+    "查无",
+    "无轨迹",
+    "暂无轨迹",
+    "没有轨迹",
+    "未查询到",
+    "not found",
+    "not exist",
+    "no tracking",
+    "no track",
+)
+
+_ORIGIN_PHASE: frozenset[Stage] = frozenset(
+    {
+        Stage.INFO_RECEIVED,
+        Stage.PICKED_UP,
+        Stage.ORIGIN_FACILITY,
+        Stage.EXPORT_CUSTOMS,
+        Stage.DEPARTED_ORIGIN,
+    }
+)
+_DESTINATION_PHASE: frozenset[Stage] = frozenset(
+    {
+        Stage.ARRIVED_DESTINATION,
+        Stage.IMPORT_CUSTOMS,
+        Stage.DESTINATION_FACILITY,
+        Stage.OUT_FOR_DELIVERY,
+        Stage.AVAILABLE_FOR_PICKUP,
+        Stage.DELIVERY_FAILED,
+        Stage.DELIVERED,
+    }
+)
+
+
+def stage_of(code: str) -> Stage:
+    """The stage of a `businessLinkCode`; `Stage.UNKNOWN` when it is not understood."""
+    key = code.strip().upper()
+    if key in STAGE_MAP:
+        return STAGE_MAP[key]
+    for prefix, stage in _PREFIX_STAGES:
+        if key.startswith(prefix):
+            return stage
+    return Stage.UNKNOWN
+
+
+def decode_body(body: bytes) -> str:
+    """The body as text: UTF-8 (with or without BOM), else GB18030, else UTF-8 with U+FFFD.
+
+    Never raises: a body in neither encoding still reaches the JSON reader, which decides
+    whether it has 4PX's shape.
+    """
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return body.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return body.decode("utf-8", errors="replace")
+
+
+def repair_mojibake(text: str) -> str:
+    """`text` with UTF-8-read-as-GBK mojibake undone when that is cleanly possible.
+
+    4PX's published error sample shows its Chinese texts that way (e.g. `请求处理失败` would
+    read `璇锋眰澶勭悊澶辫触`); re-encoding as GBK and decoding as UTF-8 gives the original
+    back. Text that does not round-trip (true Chinese, or mojibake damaged further, as in
+    part of that sample) is returned unchanged.
+    """
+    try:
+        return text.encode("gbk").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
+
+
+class _Event(_Model):
+    business_link_code: str | None = None
+    occur_datetime: str | None = None
+    occur_location: str | None = None
+    tracking_content: str | None = None
+
+
+class _ChannelContact(_Model):
+    channel_simple_name: str | None = None
+    contact: str | None = None
+
+
+class _Data(_Model):
+    delivery_order_no: str | None = None
+    destination_country: str | None = None
+    tracking_list: list[_Event] | None = None
+    # The last-mile number and carrier, under the names 4PX's public tracking endpoint uses
+    # (`channelTrackCode`, `channelContact`). Whether the open platform sends them is not
+    # known: the one capture (2016) has neither [unverified].
+    channel_track_code: str | None = None
+    channel_contact: _ChannelContact | None = None
+
+
+class _Error(_Model):
+    error_code: str | int | None = None
+    error_msg: str | None = None
+
+
+class _Envelope(_Model):
+    result: str | int | None = None
+    msg: str | None = None
+    errors: list[_Error] | None = None
+    data: _Data | None = None
+
+
+def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
+    """Read one `tr.order.tracking.get` body: per tracking number, a result or a failure.
+
+    **Parameters:**
+
+    * **body** - the raw response body.
+    * **requested** - the numbers asked for (one per call). The answer is filed under the
+      requested number even when `deliveryOrderNo` differs: 4PX may answer a provider number
+      with its own.
+
+    Raises `BadPayloadError` for a body without 4PX's shape, and `AuthError`,
+    `RateLimitedError` or `CarrierServerError` for an error envelope. An error envelope
+    that says the number does not exist is a `not_found` failure instead.
+    """
+    try:
+        data = json.loads(decode_body(body))
+    except json.JSONDecodeError as exc:
+        raise BadPayloadError(f"4px: body is not JSON ({exc})", carrier="4px") from None
+    if not isinstance(data, dict):
+        raise BadPayloadError("4px: body is not a JSON object", carrier="4px")
+    try:
+        envelope = _Envelope.model_validate(data)
+    except ValidationError as exc:
+        raise BadPayloadError(
+            f"4px: unexpected shape ({exc.error_count()} problems: {_first_error(exc)})",
+            carrier="4px",
+        ) from None
+    flag = str(envelope.result if envelope.result is not None else "").strip()
+    if flag == "0":
+        return _error_outcome(envelope, requested)
+    if flag != "1":
+        raise BadPayloadError(f"4px: no result flag 1 or 0 (got {flag!r})", carrier="4px")
+    key = _key(envelope.data, requested)
+    if key is None:
+        return {}
+    details = envelope.data.tracking_list if envelope.data is not None else None
+    if envelope.data is None or not details:
+        return {key: CarrierFailure(key, ErrorKind.NOT_FOUND, "4PX has no tracking for it")}
+    return {key: _result(key, envelope.data, details)}
+
+
+def _key(data: _Data | None, requested: Sequence[str]) -> str | None:
+    answered = (data.delivery_order_no or "").strip() if data is not None else ""
+    if len(requested) == 1:
+        return requested[0]
+    spelling = {_norm(n): n for n in requested}
+    return spelling.get(_norm(answered), answered) or None
+
+
+def _result(number: str, data: _Data, details: Sequence[_Event]) -> TrackResult:
+    destination = to_iso2(data.destination_country)
+    # `trackingList` is newest first; reversed, not re-sorted: the carrier's order is evidence.
+    events = tuple(_event(e, destination=destination) for e in reversed(details))
+    return TrackResult(
+        tracking_number=number,
+        events=events,
+        final=any(e.stage in FINAL_STAGES for e in events),
+        legs=_legs(number, data),
+        destination_country=destination,
+    )
+
+
+def _legs(number: str, data: _Data) -> tuple[LegRef, ...]:
+    """The last-mile leg named by `channelTrackCode`, if it is another number."""
+    leg = _norm(data.channel_track_code or "")
+    if not leg or leg in {_norm(number), _norm(data.delivery_order_no or "")}:
+        return ()
+    return (LegRef(tracking_number=leg, carrier_name=_carrier_name(data.channel_contact)),)
+
+
+def _carrier_name(contact: _ChannelContact | None) -> str:
+    """`channelSimpleName`, else the `【服务商】` (service provider) line of `contact`."""
+    if contact is None:
+        return ""
+    if contact.channel_simple_name and contact.channel_simple_name.strip():
+        return contact.channel_simple_name.strip()
+    match = _PROVIDER_LINE.search(contact.contact or "")
+    return match.group(1).strip() if match else ""
+
+
+def _event(raw: _Event, *, destination: str | None) -> ParsedEvent:
+    code = (raw.business_link_code or "").strip()
+    text = (raw.tracking_content or "").strip()
+    # Old payloads (the 2016 capture) carry no code: their text is all there is.
+    stage = stage_of(code) if code else classify(text)
+    country = destination if stage in _DESTINATION_PHASE else None
+    raw_time = (raw.occur_datetime or "").strip()
+    return ParsedEvent(
+        stage=stage,
+        code=code,
+        description=text,
+        occurred_at=_instant(raw_time, code),
+        local_offset=CHINA_OFFSET,
+        time_source=TimeSource.CARRIER_CONVENTION,
+        location=(raw.occur_location or "").strip(),
+        country=country,
+        raw_time=raw_time,
+    )
+
+
+def _instant(text: str, code: str) -> datetime:
+    """`occurDatetime` read as China time, whatever country the event happened in."""
+    for layout in _TIME_FORMATS:
+        try:
+            return datetime.strptime(text, layout).replace(tzinfo=_CHINA)
+        except ValueError:
+            continue
+    raise BadPayloadError(
+        f"4px: event {code or '(no code)'} has no readable occurDatetime ({text!r})",
+        carrier="4px",
+    )
+
+
+def _error_outcome(envelope: _Envelope, requested: Sequence[str]) -> ParseOutput:
+    errors = envelope.errors or []
+    codes = [str(e.error_code).strip() for e in errors if e.error_code is not None]
+    messages = [repair_mojibake(m) for m in [envelope.msg, *(e.error_msg for e in errors)] if m]
+    detail = "; ".join(
+        f"{str(e.error_code or '').strip() or '(no code)'} {repair_mojibake(e.error_msg or '')}"
+        for e in errors
+    )
+    text = f"4px: error envelope: {repair_mojibake(envelope.msg or '') or '(no msg)'}"
+    if detail:
+        text = f"{text} [{detail}]"
+    folded = " ".join(messages).casefold()
+    if any(c in AUTH_ERROR_CODES for c in codes) or _has(folded, _AUTH_MARKERS):
+        raise AuthError(text, carrier="4px")
+    if _has(folded, _RATE_LIMIT_MARKERS):
+        raise RateLimitedError(text, carrier="4px")
+    if _has(folded, _NOT_FOUND_MARKERS):
+        return {n: CarrierFailure(n, ErrorKind.NOT_FOUND, text) for n in requested}
+    raise CarrierServerError(text, carrier="4px")
+
+
+def _has(text: str, markers: Sequence[str]) -> bool:
+    return any(marker in text for marker in markers)
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
+def _norm(number: str) -> str:
+    return "".join(number.split()).upper()

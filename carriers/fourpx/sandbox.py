@@ -1,0 +1,233 @@
+"""Renders simulated shipments as 4PX `tr.order.tracking.get` answers (pure, no I/O).
+
+`trackingList` goes out newest first, every `occurDatetime` at China time whatever the
+event's country (the convention the parser assumes). Origin events are in Chinese, the
+linehaul abroad and the destination in English. An unknown number gets an error envelope
+(`result` "0") saying the order does not exist: one client of the official API treats such
+messages as "not found", and the public endpoint answers unknown numbers without tracks;
+the real error code and wording are not known [unverified]. A handed-over parcel names its
+last-mile number and carrier in `channelTrackCode` and `channelContact`, the public tracking
+endpoint's field names [unverified for the open platform].
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, assert_never
+
+from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
+from carriers.fourpx.client import API_METHOD, SERVICE_PATH, sign
+from tracking.countries import country_name
+from tracking.domain import Stage
+
+if TYPE_CHECKING:
+    from tracking.world import SimEvent, SimShipment
+
+__all__ = ["SANDBOX", "SANDBOX_APP_KEY", "SANDBOX_APP_SECRET", "FourPXSandbox"]
+
+SANDBOX_APP_KEY = "sandbox-4px-key"
+SANDBOX_APP_SECRET = "sandbox-4px-secret"
+
+# Stage -> businessLinkCodes the sandbox emits (chosen by `SimEvent.variant`). Every code
+# maps back to its stage in `parse.STAGE_MAP` or its prefix families.
+_CODES: dict[Stage, tuple[str, ...]] = {
+    Stage.INFO_RECEIVED: ("FPX_L_RPIF",),
+    Stage.PICKED_UP: ("FPX_C_SPLS",),
+    Stage.ORIGIN_FACILITY: ("FPX_C_AAF", "FPX_M_HA"),
+    Stage.EXPORT_CUSTOMS: ("FPX_Q_AAEC", "FPX_Q_ECC"),
+    Stage.DEPARTED_ORIGIN: ("FPX_M_DFOA", "FPX_M_ATD"),
+    Stage.IN_TRANSIT: ("FPX_M_ATS",),
+    Stage.ARRIVED_DESTINATION: ("FPX_M_DC", "FPX_M_ATA", "FPX_M_ADCA", "FPX_D_ADC"),
+    Stage.IMPORT_CUSTOMS: ("FPX_I_CP", "FPX_I_CPC", "FPX_I_RCUK"),
+    Stage.DESTINATION_FACILITY: ("FPX_D_AAD", "FPX_D_DFD", "FPX_D_HQ"),
+    Stage.OUT_FOR_DELIVERY: ("FPX_D_SD", "FPX_D_OFD"),
+    Stage.AVAILABLE_FOR_PICKUP: ("FPX_D_ADWP", "FPX_D_AP"),
+    Stage.DELIVERY_FAILED: ("FPX_D_FDNR", "FPX_D_FDCA"),
+    Stage.DELIVERED: ("FPX_S_OK", "FPX_S_OKSC"),
+    Stage.RETURNING: ("FPX_O_RTOC", "FPX_M_PRTS"),
+    Stage.RETURNED: ("FPX_C_BTC",),
+}
+_EXCEPTION_CODES: dict[str, str] = {"lost": "FPX_Y_CCMC", "customs_held": "FPX_I_HC"}
+
+# Invented wording; `{city}` is filled in.
+_TEXTS: dict[str, tuple[str, ...]] = {
+    "FPX_L_RPIF": ("已接收订单信息，等待包裹入库", "订单信息已推送至递四方"),
+    "FPX_C_SPLS": ("递四方已揽收包裹", "快递员已上门取件"),
+    "FPX_C_AAF": ("包裹已到达{city}操作中心", "{city}仓已收货"),
+    "FPX_M_HA": ("包裹已交航空公司，等待航班", "已移交航空公司"),
+    "FPX_Q_AAEC": ("包裹已到达出口监管仓",),
+    "FPX_Q_ECC": ("出口报关完成，海关已放行", "出口清关已完成"),
+    "FPX_M_DFOA": ("航班已从始发国机场起飞",),
+    "FPX_M_ATD": ("航班已起飞，正在运往目的国", "国际航班已出发"),
+    "FPX_M_ATS": ("Arrived at transit hub, {city}",),
+    "FPX_M_DC": ("Arrived at destination country",),
+    "FPX_M_ATA": ("Flight arrived at destination airport, {city}",),
+    "FPX_M_ADCA": ("Arrived at destination country airport",),
+    "FPX_D_ADC": ("Arrived in destination country, {city}",),
+    "FPX_I_CP": ("Import customs clearance in progress",),
+    "FPX_I_CPC": ("Import customs clearance completed",),
+    "FPX_I_RCUK": ("Released by customs",),
+    "FPX_D_AAD": ("Arrived at delivery depot, {city}",),
+    "FPX_D_DFD": ("Handed over to local delivery partner, {city}",),
+    "FPX_D_HQ": ("Sorted at local hub, {city}",),
+    "FPX_D_SD": ("Out for delivery, {city}",),
+    "FPX_D_OFD": ("With driver for delivery, {city}",),
+    "FPX_D_ADWP": ("Awaiting collection at local post office, {city}",),
+    "FPX_D_AP": ("Ready for pickup by recipient, {city}",),
+    "FPX_D_FDNR": ("Delivery failed: no one at the address",),
+    "FPX_D_FDCA": ("Delivery failed: incorrect address",),
+    "FPX_S_OK": ("Delivered, {city}", "Shipment delivered"),
+    "FPX_S_OKSC": ("Delivered, signed by consignee",),
+    "FPX_O_RTOC": ("Returning to origin country",),
+    "FPX_M_PRTS": ("Return to sender arranged",),
+    "FPX_C_BTC": ("包裹已退回发件人",),
+    "FPX_Y_CCMC": ("Parcel missing in transit",),
+    "FPX_I_HC": ("Held by import customs, documents required",),
+}
+_ORIGIN_SIDE: frozenset[str] = frozenset(
+    {
+        "FPX_L_RPIF",
+        "FPX_C_SPLS",
+        "FPX_C_AAF",
+        "FPX_M_HA",
+        "FPX_Q_AAEC",
+        "FPX_Q_ECC",
+        "FPX_M_DFOA",
+        "FPX_M_ATD",
+        "FPX_C_BTC",
+    }
+)
+# Country names as 4PX writes them: upper-case English.
+_COUNTRY_NAMES: dict[str, str] = {"RU": "RUSSIA", "US": "UNITED STATES", "GB": "UNITED KINGDOM"}
+_CHINA = timezone(timedelta(hours=8))
+
+
+class FourPXSandbox:
+    """4PX's open platform router in the sandbox: an MD5-signed query, one number a call."""
+
+    def __init__(self) -> None:
+        self.routes: tuple[tuple[str, str], ...] = (("POST", SERVICE_PATH),)
+        self.credentials: Mapping[str, str] = {
+            "app_key": SANDBOX_APP_KEY,
+            "app_secret": SANDBOX_APP_SECRET,
+        }
+
+    def authorized(self, request: SandboxRequest) -> bool:
+        """Whether `app_key` is the sandbox key and `sign` matches the sandbox secret."""
+        query = request.query
+        if query.get("app_key") != SANDBOX_APP_KEY:
+            return False
+        expected = sign(
+            app_key=SANDBOX_APP_KEY,
+            app_secret=SANDBOX_APP_SECRET,
+            method=query.get("method", ""),
+            timestamp=query.get("timestamp", ""),
+            version=query.get("v", ""),
+            body=request.body.decode("utf-8", errors="replace"),
+        )
+        return hmac.compare_digest(query.get("sign", "").upper().encode(), expected.encode())
+
+    def numbers(self, request: SandboxRequest) -> list[str]:
+        """The body's `deliveryOrderNo`; `ValueError` for another method or a bad body."""
+        if request.query.get("method") != API_METHOD:
+            raise ValueError(f"method must be {API_METHOD}")
+        try:
+            data = json.loads(request.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"body is not JSON: {exc}") from None
+        number = data.get("deliveryOrderNo") if isinstance(data, dict) else None
+        if not isinstance(number, str) or not number.strip():
+            raise ValueError("deliveryOrderNo is missing or empty")
+        return [number.strip()]
+
+    def render(
+        self,
+        request: SandboxRequest,
+        shipments: Sequence[tuple[str, SimShipment | None]],
+        *,
+        now: datetime,
+    ) -> SandboxReply:
+        """The success envelope for the one number, or the "does not exist" error envelope."""
+        if len(shipments) != 1:
+            return self.render_error("bad_request")
+        ((number, shipment),) = shipments
+        if shipment is None:
+            body = _error("业务处理失败", "E10004", f"单号{number}不存在或暂无轨迹")
+            return SandboxReply(200, _dump(body))
+        return SandboxReply(200, _dump(_success(number, shipment)))
+
+    def render_error(self, kind: SandboxErrorKind, *, retry_after: int = 1) -> SandboxReply:
+        """4PX's answer when it refuses, throttles or fails.
+
+        Refused credentials come back as HTTP 200 with error code 000013 (carrier-apis §6);
+        throttling as HTTP 429 is a guess [unverified].
+        """
+        if kind == "auth":
+            return SandboxReply(200, _dump(_error("请求处理失败", "000013", "app_key校验不通过")))
+        if kind == "rate_limited":
+            body = _error("请求过于频繁", "000429", "调用过于频繁，请稍后再试")
+            return SandboxReply(429, _dump(body), headers=(("Retry-After", str(retry_after)),))
+        if kind == "server_error":
+            page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+            return SandboxReply(502, page.encode(), content_type="text/html; charset=utf-8")
+        if kind == "bad_request":
+            return SandboxReply(200, _dump(_error("参数错误", "000002", "请求参数格式不正确")))
+        assert_never(kind)
+
+
+SANDBOX = FourPXSandbox()
+"""The renderer the sandbox server uses for 4PX."""
+
+
+def _dump(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _error(msg: str, code: str, text: str) -> dict[str, Any]:
+    return {"result": "0", "msg": msg, "errors": [{"errorCode": code, "errorMsg": text}]}
+
+
+def _success(number: str, shipment: SimShipment) -> dict[str, Any]:
+    newest_first = sorted(shipment.events, key=lambda e: e.at, reverse=True)
+    country = shipment.destination_country
+    data: dict[str, Any] = {
+        "deliveryOrderNo": number,
+        "destinationCountry": _COUNTRY_NAMES.get(country) or country_name(country).upper(),
+    }
+    if shipment.last_mile is not None:
+        # Field names of 4PX's public tracking endpoint; unconfirmed here [unverified].
+        name = shipment.last_mile.carrier_name
+        data["channelTrackCode"] = shipment.last_mile.tracking_number
+        data["channelContact"] = {
+            "channelSimpleName": name,
+            "contact": f"【服务商】{name}\n【联系方式】\n电话：000-0000",
+        }
+    data["trackingList"] = [_event(e, shipment) for e in newest_first]
+    return {"result": "1", "msg": "success", "errors": [], "data": data}
+
+
+def _code(event: SimEvent) -> str:
+    if event.stage is Stage.EXCEPTION:
+        return _EXCEPTION_CODES[event.detail]
+    codes = _CODES[event.stage]
+    return codes[event.variant % len(codes)]
+
+
+def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
+    code = _code(event)
+    texts = _TEXTS[code]
+    content = texts[event.variant % len(texts)].format(city=event.city)
+    leg = shipment.last_mile
+    if code == "FPX_D_DFD" and event.leg == "last_mile" and leg is not None:
+        # The hand-over text names the new carrier and number as well.
+        content = f"Handed over to {leg.carrier_name}, tracking number {leg.tracking_number}"
+    return {
+        "businessLinkCode": code,
+        # The quirk: China time whatever the event's country.
+        "occurDatetime": event.at.astimezone(_CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+        "occurLocation": event.city if code not in _ORIGIN_SIDE or event.variant % 4 else "",
+        "trackingContent": content,
+    }

@@ -1,0 +1,581 @@
+"""Renders simulated shipments as 17TRACK v2.2 `register` and `gettrackinfo` answers (pure)."""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, assert_never
+
+from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
+from carriers.track17.client import REGISTER_PATH, TOKEN_HEADER, TRACKINFO_PATH
+from tracking.domain import Stage, offset_tz
+from tracking.world import World, parent_of
+
+if TYPE_CHECKING:
+    from tracking.world import SimEvent, SimShipment
+
+__all__ = ["MAX_NUMBERS", "SANDBOX", "Track17Sandbox"]
+
+MAX_NUMBERS = 40
+"""Most numbers 17TRACK takes in one call."""
+
+_ROOT = "/track/v2.2"
+_CODE = "17track"
+
+
+@dataclass(frozen=True, slots=True)
+class _Post:
+    """A provider as 17TRACK lists it, and the language of its event texts."""
+
+    name: str
+    key: int
+    country: str
+    language: str
+
+
+# China Post 3011, USPS 21051 and DHL Paket 7041 are 17TRACK's keys (carrier-apis §5); the
+# other keys are invented for the sandbox [unverified]. Names follow the simulated world.
+_CHINA_POST = _Post("China Post", 3011, "CN", "en")
+_POSTS: dict[str, _Post] = {
+    "RU": _Post("Russian Post", 90011, "RU", "ru"),
+    "US": _Post("USPS", 21051, "US", "en"),
+    "IL": _Post("Israel Post", 90021, "IL", "en"),  # Israel Post's English texts
+    "BR": _Post("Correios", 90031, "BR", "pt"),
+    "FR": _Post("La Poste Colissimo", 90041, "FR", "fr"),
+    "DE": _Post("Deutsche Post DHL", 7041, "DE", "de"),
+    "ES": _Post("Correos", 90051, "ES", "es"),
+    "PL": _Post("Poczta Polska", 90061, "PL", "pl"),
+    "GB": _Post("Royal Mail", 90071, "GB", "en"),
+    "UA": _Post("Ukrposhta", 90081, "UA", "uk"),
+    "KZ": _Post("Kazpost", 90091, "KZ", "ru"),
+    "CL": _Post("Correos Chile", 90101, "CL", "es"),
+}
+
+_KEY_STAGES: tuple[tuple[str, Stage], ...] = (
+    ("InfoReceived", Stage.INFO_RECEIVED),
+    ("PickedUp", Stage.PICKED_UP),
+    ("Departure", Stage.DEPARTED_ORIGIN),
+    ("Arrival", Stage.ARRIVED_DESTINATION),
+    ("AvailableForPickup", Stage.AVAILABLE_FOR_PICKUP),
+    ("OutForDelivery", Stage.OUT_FOR_DELIVERY),
+    ("Delivered", Stage.DELIVERED),
+    ("Returning", Stage.RETURNING),
+    ("Returned", Stage.RETURNED),
+)
+"""The nine milestones, in 17TRACK's order; an event of these stages carries its `stage`."""
+_KEY_STAGE_OF: dict[Stage, str] = {stage: key for key, stage in _KEY_STAGES}
+
+# Stage -> sub-statuses the sandbox emits (chosen by `SimEvent.variant`); every one maps
+# back to its stage in `parse.SUB_STATUS_MAP`. 17TRACK has no facility sub-status, so
+# facility scans are `InTransit_Other` and read back as `in_transit`.
+_SUB_STATUS: dict[Stage, tuple[str, ...]] = {
+    Stage.INFO_RECEIVED: ("InfoReceived",),
+    Stage.PICKED_UP: ("InTransit_PickedUp",),
+    Stage.ORIGIN_FACILITY: ("InTransit_Other",),
+    Stage.EXPORT_CUSTOMS: ("InTransit_CustomsProcessing", "InTransit_CustomsReleased"),
+    Stage.DEPARTED_ORIGIN: ("InTransit_Departure",),
+    Stage.IN_TRANSIT: ("InTransit_Other",),
+    Stage.ARRIVED_DESTINATION: ("InTransit_Arrival",),
+    Stage.IMPORT_CUSTOMS: (
+        "InTransit_CustomsProcessing",
+        "InTransit_CustomsReleased",
+        "InTransit_CustomsRequiringInformation",
+    ),
+    Stage.DESTINATION_FACILITY: ("InTransit_Other",),
+    Stage.OUT_FOR_DELIVERY: ("OutForDelivery_Other",),
+    Stage.AVAILABLE_FOR_PICKUP: ("AvailableForPickup_Other",),
+    Stage.DELIVERY_FAILED: (
+        "DeliveryFailure_NoBody",
+        "DeliveryFailure_Other",
+        "DeliveryFailure_InvalidAddress",
+    ),
+    Stage.DELIVERED: ("Delivered_Other",),
+    Stage.RETURNING: ("Exception_Returning",),
+    Stage.RETURNED: ("Exception_Returned",),
+}
+_EXCEPTION_SUB_STATUS: dict[str, str] = {
+    "lost": "Exception_Lost",
+    "customs_held": "Exception_Security",
+}
+
+# Invented texts. Origin-side events (China Post) are English; the destination post writes
+# in its own language. `{city}` is filled in; EXCEPTION texts are keyed by `SimEvent.detail`.
+_Texts = dict[Stage | str, tuple[str, ...]]
+_ENGLISH: _Texts = {
+    Stage.INFO_RECEIVED: ("Shipment data received from sender", "Label created, awaiting item"),
+    Stage.PICKED_UP: ("Posted at {city} collection point", "Item accepted by post office"),
+    Stage.ORIGIN_FACILITY: ("Processed at {city} mail centre", "Left {city} mail centre"),
+    Stage.EXPORT_CUSTOMS: ("Presented to export customs", "Export customs cleared"),
+    Stage.DEPARTED_ORIGIN: ("Dispatched from outward office of exchange", "Flight departed"),
+    Stage.IN_TRANSIT: ("Arrived at transit hub {city}", "Left transit hub {city}"),
+    Stage.ARRIVED_DESTINATION: ("Arrived in destination country", "Received at inward office"),
+    Stage.IMPORT_CUSTOMS: ("Customs clearance in progress", "Released by customs"),
+    Stage.DESTINATION_FACILITY: ("Processed at {city} delivery office", "At local depot"),
+    Stage.OUT_FOR_DELIVERY: ("Out for delivery in {city}", "With postal carrier"),
+    Stage.AVAILABLE_FOR_PICKUP: ("Ready for collection at {city} post office",),
+    Stage.DELIVERY_FAILED: ("Delivery attempted, nobody at home", "Address incomplete"),
+    Stage.DELIVERED: ("Delivered to addressee", "Delivered, signed for in {city}"),
+    Stage.RETURNING: ("Being returned to sender",),
+    Stage.RETURNED: ("Returned item handed back to sender",),
+    "lost": ("Item reported missing in transit",),
+    "customs_held": ("Held by customs, documents requested",),
+}
+_DESTINATION_TEXTS: dict[str, _Texts] = {
+    "en": _ENGLISH,
+    "ru": {
+        Stage.IN_TRANSIT: ("Транзит через {city}",),
+        Stage.ARRIVED_DESTINATION: ("Прибыло на территорию страны назначения", "Ввезено в РФ"),
+        Stage.IMPORT_CUSTOMS: ("Принято таможней", "Таможенное оформление завершено"),
+        Stage.DESTINATION_FACILITY: ("Обработка в сортировочном центре {city}",),
+        Stage.OUT_FOR_DELIVERY: ("Передано курьеру для доставки",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Ожидает получателя в отделении {city}",),
+        Stage.DELIVERY_FAILED: ("Неудачная попытка вручения, адресата нет дома",),
+        Stage.DELIVERED: ("Вручение адресату", "Получено адресатом"),
+        Stage.RETURNING: ("Возвращается отправителю: истёк срок хранения",),
+        Stage.RETURNED: ("Вручение отправителю",),
+        "customs_held": ("Задержано таможней, нужны документы",),
+    },
+    "pt": {
+        Stage.IN_TRANSIT: ("Objeto em trânsito por {city}",),
+        Stage.ARRIVED_DESTINATION: ("Objeto chegou ao país de destino",),
+        Stage.IMPORT_CUSTOMS: ("Objeto em fiscalização aduaneira", "Fiscalização concluída"),
+        Stage.DESTINATION_FACILITY: ("Objeto na unidade de tratamento de {city}",),
+        Stage.OUT_FOR_DELIVERY: ("Objeto saiu para entrega",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Objeto aguardando retirada em {city}",),
+        Stage.DELIVERY_FAILED: ("Entrega não realizada, destinatário ausente",),
+        Stage.DELIVERED: ("Objeto entregue ao destinatário",),
+        Stage.RETURNING: ("Objeto em devolução ao remetente",),
+        Stage.RETURNED: ("Objeto devolvido ao remetente",),
+        "customs_held": ("Objeto retido pela fiscalização aduaneira",),
+    },
+    "es": {
+        Stage.IN_TRANSIT: ("En tránsito por {city}",),
+        Stage.ARRIVED_DESTINATION: ("Llegada al país de destino",),
+        Stage.IMPORT_CUSTOMS: ("En trámite de aduana", "Liberado por aduana"),
+        Stage.DESTINATION_FACILITY: ("En centro de clasificación de {city}",),
+        Stage.OUT_FOR_DELIVERY: ("En reparto",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Disponible para recoger en oficina de {city}",),
+        Stage.DELIVERY_FAILED: ("Entrega fallida, destinatario ausente",),
+        Stage.DELIVERED: ("Entregado al destinatario",),
+        Stage.RETURNING: ("En devolución al remitente",),
+        Stage.RETURNED: ("Devuelto al remitente",),
+        "customs_held": ("Retenido en aduana, falta documentación",),
+    },
+    "fr": {
+        Stage.IN_TRANSIT: ("En transit par {city}",),
+        Stage.ARRIVED_DESTINATION: ("Arrivé dans le pays de destination",),
+        Stage.IMPORT_CUSTOMS: ("En cours de dédouanement", "Dédouané"),
+        Stage.DESTINATION_FACILITY: ("Pris en charge au site de tri de {city}",),
+        Stage.OUT_FOR_DELIVERY: ("En cours de livraison",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Disponible au bureau de poste de {city}",),
+        Stage.DELIVERY_FAILED: ("Destinataire absent, avis de passage déposé",),
+        Stage.DELIVERED: ("Livré au destinataire",),
+        Stage.RETURNING: ("En retour vers l'expéditeur",),
+        Stage.RETURNED: ("Retourné à l'expéditeur",),
+        "customs_held": ("Retenu par la douane, documents demandés",),
+    },
+    "de": {
+        Stage.IN_TRANSIT: ("Transit über {city}",),
+        Stage.ARRIVED_DESTINATION: ("Im Zielland angekommen",),
+        Stage.IMPORT_CUSTOMS: ("In Zollabfertigung", "Vom Zoll freigegeben"),
+        Stage.DESTINATION_FACILITY: ("Im Paketzentrum {city} bearbeitet",),
+        Stage.OUT_FOR_DELIVERY: ("In Zustellung",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Zur Abholung in der Filiale {city} bereit",),
+        Stage.DELIVERY_FAILED: ("Zustellversuch erfolglos, Empfänger nicht angetroffen",),
+        Stage.DELIVERED: ("Zugestellt an Empfänger",),
+        Stage.RETURNING: ("Rücksendung an Absender eingeleitet",),
+        Stage.RETURNED: ("An Absender zurückgegeben",),
+        "customs_held": ("Vom Zoll zurückgehalten, Unterlagen angefordert",),
+    },
+    "pl": {
+        Stage.IN_TRANSIT: ("Tranzyt przez {city}",),
+        Stage.ARRIVED_DESTINATION: ("Przesyłka dotarła do kraju przeznaczenia",),
+        Stage.IMPORT_CUSTOMS: ("Odprawa celna w toku", "Zwolniono z kontroli celnej"),
+        Stage.DESTINATION_FACILITY: ("Przesyłka w sortowni {city}",),
+        Stage.OUT_FOR_DELIVERY: ("Wydano do doręczenia",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Przesyłka czeka na odbiór w placówce {city}",),
+        Stage.DELIVERY_FAILED: ("Nieudana próba doręczenia",),
+        Stage.DELIVERED: ("Doręczono adresatowi",),
+        Stage.RETURNING: ("Zwrot do nadawcy w drodze",),
+        Stage.RETURNED: ("Zwrócono nadawcy",),
+        "customs_held": ("Zatrzymana przez urząd celny",),
+    },
+    "uk": {
+        Stage.IN_TRANSIT: ("Транзит через {city}",),
+        Stage.ARRIVED_DESTINATION: ("Надійшло до країни призначення",),
+        Stage.IMPORT_CUSTOMS: ("Митне оформлення", "Митне оформлення завершено"),
+        Stage.DESTINATION_FACILITY: ("Обробка в сортувальному центрі {city}",),
+        Stage.OUT_FOR_DELIVERY: ("Передано листоноші",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Очікує одержувача у відділенні {city}",),
+        Stage.DELIVERY_FAILED: ("Невдала спроба вручення",),
+        Stage.DELIVERED: ("Вручено адресату",),
+        Stage.RETURNING: ("Повертається відправнику",),
+        Stage.RETURNED: ("Вручено відправнику",),
+        "customs_held": ("Затримано митницею",),
+    },
+}
+
+_NAIVE_VARIANT = 7
+"""Events of this variant get a `time_iso` without offset (a community report says
+17TRACK sends such times [single]); `time_utc` still gives the instant."""
+_EXPIRED_AFTER = timedelta(days=30)
+_VALID_NUMBER = re.compile(r"[A-Z0-9]{5,50}")
+_S10 = re.compile(r"[A-Z]{2}\d{9}([A-Z]{2})")
+_ERROR_TEXTS: dict[int, str] = {
+    -18010002: "The access key is not valid.",
+    -18010012: "The format of '{number}' is not valid.",
+    -18010013: "The submitted data is not valid.",
+    -18019902: "'{number}' has not been registered yet; register it first.",
+    -18019903: "No carrier could be detected for '{number}'.",
+}
+
+
+class Track17Sandbox:
+    """17TRACK in the sandbox: `register` then `gettrackinfo`, `17token` header auth.
+
+    The sandbox keeps no state: `register` accepts every number whose carrier it detects
+    (as 17TRACK registers numbers it has no data for), and `gettrackinfo` answers as if
+    the batch had been registered. A number is resolved as a last-mile leg first
+    (`World.leg_shipment`), else as a shipment tracked end to end.
+    """
+
+    def __init__(self) -> None:
+        self.routes: tuple[tuple[str, str], ...] = (
+            ("POST", f"{_ROOT}{REGISTER_PATH}"),
+            ("POST", f"{_ROOT}{TRACKINFO_PATH}"),
+        )
+        self.credentials: Mapping[str, str] = {"token": "sandbox-17token-2026"}
+
+    def authorized(self, request: SandboxRequest) -> bool:
+        """Whether the `17token` header carries the sandbox key."""
+        return request.headers.get(TOKEN_HEADER) == self.credentials["token"]
+
+    def numbers(self, request: SandboxRequest) -> list[str]:
+        """The numbers of the JSON array body (`[{"number": ...}]`); `ValueError` if malformed."""
+        try:
+            data = json.loads(request.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ValueError("the body is not a JSON array") from None
+        if not isinstance(data, list) or not data:
+            raise ValueError("the body must be a non-empty JSON array")
+        numbers: list[str] = []
+        for item in data:
+            number = item.get("number") if isinstance(item, dict) else None
+            if not isinstance(number, str) or not number.strip():
+                raise ValueError("every item needs a `number`")
+            numbers.append(number.strip())
+        if len(numbers) > MAX_NUMBERS:
+            raise ValueError(f"at most {MAX_NUMBERS} numbers per request")
+        return numbers
+
+    def render(
+        self,
+        request: SandboxRequest,
+        shipments: Sequence[tuple[str, SimShipment | None]],
+        *,
+        now: datetime,
+    ) -> SandboxReply:
+        """`register`: accepted/rejected per number; `gettrackinfo`: full `track_info` items."""
+        world = World(now=now)
+        accepted: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        registering = request.path.endswith(REGISTER_PATH)
+        for number, shipment in shipments:
+            post, refusal = _detect(number, world)
+            if refusal is not None:
+                code = refusal if registering or refusal != -18019903 else -18019902
+                rejected.append({"number": number, "error": _error(code, number)})
+            elif registering:
+                accepted.append({"origin": 1, "number": number, "carrier": post.key})
+            else:
+                accepted.append(_item(number, shipment, post, world=world, now=now))
+        return SandboxReply(
+            200, _dump({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
+        )
+
+    def render_error(self, kind: SandboxErrorKind, *, retry_after: int = 1) -> SandboxReply:
+        """17TRACK's answer when it refuses the key, throttles, fails or rejects the body."""
+        if kind == "auth":
+            return SandboxReply(401, _dump(_envelope(-18010002)))
+        if kind == "rate_limited":
+            # The body of 17TRACK's 429 is not documented [unverified].
+            return SandboxReply(
+                429,
+                b"Too Many Requests",
+                content_type="text/plain; charset=utf-8",
+                headers=(("Retry-After", str(retry_after)),),
+            )
+        if kind == "server_error":
+            return SandboxReply(503, b"Service Unavailable", content_type="text/plain")
+        if kind == "bad_request":
+            return SandboxReply(400, _dump(_envelope(-18010013)))
+        assert_never(kind)
+
+
+SANDBOX = Track17Sandbox()
+"""The renderer the sandbox server uses for 17TRACK."""
+
+
+def _dump(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _error(code: int, number: str = "") -> dict[str, Any]:
+    return {"code": code, "message": _ERROR_TEXTS[code].format(number=number)}
+
+
+def _envelope(code: int) -> dict[str, Any]:
+    return {"code": code, "data": {"errors": [_error(code)]}}
+
+
+def _post_of(country: str) -> _Post:
+    """The destination post of `country` (an English-writing stand-in for one not listed)."""
+    return _POSTS.get(country) or _Post(f"{country} Post", 90999, country, "en")
+
+
+def _detect(number: str, world: World) -> tuple[_Post, int | None]:
+    """The carrier 17TRACK's auto-detection finds, or the rejection code.
+
+    World last-mile numbers are the destination post's; S10 numbers are the post of their
+    country suffix; anything else cannot be detected.
+    """
+    key = number.upper()
+    if not _VALID_NUMBER.fullmatch(key):
+        return _CHINA_POST, -18010012
+    parent = parent_of(key)
+    if parent is not None:
+        return _post_of(world.destination(parent)), None
+    s10 = _S10.fullmatch(key)
+    if s10 is None or (s10.group(1) != "CN" and s10.group(1) not in _POSTS):
+        return _CHINA_POST, -18019903
+    return (_CHINA_POST if s10.group(1) == "CN" else _POSTS[s10.group(1)]), None
+
+
+def _item(
+    number: str,
+    shipment: SimShipment | None,
+    post: _Post,
+    *,
+    world: World,
+    now: datetime,
+) -> dict[str, Any]:
+    """One `accepted` item of `gettrackinfo`: the leg, the end-to-end shipment, or nothing."""
+    if parent_of(number.upper()) is not None:
+        leg = world.leg_shipment(_CODE, number)
+        if leg is None:  # not handed over yet: the last-mile post does not know it
+            return _not_found(number, post, now=now)
+        dest_post = _post_of(leg.destination_country)
+        providers = [(dest_post, list(leg.events))]
+        return _found(number, leg, providers, local=None, now=now)
+    if shipment is None:
+        return _not_found(number, post, now=now)
+    dest_post = _post_of(shipment.destination_country)
+    if shipment.last_mile is not None:
+        dest_post = _Post(
+            shipment.last_mile.carrier_name, dest_post.key, dest_post.country, dest_post.language
+        )
+
+    def destination_side(event: SimEvent) -> bool:
+        return event.leg == "last_mile" or event.country == shipment.destination_country
+
+    origin_events = [e for e in shipment.events if not destination_side(e)]
+    destination_events = [e for e in shipment.events if destination_side(e)]
+    providers = [(post, origin_events)]
+    if destination_events or shipment.last_mile is not None:
+        providers.append((dest_post, destination_events))
+    local = (
+        (shipment.last_mile.tracking_number, dest_post) if shipment.last_mile is not None else None
+    )
+    return _found(number, shipment, providers, local=local, now=now)
+
+
+def _found(
+    number: str,
+    shipment: SimShipment,
+    providers: Sequence[tuple[_Post, Sequence[SimEvent]]],
+    *,
+    local: tuple[str, _Post] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    rendered = [
+        (post, [(e, _event(e, post, shipment)) for e in sorted(events, key=lambda e: e.at)])
+        for post, events in providers
+    ]
+    every = sorted((pair for _, pairs in rendered for pair in pairs), key=lambda p: p[0].at)
+    newest = every[-1] if every else None
+    if newest is None:
+        status, sub_status = "NotFound", "NotFound_Other"
+    else:
+        sub_status = newest[1]["sub_status"]
+        status = sub_status.split("_")[0]
+        if not shipment.final and now - newest[0].at > _EXPIRED_AFTER:
+            status, sub_status = "Expired", "Expired_Other"
+    milestones = []
+    for key, stage in _KEY_STAGES:
+        first = next((p for p in every if p[0].stage is stage), None)
+        milestones.append(
+            {
+                "key_stage": key,
+                "time_iso": first[1]["time_iso"] if first else None,
+                "time_utc": first[1]["time_utc"] if first else None,
+            }
+        )
+    return {
+        "number": number,
+        "carrier": providers[0][0].key,
+        "param": None,
+        "tag": None,
+        "track_info": {
+            "shipping_info": {
+                "shipper_address": _address(shipment.origin_country, None),
+                "recipient_address": _address(
+                    shipment.destination_country, shipment.destination_city
+                ),
+            },
+            "latest_status": {
+                "status": status,
+                "sub_status": sub_status,
+                "sub_status_descr": None,
+            },
+            "latest_event": newest[1] if newest else None,
+            "time_metrics": _time_metrics([e for e, _ in every], final=shipment.final, now=now),
+            "milestone": milestones,
+            "misc_info": _misc(local),
+            "tracking": {
+                "providers_hash": _hash([p.key for p, _ in rendered]),
+                "providers": [
+                    _provider(post, [d for _, d in reversed(pairs)], now=now)
+                    for post, pairs in rendered
+                ],
+            },
+        },
+    }
+
+
+def _not_found(number: str, post: _Post, *, now: datetime) -> dict[str, Any]:
+    """A registered number 17TRACK has no events for yet."""
+    return {
+        "number": number,
+        "carrier": post.key,
+        "param": None,
+        "tag": None,
+        "track_info": {
+            "shipping_info": {
+                "shipper_address": _address(None, None),
+                "recipient_address": _address(None, None),
+            },
+            "latest_status": {
+                "status": "NotFound",
+                "sub_status": "NotFound_Other",
+                "sub_status_descr": None,
+            },
+            "latest_event": None,
+            "time_metrics": _time_metrics([], final=False, now=now),
+            "milestone": [
+                {"key_stage": key, "time_iso": None, "time_utc": None} for key, _ in _KEY_STAGES
+            ],
+            "misc_info": _misc(None),
+            "tracking": {
+                "providers_hash": _hash([post.key]),
+                "providers": [_provider(post, [], now=now)],
+            },
+        },
+    }
+
+
+def _event(event: SimEvent, post: _Post, shipment: SimShipment) -> dict[str, Any]:
+    if event.stage is Stage.EXCEPTION:
+        sub_status = _EXCEPTION_SUB_STATUS[event.detail]
+        text_key: Stage | str = event.detail
+    else:
+        options = _SUB_STATUS[event.stage]
+        sub_status = options[event.variant % len(options)]
+        text_key = event.stage
+    texts = _DESTINATION_TEXTS[post.language] if post is not _CHINA_POST else _ENGLISH
+    choices = texts.get(text_key) or _ENGLISH[text_key]
+    local = event.at.astimezone(offset_tz(event.local_offset))
+    time_iso = (
+        local.replace(tzinfo=None).isoformat(timespec="seconds")
+        if event.variant == _NAIVE_VARIANT
+        else local.isoformat(timespec="seconds")
+    )
+    return {
+        "time_iso": time_iso,
+        "time_utc": _utc(event.at),
+        "description": choices[event.variant % len(choices)].format(city=event.city),
+        "location": event.city,
+        "stage": _KEY_STAGE_OF.get(event.stage),
+        "sub_status": sub_status,
+        "address": _address(event.country, event.city),
+    }
+
+
+def _provider(post: _Post, events: list[dict[str, Any]], *, now: datetime) -> dict[str, Any]:
+    slug = "".join(c for c in post.name.lower() if c.isalnum())
+    return {
+        "provider": {
+            "key": post.key,
+            "name": post.name,
+            "alias": post.name,
+            "tel": None,
+            "homepage": f"https://{slug}.sandbox.invalid/",
+            "country": post.country,
+        },
+        "service_type": None,
+        "latest_sync_status": "Success",
+        "latest_sync_time": _utc(now),
+        "events_hash": _hash([e["time_utc"] for e in events]),
+        "events": events,
+    }
+
+
+def _address(country: str | None, city: str | None) -> dict[str, Any]:
+    return {
+        "country": country,
+        "state": None,
+        "city": city,
+        "street": None,
+        "postal_code": None,
+        "coordinates": {"longitude": None, "latitude": None},
+    }
+
+
+def _misc(local: tuple[str, _Post] | None) -> dict[str, Any]:
+    return {
+        "risk_factor": 0,
+        "service_type": None,
+        "weight_raw": None,
+        "weight_kg": None,
+        "pieces": None,
+        "dimensions": None,
+        "customer_number": None,
+        "reference_number": None,
+        "local_number": local[0] if local else None,
+        "local_provider": local[1].name if local else None,
+        "local_key": local[1].key if local else 0,
+    }
+
+
+def _time_metrics(events: Sequence[SimEvent], *, final: bool, now: datetime) -> dict[str, Any]:
+    first = events[0].at if events else now
+    last = events[-1].at if events else now
+    transit = (last if final else now) - first
+    return {
+        "days_after_order": (now - first).days,
+        "days_of_transit": transit.days,
+        "days_of_transit_done": transit.days if final else 0,
+        "days_after_last_update": (now - last).days,
+        "estimated_delivery_date": {"source": None, "from": None, "to": None},
+    }
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _hash(values: Sequence[object]) -> int:
+    return zlib.crc32(json.dumps(values).encode())
