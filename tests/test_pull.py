@@ -40,8 +40,13 @@ def expected_verdict(carrier: str, number: str, order_date: datetime) -> str:
     return "pending" if age < timedelta(days=60) else "fail"
 
 
-def write_orders(path: Path, carriers: list[str], per_scenario: int = 2) -> dict[str, str]:
-    """An orders CSV with `per_scenario` numbers of every scenario for each carrier."""
+def write_orders(
+    path: Path, carriers: list[str], per_scenario: int = 2, *, undeclared: bool = False
+) -> dict[str, str]:
+    """An orders CSV with `per_scenario` numbers of every scenario for each carrier.
+
+    With `undeclared`, every other row leaves the carrier column empty (detected instead).
+    """
     world = World(now=AS_OF)
     registry = all_carriers()
     expected: dict[str, str] = {}
@@ -60,7 +65,7 @@ def write_orders(path: Path, carriers: list[str], per_scenario: int = 2) -> dict
                         [
                             order_id,
                             placed.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
-                            registry[code].name,
+                            "" if undeclared and index % 2 else registry[code].name,
                             number,
                             world.destination(number),
                         ]
@@ -121,6 +126,26 @@ async def test_verdicts_match_the_simulated_world(
     wrong = {k: (got.get(k), v) for k, v in expected.items() if got.get(k) != v}
     assert not wrong, f"(got, expected) per order: {wrong}"
     assert report.verdicts["pass"] == sum(v == "pass" for v in expected.values())
+
+
+async def test_undeclared_carriers_are_detected_and_judged_alike(
+    sqlite_url: str, make_engine: Any, tmp_path: Path
+) -> None:
+    orders = tmp_path / "orders.csv"
+    expected = write_orders(orders, sandbox_carriers(), undeclared=True)
+    engine = make_engine(sqlite_url)
+    report = await run_pull(engine, orders)
+    assert report.rows_rejected == 0
+    got = verdicts(engine)
+    assert {k: v for k, v in expected.items() if got.get(k) != v} == {}
+    with engine.connect() as connection:
+        sources = dict(
+            connection.execute(
+                sa.text("SELECT carrier_source, count(*) FROM orders GROUP BY carrier_source")
+            ).all()
+        )
+    assert sources.get("detected", 0) == len(expected) // 2
+    assert set(sources) <= {"declared", "detected"}
 
 
 async def test_second_pull_adds_nothing(sqlite_url: str, make_engine: Any, tmp_path: Path) -> None:

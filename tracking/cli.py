@@ -29,7 +29,7 @@ from tracking.ingest import open_orders
 from tracking.milestones import chronological, milestone_times
 from tracking.pipeline import ProgressHook, PullReport, pull, refresh
 from tracking.sandbox import SandboxOptions, SandboxServer
-from tracking.storage import OrderRecord, VerdictRecord, open_engine
+from tracking.storage import OrderRecord, ShipmentRecord, VerdictRecord, open_engine
 from tracking.validator import POLICIES, Policy
 
 __all__ = ["app", "main"]
@@ -389,6 +389,7 @@ def status_command(
             query = query.where(o.c.tenant == tenant)
         with engine.connect() as connection:
             rows = list(connection.execute(query))
+            legs = _legs(connection, [r.tracking_number for r in rows])
         if order is not None and not rows:
             _fail(f"no verdict for order {order!r} (was it pulled?)")
         items = [
@@ -404,6 +405,7 @@ def status_command(
                 "milestones": json.loads(r.milestones),
                 "findings": json.loads(r.findings),
                 "computed_at": r.computed_at.isoformat(),
+                "legs": legs.get((r.carrier, r.tracking_number), []),
             }
             for r in rows
         ]
@@ -435,6 +437,54 @@ def status_command(
                 why,
             )
         out.print(table)
+
+
+def _legs(connection: Any, numbers: list[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Chain of custody per origin shipment: the origin leg, then the legs it handed over to."""
+    s = ShipmentRecord.__table__  # type: ignore[attr-defined]
+    child = s.alias("child")
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    if not numbers:
+        return found
+    query = (
+        sa.select(
+            s,
+            child.c.carrier.label("c_carrier"),
+            child.c.tracking_number.label("c_number"),
+            child.c.carrier_name.label("c_name"),
+            child.c.role.label("c_role"),
+            child.c.state.label("c_state"),
+            child.c.final.label("c_final"),
+        )
+        .outerjoin(child, child.c.parent_id == s.c.id)
+        .where(s.c.tracking_number.in_(numbers), s.c.parent_id.is_(None))
+        .order_by(s.c.id, child.c.id)
+    )
+    for row in connection.execute(query):
+        chain = found.setdefault((row.carrier, row.tracking_number), [])
+        if not chain:
+            chain.append(
+                {
+                    "carrier": row.carrier,
+                    "tracking_number": row.tracking_number,
+                    "role": row.role,
+                    "carrier_name": row.carrier_name,
+                    "state": row.state,
+                    "final": bool(row.final),
+                }
+            )
+        if row.c_number is not None:
+            chain.append(
+                {
+                    "carrier": row.c_carrier or None,
+                    "tracking_number": row.c_number,
+                    "role": row.c_role,
+                    "carrier_name": row.c_name,
+                    "state": row.c_state,
+                    "final": bool(row.c_final),
+                }
+            )
+    return found
 
 
 @app.command("parse")
