@@ -21,6 +21,10 @@ demo: $(STAMP)
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	$(BIN)/track-evidence --db sqlite:///$(DEMO)/track-evidence.db pull examples/orders.csv \
 		--sandbox --as-of $(AS_OF) --errors $(DEMO)/orders.errors.csv
+	$(BIN)/track-evidence --db sqlite:///$(DEMO)/track-evidence.db export --out $(DEMO)/bundle \
+		--reference-id DEMO-EVR-2026-0001 --as-of $(AS_OF) --created-at $(AS_OF)T23:59:59Z
+	$(BIN)/track-evidence verify $(DEMO)/bundle
+	@echo "evidence bundle: $(DEMO)/bundle (upload the files in $(DEMO)/bundle/upload)"
 
 ## test: ruff, mypy (strict on tracking/ and carriers/) and pytest
 test: lint typecheck pytest

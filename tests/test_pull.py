@@ -302,3 +302,29 @@ def test_carriers_cli_lists_readiness() -> None:
     assert rows["cainiao"]["sandbox"] is True
     if "yunexpress" in rows:
         assert rows["yunexpress"]["credentials"].startswith("missing")
+
+
+async def test_tenant_pull_without_a_file_fetches_stored_orders(
+    sqlite_url: str, make_engine: Any, tmp_path: Path
+) -> None:
+    """The API imports orders first and pulls later: a pull with no file uses stored orders."""
+    orders = tmp_path / "orders.csv"
+    expected = write_orders(orders, ["cainiao"], per_scenario=1)
+    engine = make_engine(sqlite_url)
+    from tracking.ingest import open_orders
+    from tracking.pipeline import PullReport as Report
+    from tracking.pipeline import _ingest
+
+    _ingest(
+        engine,
+        path=orders,
+        tenant="default",
+        run_id="import",
+        carriers=all_carriers(),
+        rejected=[],
+        report=Report(run_id="import"),
+    )
+    assert open_orders(orders).tenant == "default"
+    report = await run_pull(engine, None)
+    assert report.orders_in_window == len(expected)
+    assert verdicts(engine) == expected

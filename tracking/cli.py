@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -21,16 +21,26 @@ from rich.table import Table
 from carriers.base import CarrierInfo
 from carriers.registry import all_carriers, get_carrier
 from tracking import __version__
+from tracking.assemble import iter_order_evidence
 from tracking.config import Settings, get_settings, load_carrier_settings
 from tracking.detect import detect
 from tracking.domain import CarrierFailure, TrackResult
+from tracking.evidence import (
+    generate_signing_key,
+    load_public_key,
+    load_signing_key,
+    verify_bundle,
+    write_bundle,
+)
 from tracking.exceptions import CarrierError, ConfigError, TrackingError
 from tracking.ingest import open_orders
 from tracking.milestones import chronological, milestone_times
 from tracking.pipeline import ProgressHook, PullReport, pull, refresh
+from tracking.repository import raw_body
 from tracking.sandbox import SandboxOptions, SandboxServer
 from tracking.storage import OrderRecord, ShipmentRecord, VerdictRecord, open_engine
 from tracking.validator import POLICIES, Policy
+from tracking.views import BundleInfo
 
 __all__ = ["app", "main"]
 
@@ -573,6 +583,149 @@ def _parsed_json(code: str, number: str, outcome: TrackResult | CarrierFailure) 
             for leg in outcome.legs
         ],
     }
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option("--out", help="Bundle folder (or .zip with --zip).")],
+    reference_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Evidence Reference ID from the suspension notice (cited on every page)."
+        ),
+    ] = None,
+    as_zip: Annotated[
+        bool, typer.Option("--zip", help="Write one zip file instead of a folder.")
+    ] = (False),
+    verdict: Annotated[
+        list[str] | None, typer.Option(help="Only orders with this verdict (repeatable).")
+    ] = None,
+    order: Annotated[
+        list[str] | None, typer.Option(help="Only this order id (repeatable).")
+    ] = None,
+    tenant: Annotated[str, typer.Option(help="Seller account / store.")] = "default",
+    as_of: Annotated[str | None, typer.Option(help="End of the window (default: now).")] = None,
+    window_days: Annotated[int, typer.Option(min=1, max=3660, help="Window length in days.")] = 90,
+    created_at: Annotated[
+        str | None,
+        typer.Option(
+            help="Creation time recorded in the bundle (fix it for byte-identical output)."
+        ),
+    ] = None,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ed25519 private key (PEM) to sign the manifest; or TRACK_EVIDENCE_SIGNING_KEY."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Write an evidence bundle: upload-ready PDFs/PNGs, raw carrier logs, signed manifest."""
+    with _errors():
+        for status in verdict or ():
+            if status not in ("pass", "fail", "pending"):
+                raise typer.BadParameter("use pass, fail or pending", param_hint="--verdict")
+        settings = _settings()
+        engine = open_engine(settings.database_url)
+        moment = _as_of(as_of)
+        created = _as_of(created_at) if created_at else datetime.now(UTC)
+        key_path = sign_key or settings.signing_key
+        key = load_signing_key(key_path) if key_path else None
+        if reference_id is None:
+            err.print(
+                "warning: no --reference-id; marketplaces ignore material that does not cite "
+                "the Evidence Reference ID of the suspension notice"
+            )
+        info = BundleInfo(
+            reference_id=reference_id or "(not set)",
+            seller=tenant,
+            window_start=moment - timedelta(days=window_days),
+            window_end=moment,
+            created_at=created,
+            policy=settings.policy,
+            tool_version=__version__,
+            filters={
+                k: v
+                for k, v in {
+                    "verdict": ",".join(verdict or ()),
+                    "order": ",".join(order or ()),
+                }.items()
+                if v
+            },
+        )
+        orders = iter_order_evidence(
+            engine,
+            carriers=all_carriers(),
+            tenant=tenant,
+            window=(info.window_start, info.window_end),
+            verdicts=verdict or (),
+            order_ids=order or (),
+        )
+        result = write_bundle(
+            out,
+            info=info,
+            orders=orders,
+            raw_body=lambda sha: raw_body(engine, sha),
+            as_zip=as_zip,
+            signing_key=key,
+        )
+        payload = {
+            "path": str(result.path),
+            "orders": result.orders,
+            "files": result.files,
+            "bytes": result.bytes,
+            "manifest_sha256": result.manifest_sha256,
+            "signed": result.signed,
+        }
+        if as_json:
+            typer.echo(json.dumps(payload))
+            return
+        _out().print(
+            f"bundle written: {result.path} ({result.orders} orders, {result.files} files, "
+            f"{result.bytes / 1_048_576:.1f} MB, {'signed' if result.signed else 'unsigned'})"
+        )
+
+
+@app.command("verify")
+def verify_command(
+    path: Annotated[Path, typer.Argument(help="A bundle folder or zip.")],
+    public_key: Annotated[
+        Path | None, typer.Option(help="Trust only this Ed25519 public key (PEM).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check a bundle's digests, manifest and signature; exit 3 on the first mismatch."""
+    with _errors():
+        if not path.exists():
+            _fail(f"{path}: no such file or folder", EXIT_USAGE)
+        result = verify_bundle(path, public_key=load_public_key(public_key) if public_key else None)
+        if as_json:
+            typer.echo(
+                json.dumps({"ok": result.ok, "checked": result.checked, "problem": result.problem})
+            )
+        elif result.ok:
+            _out().print(f"intact: {result.checked} files checked")
+        else:
+            err.print(f"TAMPERED: {result.problem}")
+        if not result.ok:
+            raise typer.Exit(EXIT_TAMPERED)
+
+
+keys_app = typer.Typer(help="Signing keys and API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("signing")
+def keys_signing_command(
+    path: Annotated[Path, typer.Argument(help="Where to write the private key (PEM, mode 0600).")],
+) -> None:
+    """Create an Ed25519 key pair for signing bundles (the public key goes to PATH.pub)."""
+    with _errors():
+        public = generate_signing_key(path)
+        _out().print(
+            f"private key: {path} (keep it secret; set TRACK_EVIDENCE_SIGNING_KEY={path})\n"
+            f"public key:  {public} (give it to whoever verifies your bundles)"
+        )
 
 
 @app.command("detect")

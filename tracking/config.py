@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     policy: str = "default"
     max_transit_days: int = Field(default=60, ge=1, le=365)
     window_days: int = Field(default=90, ge=1, le=3660)
+    signing_key: Path | None = None
+    """Ed25519 private key (PEM) that signs bundle manifests; unsigned when not set."""
 
     def carrier_table(self, code: str) -> dict[str, Any]:
         """The `[carriers.<code>]` table of the TOML config file, if any."""

@@ -455,7 +455,7 @@ async def pull(
     *,
     engine: Engine,
     settings: Settings,
-    orders_path: Path,
+    orders_path: Path | None,
     carriers: Mapping[str, CarrierInfo],
     as_of: datetime,
     window_days: int,
@@ -469,6 +469,8 @@ async def pull(
 ) -> PullReport:
     """Read `orders_path`, fetch what is due, store every raw response, judge every order.
 
+    With `orders_path` None, nothing is read: the tenant's stored orders in the window are
+    fetched and judged (the HTTP API imports orders first, then starts a pull).
     Raises `InputError` (before anything is written) when the file cannot be used at all.
     """
     started = datetime.now(UTC)
@@ -476,24 +478,29 @@ async def pull(
     report = PullReport(run_id=run_id)
     window = _window(as_of, window_days)
     report.window = (window[0].isoformat(), window[1].isoformat())
-    open_orders(orders_path, tenant=tenant)  # fail fast on an unusable file, before any write
+    if orders_path is not None:
+        open_orders(orders_path, tenant=tenant)  # fail fast on an unusable file, before writing
     db = _Db(engine)
     try:
-        await db.run(_start_run, run_id=run_id, kind="pull", source=str(orders_path))
-        rejected: list[RejectedRow] = []
-        await db.run(
-            _ingest,
-            path=orders_path,
-            tenant=tenant,
-            run_id=run_id,
-            carriers=carriers,
-            rejected=rejected,
-            report=report,
-        )
-        if rejected:
-            target = errors_path or Path(f"{orders_path.stem}.errors.csv")
-            write_errors(target, rejected)
-            report.errors_file = str(target)
+        source = str(orders_path) if orders_path is not None else f"tenant:{tenant}"
+        await db.run(_start_run, run_id=run_id, kind="pull", source=source)
+        if orders_path is not None:
+            rejected: list[RejectedRow] = []
+            await db.run(
+                _ingest,
+                path=orders_path,
+                tenant=tenant,
+                run_id=run_id,
+                carriers=carriers,
+                rejected=rejected,
+                report=report,
+            )
+            if rejected:
+                target = errors_path or Path(f"{orders_path.stem}.errors.csv")
+                write_errors(target, rejected)
+                report.errors_file = str(target)
+        else:
+            await db.run(_claim_tenant_orders, tenant=tenant, run_id=run_id, window=window)
         async with open_fetcher(
             settings=settings,
             carriers=carriers,
@@ -585,6 +592,23 @@ async def refresh(
         return report
     finally:
         db.close()
+
+
+def _claim_tenant_orders(
+    engine: Engine, *, tenant: str, run_id: str, window: tuple[datetime, datetime]
+) -> None:
+    """Mark a tenant's stored orders in the window as this run's (what a pull then fetches)."""
+    table = OrderRecord.__table__  # type: ignore[attr-defined]
+    with transaction(engine) as connection:
+        connection.execute(
+            sa.update(table)
+            .where(
+                table.c.tenant == tenant,
+                table.c.order_date >= window[0],
+                table.c.order_date <= window[1],
+            )
+            .values(last_run_id=run_id)
+        )
 
 
 def _orders_touching(engine: Engine, *, shipment_ids: Sequence[int]) -> list[int]:

@@ -1,0 +1,117 @@
+"""`export` and `verify` from the command line, on a pulled sandbox database."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tracking.cli import app
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+UPLOAD_TYPES = {b"%PDF": "pdf", b"\x89PNG": "png", b"\xff\xd8\xff": "jpg"}
+
+
+@pytest.fixture(scope="module")
+def pulled(tmp_path_factory: pytest.TempPathFactory) -> str:
+    db = tmp_path_factory.mktemp("db") / "te.db"
+    url = f"sqlite:///{db}"
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            url,
+            "pull",
+            str(EXAMPLES / "orders-gb18030.csv"),
+            "--sandbox",
+            "--as-of",
+            "2026-11-20",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return url
+
+
+def export(url: str, out: Path, *extra: str) -> dict[str, object]:
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            url,
+            "export",
+            "--out",
+            str(out),
+            "--reference-id",
+            "EVR-TEST-1",
+            "--as-of",
+            "2026-11-20",
+            "--created-at",
+            "2026-11-21T00:00:00Z",
+            "--json",
+            *extra,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+def test_export_writes_upload_ready_files_and_verify_passes(pulled: str, tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    report = export(pulled, out)
+    assert report["orders"] == 39  # the 40th order is older than the 90-day window
+    uploads = sorted((out / "upload").rglob("*.*"))
+    assert uploads
+    for path in uploads:
+        head = path.read_bytes()[:4]
+        assert any(head.startswith(magic) for magic in UPLOAD_TYPES), path.name
+        assert path.stat().st_size <= 10 * 1024 * 1024
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["reference_id"] == "EVR-TEST-1"
+    assert len(manifest["orders"]) == 39
+    raws = {p.stem for p in (out / "raw").iterdir()}
+    cited = {sha for o in manifest["orders"] for sha in o["exchanges"]}
+    assert cited <= raws
+    result = runner.invoke(app, ["verify", str(out)])
+    assert result.exit_code == 0, result.output
+
+
+def test_same_database_and_options_give_identical_bundle(pulled: str, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.zip", tmp_path / "b.zip"
+    export(pulled, a, "--zip")
+    export(pulled, b, "--zip")
+    assert a.read_bytes() == b.read_bytes()
+    assert zipfile.ZipFile(a).testzip() is None
+
+
+def test_signed_bundle_and_tampering_exit_3(pulled: str, tmp_path: Path) -> None:
+    key = tmp_path / "signing.pem"
+    result = runner.invoke(app, ["keys", "signing", str(key)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "signed"
+    report = export(pulled, out, "--sign-key", str(key), "--verdict", "pass")
+    assert report["signed"] is True
+    good = runner.invoke(
+        app, ["verify", str(out), "--public-key", str(key.with_name(key.name + ".pub")), "--json"]
+    )
+    assert good.exit_code == 0, good.output
+    victim = next((out / "upload" / "orders").glob("*.pdf"))
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    victim.write_bytes(bytes(data))
+    bad = runner.invoke(app, ["verify", str(out), "--json"])
+    assert bad.exit_code == 3
+    assert victim.name in json.loads(bad.stdout)["problem"]
+
+
+def test_export_into_a_non_empty_folder_is_a_clear_error(pulled: str, tmp_path: Path) -> None:
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine", encoding="utf-8")
+    result = runner.invoke(app, ["--db", pulled, "export", "--out", str(out)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
