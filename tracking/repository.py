@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tracking.crosscheck import former_partners, shared_tracking
 from tracking.domain import (
     CarrierFailure,
     ErrorKind,
@@ -22,6 +23,7 @@ from tracking.domain import (
     TrackResult,
 )
 from tracking.milestones import chronological
+from tracking.policies import stored_policy
 from tracking.scheduling import GIVE_UP_NOT_FOUND, next_poll_at
 from tracking.storage import (
     EventRecord,
@@ -497,10 +499,17 @@ def iter_order_ids(
         last = ids[-1]
 
 
-def load_orders_data(connection: Connection, order_ids: Sequence[int]) -> list[OrderBundleData]:
-    """Orders with their legs, events and exchanges, in four queries for the whole chunk."""
+def load_orders_data(
+    connection: Connection, order_ids: Sequence[int], *, with_exchanges: bool = True
+) -> list[OrderBundleData]:
+    """Orders with their legs, events and exchanges, in four queries for the whole chunk.
+
+    Without `with_exchanges` (what judging needs), the exchange list stays empty and its
+    query is skipped; events still name the exchange they came from.
+    """
     orders = list(connection.execute(sa.select(OT).where(OT.c.id.in_(order_ids)).order_by(OT.c.id)))
     origin_ids = sorted({o.shipment_id for o in orders if o.shipment_id is not None})
+    origin_set = set(origin_ids)
     shipments: dict[int, list[Any]] = defaultdict(list)
     all_ids: list[int] = []
     if origin_ids:
@@ -510,7 +519,7 @@ def load_orders_data(connection: Connection, order_ids: Sequence[int]) -> list[O
             .order_by(S.c.id)
         )
         for row in rows:
-            owner = row.id if row.parent_id is None or row.id in origin_ids else row.parent_id
+            owner = row.id if row.parent_id is None or row.id in origin_set else row.parent_id
             shipments[owner].append(row)
             all_ids.append(row.id)
         for owner in shipments:
@@ -525,6 +534,7 @@ def load_orders_data(connection: Connection, order_ids: Sequence[int]) -> list[O
             .order_by(E.c.occurred_at, E.c.id)
         ):
             by_shipment[row.shipment_id].append((row, row.body_sha256))
+    if all_ids and with_exchanges:
         for row in connection.execute(
             sa.select(
                 XS.c.shipment_id,
@@ -590,8 +600,14 @@ def load_orders_data(connection: Connection, order_ids: Sequence[int]) -> list[O
     return data
 
 
-def facts(data: OrderBundleData) -> tuple[OrderFacts, list[ShipmentFacts]]:
-    """The validator's inputs for one order."""
+def facts(
+    data: OrderBundleData, *, shared_with: Sequence[str] = ()
+) -> tuple[OrderFacts, list[ShipmentFacts]]:
+    """The validator's inputs for one order.
+
+    `shared_with` names the other orders (`tenant/order id`) citing the same tracking number
+    (see `tracking.crosscheck.shared_tracking`).
+    """
     o = data.order
     order = OrderFacts(
         order_id=o.order_id,
@@ -602,6 +618,11 @@ def facts(data: OrderBundleData) -> tuple[OrderFacts, list[ShipmentFacts]]:
         carrier_source=o.carrier_source,
         order_value=o.order_value,
         currency=o.currency,
+        tenant=o.tenant,
+        tracking_number=o.tracking_number,
+        destination_postal_code=o.destination_postal_code or "",
+        destination_city=o.destination_city or "",
+        shared_with=tuple(shared_with),
     )
     legs = [
         ShipmentFacts(
@@ -667,27 +688,67 @@ def recompute_verdicts(
     policy: Policy,
     now: datetime,
 ) -> dict[int, Verdict]:
-    """Evaluate and store the verdicts of `order_ids`; history grows only on change."""
+    """Evaluate and store the verdicts of `order_ids`; history grows only on change.
+
+    Cross-order findings are kept true on both sides: orders outside `order_ids` that share
+    (or used to share) a tracking number with one of them are judged again too, under the
+    policy of their stored verdict, and stored when their verdict changed. Only the verdicts
+    of `order_ids` are returned.
+    """
     verdicts: dict[int, Verdict] = {}
     with transaction(engine) as connection:
-        current: dict[int, str] = dict(
-            connection.execute(
-                sa.select(V.c.order_pk, V.c.digest).where(V.c.order_pk.in_(order_ids))
-            ).all()
-        )
-        rows: list[dict[str, Any]] = []
-        for data in load_orders_data(connection, order_ids):
-            order, legs = facts(data)
-            verdict = evaluate(
-                order=order, shipments=legs, events=data.events, as_of=as_of, policy=policy
+        chunk = load_orders_data(connection, order_ids, with_exchanges=False)
+        shared = shared_tracking(connection, [(d.order.id, d.order.tracking_number) for d in chunk])
+        partners = {ref.pk for refs in shared.values() for ref in refs}
+        partners |= former_partners(connection, order_ids)
+        partners -= set(order_ids)
+        stored: dict[int, tuple[str, str]] = {}
+        wanted = [*order_ids, *sorted(partners)]
+        for start in range(0, len(wanted), 1000):
+            stored.update(
+                (pk, (digest, name))
+                for pk, digest, name in connection.execute(
+                    sa.select(V.c.order_pk, V.c.digest, V.c.policy).where(
+                        V.c.order_pk.in_(wanted[start : start + 1000])
+                    )
+                )
             )
-            verdicts[data.order.id] = verdict
+        # A partner is judged again only when it has a verdict (else its own pull judges it),
+        # under its own verdict's policy.
+        partner_policy: dict[int, Policy] = {}
+        for pk in sorted(partners):
+            if pk in stored:
+                found = stored_policy(stored[pk][1], current=policy)
+                if found is not None:
+                    partner_policy[pk] = found
+        others = (
+            load_orders_data(connection, sorted(partner_policy), with_exchanges=False)
+            if partner_policy
+            else []
+        )
+        if others:
+            shared.update(
+                shared_tracking(connection, [(d.order.id, d.order.tracking_number) for d in others])
+            )
+        rows: list[dict[str, Any]] = []
+        for data in [*chunk, *others]:
+            pk = data.order.id
+            order, legs = facts(data, shared_with=[ref.ref for ref in shared.get(pk, ())])
+            verdict = evaluate(
+                order=order,
+                shipments=legs,
+                events=data.events,
+                as_of=as_of,
+                policy=partner_policy.get(pk, policy),
+            )
+            if pk not in partner_policy:
+                verdicts[pk] = verdict
             milestones, findings, digest = verdict_payload(verdict)
-            if current.get(data.order.id) == digest:
+            if pk in stored and stored[pk][0] == digest:
                 continue
             rows.append(
                 {
-                    "order_pk": data.order.id,
+                    "order_pk": pk,
                     "status": verdict.status,
                     "policy": verdict.policy,
                     "milestones": milestones,

@@ -1,0 +1,118 @@
+"""Cross-order checks: tracking numbers cited by more than one order, across every store.
+
+One indexed query per chunk of orders (`orders.tracking_number` is indexed), never a loop over
+all orders: the chunk's numbers go into one `IN (...)` and every order citing one of them
+comes back. The validator turns the result into `number.shared` findings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tracking.storage import OrderRecord, VerdictRecord
+
+__all__ = [
+    "OrderRef",
+    "former_partners",
+    "shared_tracking",
+]
+
+OT = OrderRecord.__table__  # type: ignore[attr-defined]
+V = VerdictRecord.__table__  # type: ignore[attr-defined]
+
+_IN_CHUNK = 1000
+_SHARED_CODE = "number.shared"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class OrderRef:
+    """Another order, as a finding points at it: `tenant/order id`."""
+
+    tenant: str
+    order_id: str
+    pk: int
+
+    @property
+    def ref(self) -> str:
+        return f"{self.tenant}/{self.order_id}"
+
+
+def shared_tracking(
+    connection: Connection, orders: Sequence[tuple[int, str]]
+) -> dict[int, tuple[OrderRef, ...]]:
+    """For each (order pk, tracking number), the *other* orders citing the same number.
+
+    Orders with no other order citing their number are left out. Empty numbers are ignored.
+    One query per 1,000 distinct numbers.
+    """
+    numbers = sorted({number for _, number in orders if number})
+    holders: dict[str, list[OrderRef]] = defaultdict(list)
+    for start in range(0, len(numbers), _IN_CHUNK):
+        chunk = numbers[start : start + _IN_CHUNK]
+        rows = connection.execute(
+            sa.select(OT.c.id, OT.c.tenant, OT.c.order_id, OT.c.tracking_number).where(
+                OT.c.tracking_number.in_(chunk)
+            )
+        )
+        for pk, tenant, order_id, number in rows:
+            holders[number].append(OrderRef(tenant, order_id, pk))
+    found: dict[int, tuple[OrderRef, ...]] = {}
+    for pk, number in orders:
+        group = holders.get(number, [])
+        if len(group) > 1:
+            found[pk] = tuple(sorted(ref for ref in group if ref.pk != pk))
+    return found
+
+
+def former_partners(connection: Connection, order_pks: Sequence[int]) -> set[int]:
+    """Orders that the stored verdicts of `order_pks` name as sharing their number.
+
+    When an order's number changes (a corrected orders file), the orders it used to share
+    it with must be judged again, or they would keep a `number.shared` finding that is no
+    longer true.
+    """
+    pairs: set[tuple[str, str]] = set()
+    for start in range(0, len(order_pks), _IN_CHUNK):
+        chunk = list(order_pks[start : start + _IN_CHUNK])
+        rows = connection.execute(
+            sa.select(V.c.findings).where(
+                V.c.order_pk.in_(chunk), V.c.findings.contains(f'"{_SHARED_CODE}"')
+            )
+        )
+        for (text,) in rows:
+            pairs.update(_pointers(text))
+    return _order_pks(connection, pairs)
+
+
+def _pointers(findings_json: str) -> Iterable[tuple[str, str]]:
+    try:
+        items = json.loads(findings_json)
+    except ValueError:
+        return
+    for item in items:
+        if not isinstance(item, dict) or item.get("code") != _SHARED_CODE:
+            continue
+        for pointer in item.get("evidence", ()):
+            if isinstance(pointer, str) and pointer.startswith("order:"):
+                tenant, sep, order_id = pointer[len("order:") :].partition("/")
+                if sep:
+                    yield tenant, order_id
+
+
+def _order_pks(connection: Connection, pairs: set[tuple[str, str]]) -> set[int]:
+    found: set[int] = set()
+    ordered = sorted(pairs)
+    for start in range(0, len(ordered), 400):
+        chunk = ordered[start : start + 400]
+        found.update(
+            connection.execute(
+                sa.select(OT.c.id).where(sa.tuple_(OT.c.tenant, OT.c.order_id).in_(chunk))
+            ).scalars()
+        )
+    return found
