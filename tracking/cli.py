@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import click
 import sqlalchemy as sa
 import typer
 from rich.console import Console
@@ -21,26 +22,18 @@ from rich.table import Table
 from carriers.base import CarrierInfo
 from carriers.registry import all_carriers, get_carrier
 from tracking import __version__
-from tracking.assemble import iter_order_evidence
 from tracking.config import Settings, get_settings, load_carrier_settings
 from tracking.detect import detect
 from tracking.domain import CarrierFailure, TrackResult
-from tracking.evidence import (
-    generate_signing_key,
-    load_public_key,
-    load_signing_key,
-    verify_bundle,
-    write_bundle,
-)
 from tracking.exceptions import CarrierError, ConfigError, TrackingError
 from tracking.ingest import open_orders
 from tracking.milestones import chronological, milestone_times
 from tracking.pipeline import ProgressHook, PullReport, pull, refresh
-from tracking.repository import raw_body
+from tracking.policies import POLICIES, Policy, resolve_policy
+from tracking.report import register as register_report
+from tracking.report import rejudge
 from tracking.sandbox import SandboxOptions, SandboxServer
 from tracking.storage import OrderRecord, ShipmentRecord, VerdictRecord, open_engine
-from tracking.validator import POLICIES, Policy
-from tracking.views import BundleInfo
 
 __all__ = ["app", "main"]
 
@@ -101,7 +94,7 @@ def _errors() -> Iterator[None]:
     """Turn every failure into one clear line and an exit code; never a traceback."""
     try:
         yield
-    except typer.Exit:
+    except (typer.Exit, click.exceptions.UsageError):
         raise
     except KeyboardInterrupt:
         err.print("interrupted: nothing half-written was kept; run the same command to continue")
@@ -132,11 +125,12 @@ def _as_of(value: str | None) -> datetime:
 
 def _policy(name: str | None, settings: Settings) -> Policy:
     key = name or settings.policy
-    if key not in POLICIES:
+    try:
+        return resolve_policy(key, settings=settings)
+    except KeyError:
         raise typer.BadParameter(
             f"unknown policy {key!r}; known: {', '.join(POLICIES)}", param_hint="--policy"
-        )
-    return POLICIES[key]
+        ) from None
 
 
 def _latency(value: str) -> tuple[float, float]:
@@ -363,14 +357,23 @@ def status_command(
     ] = None,
     tenant: Annotated[str | None, typer.Option(help="Only this seller account / store.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most N orders.")] = 50,
+    policy: Annotated[
+        str | None,
+        typer.Option(help="Judge again under this policy first (default, joom, shopee)."),
+    ] = None,
+    as_of: Annotated[str | None, typer.Option(help="With --policy: judge as of this moment.")] = (
+        None
+    ),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show verdicts and their findings."""
+    if verdict is not None and verdict not in ("pass", "fail", "pending"):
+        raise typer.BadParameter("use pass, fail or pending", param_hint="--verdict")
     with _errors():
-        if verdict is not None and verdict not in ("pass", "fail", "pending"):
-            raise typer.BadParameter("use pass, fail or pending", param_hint="--verdict")
         settings = _settings()
         engine = open_engine(settings.database_url)
+        if policy is not None:
+            rejudge(engine, policy=_policy(policy, settings), as_of=_as_of(as_of), tenant=tenant)
         o = OrderRecord.__table__  # type: ignore[attr-defined]
         v = VerdictRecord.__table__  # type: ignore[attr-defined]
         query = (
@@ -612,6 +615,10 @@ def export_command(
             help="Creation time recorded in the bundle (fix it for byte-identical output)."
         ),
     ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(help="Judge again under this policy before writing (default, joom, shopee)."),
+    ] = None,
     sign_key: Annotated[
         Path | None,
         typer.Option(
@@ -621,13 +628,31 @@ def export_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Write an evidence bundle: upload-ready PDFs/PNGs, raw carrier logs, signed manifest."""
+    # The bundle's PDF, image and crypto libraries load only for the commands that need them.
+    from tracking.assemble import iter_order_evidence
+    from tracking.evidence import load_signing_key, write_bundle
+    from tracking.repository import raw_body
+    from tracking.views import BundleInfo
+
+    # The bundle's PDF, image and crypto libraries load only for the commands that need them.
+
+    for status in verdict or ():
+        if status not in ("pass", "fail", "pending"):
+            raise typer.BadParameter("use pass, fail or pending", param_hint="--verdict")
     with _errors():
-        for status in verdict or ():
-            if status not in ("pass", "fail", "pending"):
-                raise typer.BadParameter("use pass, fail or pending", param_hint="--verdict")
         settings = _settings()
         engine = open_engine(settings.database_url)
         moment = _as_of(as_of)
+        window = (moment - timedelta(days=window_days), moment)
+        policy_name = policy or _stored_policy(engine, tenant=tenant, window=window)
+        if policy is not None:
+            rejudge(
+                engine,
+                policy=_policy(policy, settings),
+                as_of=moment,
+                tenant=tenant,
+                window=window,
+            )
         created = _as_of(created_at) if created_at else datetime.now(UTC)
         key_path = sign_key or settings.signing_key
         key = load_signing_key(key_path) if key_path else None
@@ -639,10 +664,10 @@ def export_command(
         info = BundleInfo(
             reference_id=reference_id or "(not set)",
             seller=tenant,
-            window_start=moment - timedelta(days=window_days),
-            window_end=moment,
+            window_start=window[0],
+            window_end=window[1],
             created_at=created,
-            policy=settings.policy,
+            policy=policy_name,
             tool_version=__version__,
             filters={
                 k: v
@@ -686,6 +711,22 @@ def export_command(
         )
 
 
+def _stored_policy(engine: Any, *, tenant: str, window: tuple[datetime, datetime]) -> str:
+    """The policy the stored verdicts of a tenant's window were judged under (or several)."""
+    o = OrderRecord.__table__  # type: ignore[attr-defined]
+    v = VerdictRecord.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        names = sorted(
+            connection.execute(
+                sa.select(v.c.policy)
+                .join(o, o.c.id == v.c.order_pk)
+                .where(o.c.tenant == tenant, o.c.order_date.between(*window))
+                .distinct()
+            ).scalars()
+        )
+    return "+".join(names) or "default"
+
+
 @app.command("verify")
 def verify_command(
     path: Annotated[Path, typer.Argument(help="A bundle folder or zip.")],
@@ -695,6 +736,8 @@ def verify_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Check a bundle's digests, manifest and signature; exit 3 on the first mismatch."""
+    from tracking.evidence import load_public_key, verify_bundle
+
     with _errors():
         if not path.exists():
             _fail(f"{path}: no such file or folder", EXIT_USAGE)
@@ -720,11 +763,131 @@ def keys_signing_command(
     path: Annotated[Path, typer.Argument(help="Where to write the private key (PEM, mode 0600).")],
 ) -> None:
     """Create an Ed25519 key pair for signing bundles (the public key goes to PATH.pub)."""
+    from tracking.evidence import generate_signing_key
+
     with _errors():
         public = generate_signing_key(path)
         _out().print(
             f"private key: {path} (keep it secret; set TRACK_EVIDENCE_SIGNING_KEY={path})\n"
             f"public key:  {public} (give it to whoever verifies your bundles)"
+        )
+
+
+@keys_app.command("create")
+def keys_create_command(
+    tenant: Annotated[str, typer.Option(help="The seller account / store the key may read.")],
+    name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "",
+) -> None:
+    """Issue an API key for a tenant (shown once; only its hash is stored)."""
+    from tracking.api import create_key
+
+    with _errors():
+        engine = open_engine(_settings().database_url)
+        key = create_key(engine, tenant, name=name)
+        err.print(f"API key for tenant {tenant!r} (shown once, store it now):")
+        typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list_command(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List API keys (prefixes only, never the keys)."""
+    from tracking.api import list_keys
+
+    with _errors():
+        engine = open_engine(_settings().database_url)
+        keys = list_keys(engine, tenant)
+        rows = [
+            {
+                "id": k.id,
+                "tenant": k.tenant,
+                "name": k.name,
+                "prefix": k.prefix,
+                "created_at": k.created_at.isoformat(),
+                "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+            }
+            for k in keys
+        ]
+        if as_json:
+            typer.echo(json.dumps(rows))
+            return
+        table = Table(show_header=True, header_style="bold")
+        for column in ("id", "tenant", "name", "prefix", "created", "revoked"):
+            table.add_column(column)
+        for r in rows:
+            table.add_row(
+                r["id"], r["tenant"], r["name"], r["prefix"], r["created_at"], r["revoked_at"] or ""
+            )
+        _out().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke_command(
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `keys list`).")],
+) -> None:
+    """Revoke an API key: every request with it gets 401 from now on."""
+    from tracking.api import revoke_key
+
+    with _errors():
+        engine = open_engine(_settings().database_url)
+        if not revoke_key(engine, key_id):
+            _fail(f"no active API key with id {key_id!r}")
+        _out().print(f"revoked {key_id}")
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    refresh_minutes: Annotated[
+        float,
+        typer.Option(min=0.0, help="Poll due shipments every N minutes (0: no schedule)."),
+    ] = 15.0,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Pulls and refreshes use the built-in sandbox.")
+    ] = False,
+) -> None:
+    """Serve the HTTP API under /v1 (OpenAPI at /openapi.json) with the refresh schedule."""
+    from tracking.api import ApiOptions, serve
+
+    with _errors():
+        settings = _settings()
+        carriers = all_carriers()
+        server = (
+            _sandbox_server(carriers, settings=settings, as_of=None, latency="0")
+            if sandbox
+            else None
+        )
+
+        async def refresh_forever() -> None:
+            engine = open_engine(settings.database_url)
+            try:
+                while True:
+                    try:
+                        await refresh(
+                            engine=engine,
+                            settings=settings,
+                            carriers=carriers,
+                            as_of=datetime.now(UTC),
+                            policy=_policy(None, settings),
+                            sandbox=server,
+                        )
+                    except TrackingError as exc:
+                        logging.getLogger("tracking.serve").warning("refresh failed: %s", exc)
+                    await asyncio.sleep(refresh_minutes * 60)
+            finally:
+                engine.dispose()
+
+        err.print(f"serving on http://{host}:{port}/v1 (OpenAPI: /openapi.json)")
+        serve(
+            settings,
+            host=host,
+            port=port,
+            options=ApiOptions(data_dir=settings.data_dir),
+            sandbox=server,
+            background=refresh_forever if refresh_minutes > 0 else None,
         )
 
 
@@ -842,6 +1005,9 @@ def sandbox_command(
             f"sandbox carriers: {', '.join(server.carriers)}; listening on http://{host}:{port}"
         )
         uvicorn.run(server.app, host=host, port=port, log_level="warning")
+
+
+register_report(app)
 
 
 def main(argv: list[str] | None = None) -> None:

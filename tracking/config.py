@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     policy: str = "default"
     max_transit_days: int = Field(default=60, ge=1, le=365)
     window_days: int = Field(default=90, ge=1, le=3660)
+    rates_file: Path | None = None
+    """Currency rates (TOML or CSV) for value-based policies such as `joom`."""
+    data_dir: Path = Path("track-evidence-data")
+    """Where the API writes bundles."""
     signing_key: Path | None = None
     """Ed25519 private key (PEM) that signs bundle manifests; unsigned when not set."""
 

@@ -46,6 +46,7 @@ __all__ = [
     "PullReport",
     "detect_carrier",
     "open_fetcher",
+    "order_row",
     "pull",
     "refresh",
 ]
@@ -347,7 +348,7 @@ def _ingest(
             report.rows_rejected += 1
             rejected.append(item)
             continue
-        chunk.append(_order_row(item, carriers=carriers, run_id=run_id, now=now, source=source))
+        chunk.append(order_row(item, carriers=carriers, run_id=run_id, now=now, source=source))
         key = chunk[-1]["_shipment_key"]
         if key is not None:
             keys.append(key)
@@ -356,7 +357,7 @@ def _ingest(
     flush()
 
 
-def _order_row(
+def order_row(
     row: OrderRow,
     *,
     carriers: Mapping[str, CarrierInfo],

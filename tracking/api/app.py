@@ -1,0 +1,216 @@
+"""The HTTP API application: `create_app(settings)` and `serve(settings)`.
+
+Nothing connects at import time: the engine is opened (or taken from the caller) when the
+app starts, and the job runner, the webhook dispatcher and an optional background task (the
+refresh schedule) run as asyncio tasks of the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.engine import Engine
+
+from carriers.registry import all_carriers
+from tracking import __version__
+from tracking.api.context import ApiContext, ApiOptions
+from tracking.api.deps import known_query_only
+from tracking.api.jobs import Job, JobRunner, bundle_handler, pull_handler
+from tracking.api.models import OrderIn
+from tracking.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from tracking.api.routes import bundles, exchanges, orders, pulls, summary, webhooks
+from tracking.api.webhooks import (
+    WebhookDispatcher,
+    emit_bundle_ready,
+    emit_verdict_changes,
+    init_verdict_cursor,
+)
+from tracking.config import Settings
+from tracking.sandbox import SandboxServer
+from tracking.storage import open_engine
+
+__all__ = ["Background", "create_app", "serve"]
+
+Background = Callable[[], Awaitable[None]]
+"""A coroutine function run for the app's whole life (e.g. the refresh schedule)."""
+
+_log = logging.getLogger(__name__)
+
+_DESCRIPTION = """\
+Carrier tracking evidence for marketplace appeals: import orders, pull their tracking,
+read verdicts and evidence, build evidence bundles, and get notified by signed webhooks.
+
+Every request needs `Authorization: Bearer <key>` (a key from
+`track-evidence keys create --tenant T`); everything is scoped to the key's tenant.
+Errors are problem details (RFC 9457, `application/problem+json`).
+"""
+
+
+class _App(FastAPI):
+    """FastAPI whose OpenAPI document shows every error as problem details."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema:
+            return self.openapi_schema
+        schema = get_openapi(
+            title=self.title,
+            version=self.version,
+            openapi_version=self.openapi_version,
+            description=self.description,
+            routes=self.routes,
+        )
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        order_in = OrderIn.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(order_in.pop("$defs", {}))
+        schemas["OrderIn"] = order_in
+        problem_ref = {"$ref": "#/components/schemas/Problem"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for code, response in operation.get("responses", {}).items():
+                    if str(code)[0] in "45":
+                        response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        self.openapi_schema = schema
+        return schema
+
+
+def _after_job(context: ApiContext) -> Callable[[Job], Awaitable[None]]:
+    async def after(job: Job) -> None:
+        if job.kind == "bundle":
+            await asyncio.to_thread(emit_bundle_ready, context.engine, job=job)
+        elif job.kind == "pull":
+            await asyncio.to_thread(emit_verdict_changes, context.engine)
+        context.webhooks_changed()
+
+    return after
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    sandbox: SandboxServer | None = None,
+    options: ApiOptions | None = None,
+    background: Background | None = None,
+) -> FastAPI:
+    """The API app.
+
+    **Parameters:**
+
+    * **settings** - the database URL (used when no `engine` is given), policy, signing key.
+    * **engine** - a migrated engine to use (and not dispose); opened at startup otherwise.
+    * **sandbox** - pulls fetch from this in-process sandbox instead of the real carriers.
+    * **options** - data folder, job and webhook behaviour (see `ApiOptions`).
+    * **background** - run for the app's whole life, e.g. the refresh schedule.
+    """
+    opts = options or ApiOptions()
+    opts = replace(opts, data_dir=opts.data_dir.resolve())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = engine is None
+        db = (
+            engine
+            if engine is not None
+            else await asyncio.to_thread(open_engine, settings.database_url)
+        )
+        context = ApiContext(
+            engine=db,
+            settings=settings,
+            options=opts,
+            carriers=dict(opts.carriers) if opts.carriers is not None else all_carriers(),
+            sandbox=sandbox,
+        )
+        await asyncio.to_thread(init_verdict_cursor, db)
+        tasks: list[asyncio.Task[None]] = []
+        if opts.run_jobs:
+            runner = JobRunner(
+                db,
+                handlers={"pull": pull_handler(context), "bundle": bundle_handler(context)},
+                concurrency=opts.job_concurrency,
+                poll_seconds=opts.job_poll_seconds,
+                after=_after_job(context),
+            )
+            context.wake_jobs = runner.wake
+            tasks.append(asyncio.create_task(runner.run(), name="track-evidence-jobs"))
+        if opts.deliver_webhooks:
+            dispatcher = WebhookDispatcher(
+                db,
+                schedule=opts.webhook_schedule,
+                timeout_seconds=opts.webhook_timeout_seconds,
+                poll_seconds=opts.webhook_poll_seconds,
+                transport=opts.webhook_transport,
+            )
+            context.wake_webhooks = dispatcher.wake
+            tasks.append(asyncio.create_task(dispatcher.run(), name="track-evidence-webhooks"))
+        if background is not None:
+
+            async def run_background() -> None:
+                await background()
+
+            tasks.append(asyncio.create_task(run_background(), name="track-evidence-background"))
+        app.state.context = context
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    try:
+                        await task
+                    except Exception:
+                        _log.exception("background task %s failed", task.get_name())
+            context.wake_jobs = context.wake_webhooks = None
+            if own:
+                db.dispose()
+
+    app = _App(
+        title="track-evidence",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
+    for module in (orders, pulls, exchanges, summary, bundles, webhooks):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    return app
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    options: ApiOptions | None = None,
+    sandbox: SandboxServer | None = None,
+    background: Background | None = None,
+) -> None:
+    """Run the API with Uvicorn until interrupted.
+
+    The database is opened (and migrated) first, so a wrong URL raises `StorageError` here
+    rather than failing the server's startup.
+    """
+    import uvicorn
+
+    engine = open_engine(settings.database_url)
+    try:
+        app = create_app(
+            settings, engine=engine, sandbox=sandbox, options=options, background=background
+        )
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    finally:
+        engine.dispose()

@@ -1,0 +1,79 @@
+"""Dependencies of the routes: the app's context and the caller's tenant (`Annotated` aliases)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from tracking.api.context import ApiContext
+from tracking.api.keys import Principal, authenticate
+from tracking.api.problems import ApiProblem
+
+__all__ = [
+    "ContextDep",
+    "PrincipalDep",
+    "get_context",
+    "get_principal",
+    "known_query_only",
+]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="te_live_...",
+    description="An API key from `track-evidence keys create --tenant T`.",
+)
+
+
+def get_context(request: Request) -> ApiContext:
+    """The context the app's lifespan set up."""
+    context: ApiContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]
+
+
+async def get_principal(
+    context: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from `Authorization: Bearer <key>`; 401 without a valid, unrevoked key."""
+    if credentials is None:
+        raise ApiProblem(
+            401,
+            "an API key is required: send `Authorization: Bearer <key>`",
+            kind="unauthorized",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = await run_in_threadpool(authenticate, context.engine, credentials.credentials)
+    if principal is None:
+        raise ApiProblem(
+            401,
+            "the API key is invalid or was revoked",
+            kind="unauthorized",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def known_query_only(request: Request, principal: PrincipalDep) -> None:
+    """422 for a query parameter the route does not declare (a typo never widens a filter).
+
+    Runs after authentication, so a caller without a key always gets 401 first.
+    """
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    declared = {f.alias for f in getattr(dependant, "query_params", ())}
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise ApiProblem(
+            422,
+            f"unknown query parameter {unknown[0]!r}"
+            + (f"; this endpoint takes {', '.join(sorted(declared))}" if declared else ""),
+            kind="invalid-request",
+        )

@@ -1,0 +1,511 @@
+"""Jobs: pulls and bundles run outside any request, by an in-process runner.
+
+A job is a row of `api_jobs` (queued -> running -> succeeded | failed). The runner claims
+queued jobs with a conditional update (so several processes never run the same job), runs
+at most one job per tenant and kind at a time, saves progress while it runs and its result
+when it ends. Jobs survive a restart: at startup, jobs left `running` by a stopped process
+are queued again (pulls are idempotent; a bundle is rebuilt from scratch).
+
+At scale the same rows are the hand-over point to distributed workers: start the API with
+`ApiOptions(run_jobs=False)` and let the workers claim jobs with `claim_jobs`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, Row
+
+from tracking import __version__
+from tracking.api.context import ApiContext
+from tracking.api.models import BundleCreate, PullCreate
+from tracking.api.tables import JobRecord
+from tracking.assemble import iter_order_evidence
+from tracking.evidence import load_signing_key, write_bundle
+from tracking.evidence.manifest import media_type
+from tracking.exceptions import ConfigError, StorageError, TrackingError
+from tracking.pipeline import pull
+from tracking.repository import raw_body
+from tracking.storage import OrderRecord, VerdictRecord, transaction
+from tracking.validator import POLICIES
+from tracking.views import BundleInfo, OrderEvidence
+
+__all__ = [
+    "Job",
+    "JobHandler",
+    "JobRunner",
+    "ProgressFn",
+    "bundle_dir",
+    "bundle_handler",
+    "claim_jobs",
+    "create_job",
+    "finish_job",
+    "get_job",
+    "pull_handler",
+    "requeue_interrupted",
+    "save_progress",
+]
+
+J = JobRecord.__table__  # type: ignore[attr-defined]
+OT = OrderRecord.__table__  # type: ignore[attr-defined]
+V = VerdictRecord.__table__  # type: ignore[attr-defined]
+
+_log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[Mapping[str, Any]], None]
+"""Reports a job's progress (any JSON object); cheap, callable from any thread."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A job as stored."""
+
+    id: str
+    tenant: str
+    kind: str
+    status: str
+    params: dict[str, Any]
+    progress: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+JobHandler = Callable[[Job, ProgressFn], Awaitable[dict[str, Any]]]
+"""Runs one job and returns its result (a JSON object); raises to fail it."""
+
+
+def _job(row: Row[Any]) -> Job:
+    return Job(
+        id=row.id,
+        tenant=row.tenant,
+        kind=row.kind,
+        status=row.status,
+        params=json.loads(row.params),
+        progress=json.loads(row.progress),
+        result=json.loads(row.result) if row.result is not None else None,
+        error=row.error,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+# -- rows ------------------------------------------------------------------------------------
+
+
+def create_job(engine: Engine, *, tenant: str, kind: str, params: Mapping[str, Any]) -> Job:
+    """Queue a job for `tenant`."""
+    job_id = str(uuid.uuid4())
+    with transaction(engine) as connection:
+        connection.execute(
+            sa.insert(J),
+            {
+                "id": job_id,
+                "tenant": tenant,
+                "kind": kind,
+                "status": "queued",
+                "params": json.dumps(dict(params), sort_keys=True),
+                "progress": "{}",
+                "attempts": 0,
+                "created_at": datetime.now(UTC),
+            },
+        )
+        row = connection.execute(sa.select(J).where(J.c.id == job_id)).one()
+    return _job(row)
+
+
+def get_job(engine: Engine, *, tenant: str, kind: str, job_id: str) -> Job | None:
+    """The tenant's job of this kind, or None (another tenant's job is never found)."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(J).where(J.c.id == job_id, J.c.tenant == tenant, J.c.kind == kind)
+        ).first()
+    return _job(row) if row is not None else None
+
+
+def requeue_interrupted(engine: Engine) -> int:
+    """Queue again the jobs a stopped process left running; how many there were."""
+    with transaction(engine) as connection:
+        result = connection.execute(
+            sa.update(J).where(J.c.status == "running").values(status="queued", started_at=None)
+        )
+    return int(result.rowcount)
+
+
+def claim_jobs(
+    engine: Engine, *, limit: int, kinds: set[str], now: datetime | None = None
+) -> list[Job]:
+    """Mark up to `limit` queued jobs as running and return them, oldest first.
+
+    A job waits while another job of the same tenant and kind runs.
+    """
+    claimed: list[Job] = []
+    if limit <= 0 or not kinds:
+        return claimed
+    moment = now or datetime.now(UTC)
+    with transaction(engine) as connection:
+        busy = {
+            (r.tenant, r.kind)
+            for r in connection.execute(
+                sa.select(J.c.tenant, J.c.kind).where(J.c.status == "running")
+            )
+        }
+        query = sa.select(J.c.id, J.c.tenant, J.c.kind).where(
+            J.c.status == "queued", J.c.kind.in_(sorted(kinds))
+        )
+        for tenant, kind in sorted(busy):  # waiting jobs never hide the others
+            query = query.where(sa.not_(sa.and_(J.c.tenant == tenant, J.c.kind == kind)))
+        candidates = list(
+            connection.execute(query.order_by(J.c.created_at, J.c.id).limit(limit * 8))
+        )
+        for candidate in candidates:
+            if (candidate.tenant, candidate.kind) in busy:
+                continue
+            done = connection.execute(
+                sa.update(J)
+                .where(J.c.id == candidate.id, J.c.status == "queued")
+                .values(status="running", started_at=moment, attempts=J.c.attempts + 1)
+            )
+            if done.rowcount != 1:
+                continue
+            busy.add((candidate.tenant, candidate.kind))
+            claimed.append(
+                _job(connection.execute(sa.select(J).where(J.c.id == candidate.id)).one())
+            )
+            if len(claimed) >= limit:
+                break
+    return claimed
+
+
+def save_progress(engine: Engine, *, job_id: str, progress: Mapping[str, Any]) -> None:
+    """Store a running job's progress."""
+    with transaction(engine) as connection:
+        connection.execute(
+            sa.update(J)
+            .where(J.c.id == job_id, J.c.status == "running")
+            .values(progress=json.dumps(dict(progress), sort_keys=True))
+        )
+
+
+def finish_job(
+    engine: Engine,
+    *,
+    job_id: str,
+    status: str,
+    result: Mapping[str, Any] | None = None,
+    error: str | None = None,
+    progress: Mapping[str, Any] | None = None,
+) -> Job:
+    """Record how a job ended: `succeeded` with its result, `failed` with an error, or
+    `queued` again (interrupted by a shutdown)."""
+    values: dict[str, Any] = {"status": status}
+    if status == "queued":
+        values["started_at"] = None
+    else:
+        values["finished_at"] = datetime.now(UTC)
+        values["result"] = json.dumps(dict(result), sort_keys=True) if result is not None else None
+        values["error"] = error[:2048] if error else None
+    if progress is not None:
+        values["progress"] = json.dumps(dict(progress), sort_keys=True)
+    with transaction(engine) as connection:
+        connection.execute(sa.update(J).where(J.c.id == job_id).values(**values))
+        row = connection.execute(sa.select(J).where(J.c.id == job_id)).one()
+    return _job(row)
+
+
+# -- the runner ------------------------------------------------------------------------------
+
+
+class JobRunner:
+    """Runs queued jobs on the current event loop (started from the app's lifespan).
+
+    **Parameters:**
+
+    * **engine** - the database.
+    * **handlers** - a handler per job kind (`pull`, `bundle`).
+    * **concurrency** - jobs run at once.
+    * **poll_seconds** - how often to look for jobs queued by another process.
+    * **after** - awaited with each finished job (webhook events); its errors are logged.
+    * **progress_seconds** - how often a running job's progress is saved.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        handlers: Mapping[str, JobHandler],
+        concurrency: int = 2,
+        poll_seconds: float = 2.0,
+        after: Callable[[Job], Awaitable[None]] | None = None,
+        progress_seconds: float = 0.5,
+    ) -> None:
+        self._engine = engine
+        self._handlers = dict(handlers)
+        self._concurrency = max(1, concurrency)
+        self._poll = poll_seconds
+        self._after = after
+        self._progress_every = progress_seconds
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """Look for queued jobs now (callable from any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._event.set)
+
+    async def run(self) -> None:
+        """Run jobs until cancelled; running jobs are then queued again."""
+        self._loop = asyncio.get_running_loop()
+        try:
+            await asyncio.to_thread(requeue_interrupted, self._engine)
+            while True:
+                self._event.clear()
+                free = self._concurrency - len(self._tasks)
+                if free > 0:
+                    try:
+                        jobs = await asyncio.to_thread(
+                            claim_jobs, self._engine, limit=free, kinds=set(self._handlers)
+                        )
+                    except StorageError as exc:
+                        _log.warning("cannot claim jobs: %s", exc)
+                        jobs = []
+                    for job in jobs:
+                        task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._event.wait(), self._poll)
+        finally:
+            self._loop = None
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _execute(self, job: Job) -> None:
+        latest: dict[str, Any] = {}
+        saved: dict[str, Any] = {}
+
+        def progress(value: Mapping[str, Any]) -> None:
+            latest.clear()
+            latest.update(value)
+
+        async def keep_saving() -> None:
+            while True:
+                await asyncio.sleep(self._progress_every)
+                snapshot = dict(latest)
+                if snapshot != saved:
+                    with contextlib.suppress(StorageError):
+                        await asyncio.to_thread(
+                            save_progress, self._engine, job_id=job.id, progress=snapshot
+                        )
+                    saved.clear()
+                    saved.update(snapshot)
+
+        saver = asyncio.create_task(keep_saving())
+        status, result, error = "failed", None, None
+        try:
+            result = await self._handlers[job.kind](job, progress)
+            status = "succeeded"
+        except asyncio.CancelledError:
+            with contextlib.suppress(TrackingError):
+                finish_job(self._engine, job_id=job.id, status="queued")
+            raise
+        except TrackingError as exc:
+            error = str(exc) or type(exc).__name__
+        except Exception as exc:
+            _log.exception("job %s (%s) crashed", job.id, job.kind)
+            error = f"internal error ({type(exc).__name__}); the server log has the details"
+        finally:
+            saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saver
+        finished = await asyncio.to_thread(
+            finish_job,
+            self._engine,
+            job_id=job.id,
+            status=status,
+            result=result,
+            error=error,
+            progress=dict(latest),
+        )
+        if self._after is not None:
+            try:
+                await self._after(finished)
+            except Exception:
+                _log.exception("after-job hook failed for job %s", job.id)
+        self._event.set()
+
+
+# -- handlers --------------------------------------------------------------------------------
+
+
+def pull_handler(ctx: ApiContext) -> JobHandler:
+    """Pull jobs: fetch and judge the tenant's stored orders in the window."""
+
+    async def handle(job: Job, progress: ProgressFn) -> dict[str, Any]:
+        params = PullCreate.model_validate(job.params)
+        policy_name = params.policy or ctx.settings.policy
+        policy = POLICIES.get(policy_name)
+        if policy is None:
+            raise ConfigError(f"unknown policy {policy_name!r}")
+        carriers = dict(ctx.carriers)
+        if params.carriers:
+            carriers = {c: ctx.carriers[c] for c in params.carriers if c in ctx.carriers}
+        counts: dict[str, dict[str, int]] = {}
+
+        def hook(code: str, done: int, total: int) -> None:
+            counts[code] = {"done": done, "total": total}
+            progress({"carriers": counts})
+
+        report = await pull(
+            engine=ctx.engine,
+            settings=ctx.settings,
+            orders_path=None,
+            carriers=carriers,
+            as_of=params.as_of or job.created_at,
+            window_days=params.window_days,
+            policy=policy,
+            tenant=job.tenant,
+            sandbox=ctx.sandbox,
+            progress=hook,
+            fetcher_options=ctx.options.fetcher_options,
+        )
+        out = report.as_json()
+        out.pop("errors_file", None)
+        return out
+
+    return handle
+
+
+def bundle_dir(data_dir: Path, job_id: str) -> Path:
+    """The folder of one bundle job's output."""
+    return data_dir / "bundles" / job_id
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(base: Path) -> list[dict[str, Any]]:
+    files = []
+    for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.is_symlink()):
+        relative = path.relative_to(base).as_posix()
+        files.append(
+            {
+                "path": relative,
+                "size": path.stat().st_size,
+                "sha256": _sha256(path),
+                "media_type": media_type(relative),
+            }
+        )
+    return files
+
+
+def _count(
+    engine: Engine, *, tenant: str, window: tuple[datetime, datetime], verdicts: list[str] | None
+) -> tuple[int, int]:
+    """(judged orders the bundle takes, orders in the window without a verdict)."""
+    scope = sa.and_(
+        OT.c.tenant == tenant, OT.c.order_date >= window[0], OT.c.order_date <= window[1]
+    )
+    judged = sa.select(sa.func.count()).select_from(OT.join(V, V.c.order_pk == OT.c.id))
+    judged = judged.where(scope)
+    if verdicts:
+        judged = judged.where(V.c.status.in_(verdicts))
+    missing = (
+        sa.select(sa.func.count())
+        .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
+        .where(scope, V.c.order_pk.is_(None))
+    )
+    with engine.connect() as connection:
+        return int(connection.execute(judged).scalar_one()), int(
+            connection.execute(missing).scalar_one()
+        )
+
+
+def _build_bundle(ctx: ApiContext, job: Job, progress: ProgressFn) -> dict[str, Any]:
+    params = BundleCreate.model_validate(job.params)
+    as_of = params.as_of or job.created_at
+    window = (as_of - timedelta(days=params.window_days), as_of)
+    verdicts = [str(v) for v in params.verdicts] if params.verdicts else None
+    root = bundle_dir(ctx.options.data_dir, job.id)
+    if root.exists():
+        shutil.rmtree(root)  # a rerun after a restart starts from scratch
+    root.mkdir(parents=True)
+    total, skipped = _count(ctx.engine, tenant=job.tenant, window=window, verdicts=verdicts)
+    progress({"orders_total": total, "orders_done": 0})
+    key_path = ctx.settings.signing_key
+    info = BundleInfo(
+        reference_id=params.reference_id,
+        seller=params.seller or job.tenant,
+        window_start=window[0],
+        window_end=window[1],
+        created_at=job.created_at,
+        policy=ctx.settings.policy,
+        tool_version=__version__,
+        filters={"verdict": ",".join(verdicts)} if verdicts else {},
+    )
+
+    def counted() -> Iterator[OrderEvidence]:
+        orders = iter_order_evidence(
+            ctx.engine,
+            carriers=ctx.carriers,
+            tenant=job.tenant,
+            window=window,
+            verdicts=verdicts or (),
+        )
+        for done, order in enumerate(orders, start=1):
+            yield order
+            progress({"orders_total": total, "orders_done": done})
+
+    as_zip = params.format == "zip"
+    target = root / ("bundle.zip" if as_zip else "bundle")
+    result = write_bundle(
+        target,
+        info=info,
+        orders=counted(),
+        raw_body=lambda sha: raw_body(ctx.engine, sha),
+        as_zip=as_zip,
+        signing_key=load_signing_key(key_path) if key_path else None,
+    )
+    return {
+        "base": "" if as_zip else "bundle",
+        "orders": result.orders,
+        "orders_skipped": skipped,
+        "bytes": result.bytes,
+        "manifest_sha256": result.manifest_sha256,
+        "signed": result.signed,
+        "files": _files(root if as_zip else target),
+    }
+
+
+def bundle_handler(ctx: ApiContext) -> JobHandler:
+    """Bundle jobs: render the tenant's evidence bundle under the data folder (on a thread)."""
+
+    async def handle(job: Job, progress: ProgressFn) -> dict[str, Any]:
+        return await asyncio.to_thread(_build_bundle, ctx, job, progress)
+
+    return handle

@@ -1,0 +1,24 @@
+"""One router per resource, all mounted under `/v1`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracking.api.problems import Problem
+
+__all__ = ["problem_responses"]
+
+_DESCRIPTIONS = {
+    400: "The body cannot be parsed (e.g. not UTF-8).",
+    401: "No API key, or an invalid or revoked one.",
+    404: "No such resource for this tenant.",
+    409: "The resource is not in a state that allows this.",
+    413: "The upload is too large.",
+    415: "The upload's content type is not supported.",
+    422: "The request is invalid.",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries of the error statuses a route answers (as problem details)."""
+    return {code: {"model": Problem, "description": _DESCRIPTIONS[code]} for code in codes}

@@ -1,0 +1,145 @@
+"""Evidence bundles: build one (a job), follow it, download its files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from tracking.api.deps import ContextDep, PrincipalDep
+from tracking.api.jobs import Job, bundle_dir, create_job, get_job
+from tracking.api.models import BundleCreate, BundleFile, BundlePublic
+from tracking.api.problems import ApiProblem
+from tracking.api.routes import problem_responses
+
+__all__ = ["bundle_public", "router"]
+
+router = APIRouter(tags=["bundles"])
+
+
+def bundle_public(job: Job) -> BundlePublic:
+    """A bundle job as the API shows it."""
+    result = job.result or {}
+    files = [
+        BundleFile(
+            path=f["path"],
+            size=f["size"],
+            sha256=f["sha256"],
+            media_type=f["media_type"],
+            href=f"/v1/bundles/{job.id}/files/{quote(f['path'])}",
+        )
+        for f in result.get("files", ())
+    ]
+    return BundlePublic(
+        id=job.id,
+        status=job.status,
+        reference_id=str(job.params.get("reference_id", "")),
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        params=job.params,
+        progress=job.progress,
+        orders=result.get("orders"),
+        orders_skipped=result.get("orders_skipped"),
+        manifest_sha256=result.get("manifest_sha256"),
+        files=files,
+        error=job.error,
+    )
+
+
+@router.post(
+    "/bundles",
+    response_model=BundlePublic,
+    status_code=202,
+    summary="Build an evidence bundle",
+    responses=problem_responses(400, 401, 422),
+)
+async def create_bundle_route(
+    body: BundleCreate, context: ContextDep, principal: PrincipalDep, response: Response
+) -> BundlePublic:
+    """Queue a bundle of the tenant's judged orders in the window; returns the job at once.
+
+    A `bundle.ready` webhook event follows when it ends.
+    """
+    job = await run_in_threadpool(
+        lambda: create_job(
+            context.engine,
+            tenant=principal.tenant,
+            kind="bundle",
+            params=body.model_dump(mode="json", exclude_none=True),
+        )
+    )
+    context.jobs_changed()
+    response.headers["Location"] = f"/v1/bundles/{job.id}"
+    return bundle_public(job)
+
+
+def _job(context: ContextDep, tenant: str, bundle_id: str) -> Job:
+    job = get_job(context.engine, tenant=tenant, kind="bundle", job_id=bundle_id)
+    if job is None:
+        raise ApiProblem(404, f"no bundle {bundle_id!r}", kind="not-found")
+    return job
+
+
+@router.get(
+    "/bundles/{bundle_id}",
+    response_model=BundlePublic,
+    summary="A bundle's state and files",
+    responses=problem_responses(401, 404, 422),
+)
+def get_bundle_route(
+    context: ContextDep,
+    principal: PrincipalDep,
+    bundle_id: Annotated[str, Path(max_length=64)],
+) -> BundlePublic:
+    """Status, progress and, once ready, every file with its size and sha256."""
+    return bundle_public(_job(context, principal.tenant, bundle_id))
+
+
+@router.get(
+    "/bundles/{bundle_id}/files/{path:path}",
+    response_class=FileResponse,
+    summary="Download one file of a bundle",
+    responses={
+        200: {
+            "description": "The file.",
+            "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {}},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                "*/*": {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        **problem_responses(401, 404, 409, 422),
+    },
+)
+def bundle_file_route(
+    context: ContextDep,
+    principal: PrincipalDep,
+    bundle_id: Annotated[str, Path(max_length=64)],
+    path: Annotated[str, Path(max_length=1024)],
+) -> FileResponse:
+    """One file of a ready bundle, by its path as listed in the bundle (nothing else)."""
+    job = _job(context, principal.tenant, bundle_id)
+    if job.status != "succeeded":
+        raise ApiProblem(409, f"bundle {bundle_id!r} is {job.status}, not ready", kind="not-ready")
+    result = job.result or {}
+    listed = {f["path"]: f for f in result.get("files", ())}
+    entry = listed.get(path)
+    if entry is None:
+        raise ApiProblem(404, f"bundle {bundle_id!r} has no file {path!r}", kind="not-found")
+    root = bundle_dir(context.options.data_dir, job.id).resolve()
+    base = (root / str(result.get("base", ""))).resolve()
+    target = (base / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise ApiProblem(404, f"bundle {bundle_id!r} has no file {path!r}", kind="not-found")
+    return FileResponse(
+        target,
+        media_type=entry["media_type"],
+        filename=target.name,
+        headers={"X-Content-SHA256": entry["sha256"]},
+    )

@@ -1,0 +1,246 @@
+"""Orders: import (CSV or JSON, per-row reasons), list with filters, one order's evidence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, TypeAdapter, ValidationError
+from starlette.exceptions import HTTPException
+
+from tracking.api.crud import import_orders, list_orders, order_evidence, orders_csv
+from tracking.api.deps import ContextDep, PrincipalDep
+from tracking.api.models import (
+    EvidencePublic,
+    ImportResult,
+    IsoDateTime,
+    OrderIn,
+    OrderPage,
+    VerdictStatus,
+)
+from tracking.api.problems import ApiProblem
+from tracking.api.routes import problem_responses
+from tracking.api.webhooks import decode_cursor, encode_cursor
+from tracking.exceptions import InputError
+
+__all__ = ["MAX_JSON_ORDERS", "router"]
+
+router = APIRouter(tags=["orders"])
+
+MAX_JSON_ORDERS = 100_000
+_JSON_ORDERS: TypeAdapter[list[OrderIn]] = TypeAdapter(
+    Annotated[list[OrderIn], Field(max_length=MAX_JSON_ORDERS)]
+)
+_CSV_TYPES = {
+    "text/csv",
+    "application/csv",
+    "text/plain",
+    "text/tab-separated-values",
+    "application/octet-stream",
+    "application/vnd.ms-excel",
+}
+_IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "The orders export as a CSV file (`text/csv`, or a `file` field of a multipart "
+            "form), read exactly like `track-evidence pull`; or a JSON list of orders."
+        ),
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "maxItems": MAX_JSON_ORDERS,
+                    "items": {"$ref": "#/components/schemas/OrderIn"},
+                }
+            },
+        },
+    }
+}
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiProblem(413, f"the upload is larger than {limit} bytes", kind="too-large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiProblem(413, f"the upload is larger than {limit} bytes", kind="too-large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _form_file(request: Request, body: bytes) -> tuple[bytes, str]:
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(max_files=1, max_fields=16)
+    except HTTPException as exc:  # Starlette's answer to a malformed multipart body
+        raise ApiProblem(
+            422, f"the multipart form cannot be read: {exc.detail}", kind="invalid-request"
+        ) from None
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise ApiProblem(
+            422, "the multipart form needs a `file` field with the CSV", kind="invalid-request"
+        )
+    try:
+        data = await upload.read()
+        name = upload.filename or "upload.csv"
+    finally:
+        await form.close()
+    return data, name
+
+
+@router.post(
+    "/orders",
+    response_model=ImportResult,
+    summary="Import orders (CSV or JSON)",
+    responses=problem_responses(401, 413, 415, 422),
+    openapi_extra=_IMPORT_BODY,
+)
+async def import_orders_route(
+    request: Request, context: ContextDep, principal: PrincipalDep
+) -> ImportResult:
+    """Store the usable orders of a CSV export or a JSON list, by the command line's rules.
+
+    Every unusable row comes back with its row number (and, for JSON, its index), column,
+    value and reason; good rows are stored. Importing the same orders again updates them.
+    """
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await _read_body(request, context.options.max_upload_bytes)
+    from_json = False
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            items = _JSON_ORDERS.validate_json(body)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [
+                    {**e, "loc": ("body", *e["loc"])}
+                    for e in exc.errors(include_url=False, include_input=False)
+                ]
+            ) from None
+        if not items:
+            return ImportResult(
+                rows_read=0,
+                rows_accepted=0,
+                rows_rejected=0,
+                accepted=[],
+                rejected=[],
+                truncated=False,
+            )
+        data, source, from_json = orders_csv(items), "api:orders.json", True
+    elif media == "multipart/form-data":
+        data, name = await _form_file(request, body)
+        source = f"api:{name}"
+    elif media in _CSV_TYPES:
+        data, source = body, "api:orders.csv"
+    else:
+        raise ApiProblem(
+            415,
+            "send the orders as text/csv, multipart/form-data (field `file`) or application/json",
+            kind="unsupported-media-type",
+        )
+    if not data.strip():
+        raise ApiProblem(422, "the upload is empty", kind="unusable-orders-file")
+    try:
+        return await run_in_threadpool(
+            lambda: import_orders(
+                context.engine,
+                tenant=principal.tenant,
+                data=data,
+                source=source[:200],
+                carriers=context.carriers,
+                from_json=from_json,
+            )
+        )
+    except InputError as exc:
+        raise ApiProblem(422, str(exc), kind="unusable-orders-file") from None
+
+
+def _after(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    parts = decode_cursor(cursor, 2)
+    if parts is None or parts[0] != "o" or not parts[1].isdigit():
+        raise ApiProblem(422, "the cursor is not one this API returned", kind="invalid-cursor")
+    return int(parts[1])
+
+
+@router.get(
+    "/orders",
+    response_model=OrderPage,
+    summary="List orders and their verdicts",
+    responses=problem_responses(401, 422),
+)
+def list_orders_route(
+    context: ContextDep,
+    principal: PrincipalDep,
+    verdict: Annotated[VerdictStatus | None, Query(description="Only this verdict.")] = None,
+    carrier: Annotated[
+        str | None, Query(max_length=32, description="Only this carrier code.")
+    ] = None,
+    window_days: Annotated[
+        int | None,
+        Query(ge=1, le=3660, description="Only orders dated in the N days before `as_of`."),
+    ] = None,
+    as_of: Annotated[
+        IsoDateTime | None, Query(description="End of the window (default: now).")
+    ] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> OrderPage:
+    """The tenant's orders, oldest import first, with their current verdicts."""
+    window = None
+    if window_days is not None:
+        end = as_of or datetime.now(UTC)
+        window = (end - timedelta(days=window_days), end)
+    items, last = list_orders(
+        context.engine,
+        tenant=principal.tenant,
+        after=_after(cursor),
+        limit=limit,
+        verdict=verdict,
+        carrier=carrier,
+        window=window,
+    )
+    return OrderPage(
+        items=items, next_cursor=encode_cursor("o", str(last)) if last is not None else None
+    )
+
+
+@router.get(
+    "/orders/{order_id:path}/evidence",
+    response_model=EvidencePublic,
+    summary="One order's evidence",
+    responses=problem_responses(401, 404, 422),
+)
+def evidence_route(
+    context: ContextDep,
+    principal: PrincipalDep,
+    order_id: Annotated[str, Path(min_length=1, max_length=512)],
+) -> EvidencePublic:
+    """Verdict, milestones (explicit or inferred), findings, events, legs, raw-log digests."""
+    found = order_evidence(
+        context.engine, tenant=principal.tenant, order_id=order_id, carriers=context.carriers
+    )
+    if found is None:
+        raise ApiProblem(404, f"no order {order_id!r}", kind="not-found")
+    return found

@@ -1,0 +1,233 @@
+"""Webhooks of the appeal builder: register, list, delete; delivery log and replay."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from tracking.api.deps import ContextDep, PrincipalDep
+from tracking.api.models import (
+    AttemptPublic,
+    DeliveryDetail,
+    DeliveryPage,
+    DeliveryPublic,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookList,
+    WebhookPublic,
+)
+from tracking.api.problems import ApiProblem
+from tracking.api.routes import problem_responses
+from tracking.api.webhooks import (
+    Delivery,
+    Webhook,
+    create_webhook,
+    decode_cursor,
+    delete_webhook,
+    encode_cursor,
+    get_delivery,
+    get_webhook,
+    list_deliveries,
+    list_webhooks,
+    replay_delivery,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["webhooks"])
+
+WebhookId = Annotated[str, Path(max_length=64)]
+DeliveryId = Annotated[str, Path(max_length=64)]
+
+
+def _public(hook: Webhook) -> WebhookPublic:
+    return WebhookPublic(
+        id=hook.id,
+        url=hook.url,
+        events=list(hook.events),
+        description=hook.description,
+        created_at=hook.created_at,
+    )
+
+
+def _delivery(d: Delivery) -> DeliveryPublic:
+    return DeliveryPublic(
+        id=d.id,
+        webhook_id=d.webhook_id,
+        event_id=d.event_id,
+        event_type=d.event_type,
+        status=d.status,
+        attempts=d.attempts,
+        next_attempt_at=d.next_attempt_at,
+        last_attempt_at=d.last_attempt_at,
+        last_status_code=d.last_status_code,
+        last_error=d.last_error,
+        created_at=d.created_at,
+        delivered_at=d.delivered_at,
+    )
+
+
+def _not_found(what: str) -> ApiProblem:
+    return ApiProblem(404, f"no {what}", kind="not-found")
+
+
+@router.post(
+    "/webhooks",
+    response_model=WebhookCreated,
+    status_code=201,
+    summary="Register a webhook",
+    responses=problem_responses(400, 401, 422),
+)
+def create_webhook_route(
+    body: WebhookCreate, context: ContextDep, principal: PrincipalDep, response: Response
+) -> WebhookCreated:
+    """Register an endpoint; the answer holds its signing secret, shown only this once."""
+    hook, secret = create_webhook(
+        context.engine,
+        tenant=principal.tenant,
+        url=body.url,
+        events=body.events,
+        description=body.description,
+    )
+    response.headers["Location"] = f"/v1/webhooks/{hook.id}"
+    return WebhookCreated(**_public(hook).model_dump(), secret=secret)
+
+
+@router.get(
+    "/webhooks",
+    response_model=WebhookList,
+    summary="List webhooks",
+    responses=problem_responses(401),
+)
+def list_webhooks_route(context: ContextDep, principal: PrincipalDep) -> WebhookList:
+    """The tenant's webhooks (without their secrets)."""
+    return WebhookList(
+        items=[_public(h) for h in list_webhooks(context.engine, tenant=principal.tenant)]
+    )
+
+
+@router.get(
+    "/webhooks/{webhook_id}",
+    response_model=WebhookPublic,
+    summary="One webhook",
+    responses=problem_responses(401, 404, 422),
+)
+def get_webhook_route(
+    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId
+) -> WebhookPublic:
+    """One of the tenant's webhooks."""
+    hook = get_webhook(context.engine, tenant=principal.tenant, webhook_id=webhook_id)
+    if hook is None:
+        raise _not_found(f"webhook {webhook_id!r}")
+    return _public(hook)
+
+
+@router.delete(
+    "/webhooks/{webhook_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a webhook",
+    responses=problem_responses(401, 404, 422),
+)
+def delete_webhook_route(
+    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId
+) -> Response:
+    """Stop notifying a webhook; its pending deliveries are cancelled."""
+    if not delete_webhook(context.engine, tenant=principal.tenant, webhook_id=webhook_id):
+        raise _not_found(f"webhook {webhook_id!r}")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/webhooks/{webhook_id}/deliveries",
+    response_model=DeliveryPage,
+    summary="A webhook's delivery log",
+    responses=problem_responses(401, 404, 422),
+)
+def list_deliveries_route(
+    context: ContextDep,
+    principal: PrincipalDep,
+    webhook_id: WebhookId,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> DeliveryPage:
+    """Deliveries of a webhook, newest first."""
+    if get_webhook(context.engine, tenant=principal.tenant, webhook_id=webhook_id) is None:
+        raise _not_found(f"webhook {webhook_id!r}")
+    before = None
+    if cursor is not None:
+        parts = decode_cursor(cursor, 3)
+        try:
+            if parts is None or parts[0] != "d":
+                raise ValueError(cursor)
+            before = (datetime.fromisoformat(parts[1]), parts[2])
+        except ValueError:
+            raise ApiProblem(
+                422, "the cursor is not one this API returned", kind="invalid-cursor"
+            ) from None
+        if before[0].tzinfo is None:
+            raise ApiProblem(422, "the cursor is not one this API returned", kind="invalid-cursor")
+    items, last = list_deliveries(
+        context.engine, tenant=principal.tenant, webhook_id=webhook_id, before=before, limit=limit
+    )
+    return DeliveryPage(
+        items=[_delivery(d) for d in items],
+        next_cursor=encode_cursor("d", last[0].isoformat(), last[1]) if last else None,
+    )
+
+
+@router.get(
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}",
+    response_model=DeliveryDetail,
+    summary="One delivery with its body and attempts",
+    responses=problem_responses(401, 404, 422),
+)
+def get_delivery_route(
+    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId, delivery_id: DeliveryId
+) -> DeliveryDetail:
+    """A delivery, the exact JSON it sends, and every attempt so far."""
+    found = get_delivery(
+        context.engine, tenant=principal.tenant, webhook_id=webhook_id, delivery_id=delivery_id
+    )
+    if found is None:
+        raise _not_found(f"delivery {delivery_id!r}")
+    delivery, attempts = found
+    return DeliveryDetail(
+        **_delivery(delivery).model_dump(),
+        payload=json.loads(delivery.payload),
+        log=[
+            AttemptPublic(
+                attempted_at=a.attempted_at,
+                status_code=a.status_code,
+                error=a.error,
+                duration_ms=a.duration_ms,
+                response_excerpt=a.response_excerpt,
+                manual=a.manual,
+            )
+            for a in attempts
+        ],
+    )
+
+
+@router.post(
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+    response_model=DeliveryPublic,
+    status_code=202,
+    summary="Send a delivery again",
+    responses=problem_responses(401, 404, 422),
+)
+def replay_delivery_route(
+    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId, delivery_id: DeliveryId
+) -> DeliveryPublic:
+    """Send the same event again now (e.g. after fixing the receiver), with a fresh
+    retry schedule; the attempt appears in the delivery log."""
+    delivery = replay_delivery(
+        context.engine, tenant=principal.tenant, webhook_id=webhook_id, delivery_id=delivery_id
+    )
+    if delivery is None:
+        raise _not_found(f"delivery {delivery_id!r}")
+    context.webhooks_changed()
+    return _delivery(delivery)
