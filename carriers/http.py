@@ -9,7 +9,7 @@ import logging
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -37,6 +37,7 @@ __all__ = [
     "SENSITIVE_HEADERS",
     "SENSITIVE_PARAMS",
     "CarrierHttp",
+    "RequestLimiter",
     "default_timeout",
     "redact_text",
 ]
@@ -115,6 +116,16 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, min((when - datetime.now(UTC)).total_seconds(), _MAX_RETRY_AFTER))
 
 
+class RequestLimiter(Protocol):
+    """Waits until one more request to a carrier fits its rate.
+
+    The default is in-process (a leaky bucket per carrier); a shared one (Redis or
+    PostgreSQL) keeps a carrier's limit across many worker processes.
+    """
+
+    async def acquire(self) -> None: ...
+
+
 class _Retryable(Exception):
     """Internal: an attempt that may be retried (429, 5xx, transport)."""
 
@@ -145,6 +156,7 @@ class CarrierHttp:
     * **backoff** - base of the exponential backoff, in seconds.
     * **deadline** - total seconds one attempt may take, whatever the transport (a
       safety net over httpx's own timeouts, which in-process transports do not apply).
+    * **limiter** - paces requests to the carrier's rate; in-process when not given.
     """
 
     def __init__(
@@ -158,6 +170,7 @@ class CarrierHttp:
         max_attempts: int = 5,
         backoff: float = 0.5,
         deadline: float = 60.0,
+        limiter: RequestLimiter | None = None,
     ) -> None:
         self.client = client
         self.carrier = carrier
@@ -168,7 +181,7 @@ class CarrierHttp:
         self.backoff = backoff
         self.deadline = deadline
         # A bucket of one request per slot: no bursts beyond the carrier's rate.
-        self._limiter = AsyncLimiter(1, 1.0 / rate_limit.per_second)
+        self._limiter: RequestLimiter = limiter or AsyncLimiter(1, 1.0 / rate_limit.per_second)
         self._in_flight = asyncio.Semaphore(rate_limit.concurrency)
         self.requests_sent = 0
         self.retries = 0

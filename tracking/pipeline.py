@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from carriers.base import CarrierAdapter, CarrierInfo, RateLimit
-from carriers.http import CarrierHttp, default_timeout
+from carriers.http import CarrierHttp, RequestLimiter, default_timeout
 from tracking.config import Settings, load_carrier_settings
 from tracking.detect import detect
 from tracking.ingest import OrderRow, RejectedRow, open_orders, write_errors
@@ -176,8 +176,13 @@ async def open_fetcher(
     timeout_seconds: float | None = None,
     max_attempts: int | None = None,
     backoff: float = 0.5,
+    limiter_factory: Callable[[str, RateLimit], RequestLimiter] | None = None,
 ) -> AsyncIterator[Fetcher]:
-    """Adapters for `carriers`: on the in-process sandbox, a sandbox URL, or the real APIs."""
+    """Adapters for `carriers`: on the in-process sandbox, a sandbox URL, or the real APIs.
+
+    `limiter_factory(code, rate)` supplies each carrier's request limiter; a shared one keeps
+    the carrier's limit across worker processes. In-process limiters when not given.
+    """
     plans: list[tuple[str, CarrierInfo, Any, RateLimit]] = []
     for code, info in carriers.items():
         overrides: dict[str, Any] = {}
@@ -223,6 +228,7 @@ async def open_fetcher(
                 max_attempts=max_attempts or carrier_settings.max_attempts,
                 backoff=backoff,
                 deadline=(timeout_seconds or carrier_settings.timeout_seconds) * 1.5,
+                limiter=limiter_factory(code, rate) if limiter_factory else None,
             )
             bound[code] = _Bound(info, info.create(carrier_settings, http), http)
         leg_carrier = LAST_MILE_TRACKER if LAST_MILE_TRACKER in bound else ""
