@@ -271,7 +271,9 @@ def open_engine(url: str, *, migrate_schema: bool = True) -> Engine:
                 parent = Path(path).expanduser().resolve().parent
                 if not parent.is_dir():
                     raise StorageError(f"database folder {parent} does not exist")
-            engine = sa.create_engine(url, connect_args={"timeout": 30})
+            engine = sa.create_engine(
+                url, connect_args={"timeout": 30, "cached_statements": 32}
+            )
             sa_event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = sa.create_engine(url, pool_pre_ping=True)
@@ -343,11 +345,14 @@ def insert_ignore(
         stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise StorageError(f"unsupported database dialect {dialect}")
-    if count:
+    if count and dialect == "postgresql":
+        # psycopg reports no rowcount for executemany; RETURNING names the new rows.
         key = table.primary_key.columns.values()[0]
         return len(connection.execute(stmt.returning(key), list(rows)).all())
-    connection.execute(stmt, list(rows))
-    return 0
+    # SQLite: a plain executemany reuses one prepared statement (a multi-row RETURNING form
+    # would cache a large statement per batch size) and reports the rows really inserted.
+    result = connection.execute(stmt, list(rows))
+    return max(result.rowcount, 0) if count else 0
 
 
 def upsert(
