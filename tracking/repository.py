@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -377,14 +377,61 @@ def store_results(
             conflict=("exchange_id", "shipment_id"),
         )
         if events:
-            stats.events_new = insert_ignore(
-                connection, E, events, conflict=("shipment_id", "dedup_key"), count=True
-            )
+            stats.events_new = _insert_events(connection, events)
         if legs:
             insert_ignore(connection, S, legs, conflict=("carrier", "tracking_number"))
             stats.legs_new = len(legs)
         _apply_updates(connection, updates)
     return stats
+
+
+_EVENT_COLUMNS = (
+    "shipment_id",
+    "dedup_key",
+    "stage",
+    "code",
+    "description",
+    "location",
+    "country",
+    "occurred_at",
+    "local_offset",
+    "time_source",
+    "raw_time",
+    "exchange_id",
+    "first_seen_at",
+)
+_SQLITE_INSERT_EVENTS = (
+    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)}) "
+    "ON CONFLICT (shipment_id, dedup_key) DO NOTHING"
+)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """An aware instant as SQLAlchemy's SQLite DATETIME stores it (UTC, naive text)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _insert_events(connection: Connection, events: list[dict[str, Any]]) -> int:
+    """Insert events, skipping known ones; return how many were new.
+
+    Events are the bulk of every write, so on SQLite they go straight to the driver's
+    executemany (one prepared statement, no per-row type processing); the stored text is
+    exactly what SQLAlchemy itself writes and reads back.
+    """
+    if connection.dialect.name != "sqlite":
+        return insert_ignore(
+            connection, E, events, conflict=("shipment_id", "dedup_key"), count=True
+        )
+    params = [
+        tuple(
+            _sqlite_time(row[c]) if c in ("occurred_at", "first_seen_at") else row[c]
+            for c in _EVENT_COLUMNS
+        )
+        for row in events
+    ]
+    result = connection.exec_driver_sql(_SQLITE_INSERT_EVENTS, params)
+    return max(result.rowcount, 0)
 
 
 def _failure_update(outcome: CarrierFailure, prev: Any, now: datetime) -> dict[str, Any]:
