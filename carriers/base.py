@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from tracking.config import CarrierSettings
 from tracking.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
-from tracking.exceptions import CarrierError
+from tracking.exceptions import CarrierError, CarrierServerError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp
@@ -27,6 +27,7 @@ __all__ = [
     "SandboxRequest",
     "batch_failure",
     "batch_results",
+    "http_status_error",
 ]
 
 ParseOutput = dict[str, TrackResult | CarrierFailure]
@@ -152,10 +153,29 @@ class CarrierInfo:
         return self.tracking_url.format(number=number)
 
 
-def batch_failure(numbers: Sequence[str], error: CarrierError) -> list[NumberResult]:
-    """Every number of a batch fails with the batch's typed error (its exchange kept)."""
+def batch_failure(
+    numbers: Sequence[str], error: CarrierError, *, exchange: Exchange | None = None
+) -> list[NumberResult]:
+    """Every number of a batch fails with the batch's typed error, its exchange kept.
+
+    `exchange` is the answer that showed the error (when the error did not carry one).
+    """
+    if exchange is not None:
+        error.exchange = exchange
     exchanges = (error.exchange,) if error.exchange is not None else ()
     return [NumberResult(n, exchanges, CarrierFailure(n, error.kind, str(error))) for n in numbers]
+
+
+def http_status_error(carrier: str, exchange: Exchange) -> CarrierError | None:
+    """A carrier error for an HTTP error status the shared layer passes through (400, 404...).
+
+    Without a readable error envelope such an answer is a carrier error, not a bad payload.
+    """
+    if exchange.status < 400:
+        return None
+    return CarrierServerError(
+        f"{carrier}: HTTP {exchange.status}", carrier=carrier, status=exchange.status
+    )
 
 
 def batch_results(

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from pydantic_settings import SettingsConfigDict
 
-from carriers.base import batch_failure, batch_results
+from carriers.base import batch_failure, batch_results, http_status_error
 from carriers.cainiao.parse import parse
 from tracking.config import CarrierSettings
-from tracking.domain import Exchange, NumberResult
-from tracking.exceptions import BadPayloadError, CarrierError, CarrierServerError
+from tracking.domain import NumberResult
+from tracking.exceptions import BadPayloadError, CarrierError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp
@@ -75,30 +75,14 @@ class CainiaoAdapter:
         try:
             parsed = parse(exchange.body, requested=numbers)
         except BadPayloadError as err:
-            return _failed(numbers, exchange, _http_error(exchange) or err)
+            return batch_failure(
+                numbers, http_status_error("cainiao", exchange) or err, exchange=exchange
+            )
         except CarrierError as err:
-            return _failed(numbers, exchange, err)
-        if (error := _http_error(exchange)) is not None:
-            return _failed(numbers, exchange, error)
+            return batch_failure(numbers, err, exchange=exchange)
+        if (error := http_status_error("cainiao", exchange)) is not None:
+            return batch_failure(numbers, error, exchange=exchange)
         return batch_results(numbers, exchange, parsed)
-
-
-def _http_error(exchange: Exchange) -> CarrierError | None:
-    """An HTTP error status the shared layer passes through (400, 404...), if any.
-
-    Without a readable error envelope such an answer is a carrier error, not a bad payload.
-    """
-    if exchange.status < 400:
-        return None
-    return CarrierServerError(
-        f"cainiao: HTTP {exchange.status}", carrier="cainiao", status=exchange.status
-    )
-
-
-def _failed(numbers: Sequence[str], exchange: Exchange, error: CarrierError) -> list[NumberResult]:
-    """Every number fails with `error`, the exchange kept as evidence."""
-    error.exchange = exchange
-    return batch_failure(numbers, error)
 
 
 def create_adapter(

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from carriers.base import batch_failure, batch_results
+from carriers.base import batch_failure, batch_results, http_status_error
 from carriers.yanwen.parse import parse
 from tracking.config import CarrierSettings
-from tracking.domain import Exchange, NumberResult
-from tracking.exceptions import AuthError, BadPayloadError, CarrierError, CarrierServerError
+from tracking.domain import NumberResult
+from tracking.exceptions import AuthError, BadPayloadError, CarrierError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp
@@ -88,27 +88,14 @@ class YanwenAdapter:
         try:
             parsed = parse(exchange.body, requested=numbers)
         except BadPayloadError as err:
-            return _failed(numbers, exchange, _http_error(exchange) or err)
+            return batch_failure(
+                numbers, http_status_error("yanwen", exchange) or err, exchange=exchange
+            )
         except CarrierError as err:
-            return _failed(numbers, exchange, err)
-        if (error := _http_error(exchange)) is not None:
-            return _failed(numbers, exchange, error)
+            return batch_failure(numbers, err, exchange=exchange)
+        if (error := http_status_error("yanwen", exchange)) is not None:
+            return batch_failure(numbers, error, exchange=exchange)
         return batch_results(numbers, exchange, parsed)
-
-
-def _http_error(exchange: Exchange) -> CarrierError | None:
-    """An HTTP error status the shared layer passes through (400, 404...), if any."""
-    if exchange.status < 400:
-        return None
-    return CarrierServerError(
-        f"yanwen: HTTP {exchange.status}", carrier="yanwen", status=exchange.status
-    )
-
-
-def _failed(numbers: Sequence[str], exchange: Exchange, error: CarrierError) -> list[NumberResult]:
-    """Every number fails with `error`, the exchange kept as evidence."""
-    error.exchange = exchange
-    return batch_failure(numbers, error)
 
 
 def create_adapter(
