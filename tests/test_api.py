@@ -749,3 +749,33 @@ def test_migration_creates_the_api_tables_as_declared(any_engine: sa.Engine) -> 
         diff = compare_metadata(context, SQLModel.metadata)
 
     assert [d for d in diff if "api_" in repr(d)] == []
+
+
+async def test_a_number_shared_with_another_store_never_names_it(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """Both stores learn their number is reused; neither learns by whom."""
+    key_a, key_b = create_key(engine, "shop-a"), create_key(engine, "shop-b")
+    csv = (
+        "order_id,order_date,carrier,tracking_number,country\n"
+        "{oid},2026-10-01 10:00,Cainiao,LP00123456789012,RU\n"
+    )
+    app = make_app(engine, tmp_path)
+    async with running(app), client(app, key_a) as a, client(app, key_b) as b:
+        for http, oid in ((a, "SECRET-A-1"), (b, "SECRET-B-7")):
+            imported = await http.post(
+                "/v1/orders", content=csv.format(oid=oid).encode(), headers=_type("text/csv")
+            )
+            assert imported.json()["rows_accepted"] == 1
+            started = await http.post("/v1/pulls", json={"as_of": AS_OF.isoformat()})
+            assert (await finished(http, started.headers["location"]))["status"] == "succeeded"
+        for http, mine, theirs in (
+            (a, "SECRET-A-1", "SECRET-B-7"),
+            (b, "SECRET-B-7", "SECRET-A-1"),
+        ):
+            response = await http.get(f"/v1/orders/{mine}/evidence")
+            assert response.status_code == 200, response.text
+            shared = [f for f in response.json()["findings"] if f["code"] == "number.shared"]
+            assert shared, "the reuse must be reported"
+            assert theirs not in response.text
+            assert "shop-" + theirs[7].lower() not in json.dumps(shared)

@@ -38,6 +38,7 @@ from tracking.api.models import (
     VerdictPublic,
     Window,
 )
+from tracking.findings import redact_other_stores
 from tracking.ingest import RejectedRow as IngestRejected
 from tracking.ingest import read_orders_bytes
 from tracking.pipeline import order_row
@@ -379,7 +380,8 @@ def order_evidence(
             severity=f["severity"],
             message=f["message"],
             message_zh=f.get("message_zh", ""),
-            evidence=list(f.get("evidence", ())),
+            # A number reused by another store is reported, never which store or order.
+            evidence=list(redact_other_stores(f.get("evidence", ()), tenant=data.order.tenant)),
         )
         for f in json.loads(verdict.findings)
     ]
