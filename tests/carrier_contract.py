@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 import respx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from carriers.base import CarrierAdapter, CarrierInfo, RateLimit, SandboxRequest
 from carriers.http import CarrierHttp
@@ -152,6 +154,43 @@ class CarrierContract:
                 assert shipment.last_mile.tracking_number in [
                     leg.tracking_number for leg in outcome.legs
                 ]
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        # One inherited test runs under each carrier subclass: that is the point.
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+    )
+    @given(serial=st.integers(min_value=0, max_value=10**9))
+    def test_round_trip_property(self, serial: int) -> None:
+        """Any number of the carrier's format: parse(render(world)) is the world's story."""
+        sandbox, make = self.carrier.sandbox, self.carrier.make_number
+        assert sandbox is not None
+        assert make is not None
+        number = make(serial)
+        shipment = World(now=WORLD_NOW).shipment(self.carrier.code, number)
+        request = self._property_request(number)
+        reply = sandbox.render(request, [(number, shipment)], now=WORLD_NOW)
+        outcome = self.carrier.parse(reply.body, requested=[number])[number]
+        if shipment is None:
+            assert isinstance(outcome, CarrierFailure)
+            assert outcome.kind is ErrorKind.NOT_FOUND
+            return
+        assert isinstance(outcome, TrackResult), outcome
+        events = chronological(outcome.events)
+        expected = self.visible_events(shipment)
+        assert [e.stage for e in events] == [e.stage for e in expected]
+        for got, want in zip(events, expected, strict=True):
+            assert abs(got.occurred_at - want.at) < timedelta(seconds=1)
+        assert outcome.final is shipment.final
+
+    def _property_request(self, number: str) -> SandboxRequest:
+        """The adapter's real request for `number` (captured once per number)."""
+        import asyncio
+
+        sandbox = self.carrier.sandbox
+        assert sandbox is not None
+        return asyncio.run(self.captured_request([number], **sandbox.credentials))
 
     reveals_last_mile: ClassVar[bool] = True
 
