@@ -271,9 +271,7 @@ def open_engine(url: str, *, migrate_schema: bool = True) -> Engine:
                 parent = Path(path).expanduser().resolve().parent
                 if not parent.is_dir():
                     raise StorageError(f"database folder {parent} does not exist")
-            engine = sa.create_engine(
-                url, connect_args={"timeout": 30, "cached_statements": 32}
-            )
+            engine = sa.create_engine(url, connect_args={"timeout": 30, "cached_statements": 32})
             sa_event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = sa.create_engine(url, pool_pre_ping=True)
