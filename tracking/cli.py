@@ -34,6 +34,7 @@ from tracking.report import register as register_report
 from tracking.report import rejudge
 from tracking.sandbox import SandboxOptions, SandboxServer
 from tracking.storage import OrderRecord, ShipmentRecord, VerdictRecord, open_engine
+from tracking.workers import register as register_workers
 
 __all__ = ["app", "main"]
 
@@ -1008,6 +1009,7 @@ def sandbox_command(
 
 
 register_report(app)
+register_workers(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,6 +30,7 @@ from tracking.ingest import OrderRow, RejectedRow, open_orders, write_errors
 from tracking.repository import (
     DueShipment,
     StoreStats,
+    claim_due_shipments,
     due_shipments,
     iter_order_ids,
     recompute_verdicts,
@@ -57,6 +58,9 @@ ProgressHook = Callable[[str, int, int], None]
 """Called as (carrier code, numbers done, numbers total)."""
 
 _ORDER_CHUNK = 1000
+
+REFRESH_LEASE = timedelta(hours=1)
+"""How long a refresh holds the shipments it claimed before another may take them."""
 
 LAST_MILE_TRACKER = "17track"
 """The aggregator that tracks a last-mile number revealed at hand-over."""
@@ -577,8 +581,13 @@ async def refresh(
             sandbox_url=sandbox_url,
             **dict(fetcher_options or {}),
         ) as fetcher:
+            now = datetime.now(UTC)
             due = await db.run(
-                due_shipments, now=datetime.now(UTC), carriers=fetcher.codes, limit=limit
+                claim_due_shipments,
+                carriers=fetcher.codes,
+                now=now,
+                claimed_until=now + REFRESH_LEASE,
+                limit=limit if limit is not None else 10_000_000,
             )
             report.shipments_due = len(due)
             await _fetch_all(

@@ -48,6 +48,7 @@ __all__ = [
     "DueShipment",
     "OrderBundleData",
     "StoreStats",
+    "claim_due_shipments",
     "due_shipments",
     "event_key",
     "iter_order_ids",
@@ -212,6 +213,46 @@ def due_shipments(
         query = query.limit(limit)
     with engine.connect() as connection:
         return [DueShipment(*row) for row in connection.execute(query)]
+
+
+def claim_due_shipments(
+    engine: Engine,
+    *,
+    carriers: Iterable[str],
+    now: datetime,
+    claimed_until: datetime,
+    limit: int,
+) -> list[DueShipment]:
+    """Claim up to `limit` due shipments: their `next_poll_at` becomes a lease.
+
+    One atomic `UPDATE ... RETURNING` (with `SKIP LOCKED` on PostgreSQL), so refreshes run
+    at the same time never poll a shipment twice; storing the result replaces the lease,
+    and a shipment whose poller died becomes due again when the lease runs out.
+    """
+    codes = sorted(set(carriers))
+    if not codes or limit <= 0:
+        return []
+    due = sa.or_(
+        sa.and_(S.c.state == "new", S.c.next_poll_at.is_(None)),
+        S.c.next_poll_at <= now,
+    )
+    picked = (
+        sa.select(S.c.id)
+        .where(due, S.c.carrier.in_(codes))
+        .order_by(S.c.next_poll_at.is_not(None), S.c.next_poll_at, S.c.id)
+        .limit(limit)
+    )
+    if engine.dialect.name == "postgresql":
+        picked = picked.with_for_update(skip_locked=True)
+    statement = (
+        sa.update(S)
+        .where(S.c.id.in_(picked.scalar_subquery()))
+        .values(next_poll_at=claimed_until)
+        .returning(S.c.id, S.c.carrier, S.c.tracking_number)
+    )
+    with transaction(engine) as connection:
+        rows = connection.execute(statement).all()
+    return sorted((DueShipment(*row) for row in rows), key=lambda s: s.id)
 
 
 # -- storing carrier results -----------------------------------------------------------------
