@@ -185,6 +185,22 @@ CASES: list[Any] = [
         id="carrier.channel_mismatch",
     ),
     pytest.param(
+        order(carrier_declared="YunExpress"),
+        [],
+        {
+            "shipments": [
+                dataclasses.replace(
+                    leg(final=False, dest=None), state="not_found", carrier="yunexpress"
+                ),
+                dataclasses.replace(leg(), role="probe", carrier="cainiao"),
+            ]
+        },
+        "carrier.actual_differs",
+        "error",
+        (),
+        id="carrier.actual_differs",
+    ),
+    pytest.param(
         order(carrier_source="channel_mismatch", carrier_declared="Joom Logistics"),
         trip(),
         {"policy": POLICIES["joom"]},

@@ -336,3 +336,38 @@ async def test_tenant_pull_without_a_file_fetches_stored_orders(
     report = await run_pull(engine, None)
     assert report.orders_in_window == len(expected)
     assert verdicts(engine) == expected
+
+
+async def test_a_number_the_declared_carrier_does_not_know_is_probed_elsewhere(
+    sqlite_url: str, make_engine: Any, tmp_path: Path
+) -> None:
+    """Declared YunExpress, but the number is a Cainiao one Cainiao has delivered."""
+    make = all_carriers()["cainiao"].make_number
+    assert make is not None
+    number = number_for(make, "delivered", 0)
+    world = World(now=AS_OF)
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,order_date,carrier,tracking_number,country\n"
+        f"W-1,{world.order_date(number).astimezone(CHINA):%Y-%m-%d %H:%M:%S},YunExpress,"
+        f"{number},{world.destination(number)}\n",
+        encoding="utf-8",
+    )
+    engine = make_engine(sqlite_url)
+    await run_pull(engine, orders)
+    with engine.connect() as connection:
+        legs = connection.execute(
+            sa.text("SELECT carrier, role, state FROM shipments ORDER BY id")
+        ).all()
+        findings = json.loads(
+            connection.execute(sa.text("SELECT findings FROM verdicts")).scalar_one()
+        )
+        status = connection.execute(sa.text("SELECT status FROM verdicts")).scalar_one()
+    assert [tuple(leg) for leg in legs] == [
+        ("yunexpress", "origin", "not_found"),
+        ("cainiao", "probe", "final"),
+    ]
+    actual = next(f for f in findings if f["code"] == "carrier.actual_differs")
+    assert actual["severity"] == "error"
+    assert "cainiao" in actual["message"]
+    assert status == "fail"  # the probe shows the truth; it proves no milestone for this order

@@ -78,6 +78,12 @@ CATALOGUE: dict[str, FindingSpec] = _specs(
         "Declared channel differs from carrier",
         "物流渠道与承运商不符",
     ),
+    (
+        "carrier.actual_differs",
+        "error",
+        "Another carrier has the number",
+        "实际承运商与申报不符",
+    ),
     # where the parcel went
     ("destination.mismatch", "error", "Shipped to another country", "运单目的国与订单不符"),
     (

@@ -38,7 +38,7 @@ from tracking.repository import (
     upsert_orders,
 )
 from tracking.sandbox import SandboxServer
-from tracking.storage import OrderRecord, RunRecord, transaction
+from tracking.storage import OrderRecord, RunRecord, ShipmentRecord, insert_ignore, transaction
 from tracking.validator import Policy
 
 __all__ = [
@@ -538,6 +538,8 @@ async def pull(
                     run_id=run_id,
                     progress=progress,
                 )
+                if _round == 0:
+                    await db.run(_probe_other_carriers, run_id=run_id, codes=fetcher.codes)
             report.requests = fetcher.requests_sent()
         await db.run(
             _judge,
@@ -608,6 +610,58 @@ async def refresh(
         return report
     finally:
         db.close()
+
+
+def _probe_other_carriers(engine: Engine, *, run_id: str, codes: Sequence[str]) -> int:
+    """Ask another carrier for numbers the declared one does not know.
+
+    When the number looks like another registered carrier's (the orders file named the
+    wrong carrier or channel), that carrier is asked too, as a linked "probe" leg. A probe
+    proves no milestone; when it finds the parcel the verdict says which carrier really has
+    it (`carrier.actual_differs`). Returns how many probes were added.
+    """
+    from carriers.registry import all_carriers
+
+    registry = {c: i for c, i in all_carriers().items() if c in codes}
+    orders = OrderRecord.__table__  # type: ignore[attr-defined]
+    shipments = ShipmentRecord.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        lost = connection.execute(
+            sa.select(shipments.c.id, shipments.c.carrier, shipments.c.tracking_number)
+            .join(orders, orders.c.shipment_id == shipments.c.id)
+            .where(
+                orders.c.last_run_id == run_id,
+                shipments.c.state == "not_found",
+                shipments.c.role == "origin",
+            )
+            .distinct()
+        ).all()
+    probes: list[dict[str, Any]] = []
+    now = datetime.now(UTC)
+    for sid, carrier, number in lost:
+        other = next(
+            (c.carrier for c in detect(number, registry).candidates if c.carrier != carrier),
+            None,
+        )
+        if other is not None:
+            probes.append(
+                {
+                    "carrier": other,
+                    "tracking_number": number,
+                    "parent_id": sid,
+                    "role": "probe",
+                    "carrier_name": registry[other].name,
+                    "state": "new",
+                    "carrier_status": "",
+                    "final": False,
+                    "poll_count": 0,
+                    "created_at": now,
+                }
+            )
+    if probes:
+        with transaction(engine) as connection:
+            insert_ignore(connection, shipments, probes, conflict=("carrier", "tracking_number"))
+    return len(probes)
 
 
 def _claim_tenant_orders(

@@ -213,7 +213,17 @@ class SandboxServer:
             return self._reply(stats, sandbox.render_error("bad_request"))
         stats.numbers += len(numbers)
         world = World(now=self.clock())
-        shipments = [(n, world.shipment(code, n)) for n in numbers]
+        # A carrier knows only numbers of its own formats (the world itself is carrier-blind).
+        patterns = info.number_patterns
+        shipments = [
+            (
+                n,
+                world.shipment(code, n)
+                if not patterns or any(p.fullmatch(n) for p in patterns)
+                else None,
+            )
+            for n in numbers
+        ]
         reply = sandbox.render(sreq, shipments, now=world.now)
         if fault == "malformed" and len(reply.body) > 2:
             cut = self._random.randint(1, len(reply.body) - 1)

@@ -326,6 +326,31 @@ def _shipment_findings(
         )
         return findings, True
     origin = shipments[0]
+    found_elsewhere = next(
+        (
+            s
+            for s in shipments
+            if s.role == "probe"
+            and s.state in ("tracking", "final")
+            and origin.state == "not_found"
+        ),
+        None,
+    )
+    if found_elsewhere is not None:
+        findings.append(
+            _finding(
+                "carrier.actual_differs",
+                "error",
+                f"{origin.carrier} has no record of {origin.tracking_number}, but "
+                f"{found_elsewhere.carrier} does: the orders file names the wrong carrier. "
+                f"Correct it and cite {found_elsewhere.carrier}'s tracking; a reviewer who "
+                f"checks {origin.carrier} finds nothing.",
+                f"{origin.carrier} 查无运单号 {origin.tracking_number}，但 "
+                f"{found_elsewhere.carrier} 有该单号的轨迹：订单文件中的物流商有误，请更正后"
+                f"引用 {found_elsewhere.carrier} 的轨迹。",
+            )
+        )
+        terminal = True
     if origin.state == "not_found":
         young = as_of - order.order_date < timedelta(days=policy.not_found_grace_days)
         findings.append(
@@ -747,8 +772,13 @@ def evaluate(
     `events` are every leg's events, chronological; `shipments` lists the origin leg first.
     The order passes when every milestone its policy requires is proven and no finding is an
     error; it is pending while the shipment is unfinished, younger than the policy's maximum
-    transit time and nothing is wrong; otherwise it fails.
+    transit time and nothing is wrong; otherwise it fails. A "probe" leg (the number asked of
+    another carrier because the declared one does not know it) proves no milestone: it only
+    shows who really has the parcel.
     """
+    probes = {(s.carrier, s.tracking_number) for s in shipments if s.role == "probe"}
+    if probes:
+        events = [e for e in events if (e.carrier, e.tracking_number) not in probes]
     requirement = policy.requirement(order)
     milestones, milestone_findings = _milestones(order, events, policy)
     shipment_findings, terminal = _shipment_findings(order, shipments, events, as_of, policy)
