@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -779,3 +779,23 @@ async def test_a_number_shared_with_another_store_never_names_it(
             assert shared, "the reuse must be reported"
             assert theirs not in response.text
             assert "shop-" + theirs[7].lower() not in json.dumps(shared)
+
+
+def test_a_job_another_live_process_runs_is_left_alone(any_engine: sa.Engine) -> None:
+    """Several API processes share the jobs table: only a dead process's jobs are re-queued."""
+    from tracking.api.jobs import STALE_AFTER, claim_jobs, create_job, get_job, requeue_interrupted
+
+    job = create_job(any_engine, tenant="shop-a", kind="pull", params={})
+    [running] = claim_jobs(any_engine, limit=1, kinds={"pull"})
+    assert running.id == job.id
+    # Another process starting now sees a fresh heartbeat: the job keeps running there.
+    assert requeue_interrupted(any_engine) == 0
+    got = get_job(any_engine, tenant="shop-a", kind="pull", job_id=job.id)
+    assert got is not None
+    assert got.status == "running"
+    # Once the heartbeat is stale, the process is taken for dead and the job is queued again.
+    later = datetime.now(UTC) + STALE_AFTER + timedelta(seconds=1)
+    assert requeue_interrupted(any_engine, now=later) == 1
+    got = get_job(any_engine, tenant="shop-a", kind="pull", job_id=job.id)
+    assert got is not None
+    assert got.status == "queued"

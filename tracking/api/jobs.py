@@ -19,7 +19,7 @@ import json
 import logging
 import shutil
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,10 +43,13 @@ from tracking.validator import POLICIES
 from tracking.views import BundleInfo, OrderEvidence
 
 __all__ = [
+    "HEARTBEAT_SECONDS",
+    "STALE_AFTER",
     "Job",
     "JobHandler",
     "JobRunner",
     "ProgressFn",
+    "beat",
     "bundle_dir",
     "bundle_handler",
     "claim_jobs",
@@ -140,13 +143,44 @@ def get_job(engine: Engine, *, tenant: str, kind: str, job_id: str) -> Job | Non
     return _job(row) if row is not None else None
 
 
-def requeue_interrupted(engine: Engine) -> int:
-    """Queue again the jobs a stopped process left running; how many there were."""
+HEARTBEAT_SECONDS = 5.0
+"""How often a runner stamps the jobs it is running."""
+
+STALE_AFTER = timedelta(seconds=60)
+"""A running job whose heartbeat is older than this belongs to a process that died."""
+
+
+def requeue_interrupted(
+    engine: Engine, *, now: datetime | None = None, stale_after: timedelta = STALE_AFTER
+) -> int:
+    """Queue again the jobs a dead process left running; how many there were.
+
+    Only jobs whose heartbeat went stale: a job another live process is running keeps
+    running, so any number of API processes can share the jobs table.
+    """
+    limit = (now or datetime.now(UTC)) - stale_after
     with transaction(engine) as connection:
         result = connection.execute(
-            sa.update(J).where(J.c.status == "running").values(status="queued", started_at=None)
+            sa.update(J)
+            .where(
+                J.c.status == "running",
+                sa.or_(J.c.heartbeat_at.is_(None), J.c.heartbeat_at < limit),
+            )
+            .values(status="queued", started_at=None, heartbeat_at=None)
         )
     return int(result.rowcount)
+
+
+def beat(engine: Engine, *, job_ids: Sequence[str], now: datetime | None = None) -> None:
+    """Stamp the heartbeat of jobs this process is running."""
+    if not job_ids:
+        return
+    with transaction(engine) as connection:
+        connection.execute(
+            sa.update(J)
+            .where(J.c.id.in_(list(job_ids)), J.c.status == "running")
+            .values(heartbeat_at=now or datetime.now(UTC))
+        )
 
 
 def claim_jobs(
@@ -181,7 +215,12 @@ def claim_jobs(
             done = connection.execute(
                 sa.update(J)
                 .where(J.c.id == candidate.id, J.c.status == "queued")
-                .values(status="running", started_at=moment, attempts=J.c.attempts + 1)
+                .values(
+                    status="running",
+                    started_at=moment,
+                    heartbeat_at=moment,
+                    attempts=J.c.attempts + 1,
+                )
             )
             if done.rowcount != 1:
                 continue
@@ -275,10 +314,13 @@ class JobRunner:
     async def run(self) -> None:
         """Run jobs until cancelled; running jobs are then queued again."""
         self._loop = asyncio.get_running_loop()
+        heart = asyncio.create_task(self._beat(), name="track-evidence-job-heartbeat")
         try:
-            await asyncio.to_thread(requeue_interrupted, self._engine)
             while True:
                 self._event.clear()
+                # Jobs of a process that died (stale heartbeat) go back to the queue.
+                with contextlib.suppress(StorageError):
+                    await asyncio.to_thread(requeue_interrupted, self._engine)
                 free = self._concurrency - len(self._tasks)
                 if free > 0:
                     try:
@@ -295,10 +337,19 @@ class JobRunner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._event.wait(), self._poll)
         finally:
+            heart.cancel()
             self._loop = None
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _beat(self) -> None:
+        """Stamp the heartbeat of every job this runner is running, while it runs them."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            running = [name.removeprefix("job-") for name in (t.get_name() for t in self._tasks)]
+            with contextlib.suppress(StorageError):
+                await asyncio.to_thread(beat, self._engine, job_ids=running)
 
     async def _execute(self, job: Job) -> None:
         latest: dict[str, Any] = {}

@@ -65,6 +65,8 @@ class JobRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now, sa_column=_utc())
     started_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     finished_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    heartbeat_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    """Refreshed by the process running the job; a stale one means that process died."""
 
 
 class WebhookRecord(SQLModel, table=True):
