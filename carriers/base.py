@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from tracking.config import CarrierSettings
 from tracking.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
-from tracking.exceptions import CarrierError, CarrierServerError
+from tracking.exceptions import BadPayloadError, CarrierError, CarrierServerError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp
@@ -25,6 +25,7 @@ __all__ = [
     "SandboxErrorKind",
     "SandboxReply",
     "SandboxRequest",
+    "answer_results",
     "batch_failure",
     "batch_results",
     "http_status_error",
@@ -176,6 +177,30 @@ def http_status_error(carrier: str, exchange: Exchange) -> CarrierError | None:
     return CarrierServerError(
         f"{carrier}: HTTP {exchange.status}", carrier=carrier, status=exchange.status
     )
+
+
+def answer_results(
+    carrier: str,
+    numbers: Sequence[str],
+    exchange: Exchange,
+    parse: Callable[..., ParseOutput],
+) -> list[NumberResult]:
+    """Per-number results of one carrier answer, its exchange kept on every one.
+
+    An unreadable body under an HTTP error status is a carrier error, not a bad payload; an
+    error envelope fails the whole batch; otherwise each number gets its result.
+    """
+    try:
+        parsed = parse(exchange.body, requested=numbers)
+    except BadPayloadError as err:
+        return batch_failure(
+            numbers, http_status_error(carrier, exchange) or err, exchange=exchange
+        )
+    except CarrierError as err:
+        return batch_failure(numbers, err, exchange=exchange)
+    if (error := http_status_error(carrier, exchange)) is not None:
+        return batch_failure(numbers, error, exchange=exchange)
+    return batch_results(numbers, exchange, parsed)
 
 
 def batch_results(

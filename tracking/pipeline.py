@@ -45,7 +45,6 @@ __all__ = [
     "Fetcher",
     "ProgressHook",
     "PullReport",
-    "detect_carrier",
     "open_fetcher",
     "order_row",
     "pull",
@@ -108,11 +107,6 @@ class PullReport:
             "window": {"start": self.window[0], "end": self.window[1]} if self.window else None,
             "seconds": round(self.seconds, 3),
         }
-
-
-def detect_carrier(number: str, carriers: Mapping[str, CarrierInfo]) -> str | None:
-    """The best-ranked registered carrier for `number`, or None."""
-    return detect(number, carriers).best
 
 
 def _choose_carrier(row: OrderRow, carriers: Mapping[str, CarrierInfo]) -> tuple[str | None, str]:
@@ -683,8 +677,6 @@ def _claim_tenant_orders(
 
 def _orders_touching(engine: Engine, *, shipment_ids: Sequence[int]) -> list[int]:
     table = OrderRecord.__table__  # type: ignore[attr-defined]
-    from tracking.storage import ShipmentRecord
-
     shipments = ShipmentRecord.__table__  # type: ignore[attr-defined]
     found: set[int] = set()
     with engine.connect() as connection:

@@ -179,7 +179,6 @@ def due_shipments(
     run_id: str | None = None,
     window: tuple[datetime, datetime] | None = None,
     carriers: Iterable[str],
-    include_fetched: bool = False,
     limit: int | None = None,
 ) -> list[DueShipment]:
     """Shipments to poll: never fetched, or due; restricted to a run's in-window orders.
@@ -191,8 +190,6 @@ def due_shipments(
         S.c.state == "new",
         sa.and_(S.c.next_poll_at.is_not(None), S.c.next_poll_at <= now),
     )
-    if include_fetched:
-        due = sa.or_(due, S.c.next_poll_at.is_not(None), S.c.final.is_(True))
     scope: sa.ColumnElement[bool] = sa.true()
     if run_id is not None:
         scope = sa.and_(scope, OT.c.last_run_id == run_id)

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from pydantic_settings import SettingsConfigDict
 
-from carriers.base import batch_failure, batch_results, http_status_error
+from carriers.base import answer_results, batch_failure
 from carriers.cainiao.parse import parse
 from tracking.config import CarrierSettings
 from tracking.domain import NumberResult
-from tracking.exceptions import BadPayloadError, CarrierError
+from tracking.exceptions import CarrierError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp
@@ -72,17 +72,7 @@ class CainiaoAdapter:
             )
         except CarrierError as err:
             return batch_failure(numbers, err)
-        try:
-            parsed = parse(exchange.body, requested=numbers)
-        except BadPayloadError as err:
-            return batch_failure(
-                numbers, http_status_error("cainiao", exchange) or err, exchange=exchange
-            )
-        except CarrierError as err:
-            return batch_failure(numbers, err, exchange=exchange)
-        if (error := http_status_error("cainiao", exchange)) is not None:
-            return batch_failure(numbers, error, exchange=exchange)
-        return batch_results(numbers, exchange, parsed)
+        return answer_results("cainiao", numbers, exchange, parse)
 
 
 def create_adapter(

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from carriers.base import batch_failure, batch_results, http_status_error
+from carriers.base import answer_results, batch_failure
 from carriers.fourpx.parse import parse
 from tracking.config import CarrierSettings
 from tracking.domain import NumberResult
-from tracking.exceptions import AuthError, BadPayloadError, CarrierError
+from tracking.exceptions import AuthError, CarrierError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp
@@ -160,17 +160,7 @@ class FourPXAdapter:
             )
         except CarrierError as err:
             return batch_failure(numbers, err)
-        try:
-            parsed = parse(exchange.body, requested=numbers)
-        except BadPayloadError as err:
-            return batch_failure(
-                numbers, http_status_error("4px", exchange) or err, exchange=exchange
-            )
-        except CarrierError as err:
-            return batch_failure(numbers, err, exchange=exchange)
-        if (error := http_status_error("4px", exchange)) is not None:
-            return batch_failure(numbers, error, exchange=exchange)
-        return batch_results(numbers, exchange, parsed)
+        return answer_results("4px", numbers, exchange, parse)
 
 
 def _value(secret: SecretStr | None) -> str:

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from carriers.base import batch_failure, batch_results, http_status_error
+from carriers.base import answer_results, batch_failure
 from carriers.yanwen.parse import parse
 from tracking.config import CarrierSettings
 from tracking.domain import NumberResult
-from tracking.exceptions import AuthError, BadPayloadError, CarrierError
+from tracking.exceptions import AuthError, CarrierError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp
@@ -85,17 +85,7 @@ class YanwenAdapter:
             )
         except CarrierError as err:
             return batch_failure(numbers, err)
-        try:
-            parsed = parse(exchange.body, requested=numbers)
-        except BadPayloadError as err:
-            return batch_failure(
-                numbers, http_status_error("yanwen", exchange) or err, exchange=exchange
-            )
-        except CarrierError as err:
-            return batch_failure(numbers, err, exchange=exchange)
-        if (error := http_status_error("yanwen", exchange)) is not None:
-            return batch_failure(numbers, error, exchange=exchange)
-        return batch_results(numbers, exchange, parsed)
+        return answer_results("yanwen", numbers, exchange, parse)
 
 
 def create_adapter(
