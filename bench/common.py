@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import socket
 import subprocess
 import sys
@@ -56,8 +57,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def sandbox_process(*args: str) -> Iterator[str]:
-    """A `track-evidence sandbox` in its own process (it plays the carriers)."""
+def sandbox_process(*args: str, cpus: set[int] | None = None) -> Iterator[str]:
+    """A `track-evidence sandbox` in its own process (it plays the carriers).
+
+    `cpus` pins it to those cores (Linux), e.g. away from a client pinned to another one.
+    """
     port = free_port()
     process = subprocess.Popen(
         [
@@ -74,6 +78,8 @@ def sandbox_process(*args: str) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    if cpus is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(process.pid, cpus)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:

@@ -40,7 +40,7 @@ def main() -> None:
         "--carriers", default="", help="comma-separated codes (default: every sandbox carrier)"
     )
     args = parser.parse_args()
-    os.sched_setaffinity(0, {0})  # one core for this process; the sandbox may use the other
+    os.sched_setaffinity(0, {0})  # one core for this process; the sandbox gets the other
     carriers = all_carriers()
     codes = [c for c in args.carriers.split(",") if c] or [
         c for c, i in carriers.items() if i.sandbox is not None
@@ -49,7 +49,7 @@ def main() -> None:
         orders = Path(tmp) / "orders.csv"
         write_orders(orders, args.orders, codes)
         engine = open_engine(f"sqlite:///{tmp}/bench.db")
-        with sandbox_process("--no-limits") as url:
+        with sandbox_process("--no-limits", cpus={1}) as url:
             profiler = cProfile.Profile() if args.profile else None
             cpu0, wall0 = time.process_time(), time.perf_counter()
             if profiler:

@@ -6,6 +6,7 @@ Every step is idempotent: a pull may be interrupted at any moment and run again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections import Counter, defaultdict
@@ -28,13 +29,14 @@ from tracking.config import Settings, load_carrier_settings
 from tracking.detect import detect
 from tracking.ingest import OrderRow, RejectedRow, open_orders, write_errors
 from tracking.repository import (
+    Answer,
     DueShipment,
     StoreStats,
     claim_due_shipments,
     due_shipments,
     iter_order_ids,
     recompute_verdicts,
-    store_results,
+    store_answers,
     upsert_orders,
 )
 from tracking.sandbox import SandboxServer
@@ -203,20 +205,23 @@ async def open_fetcher(
             concurrency=carrier_settings.concurrency or info.rate_limit.concurrency,
         )
         plans.append((code, info, carrier_settings, rate))
-    # As many connections as requests can be in flight: httpcore scans its whole pool on
-    # every request, so a larger pool only costs CPU.
-    in_flight = sum(rate.concurrency for *_, rate in plans) + 2
-    transport: httpx.AsyncBaseTransport | None = None
-    if sandbox is not None:
-        transport = httpx.ASGITransport(app=sandbox.app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        timeout=default_timeout(timeout_seconds or 20.0),
-        limits=httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight),
-        follow_redirects=False,
-    ) as client:
+    # One client per carrier, its pool as large as that carrier's requests in flight: httpcore
+    # checks every pooled connection on each request, so a shared or larger pool only costs
+    # CPU. The TLS context is built once for all of them.
+    ssl_context = httpx.create_ssl_context() if sandbox is None else None
+    async with contextlib.AsyncExitStack() as stack:
         bound: dict[str, _Bound] = {}
         for code, info, carrier_settings, rate in plans:
+            pool = rate.concurrency + 1
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=sandbox.app) if sandbox else None,
+                    verify=ssl_context or True,
+                    timeout=default_timeout(timeout_seconds or 20.0),
+                    limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+                    follow_redirects=False,
+                )
+            )
             http = CarrierHttp(
                 client=client,
                 carrier=code,
@@ -248,6 +253,93 @@ class _Db:
         self._pool.shutdown(wait=True)
 
 
+class _Writer:
+    """Stores carrier answers on the database thread, many answers per transaction.
+
+    Fetching never waits for a commit: answers queue up while the previous transaction runs
+    and go in the next one (group commit), so a busy pull pays one commit for many answers
+    and an idle one stores each answer at once. The queue is bounded, so a slow database
+    slows fetching rather than filling memory. An answer is stored whole or not at all;
+    answers still queued when the process dies are simply fetched again by the next run.
+    """
+
+    _MAX_NUMBERS = 2000
+    """Numbers stored per transaction at most."""
+
+    _LINGER = 0.05
+    """Seconds an answer may wait for others to share its transaction."""
+
+    def __init__(
+        self,
+        db: _Db,
+        *,
+        run_id: str,
+        leg_carrier: str,
+        on_stored: Callable[[str, int, StoreStats], None],
+        backlog: int = 4000,
+    ) -> None:
+        self._db = db
+        self._run_id = run_id
+        self._leg_carrier = leg_carrier
+        self._on_stored = on_stored
+        self._queue: asyncio.Queue[tuple[str, Answer] | None] = asyncio.Queue(backlog)
+        self._error: BaseException | None = None
+        self._task = asyncio.create_task(self._run())
+
+    async def put(self, carrier: str, answer: Answer) -> None:
+        """Queue one answer for storing (waits while the backlog is full)."""
+        if self._error is not None:
+            raise self._error
+        await self._queue.put((carrier, answer))
+
+    async def close(self) -> None:
+        """Store everything queued, then stop; raises what storing raised, if anything."""
+        await self._queue.put(None)
+        await self._task
+        if self._error is not None:
+            raise self._error
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            item = await self._queue.get()
+            batch: list[tuple[str, Answer]] = []
+            numbers = 0
+            # Linger briefly for more answers: one commit then covers many of them.
+            deadline = loop.time() + self._LINGER
+            while item is not None:
+                batch.append(item)
+                numbers += len(item[1].results)
+                if numbers >= self._MAX_NUMBERS:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    wait = deadline - loop.time()
+                    if wait <= 0:
+                        break
+                    try:
+                        item = await asyncio.wait_for(self._queue.get(), wait)
+                    except TimeoutError:
+                        break
+            stop = item is None
+            if batch and self._error is None:
+                try:
+                    stored = await self._db.run(
+                        store_answers,
+                        answers=[answer for _, answer in batch],
+                        run_id=self._run_id,
+                        leg_carrier=self._leg_carrier,
+                    )
+                except Exception as exc:  # re-raised by put() and close()
+                    self._error = exc
+                else:
+                    for (carrier, answer), stats in zip(batch, stored, strict=True):
+                        self._on_stored(carrier, len(answer.results), stats)
+            if stop:
+                return
+
+
 async def _fetch_all(
     *,
     db: _Db,
@@ -260,6 +352,23 @@ async def _fetch_all(
     by_carrier: dict[str, list[DueShipment]] = defaultdict(list)
     for shipment in due:
         by_carrier[shipment.carrier].append(shipment)
+    done: Counter[str] = Counter()
+
+    def on_stored(code: str, numbers: int, stats: StoreStats) -> None:
+        counts = report.by_carrier[code]
+        report.shipments_fetched += stats.fetched
+        report.shipments_not_found += stats.not_found
+        report.shipments_failed += stats.failed
+        report.events_new += stats.events_new
+        report.legs_found += stats.legs_new
+        counts["fetched"] += stats.fetched
+        counts["not_found"] += stats.not_found
+        counts["failed"] += stats.failed
+        done[code] += numbers
+        if progress:
+            progress(code, done[code], len(by_carrier[code]))
+
+    writer = _Writer(db, run_id=run_id, leg_carrier=fetcher.leg_carrier, on_stored=on_stored)
 
     async def carrier_job(code: str, shipments: list[DueShipment]) -> None:
         info = fetcher.info(code)
@@ -269,7 +378,6 @@ async def _fetch_all(
         queue: asyncio.Queue[list[DueShipment]] = asyncio.Queue()
         for batch in batches:
             queue.put_nowait(batch)
-        done = 0
         counts = report.by_carrier.setdefault(
             code, {"due": 0, "fetched": 0, "not_found": 0, "failed": 0}
         )
@@ -278,7 +386,6 @@ async def _fetch_all(
             progress(code, 0, len(shipments))
 
         async def worker() -> None:
-            nonlocal done
             while True:
                 try:
                     batch = queue.get_nowait()
@@ -286,32 +393,22 @@ async def _fetch_all(
                     return
                 numbers = [s.tracking_number for s in batch]
                 results = await fetcher.track(code, numbers)
-                stats: StoreStats = await db.run(
-                    store_results,
+                answer = Answer(
                     shipment_ids={s.tracking_number: s.id for s in batch},
                     results=results,
                     now=datetime.now(UTC),
-                    run_id=run_id,
-                    leg_carrier=fetcher.leg_carrier,
                 )
-                report.shipments_fetched += stats.fetched
-                report.shipments_not_found += stats.not_found
-                report.shipments_failed += stats.failed
-                report.events_new += stats.events_new
-                report.legs_found += stats.legs_new
-                counts["fetched"] += stats.fetched
-                counts["not_found"] += stats.not_found
-                counts["failed"] += stats.failed
-                done += len(batch)
-                if progress:
-                    progress(code, done, len(shipments))
+                await writer.put(code, answer)
 
         # Enough workers to keep the carrier's rate busy despite latency; the HTTP layer
         # caps requests in flight and their rate.
         workers = max(1, info.rate_limit.concurrency * 2)
         await asyncio.gather(*(worker() for _ in range(min(workers, len(batches)))))
 
-    await asyncio.gather(*(carrier_job(code, items) for code, items in by_carrier.items()))
+    try:
+        await asyncio.gather(*(carrier_job(code, items) for code, items in by_carrier.items()))
+    finally:
+        await writer.close()
 
 
 # -- pull ------------------------------------------------------------------------------------

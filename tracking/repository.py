@@ -45,6 +45,7 @@ from tracking.validator import OrderFacts, Policy, ShipmentFacts, Verdict, evalu
 from tracking.views import EventView, ExchangeView, MilestoneView
 
 __all__ = [
+    "Answer",
     "DueShipment",
     "OrderBundleData",
     "StoreStats",
@@ -55,6 +56,7 @@ __all__ = [
     "load_orders_data",
     "raw_body",
     "recompute_verdicts",
+    "store_answers",
     "store_results",
     "upsert_orders",
 ]
@@ -264,37 +266,81 @@ class StoreStats:
     legs_new: int = 0
 
 
-def _store_exchange(connection: Connection, exchange: Exchange, run_id: str | None) -> int:
-    encoding, data = compress_body(exchange.body)
-    insert_ignore(
-        connection,
-        XB,
-        [
-            {
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One carrier answer to store: per-number results, their shipments, when it was fetched."""
+
+    shipment_ids: Mapping[str, int]
+    results: Sequence[NumberResult]
+    now: datetime
+
+
+_EXCHANGE_COLUMNS = (
+    "carrier",
+    "adapter_version",
+    "method",
+    "url",
+    "request_body",
+    "status",
+    "headers",
+    "body_sha256",
+    "fetched_at",
+    "run_id",
+)
+_SQLITE_INSERT_EXCHANGE = (
+    f"INSERT INTO exchanges ({', '.join(_EXCHANGE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _EXCHANGE_COLUMNS)})"
+)
+
+
+def _store_exchanges(
+    connection: Connection, exchanges: Sequence[Exchange], run_id: str | None
+) -> list[int]:
+    """Store raw exchanges (bodies content-addressed, once each); their new ids, in order."""
+    bodies: dict[str, dict[str, Any]] = {}
+    for exchange in exchanges:
+        if exchange.sha256 not in bodies:
+            encoding, data = compress_body(exchange.body)
+            bodies[exchange.sha256] = {
                 "sha256": exchange.sha256,
                 "size": len(exchange.body),
                 "encoding": encoding,
                 "data": data,
             }
-        ],
-        conflict=("sha256",),
-    )
-    result = connection.execute(
-        sa.insert(X).returning(X.c.id),
-        {
-            "carrier": exchange.carrier,
-            "adapter_version": exchange.adapter_version,
-            "method": exchange.method,
-            "url": exchange.url,
-            "request_body": exchange.request_body,
-            "status": exchange.status,
-            "headers": json.dumps(list(exchange.headers)),
-            "body_sha256": exchange.sha256,
-            "fetched_at": exchange.fetched_at,
-            "run_id": run_id,
-        },
-    )
-    return int(result.scalar_one())
+    insert_ignore(connection, XB, list(bodies.values()), conflict=("sha256",))
+    rows = [
+        (
+            x.carrier,
+            x.adapter_version,
+            x.method,
+            x.url,
+            x.request_body,
+            x.status,
+            json.dumps(list(x.headers)),
+            x.sha256,
+            x.fetched_at,
+            run_id,
+        )
+        for x in exchanges
+    ]
+    if connection.dialect.name == "sqlite":
+        # One prepared statement per row through the driver: the rowid comes back for free.
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        ids = []
+        for row in rows:
+            cursor.execute(_SQLITE_INSERT_EXCHANGE, (*row[:8], _sqlite_time(row[8]), row[9]))
+            ids.append(int(cursor.lastrowid))
+        cursor.close()
+        return ids
+    statement = sa.insert(X).returning(X.c.id)
+    return [
+        int(
+            connection.execute(
+                statement, dict(zip(_EXCHANGE_COLUMNS, row, strict=True))
+            ).scalar_one()
+        )
+        for row in rows
+    ]
 
 
 def store_results(
@@ -306,108 +352,104 @@ def store_results(
     run_id: str | None,
     leg_carrier: str = "",
 ) -> StoreStats:
-    """Store one carrier response (raw exchanges, events, shipment state) in one transaction.
+    """Store one carrier response (raw exchanges, events, shipment state) in one transaction."""
+    [stats] = store_answers(
+        engine,
+        answers=[Answer(shipment_ids, results, now)],
+        run_id=run_id,
+        leg_carrier=leg_carrier,
+    )
+    return stats
 
-    Last-mile legs a carrier reveals are linked to their shipment; a leg whose carrier is
-    not named goes to `leg_carrier` (the last-mile tracker), or stays unassigned ("").
+
+def store_answers(
+    engine: Engine,
+    *,
+    answers: Sequence[Answer],
+    run_id: str | None,
+    leg_carrier: str = "",
+) -> list[StoreStats]:
+    """Store carrier answers (raw exchanges, events, shipment state) in one transaction.
+
+    Each answer is stored whole or not at all; several go in one transaction so that a busy
+    pull pays one commit for many answers. Last-mile legs a carrier reveals are linked to
+    their shipment; a leg whose carrier is not named goes to `leg_carrier` (the last-mile
+    tracker), or stays unassigned (""). Returns one `StoreStats` per answer.
     """
-    stats = StoreStats()
+    if not answers:
+        return []
     with transaction(engine) as connection:
-        previous = {
-            row.id: row
-            for row in connection.execute(
-                sa.select(
-                    S.c.id, S.c.final, S.c.state, S.c.not_found_since, S.c.first_fetched_at
-                ).where(S.c.id.in_(list(shipment_ids.values())))
+        wanted = sorted({sid for a in answers for sid in a.shipment_ids.values()})
+        previous: dict[int, Any] = {}
+        for start in range(0, len(wanted), 900):
+            previous.update(
+                (row.id, row)
+                for row in connection.execute(
+                    sa.select(
+                        S.c.id, S.c.final, S.c.state, S.c.not_found_since, S.c.first_fetched_at
+                    ).where(S.c.id.in_(wanted[start : start + 900]))
+                )
             )
-        }
-        exchange_ids: dict[int, int] = {}
+        exchanges: dict[int, Exchange] = {}
+        for answer in answers:
+            for result in answer.results:
+                for exchange in result.exchanges:
+                    exchanges.setdefault(id(exchange), exchange)
+        stored = _store_exchanges(connection, list(exchanges.values()), run_id)
+        exchange_ids = dict(zip(exchanges, stored, strict=True))
         links: set[tuple[int, int]] = set()
         events: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         legs: list[dict[str, Any]] = []
-        for result in results:
-            sid = shipment_ids[result.tracking_number]
-            for exchange in result.exchanges:
-                key = id(exchange)
-                if key not in exchange_ids:
-                    exchange_ids[key] = _store_exchange(connection, exchange, run_id)
-                links.add((exchange_ids[key], sid))
-            last_exchange = exchange_ids[id(result.exchanges[-1])] if result.exchanges else None
-            prev = previous[sid]
-            update: dict[str, Any] = {
-                "_id": sid,
-                "poll_count_inc": 1,
-                "last_fetched_at": now,
-                "first_fetched_at": prev.first_fetched_at or now,
-            }
-            outcome = result.outcome
-            if isinstance(outcome, TrackResult):
-                stats.fetched += 1
-                ordered = chronological(outcome.events)
-                latest = ordered[-1].stage.value if ordered else None
-                update.update(
-                    state="final" if outcome.final else "tracking",
-                    final=outcome.final,
-                    latest_stage=latest,
-                    carrier_status=outcome.carrier_status[:128],
-                    origin_country=outcome.origin_country,
-                    destination_country=outcome.destination_country,
-                    error_kind=None,
-                    error_message=None,
-                    not_found_since=None,
-                    last_event_at=ordered[-1].occurred_at if ordered else None,
-                    next_poll_at=next_poll_at(
-                        now=now,
-                        state="tracking",
-                        latest_stage=latest,
-                        final=outcome.final,
-                        was_final=bool(prev.final),
-                        not_found_since=None,
-                    ),
-                )
-                assert last_exchange is not None
-                for event in outcome.events:
-                    events.append(
-                        {
-                            "shipment_id": sid,
-                            "dedup_key": event_key(event),
-                            "stage": event.stage.value,
-                            "code": event.code[:128],
-                            "description": event.description,
-                            "location": event.location[:512],
-                            "country": event.country,
-                            "occurred_at": event.occurred_at,
-                            "local_offset": event.local_offset,
-                            "time_source": event.time_source.value,
-                            "raw_time": event.raw_time[:128],
-                            "exchange_id": last_exchange,
-                            "first_seen_at": now,
-                        }
-                    )
-                for leg in outcome.legs:
-                    if leg.tracking_number and leg.tracking_number != result.tracking_number:
-                        legs.append(
-                            {
-                                "carrier": leg.carrier or leg_carrier,
-                                "tracking_number": leg.tracking_number,
-                                "parent_id": sid,
-                                "role": leg.role,
-                                "carrier_name": leg.carrier_name[:128],
-                                "state": "new",
-                                "carrier_status": "",
-                                "final": False,
-                                "poll_count": 0,
-                                "created_at": now,
-                            }
-                        )
-            else:
-                update.update(_failure_update(outcome, prev, now))
-                if outcome.kind is ErrorKind.NOT_FOUND:
-                    stats.not_found += 1
+        all_stats: list[StoreStats] = []
+        counted: list[tuple[StoreStats, int]] = []  # (stats, how many events it added)
+        for answer in answers:
+            stats = StoreStats()
+            all_stats.append(stats)
+            now = answer.now
+            first_event = len(events)
+            for result in answer.results:
+                sid = answer.shipment_ids[result.tracking_number]
+                for exchange in result.exchanges:
+                    links.add((exchange_ids[id(exchange)], sid))
+                last_exchange = exchange_ids[id(result.exchanges[-1])] if result.exchanges else None
+                prev = previous[sid]
+                update: dict[str, Any] = {
+                    "_id": sid,
+                    "last_fetched_at": now,
+                    "first_fetched_at": prev.first_fetched_at or now,
+                }
+                outcome = result.outcome
+                if isinstance(outcome, TrackResult):
+                    stats.fetched += 1
+                    update.update(_track_update(outcome, prev, now))
+                    assert last_exchange is not None
+                    events.extend(_event_rows(outcome, sid, last_exchange, now))
+                    for leg in outcome.legs:
+                        if leg.tracking_number and leg.tracking_number != result.tracking_number:
+                            legs.append(
+                                {
+                                    "carrier": leg.carrier or leg_carrier,
+                                    "tracking_number": leg.tracking_number,
+                                    "parent_id": sid,
+                                    "role": leg.role,
+                                    "carrier_name": leg.carrier_name[:128],
+                                    "state": "new",
+                                    "carrier_status": "",
+                                    "final": False,
+                                    "poll_count": 0,
+                                    "created_at": now,
+                                }
+                            )
+                            stats.legs_new += 1
                 else:
-                    stats.failed += 1
-            updates.append(update)
+                    update.update(_failure_update(outcome, prev, now))
+                    if outcome.kind is ErrorKind.NOT_FOUND:
+                        stats.not_found += 1
+                    else:
+                        stats.failed += 1
+                updates.append(update)
+            counted.append((stats, len(events) - first_event))
         insert_ignore(
             connection,
             XS,
@@ -415,12 +457,68 @@ def store_results(
             conflict=("exchange_id", "shipment_id"),
         )
         if events:
-            stats.events_new = _insert_events(connection, events)
+            _apportion_new_events(counted, _insert_events(connection, events))
         if legs:
             insert_ignore(connection, S, legs, conflict=("carrier", "tracking_number"))
-            stats.legs_new = len(legs)
         _apply_updates(connection, updates)
-    return stats
+    return all_stats
+
+
+def _apportion_new_events(counted: Sequence[tuple[StoreStats, int]], new: int) -> None:
+    """Share the transaction's count of new events among its answers (exact for one answer).
+
+    The database reports one count for the whole insert; answers are credited in order, each
+    with at most the events it carried, so totals are always exact.
+    """
+    for stats, offered in counted:
+        stats.events_new = min(offered, new)
+        new -= stats.events_new
+
+
+def _track_update(outcome: TrackResult, prev: Any, now: datetime) -> dict[str, Any]:
+    ordered = chronological(outcome.events)
+    latest = ordered[-1].stage.value if ordered else None
+    return {
+        "state": "final" if outcome.final else "tracking",
+        "final": outcome.final,
+        "latest_stage": latest,
+        "carrier_status": outcome.carrier_status[:128],
+        "origin_country": outcome.origin_country,
+        "destination_country": outcome.destination_country,
+        "error_kind": None,
+        "error_message": None,
+        "not_found_since": None,
+        "last_event_at": ordered[-1].occurred_at if ordered else None,
+        "next_poll_at": next_poll_at(
+            now=now,
+            state="tracking",
+            latest_stage=latest,
+            final=outcome.final,
+            was_final=bool(prev.final),
+            not_found_since=None,
+        ),
+    }
+
+
+def _event_rows(
+    outcome: TrackResult, sid: int, exchange_id: int, now: datetime
+) -> Iterator[dict[str, Any]]:
+    for event in outcome.events:
+        yield {
+            "shipment_id": sid,
+            "dedup_key": event_key(event),
+            "stage": event.stage.value,
+            "code": event.code[:128],
+            "description": event.description,
+            "location": event.location[:512],
+            "country": event.country,
+            "occurred_at": event.occurred_at,
+            "local_offset": event.local_offset,
+            "time_source": event.time_source.value,
+            "raw_time": event.raw_time[:128],
+            "exchange_id": exchange_id,
+            "first_seen_at": now,
+        }
 
 
 _EVENT_COLUMNS = (
