@@ -95,7 +95,7 @@ def event_key(event: ParsedEvent) -> str:
 
     Text edits by the carrier do not create a new event.
     """
-    minute = event.occurred_at.strftime("%Y-%m-%dT%H:%M")
+    minute = event.occurred_at.isoformat()[:16]  # YYYY-MM-DDTHH:MM
     location = " ".join(event.location.lower().split())
     raw = f"{event.stage.value}|{event.code}|{minute}|{location}"
     return hashlib.sha1(raw.encode("utf-8")).hexdigest()
@@ -545,7 +545,11 @@ _SQLITE_INSERT_EVENTS = (
 
 def _sqlite_time(moment: datetime) -> str:
     """An aware instant as SQLAlchemy's SQLite DATETIME stores it (UTC, naive text)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_value(value: Any) -> Any:
+    return _sqlite_time(value) if isinstance(value, datetime) else value
 
 
 def _insert_events(connection: Connection, events: list[dict[str, Any]]) -> int:
@@ -629,7 +633,19 @@ def _apply_updates(connection: Connection, updates: list[dict[str, Any]]) -> Non
     for update in updates:
         cols = tuple(c for c in _UPDATE_COLUMNS if c in update)
         groups[cols].append(update)
+    sqlite = connection.dialect.name == "sqlite"
     for cols, rows in groups.items():
+        if sqlite:
+            # Straight to the driver, as for events: one prepared statement for the group.
+            sql = (
+                "UPDATE shipments SET poll_count = poll_count + 1, "
+                + ", ".join(f"{c} = ?" for c in cols)
+                + " WHERE id = ?"
+            )
+            connection.exec_driver_sql(
+                sql, [(*(_sqlite_value(r[c]) for c in cols), r["_id"]) for r in rows]
+            )
+            continue
         stmt = (
             sa.update(S)
             .where(S.c.id == sa.bindparam("_id"))
@@ -711,7 +727,18 @@ def load_orders_data(
     exchanges: dict[int, list[Any]] = defaultdict(list)
     if all_ids:
         for row in connection.execute(
-            sa.select(E, X.c.body_sha256)
+            sa.select(
+                E.c.shipment_id,
+                E.c.stage,
+                E.c.code,
+                E.c.description,
+                E.c.occurred_at,
+                E.c.local_offset,
+                E.c.time_source,
+                E.c.location,
+                E.c.country,
+                X.c.body_sha256,
+            )
             .join(X, X.c.id == E.c.exchange_id)
             .where(E.c.shipment_id.in_(all_ids))
             .order_by(E.c.occurred_at, E.c.id)
