@@ -6,7 +6,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from tracking.config import CarrierSettings
 from tracking.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
@@ -29,10 +31,29 @@ __all__ = [
     "batch_failure",
     "batch_results",
     "http_status_error",
+    "validate_json_body",
 ]
 
 ParseOutput = dict[str, TrackResult | CarrierFailure]
 """What a parser returns: per tracking number, a result or a typed failure."""
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_json_body(model: type[M], body: bytes) -> M | None:
+    """`body` read straight into `model` by pydantic's JSON parser, or None.
+
+    The fast path for well-formed answers: no intermediate Python objects. None for anything
+    else (a byte-order mark, another encoding, not JSON, another shape), so that the parser's
+    own slower path can say precisely what is wrong with the body.
+    """
+    if body.startswith(b"\xef\xbb\xbf"):
+        return None
+    try:
+        return model.model_validate_json(body)
+    except ValidationError:
+        return None
+
 
 SandboxErrorKind = Literal["auth", "rate_limited", "server_error", "bad_request"]
 

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from carriers.base import ParseOutput
+from carriers.base import ParseOutput, validate_json_body
 from tracking.countries import to_iso2
 from tracking.domain import (
     CarrierFailure,
@@ -202,6 +202,21 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     Raises `BadPayloadError` for a body without Cainiao's shape, and the matching
     `CarrierError` for a `success: false` envelope.
     """
+    envelope = validate_json_body(_Envelope, body)
+    if envelope is None or envelope.success is False:
+        envelope = _slow_envelope(body)
+    if envelope.module is None:
+        raise BadPayloadError("cainiao: no `module` list in the body", carrier="cainiao")
+    spelling = {_norm(n): n for n in requested}
+    output: ParseOutput = {}
+    for module in envelope.module:
+        number = spelling.get(_norm(module.mail_no), module.mail_no)
+        output[number] = _outcome(number, module)
+    return output
+
+
+def _slow_envelope(body: bytes) -> _Envelope:
+    """The envelope through `json` first: error envelopes and bad bodies explained."""
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -217,14 +232,7 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
             f"cainiao: unexpected shape ({exc.error_count()} problems: {_first_error(exc)})",
             carrier="cainiao",
         ) from None
-    if envelope.module is None:
-        raise BadPayloadError("cainiao: no `module` list in the body", carrier="cainiao")
-    spelling = {_norm(n): n for n in requested}
-    output: ParseOutput = {}
-    for module in envelope.module:
-        number = spelling.get(_norm(module.mail_no), module.mail_no)
-        output[number] = _outcome(number, module)
-    return output
+    return envelope
 
 
 def _outcome(number: str, module: _Module) -> TrackResult | CarrierFailure:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from carriers.base import ParseOutput
+from carriers.base import ParseOutput, validate_json_body
 from carriers.textstage import classify
 from tracking.countries import to_iso2
 from tracking.domain import (
@@ -175,6 +175,23 @@ def stage_of(code: str) -> Stage:
     return Stage.UNKNOWN
 
 
+def _slow_envelope(body: bytes) -> _Envelope:
+    """The envelope through `json` first (GB18030 bodies too), to say what is wrong."""
+    try:
+        data = json.loads(decode_body(body))
+    except json.JSONDecodeError as exc:
+        raise BadPayloadError(f"4px: body is not JSON ({exc})", carrier="4px") from None
+    if not isinstance(data, dict):
+        raise BadPayloadError("4px: body is not a JSON object", carrier="4px")
+    try:
+        return _Envelope.model_validate(data)
+    except ValidationError as exc:
+        raise BadPayloadError(
+            f"4px: unexpected shape ({exc.error_count()} problems: {_first_error(exc)})",
+            carrier="4px",
+        ) from None
+
+
 def decode_body(body: bytes) -> str:
     """The body as text: UTF-8 (with or without BOM), else GB18030, else UTF-8 with U+FFFD.
 
@@ -256,19 +273,7 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     `RateLimitedError` or `CarrierServerError` for an error envelope. An error envelope
     that says the number does not exist is a `not_found` failure instead.
     """
-    try:
-        data = json.loads(decode_body(body))
-    except json.JSONDecodeError as exc:
-        raise BadPayloadError(f"4px: body is not JSON ({exc})", carrier="4px") from None
-    if not isinstance(data, dict):
-        raise BadPayloadError("4px: body is not a JSON object", carrier="4px")
-    try:
-        envelope = _Envelope.model_validate(data)
-    except ValidationError as exc:
-        raise BadPayloadError(
-            f"4px: unexpected shape ({exc.error_count()} problems: {_first_error(exc)})",
-            carrier="4px",
-        ) from None
+    envelope = validate_json_body(_Envelope, body) or _slow_envelope(body)
     flag = str(envelope.result if envelope.result is not None else "").strip()
     if flag == "0":
         return _error_outcome(envelope, requested)

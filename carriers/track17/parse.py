@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from carriers.base import ParseOutput
+from carriers.base import ParseOutput, validate_json_body
 from carriers.textstage import classify
 from tracking.countries import to_iso2
 from tracking.domain import (
@@ -285,6 +285,9 @@ def parse_register(body: bytes, *, requested: Sequence[str] = ()) -> dict[str, C
 
 
 def _data(body: bytes) -> _Data:
+    fast = validate_json_body(_Envelope, body)
+    if fast is not None and fast.code == 0 and fast.data is not None:
+        return fast.data
     try:
         raw = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from carriers.base import ParseOutput
+from carriers.base import ParseOutput, validate_json_body
 from tracking.domain import (
     FINAL_STAGES,
     CarrierFailure,
@@ -225,19 +225,7 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     Raises `BadPayloadError` for a body without Yanwen's shape, and the matching
     `CarrierError` for an envelope whose `code` is not 0.
     """
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayloadError(f"yanwen: body is not JSON ({exc})", carrier="yanwen") from None
-    if not isinstance(data, dict):
-        raise BadPayloadError("yanwen: body is not a JSON object", carrier="yanwen")
-    try:
-        envelope = _Envelope.model_validate(data)
-    except ValidationError as exc:
-        raise BadPayloadError(
-            f"yanwen: unexpected shape ({exc.error_count()} problems: {_first_error(exc)})",
-            carrier="yanwen",
-        ) from None
+    envelope = validate_json_body(_Envelope, body) or _slow_envelope(body)
     if envelope.code is None:
         raise BadPayloadError("yanwen: no `code` in the body", carrier="yanwen")
     if str(envelope.code).strip() != "0":
@@ -342,6 +330,23 @@ def _legs(number: str, item: _Item) -> tuple[LegRef, ...]:
         seen.add(leg)
         legs.append(LegRef(tracking_number=leg, carrier_name=carrier_name))
     return tuple(legs)
+
+
+def _slow_envelope(body: bytes) -> _Envelope:
+    """The envelope through `json` first, to say what is wrong with a bad body."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadPayloadError(f"yanwen: body is not JSON ({exc})", carrier="yanwen") from None
+    if not isinstance(data, dict):
+        raise BadPayloadError("yanwen: body is not a JSON object", carrier="yanwen")
+    try:
+        return _Envelope.model_validate(data)
+    except ValidationError as exc:
+        raise BadPayloadError(
+            f"yanwen: unexpected shape ({exc.error_count()} problems: {_first_error(exc)})",
+            carrier="yanwen",
+        ) from None
 
 
 def _envelope_error(code: str, message: str) -> CarrierError:
