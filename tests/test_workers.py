@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +30,19 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 CARRIERS = ["17track", "4px", "cainiao", "yanwen", "yunexpress"]
 WORKER_MAIN = "from tracking import cli, workers; workers.register(cli.app); cli.main()"
+PLANNER_KILLED_ON_THIRD_SLICE = """
+import os, signal
+from tracking import cli, workers
+real, slices = workers._defer_batch, []
+def dying(*args, **kwargs):
+    slices.append(1)
+    if len(slices) == 3:  # third slice claimed in its transaction, its batch not queued yet
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+workers._defer_batch = dying
+workers.register(cli.app)
+cli.main()
+"""
 REDIS_URL = os.environ.get("TRACK_EVIDENCE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
@@ -79,21 +92,26 @@ def seed(url: str, tmp_path: Path, count: int) -> dict[str, int]:
 
 
 def start_worker(
-    url: str, sandbox: str, prefix: str, *, concurrency: int
+    url: str,
+    sandbox: str,
+    prefix: str,
+    *,
+    concurrency: int,
+    main: str = WORKER_MAIN,
+    extra: Sequence[str] = ("--refresh-minutes", "0"),
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TRACK_EVIDENCE_LIMIT_PREFIX": prefix}
     return subprocess.Popen(
         [
             sys.executable,
             "-c",
-            WORKER_MAIN,
+            main,
             "--db",
             url,
             "worker",
             "--concurrency",
             str(concurrency),
-            "--refresh-minutes",
-            "0",
+            *extra,
             "--sandbox-url",
             sandbox,
             "--batch",
@@ -241,9 +259,8 @@ def test_a_killed_worker_loses_nothing(
         workers = [victim]
         try:
             defer_plan(pg_url)
-            # Kill the victim in the middle of refresh batches. (A worker killed inside the
-            # planner, between claiming shipments and queueing their batches, leaves them
-            # leased until the lease runs out: a known gap, see the README.)
+            # Kill the victim in the middle of refresh batches (a planner killed while
+            # claiming: test_a_planner_killed_between_claim_and_queueing_strands_nothing).
             deadline = time.monotonic() + 20
             while batches_running(engine) < 2:
                 assert time.monotonic() < deadline, job_counts(engine)
@@ -273,6 +290,69 @@ def test_a_killed_worker_loses_nothing(
     asked = sum(seen[c]["requests"] for c in single)
     assert sum(per[c] for c in single) <= asked <= sum(per[c] for c in single) + 2 * 5
     engine.dispose()
+
+
+def leased(engine: sa.Engine) -> int:
+    """Shipments claimed (leased) but not polled yet."""
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                sa.text(
+                    "SELECT count(*) FROM shipments WHERE poll_count = 0 AND next_poll_at > :now"
+                ),
+                {"now": datetime.now(UTC)},
+            ).scalar_one()
+        )
+
+
+def jobs_of(engine: sa.Engine, task: str) -> list[tuple[str, int]]:
+    """(status, attempts) of each job of `task`."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT status::text, attempts FROM procrastinate_jobs WHERE task_name = :t"
+                " ORDER BY id"
+            ),
+            {"t": f"track_evidence:{task}"},
+        )
+        return [(str(status), int(attempts)) for status, attempts in rows]
+
+
+def test_a_planner_killed_between_claim_and_queueing_strands_nothing(
+    pg_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """SIGKILL inside the planner, after a slice is claimed and before its batch is queued.
+
+    The claim and the job commit together or not at all: the slice the planner was on is
+    not leased (no hour-long wait), the planner job is retried by a surviving worker, and
+    every shipment is polled once.
+    """
+    seed(pg_url, tmp_path, 150)
+    engine = open_engine(pg_url)
+    request.addfinalizer(engine.dispose)
+    prefix = f"postgresql:{uuid.uuid4().hex}:"
+    with sandbox_process() as sandbox:
+        victim = start_worker(
+            pg_url, sandbox, prefix, concurrency=1, main=PLANNER_KILLED_ON_THIRD_SLICE
+        )
+        workers = [victim]
+        try:
+            defer_plan(pg_url)
+            assert victim.wait(timeout=60) == -signal.SIGKILL
+            # Two slices were claimed and queued; the third one's claim died with it.
+            assert leased(engine) == 2 * 5
+            assert [status for status, _ in jobs_of(engine, "refresh_batch")] == ["todo"] * 2
+            workers += [start_worker(pg_url, sandbox, prefix, concurrency=2) for _ in range(2)]
+            wait_done(engine, workers[1:], timeout=40)  # the lease is an hour
+        finally:
+            stop(workers)
+    [(status, attempts)] = jobs_of(engine, "plan_refresh")
+    assert status == "succeeded"
+    assert attempts >= 1  # retried by a surviving worker
+    assert job_counts(engine) == {"succeeded": sum(job_counts(engine).values())}
+    total, done, twice = polled(engine)
+    assert (done, twice) == (total, 0)  # every shipment stored, each once
+    assert duplicate_events(engine) == 0
 
 
 def test_worker_refuses_sqlite(tmp_path: Path) -> None:
