@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -64,15 +65,18 @@ def pg_url(pg_skip_reason: str | None) -> Iterator[str]:
         yield url
 
 
-def seed(url: str, tmp_path: Path, count: int) -> dict[str, int]:
-    """Store `count` orders (and their never-polled shipments) spread over the carriers."""
+def seed(url: str, tmp_path: Path, count: int, *, wave: int = 7) -> dict[str, int]:
+    """Store `count` orders (and their never-polled shipments) spread over the carriers.
+
+    Each `wave` has its own order ids and tracking numbers.
+    """
     from tracking.ingest import OrderRow, open_orders
     from tracking.pipeline import order_row
     from tracking.repository import upsert_orders
     from tracking.storage import transaction
 
-    path = tmp_path / "orders.csv"
-    per = write_orders(path, count, CARRIERS, seed=7)
+    path = tmp_path / f"orders-{wave}.csv"
+    per = write_orders(path, count, CARRIERS, seed=wave)
     carriers = all_carriers()
     engine = open_engine(url)
     now = datetime.now(UTC)
@@ -355,6 +359,93 @@ def test_a_planner_killed_between_claim_and_queueing_strands_nothing(
     assert duplicate_events(engine) == 0
 
 
+TICK_SECONDS = 5
+
+
+def ticks(engine: sa.Engine) -> list[tuple[int, str]]:
+    """(cron timestamp, status) of every `refresh_tick` job, in timestamp order."""
+    with engine.connect() as connection:
+        if connection.execute(sa.text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
+            return []
+        rows = connection.execute(
+            sa.text(
+                "SELECT (args->>'timestamp')::bigint, status::text FROM procrastinate_jobs"
+                " WHERE task_name = 'track_evidence:refresh_tick' ORDER BY 1, id"
+            )
+        )
+        return [(int(t), str(status)) for t, status in rows]
+
+
+def polled_twice(engine: sa.Engine) -> int:
+    """Shipments of any role (origins and the legs they revealed) polled more than once."""
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                sa.text("SELECT count(*) FROM shipments WHERE poll_count > 1")
+            ).scalar_one()
+        )
+
+
+def wait_until(
+    check: Any, workers: list[subprocess.Popen[bytes]], timeout: float, what: str
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        for w in workers:
+            if w.poll() is not None:
+                detail = w.stderr.read().decode()[-2000:] if w.stderr else ""
+                raise AssertionError(f"worker exited: {detail}")
+        assert time.monotonic() < deadline, f"{what}: not within {timeout}s"
+        time.sleep(0.3)
+
+
+def test_three_workers_defer_each_periodic_refresh_exactly_once(
+    pg_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """3 workers on a refresh cron of every few seconds: one `refresh_tick` job per tick.
+
+    Procrastinate's periodic defers are unique per (task, periodic id, tick), so whichever
+    workers see a tick, one job runs it. A second wave of orders, stored once the first is
+    polled, is polled by a later tick; no shipment of either wave is polled twice.
+    """
+    seed(pg_url, tmp_path, 50, wave=1)
+    engine = open_engine(pg_url)
+    request.addfinalizer(engine.dispose)
+    prefix = f"postgresql:{uuid.uuid4().hex}:"
+    cron = ("--refresh-cron", f"* * * * * */{TICK_SECONDS}")
+    with sandbox_process() as sandbox:
+        workers = [
+            start_worker(pg_url, sandbox, prefix, concurrency=2, extra=cron) for _ in range(3)
+        ]
+        try:
+            wait_until(lambda: polled(engine)[1] == 50, workers, 30, "first wave polled")
+            first_wave_ticks = {t for t, _ in ticks(engine)}
+            seed(pg_url, tmp_path, 50, wave=2)
+            wait_until(lambda: polled(engine)[1] == 100, workers, 30, "second wave polled")
+            # and let two more ticks pass, seen by all three workers
+            last = max(t for t, _ in ticks(engine))
+            wait_until(
+                lambda: max(t for t, _ in ticks(engine)) >= last + 2 * TICK_SECONDS,
+                workers,
+                30,
+                "two more ticks",
+            )
+        finally:
+            stop(workers)
+    deferred = ticks(engine)
+    stamps = [t for t, _ in deferred]
+    assert len(stamps) == len(set(stamps)), f"a tick was deferred twice: {stamps}"
+    # every tick between the first and the last, none lost and none doubled
+    assert stamps == list(range(stamps[0], stamps[-1] + 1, TICK_SECONDS))
+    assert len(stamps) >= 4
+    assert max(stamps) > max(first_wave_ticks)  # the second wave came with a later tick
+    assert "failed" not in {status for _, status in deferred}
+    total, done, twice = polled(engine)
+    assert (total, done, twice) == (100, 100, 0)
+    assert polled_twice(engine) == 0
+    assert duplicate_events(engine) == 0
+
+
 def test_worker_refuses_sqlite(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-c", WORKER_MAIN, "--db", f"sqlite:///{tmp_path}/x.db", "worker"],
@@ -364,6 +455,20 @@ def test_worker_refuses_sqlite(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "workers need PostgreSQL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_worker_refuses_a_bad_refresh_cron() -> None:
+    # refused before any connection: the database need not exist
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_MAIN, "--db", url, "worker", "--refresh-cron", "every 5 s"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "--refresh-cron 'every 5 s' is not a valid cron schedule" in result.stderr
     assert "Traceback" not in result.stderr
 
 

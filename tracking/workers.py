@@ -630,6 +630,13 @@ async def run_worker(config: WorkerConfig, *, settings: Settings) -> None:
 # -- command line ----------------------------------------------------------------------------
 
 
+def _valid_cron(expression: str) -> bool:
+    """Whether Procrastinate's cron parser takes `expression` (5 fields, or 6 with seconds)."""
+    import croniter  # type: ignore[import-untyped]
+
+    return bool(croniter.croniter.is_valid(expression))
+
+
 def register(app: typer.Typer) -> None:
     """Add `worker` to the `track-evidence` command line."""
 
@@ -653,6 +660,13 @@ def register(app: typer.Typer) -> None:
                 help="Share rate limits in Redis (default: in PostgreSQL).",
             ),
         ] = None,
+        refresh_cron: Annotated[
+            str | None,
+            typer.Option(
+                hidden=True,
+                help="Refresh on this Procrastinate cron instead (6th field: seconds); tests.",
+            ),
+        ] = None,
         batch: Annotated[int, typer.Option(min=1, help="Shipments per refresh job.")] = 200,
         heartbeat_seconds: Annotated[
             float,
@@ -667,6 +681,8 @@ def register(app: typer.Typer) -> None:
         with cli._errors():
             settings = cli._settings()
             require_postgres(settings.database_url)
+            if refresh_cron is not None and not _valid_cron(refresh_cron):
+                raise ConfigError(f"--refresh-cron {refresh_cron!r} is not a valid cron schedule")
             stalled = heartbeat_seconds * 3
             check = max(1, min(59, round(stalled / 2)))
             config = WorkerConfig(
@@ -674,7 +690,8 @@ def register(app: typer.Typer) -> None:
                 sandbox_url=sandbox_url,
                 redis_url=redis_url,
                 limit_prefix=os.environ.get("TRACK_EVIDENCE_LIMIT_PREFIX", ""),
-                refresh_cron=f"*/{refresh_minutes} * * * *" if refresh_minutes else None,
+                refresh_cron=refresh_cron
+                or (f"*/{refresh_minutes} * * * *" if refresh_minutes else None),
                 batch_shipments=batch,
                 heartbeat_seconds=heartbeat_seconds,
                 stalled_after=stalled,
