@@ -162,6 +162,12 @@ def claim_due(
     Never-polled shipments come first (partial index `ix_shipments_new`), then the most
     overdue (`ix_shipments_due`). On PostgreSQL the rows are taken `FOR UPDATE SKIP LOCKED`,
     so concurrent claimers never share a shipment.
+
+    Kept apart from `repository.claim_due_shipments` (`refresh`'s one `UPDATE ... RETURNING`
+    over all carriers): for one carrier that statement reaches both indexes only as a bitmap
+    of every due row, sorted per claim - 51 ms against 15 ms here per 200-row claim with
+    129,000 of 200,000 shipments due - while these two queries walk the indexes in order and
+    stop at the limit.
     """
     with transaction(engine) as connection:
         return _claim(
