@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +21,16 @@ import pytest
 import sqlalchemy as sa
 
 import tests.test_pull as sandbox
-from tracking.domain import Exchange, NumberResult, ParsedEvent, Stage, TimeSource, TrackResult
+from tracking.domain import (
+    CarrierFailure,
+    ErrorKind,
+    Exchange,
+    NumberResult,
+    ParsedEvent,
+    Stage,
+    TimeSource,
+    TrackResult,
+)
 from tracking.findings import CATALOGUE, finding, redact_other_stores
 from tracking.findings_history import finding_histories, finding_history
 from tracking.policies import POLICIES
@@ -363,6 +373,23 @@ CASES: list[Any] = [
     ),
     pytest.param(
         order(),
+        [],
+        {
+            "shipments": [
+                dataclasses.replace(
+                    leg(final=False, dest=None, state="not_found"),
+                    not_found_since=ORDER_DATE + timedelta(days=2),
+                    last_fetched_at=ORDER_DATE + timedelta(days=33),
+                )
+            ]
+        },
+        "shipment.given_up",
+        "error",
+        (),
+        id="shipment.given_up",
+    ),
+    pytest.param(
+        order(),
         trip(),
         {"shipments": [dataclasses.replace(leg(), state="error", error_kind="carrier_error")]},
         "shipment.fetch_failed",
@@ -627,6 +654,44 @@ def test_stale_message_does_not_change_from_day_to_day() -> None:
     assert only(one, "shipment.stale") == only(two, "shipment.stale")
 
 
+def not_found_for(days: float) -> ShipmentFacts:
+    """The origin leg, not found since day 2 after the order, last asked `days` later."""
+    since = ORDER_DATE + timedelta(days=2)
+    return dataclasses.replace(
+        leg(final=False, dest=None, state="not_found"),
+        not_found_since=since,
+        last_fetched_at=since + timedelta(days=days),
+    )
+
+
+def test_a_number_not_found_for_30_days_is_given_up_with_its_dates() -> None:
+    still_asked = judge(events=[], shipments=[not_found_for(29.9)])
+    assert "shipment.given_up" not in [f.code for f in still_asked.findings]
+    verdict = judge(events=[], shipments=[not_found_for(30.5)])
+    found = only(verdict, "shipment.given_up")
+    assert found.severity == "error"
+    assert verdict.status == "fail"
+    assert "30 days after it was first not found (2026-09-03)" in found.message
+    assert "polling stopped on 2026-10-03" in found.message
+    assert "2026-09-03" in found.message_zh
+    assert "2026-10-03" in found.message_zh
+    # Dated, not counted: judged a month later, the finding (and the digest) is the same.
+    later = judge(events=[], shipments=[not_found_for(30.5)], as_of=AS_OF + timedelta(days=30))
+    assert only(later, "shipment.given_up") == found
+
+
+def test_a_young_order_whose_number_was_given_up_is_not_pending() -> None:
+    """Not found is only a warning in its first days; a given-up number is not pending."""
+    since = ORDER_DATE - timedelta(days=40)  # the number was sent long before this order
+    leg_ = dataclasses.replace(
+        not_found_for(0), not_found_since=since, last_fetched_at=since + timedelta(days=31)
+    )
+    verdict = judge(events=[], shipments=[leg_], as_of=ORDER_DATE + timedelta(days=1))
+    assert only(verdict, "shipment.not_found").severity == "warning"
+    assert only(verdict, "shipment.given_up").severity == "error"
+    assert verdict.status == "fail"
+
+
 # -- on a database: cross-order checks and history ------------------------------------------------
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -671,17 +736,8 @@ def add_order(
         )
 
 
-def track(
-    engine: sa.Engine,
-    number: str,
-    stages: Sequence[tuple[Stage, float, str]],
-    *,
-    final: bool,
-    at: datetime = NOW,
-) -> str:
-    """Store one carrier response for `number`; returns the exchange's sha256."""
-    body = f"{number}|{len(stages)}|{at.isoformat()}".encode()
-    exchange = Exchange(
+def _exchange(number: str, body: bytes, at: datetime) -> Exchange:
+    return Exchange(
         carrier="cainiao",
         adapter_version="cainiao/test",
         method="GET",
@@ -692,6 +748,27 @@ def track(
         body=body,
         fetched_at=at,
     )
+
+
+def _shipment_id(engine: sa.Engine, number: str) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                sa.text("SELECT id FROM shipments WHERE tracking_number = :n"), {"n": number}
+            ).scalar_one()
+        )
+
+
+def track(
+    engine: sa.Engine,
+    number: str,
+    stages: Sequence[tuple[Stage, float, str]],
+    *,
+    final: bool,
+    at: datetime = NOW,
+) -> str:
+    """Store one carrier response for `number`; returns the exchange's sha256."""
+    exchange = _exchange(number, f"{number}|{len(stages)}|{at.isoformat()}".encode(), at)
     events = tuple(
         ParsedEvent(
             stage=stage,
@@ -704,13 +781,9 @@ def track(
         )
         for stage, day, country in stages
     )
-    with engine.connect() as connection:
-        sid = connection.execute(
-            sa.text("SELECT id FROM shipments WHERE tracking_number = :n"), {"n": number}
-        ).scalar_one()
     store_results(
         engine,
-        shipment_ids={number: sid},
+        shipment_ids={number: _shipment_id(engine, number)},
         results=[
             NumberResult(
                 number,
@@ -722,6 +795,24 @@ def track(
         run_id=None,
     )
     return exchange.sha256
+
+
+def not_found(engine: sa.Engine, number: str, *, at: datetime) -> None:
+    """Store the carrier's "no such number" answer for `number`, asked at `at`."""
+    exchange = _exchange(number, f"{number}|not found|{at.isoformat()}".encode(), at)
+    store_results(
+        engine,
+        shipment_ids={number: _shipment_id(engine, number)},
+        results=[
+            NumberResult(
+                number,
+                (exchange,),
+                CarrierFailure(number, ErrorKind.NOT_FOUND, "no such number"),
+            )
+        ],
+        now=at,
+        run_id=None,
+    )
 
 
 FULL = [
@@ -872,6 +963,68 @@ def test_history_keeps_open_findings_open_and_reopens_returning_ones(
 
 
 # -- end to end: the sandbox pull ------------------------------------------------------------------
+
+
+def next_poll(engine: sa.Engine, number: str) -> datetime | None:
+    with engine.connect() as connection:
+        value = connection.execute(
+            sa.text("SELECT next_poll_at FROM shipments WHERE tracking_number = :n"), {"n": number}
+        ).scalar_one()
+    return value if value is None or isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def test_a_given_up_number_is_reported_everywhere_until_it_is_found(
+    db_url: str, make_engine: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from tracking.cli import app
+    from tracking.report import build_report
+
+    engine = make_engine(db_url)
+    number = "LP00000000000077"
+    add_order(engine, "A1", number)
+    ids = list(pks(engine).values())
+    first = ORDER_DATE + timedelta(days=1)
+
+    def codes() -> list[str]:
+        return [f["code"] for f in stored_findings(engine)["shop-a/A1"]]
+
+    for day in (0, 1, 7, 29):  # asked again and again while the carrier does not know it
+        not_found(engine, number, at=first + timedelta(days=day))
+        assert next_poll(engine, number) is not None
+    judge_db(engine, ids)
+    assert "shipment.not_found" in codes()
+    assert "shipment.given_up" not in codes()
+
+    not_found(engine, number, at=first + timedelta(days=30))
+    assert next_poll(engine, number) is None  # given up: never polled again
+    judge_db(engine, ids)
+    [given] = [f for f in stored_findings(engine)["shop-a/A1"] if f["code"] == "shipment.given_up"]
+    assert given["severity"] == "error"
+    assert "30 days after it was first not found (2026-09-02)" in given["message"]
+    assert "polling stopped on 2026-10-02" in given["message"]
+
+    result = CliRunner().invoke(app, ["--db", db_url, "status", "--json"])
+    assert result.exit_code == 0, result.output
+    [item] = json.loads(result.stdout)
+    assert item["verdict"] == "fail"
+    assert given in item["findings"]
+    report = build_report(engine, as_of=AS_OF, window_days=90).as_json()
+    assert [f["orders"] for f in report["findings"] if f["code"] == "shipment.given_up"] == [1]
+    [reasons] = [d["reasons"] for d in report["do_not_cite"] if d["order_id"] == "A1"]
+    assert "shipment.given_up" in [r["code"] for r in reasons]
+
+    # Refreshed by hand later, the carrier now knows the number: the finding is gone.
+    track(engine, number, FULL, final=True, at=first + timedelta(days=45))
+    judge_db(engine, ids, now=NOW + timedelta(days=1))
+    assert "shipment.given_up" not in codes()
+    assert "shipment.not_found" not in codes()
+    assert next_poll(engine, number) is not None  # one confirming poll of the final state
+    with engine.connect() as connection:
+        history = finding_history(connection, ids[0])
+    resolved = {s.code: s.resolved_at for s in history}
+    assert resolved["shipment.given_up"] == NOW + timedelta(days=1)
 
 
 async def test_sandbox_pull_flags_a_shared_number_and_a_wrong_destination(

@@ -14,9 +14,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -30,6 +31,19 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 CARRIERS = ["17track", "4px", "cainiao", "yanwen", "yunexpress"]
 WORKER_MAIN = "from tracking import cli, workers; workers.register(cli.app); cli.main()"
+PLANNER_KILLED_ON_THIRD_SLICE = """
+import os, signal
+from tracking import cli, workers
+real, slices = workers._defer_batch, []
+def dying(*args, **kwargs):
+    slices.append(1)
+    if len(slices) == 3:  # third slice claimed in its transaction, its batch not queued yet
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+workers._defer_batch = dying
+workers.register(cli.app)
+cli.main()
+"""
 REDIS_URL = os.environ.get("TRACK_EVIDENCE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
@@ -51,15 +65,18 @@ def pg_url(pg_skip_reason: str | None) -> Iterator[str]:
         yield url
 
 
-def seed(url: str, tmp_path: Path, count: int) -> dict[str, int]:
-    """Store `count` orders (and their never-polled shipments) spread over the carriers."""
+def seed(url: str, tmp_path: Path, count: int, *, wave: int = 7) -> dict[str, int]:
+    """Store `count` orders (and their never-polled shipments) spread over the carriers.
+
+    Each `wave` has its own order ids and tracking numbers.
+    """
     from tracking.ingest import OrderRow, open_orders
     from tracking.pipeline import order_row
     from tracking.repository import upsert_orders
     from tracking.storage import transaction
 
-    path = tmp_path / "orders.csv"
-    per = write_orders(path, count, CARRIERS, seed=7)
+    path = tmp_path / f"orders-{wave}.csv"
+    per = write_orders(path, count, CARRIERS, seed=wave)
     carriers = all_carriers()
     engine = open_engine(url)
     now = datetime.now(UTC)
@@ -79,21 +96,26 @@ def seed(url: str, tmp_path: Path, count: int) -> dict[str, int]:
 
 
 def start_worker(
-    url: str, sandbox: str, prefix: str, *, concurrency: int
+    url: str,
+    sandbox: str,
+    prefix: str,
+    *,
+    concurrency: int,
+    main: str = WORKER_MAIN,
+    extra: Sequence[str] = ("--refresh-minutes", "0"),
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TRACK_EVIDENCE_LIMIT_PREFIX": prefix}
     return subprocess.Popen(
         [
             sys.executable,
             "-c",
-            WORKER_MAIN,
+            main,
             "--db",
             url,
             "worker",
             "--concurrency",
             str(concurrency),
-            "--refresh-minutes",
-            "0",
+            *extra,
             "--sandbox-url",
             sandbox,
             "--batch",
@@ -241,9 +263,8 @@ def test_a_killed_worker_loses_nothing(
         workers = [victim]
         try:
             defer_plan(pg_url)
-            # Kill the victim in the middle of refresh batches. (A worker killed inside the
-            # planner, between claiming shipments and queueing their batches, leaves them
-            # leased until the lease runs out: a known gap, see the README.)
+            # Kill the victim in the middle of refresh batches (a planner killed while
+            # claiming: test_a_planner_killed_between_claim_and_queueing_strands_nothing).
             deadline = time.monotonic() + 20
             while batches_running(engine) < 2:
                 assert time.monotonic() < deadline, job_counts(engine)
@@ -275,6 +296,156 @@ def test_a_killed_worker_loses_nothing(
     engine.dispose()
 
 
+def leased(engine: sa.Engine) -> int:
+    """Shipments claimed (leased) but not polled yet."""
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                sa.text(
+                    "SELECT count(*) FROM shipments WHERE poll_count = 0 AND next_poll_at > :now"
+                ),
+                {"now": datetime.now(UTC)},
+            ).scalar_one()
+        )
+
+
+def jobs_of(engine: sa.Engine, task: str) -> list[tuple[str, int]]:
+    """(status, attempts) of each job of `task`."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT status::text, attempts FROM procrastinate_jobs WHERE task_name = :t"
+                " ORDER BY id"
+            ),
+            {"t": f"track_evidence:{task}"},
+        )
+        return [(str(status), int(attempts)) for status, attempts in rows]
+
+
+def test_a_planner_killed_between_claim_and_queueing_strands_nothing(
+    pg_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """SIGKILL inside the planner, after a slice is claimed and before its batch is queued.
+
+    The claim and the job commit together or not at all: the slice the planner was on is
+    not leased (no hour-long wait), the planner job is retried by a surviving worker, and
+    every shipment is polled once.
+    """
+    seed(pg_url, tmp_path, 150)
+    engine = open_engine(pg_url)
+    request.addfinalizer(engine.dispose)
+    prefix = f"postgresql:{uuid.uuid4().hex}:"
+    with sandbox_process() as sandbox:
+        victim = start_worker(
+            pg_url, sandbox, prefix, concurrency=1, main=PLANNER_KILLED_ON_THIRD_SLICE
+        )
+        workers = [victim]
+        try:
+            defer_plan(pg_url)
+            assert victim.wait(timeout=60) == -signal.SIGKILL
+            # Two slices were claimed and queued; the third one's claim died with it.
+            assert leased(engine) == 2 * 5
+            assert [status for status, _ in jobs_of(engine, "refresh_batch")] == ["todo"] * 2
+            workers += [start_worker(pg_url, sandbox, prefix, concurrency=2) for _ in range(2)]
+            wait_done(engine, workers[1:], timeout=40)  # the lease is an hour
+        finally:
+            stop(workers)
+    [(status, attempts)] = jobs_of(engine, "plan_refresh")
+    assert status == "succeeded"
+    assert attempts >= 1  # retried by a surviving worker
+    assert job_counts(engine) == {"succeeded": sum(job_counts(engine).values())}
+    total, done, twice = polled(engine)
+    assert (done, twice) == (total, 0)  # every shipment stored, each once
+    assert duplicate_events(engine) == 0
+
+
+TICK_SECONDS = 5
+
+
+def ticks(engine: sa.Engine) -> list[tuple[int, str]]:
+    """(cron timestamp, status) of every `refresh_tick` job, in timestamp order."""
+    with engine.connect() as connection:
+        if connection.execute(sa.text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
+            return []
+        rows = connection.execute(
+            sa.text(
+                "SELECT (args->>'timestamp')::bigint, status::text FROM procrastinate_jobs"
+                " WHERE task_name = 'track_evidence:refresh_tick' ORDER BY 1, id"
+            )
+        )
+        return [(int(t), str(status)) for t, status in rows]
+
+
+def polled_twice(engine: sa.Engine) -> int:
+    """Shipments of any role (origins and the legs they revealed) polled more than once."""
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                sa.text("SELECT count(*) FROM shipments WHERE poll_count > 1")
+            ).scalar_one()
+        )
+
+
+def wait_until(
+    check: Any, workers: list[subprocess.Popen[bytes]], timeout: float, what: str
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        for w in workers:
+            if w.poll() is not None:
+                detail = w.stderr.read().decode()[-2000:] if w.stderr else ""
+                raise AssertionError(f"worker exited: {detail}")
+        assert time.monotonic() < deadline, f"{what}: not within {timeout}s"
+        time.sleep(0.3)
+
+
+def test_three_workers_defer_each_periodic_refresh_exactly_once(
+    pg_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """3 workers on a refresh cron of every few seconds: one `refresh_tick` job per tick.
+
+    Procrastinate's periodic defers are unique per (task, periodic id, tick), so whichever
+    workers see a tick, one job runs it. A second wave of orders, stored once the first is
+    polled, is polled by a later tick; no shipment of either wave is polled twice.
+    """
+    seed(pg_url, tmp_path, 50, wave=1)
+    engine = open_engine(pg_url)
+    request.addfinalizer(engine.dispose)
+    prefix = f"postgresql:{uuid.uuid4().hex}:"
+    cron = ("--refresh-cron", f"* * * * * */{TICK_SECONDS}")
+    with sandbox_process() as sandbox:
+        workers = [
+            start_worker(pg_url, sandbox, prefix, concurrency=2, extra=cron) for _ in range(3)
+        ]
+        try:
+            wait_until(lambda: polled(engine)[1] == 50, workers, 30, "first wave polled")
+            first_wave_ticks = {t for t, _ in ticks(engine)}
+            seed(pg_url, tmp_path, 50, wave=2)
+            wait_until(lambda: polled(engine)[1] == 100, workers, 30, "second wave polled")
+            # and let two more ticks pass, seen by all three workers
+            last = max(t for t, _ in ticks(engine))
+            wait_until(
+                lambda: max(t for t, _ in ticks(engine)) >= last + 2 * TICK_SECONDS,
+                workers,
+                30,
+                "two more ticks",
+            )
+        finally:
+            stop(workers)
+    deferred = ticks(engine)
+    stamps = [t for t, _ in deferred]
+    assert len(stamps) == len(set(stamps)), f"a tick was deferred twice: {stamps}"
+    # every tick between the first and the last, none lost and none doubled
+    assert stamps == list(range(stamps[0], stamps[-1] + 1, TICK_SECONDS))
+    assert len(stamps) >= 4
+    assert max(stamps) > max(first_wave_ticks)  # the second wave came with a later tick
+    assert "failed" not in {status for _, status in deferred}
+    total, done, twice = polled(engine)
+    assert (total, done, twice) == (100, 100, 0)
+    assert polled_twice(engine) == 0
+    assert duplicate_events(engine) == 0
+
+
 def test_worker_refuses_sqlite(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-c", WORKER_MAIN, "--db", f"sqlite:///{tmp_path}/x.db", "worker"],
@@ -284,6 +455,20 @@ def test_worker_refuses_sqlite(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "workers need PostgreSQL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_worker_refuses_a_bad_refresh_cron() -> None:
+    # refused before any connection: the database need not exist
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_MAIN, "--db", url, "worker", "--refresh-cron", "every 5 s"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "--refresh-cron 'every 5 s' is not a valid cron schedule" in result.stderr
     assert "Traceback" not in result.stderr
 
 

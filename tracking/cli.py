@@ -401,9 +401,12 @@ def status_command(
             query = query.where(v.c.status == verdict)
         if tenant is not None:
             query = query.where(o.c.tenant == tenant)
-        with engine.connect() as connection:
-            rows = list(connection.execute(query))
-            legs = _legs(connection, [r.tracking_number for r in rows])
+        try:
+            with engine.connect() as connection:
+                rows = list(connection.execute(query))
+                legs = _legs(connection, [r.tracking_number for r in rows])
+        finally:
+            engine.dispose()
         if order is not None and not rows:
             _fail(f"no verdict for order {order!r} (was it pulled?)")
         items = [

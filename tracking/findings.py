@@ -59,6 +59,12 @@ CATALOGUE: dict[str, FindingSpec] = _specs(
     # the shipment at the carrier
     ("shipment.no_carrier", "error", "No carrier for the number", "无法识别承运商"),
     ("shipment.not_found", "error", "Number unknown to the carrier", "承运商查无此单号"),
+    (
+        "shipment.given_up",
+        "error",
+        "Number given up: never found, polling stopped",
+        "长期查无此单号，已停止查询",
+    ),
     ("shipment.fetch_failed", "warning", "Carrier could not be queried", "承运商查询失败"),
     ("shipment.returned", "error", "Returned to the sender", "包裹退回"),
     ("shipment.exception", "error", "Lost, held or destroyed", "包裹丢失/扣留/销毁"),

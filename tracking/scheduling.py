@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from tracking.domain import Stage
 
-__all__ = ["GIVE_UP_NOT_FOUND", "next_poll_at"]
+__all__ = ["GIVE_UP_NOT_FOUND", "given_up", "next_poll_at"]
 
 GIVE_UP_NOT_FOUND = timedelta(days=30)
 """A number the carrier still does not know after this long is given up."""
@@ -20,6 +20,16 @@ _BY_STAGE: dict[str, timedelta] = {
 _DEFAULT = timedelta(hours=12)
 _AFTER_ERROR = timedelta(hours=1)
 _CONFIRM_FINAL = timedelta(hours=24)
+
+
+def given_up(*, not_found_since: datetime | None, last_fetched_at: datetime | None) -> bool:
+    """Whether a number still unknown when last asked (`last_fetched_at`) was given up.
+
+    True once it had been not found for `GIVE_UP_NOT_FOUND`: that poll set no next one.
+    """
+    if not_found_since is None or last_fetched_at is None:
+        return False
+    return last_fetched_at - not_found_since >= GIVE_UP_NOT_FOUND
 
 
 def next_poll_at(
@@ -42,7 +52,7 @@ def next_poll_at(
     if state == "not_found":
         since = not_found_since or now
         age = now - since
-        if age >= GIVE_UP_NOT_FOUND:
+        if given_up(not_found_since=since, last_fetched_at=now):
             return None
         if age < timedelta(days=1):
             return now + timedelta(hours=6)

@@ -20,6 +20,7 @@ from tracking.countries import country_name
 from tracking.domain import MILESTONES, Stage
 from tracking.findings import SEVERITY_RANK, finding
 from tracking.policies import POLICIES, Policy, Requirement
+from tracking.scheduling import given_up
 from tracking.views import EventView, FindingView, MilestoneView, Severity, VerdictStatus
 from tracking.world import s10_check_digit
 
@@ -362,7 +363,9 @@ def _shipment_findings(
                 f"承运商查询不到运单号 {origin.tracking_number}。",
             )
         )
-        terminal = not young
+        abandoned = _given_up_findings(origin)
+        findings.extend(abandoned)
+        terminal = not young or bool(abandoned)
     elif origin.state == "error":
         findings.append(
             _finding(
@@ -452,6 +455,31 @@ def _shipment_findings(
                 )
             )
     return findings, terminal
+
+
+def _given_up_findings(origin: ShipmentFacts) -> list[FindingView]:
+    """A number still unknown to the carrier after `GIVE_UP_NOT_FOUND`: no longer polled.
+
+    Dated, not counted against `as_of`: the message stays the same while nothing changes.
+    """
+    since, last = origin.not_found_since, origin.last_fetched_at
+    if since is None or last is None:
+        return []
+    if not given_up(not_found_since=since, last_fetched_at=last):
+        return []
+    days = (last - since).days
+    return [
+        _finding(
+            "shipment.given_up",
+            "error",
+            f"{origin.carrier} still did not know tracking number {origin.tracking_number} "
+            f"{days} days after it was first not found ({since:%Y-%m-%d}), so it was given "
+            f"up: polling stopped on {last:%Y-%m-%d}. Correct the number, or cite other "
+            "tracking for this order.",
+            f"承运商自 {since:%Y-%m-%d} 起 {days} 天仍查询不到运单号 {origin.tracking_number}，"
+            f"已于 {last:%Y-%m-%d} 停止查询。请更正单号，或为该订单提供其他物流轨迹。",
+        )
+    ]
 
 
 def _number_findings(order: OrderFacts, events: Sequence[EventView]) -> list[FindingView]:
