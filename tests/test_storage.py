@@ -202,3 +202,84 @@ def test_naive_datetime_is_refused(sqlite_url: str, make_engine: Any) -> None:
 def test_unreachable_database_is_a_plain_error(tmp_path: object) -> None:
     with pytest.raises(StorageError, match="does not exist"):
         open_engine("sqlite:////nonexistent-folder/x/track-evidence.db")
+
+
+def test_many_answers_in_one_transaction_match_storing_them_one_by_one(
+    db_url: str, make_engine: Any
+) -> None:
+    """Group commit: answers stored together give the rows and counts of separate stores."""
+    from tracking.repository import Answer, store_answers
+
+    def answers() -> list[Answer]:
+        # One exchange per answer (single-number carriers), the second answer a re-fetch of
+        # the first number with one more event, the third a not-found.
+        first = NumberResult(
+            "LP1",
+            (exchange(b'{"a": 1}'),),
+            TrackResult("LP1", (event(Stage.PICKED_UP, 50),), final=False),
+        )
+        second = NumberResult(
+            "LP1",
+            (exchange(b'{"a": 2}', at=NOW + timedelta(minutes=1)),),
+            TrackResult(
+                "LP1", (event(Stage.PICKED_UP, 50), event(Stage.DEPARTED_ORIGIN, 20)), final=False
+            ),
+        )
+        third = NumberResult(
+            "LP2", (exchange(b'{"a": 3}'),), CarrierFailure("LP2", ErrorKind.NOT_FOUND, "no")
+        )
+        return [
+            Answer({"LP1": ids["LP1"]}, [first], NOW),
+            Answer({"LP1": ids["LP1"]}, [second], NOW + timedelta(minutes=1)),
+            Answer({"LP2": ids["LP2"]}, [third], NOW),
+        ]
+
+    engine = make_engine(db_url)
+    ids = seed(engine)
+    stats = store_answers(engine, answers=answers(), run_id="together")
+    assert [(s.fetched, s.not_found) for s in stats] == [(1, 0), (1, 0), (0, 1)]
+    assert sum(s.events_new for s in stats) == 2  # the picked-up scan once, then departure
+    together = counts(engine)
+    with engine.connect() as connection:
+        polls = dict(
+            connection.execute(sa.text("SELECT tracking_number, poll_count FROM shipments")).all()
+        )
+        stages = connection.execute(
+            sa.text("SELECT latest_stage FROM shipments WHERE tracking_number = 'LP1'")
+        ).scalar_one()
+    assert polls["LP1"] == 2 and polls["LP2"] == 1  # each answer counts as a poll
+    assert stages == "departed_origin"
+    assert together["exchanges"] == 3 and together["exchange_bodies"] == 3
+    # The same answers again add exchanges (evidence of each fetch) but no event or body.
+    again = store_answers(engine, answers=answers(), run_id="again")
+    assert sum(s.events_new for s in again) == 0
+    after = counts(engine)
+    assert after["events"] == together["events"] == 2
+    assert after["exchange_bodies"] == 3 and after["exchanges"] == 6
+
+
+def test_a_failed_group_commit_stores_none_of_its_answers(
+    sqlite_url: str, make_engine: Any
+) -> None:
+    """Answers stored together succeed or fail together: nothing half-written."""
+    from tracking.repository import Answer, store_answers
+
+    engine = make_engine(sqlite_url)
+    ids = seed(engine)
+    good = NumberResult(
+        "LP1", (exchange(b'{"ok": 1}'),), TrackResult("LP1", (event(Stage.PICKED_UP, 5),), False)
+    )
+    unknown = NumberResult(
+        "LP9", (exchange(b'{"ok": 2}'),), TrackResult("LP9", (event(Stage.PICKED_UP, 5),), False)
+    )
+    before = counts(engine)
+    with pytest.raises(KeyError):
+        store_answers(
+            engine,
+            answers=[
+                Answer({"LP1": ids["LP1"]}, [good], NOW),
+                Answer({"LP9": 999_999}, [unknown], NOW),  # a shipment that does not exist
+            ],
+            run_id="broken",
+        )
+    assert counts(engine) == before
