@@ -247,15 +247,18 @@ def test_many_answers_in_one_transaction_match_storing_them_one_by_one(
         stages = connection.execute(
             sa.text("SELECT latest_stage FROM shipments WHERE tracking_number = 'LP1'")
         ).scalar_one()
-    assert polls["LP1"] == 2 and polls["LP2"] == 1  # each answer counts as a poll
+    assert polls["LP1"] == 2
+    assert polls["LP2"] == 1
     assert stages == "departed_origin"
-    assert together["exchanges"] == 3 and together["exchange_bodies"] == 3
+    assert together["exchanges"] == 3
+    assert together["exchange_bodies"] == 3
     # The same answers again add exchanges (evidence of each fetch) but no event or body.
     again = store_answers(engine, answers=answers(), run_id="again")
     assert sum(s.events_new for s in again) == 0
     after = counts(engine)
     assert after["events"] == together["events"] == 2
-    assert after["exchange_bodies"] == 3 and after["exchanges"] == 6
+    assert after["exchange_bodies"] == 3
+    assert after["exchanges"] == 6
 
 
 def test_a_failed_group_commit_stores_none_of_its_answers(
