@@ -463,6 +463,31 @@ def test_any_changed_byte_of_a_zip_fails_verify(
     assert not result.ok, f"byte {at} ^ {flip} went unnoticed"
 
 
+def test_a_damaged_deflated_member_is_reported_not_raised(zipped_small: Path) -> None:
+    """A flipped byte inside compressed data makes zlib fail: `verify` reports it (exit 3 path)."""
+    import struct
+    import zipfile
+
+    original = zipped_small.read_bytes()
+    with zipfile.ZipFile(zipped_small) as archive:
+        member = max(
+            (i for i in archive.infolist() if i.compress_type == zipfile.ZIP_DEFLATED),
+            key=lambda i: i.compress_size,
+        )
+    name_len, extra_len = struct.unpack(
+        "<HH", original[member.header_offset + 26 : member.header_offset + 30]
+    )
+    start = member.header_offset + 30 + name_len + extra_len
+    damaged = bytearray(original)
+    damaged[start + member.compress_size // 3] ^= 0x5A
+    zipped_small.write_bytes(bytes(damaged))
+    try:
+        result = verify_bundle(zipped_small)
+    finally:
+        zipped_small.write_bytes(original)
+    assert not result.ok
+
+
 @pytest.fixture(scope="module")
 def zipped_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = RawStore()

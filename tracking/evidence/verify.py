@@ -25,6 +25,7 @@ import re
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,6 +108,10 @@ class _Folder:
         return None
 
 
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error)
+"""What reading a damaged member can raise (a flipped byte in deflated data: `zlib.error`)."""
+
+
 class _Zip:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -130,7 +135,7 @@ class _Zip:
     def read(self, name: str) -> bytes:
         try:
             return self.zip.read(name)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        except _ZIP_ERRORS as exc:
             raise _Problem(f"{name}: unreadable in the zip ({exc})") from exc
 
     def digest(self, name: str) -> tuple[str, int]:
@@ -141,7 +146,7 @@ class _Zip:
                 while chunk := handle.read(_CHUNK):
                     hasher.update(chunk)
                     size += len(chunk)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        except _ZIP_ERRORS as exc:
             raise _Problem(f"{name}: unreadable in the zip ({exc})") from exc
         return hasher.hexdigest(), size
 
