@@ -215,7 +215,7 @@ def _milestones(
 
 def _timeline_findings(order: OrderFacts, events: Sequence[EventView]) -> list[FindingView]:
     findings: list[FindingView] = []
-    carrier_events = [e for e in events if e.stage != Stage.INFO_RECEIVED.value]
+    carrier_events = [e for e in events if e.stage != Stage.INFO_RECEIVED]
     if carrier_events:
         first = carrier_events[0]
         if first.occurred_at < order.order_date - _ORDER_DATE_TOLERANCE:
@@ -229,8 +229,8 @@ def _timeline_findings(order: OrderFacts, events: Sequence[EventView]) -> list[F
                     [_ref(first)],
                 )
             )
-    delivered = [e for e in events if e.stage == Stage.DELIVERED.value]
-    departed = [e for e in events if e.stage == Stage.DEPARTED_ORIGIN.value]
+    delivered = [e for e in events if e.stage == Stage.DELIVERED]
+    departed = [e for e in events if e.stage == Stage.DEPARTED_ORIGIN]
     if delivered and departed and delivered[0].occurred_at < departed[0].occurred_at:
         findings.append(
             _finding(
@@ -247,7 +247,7 @@ def _timeline_findings(order: OrderFacts, events: Sequence[EventView]) -> list[F
             for e in events
             if e.occurred_at < departed[0].occurred_at
             and e.stage not in _ORIGIN_SIDE
-            and e.stage not in (Stage.UNKNOWN.value, Stage.EXCEPTION.value)
+            and e.stage not in (Stage.UNKNOWN, Stage.EXCEPTION)
         ]
         if early:
             findings.append(
@@ -261,7 +261,7 @@ def _timeline_findings(order: OrderFacts, events: Sequence[EventView]) -> list[F
                     [_ref(e) for e in early[:5]],
                 )
             )
-    unknown = [e for e in events if e.stage == Stage.UNKNOWN.value]
+    unknown = [e for e in events if e.stage == Stage.UNKNOWN]
     if unknown:
         codes = sorted({e.code or e.description[:30] for e in unknown})
         findings.append(
@@ -393,7 +393,7 @@ def _shipment_findings(
                 )
             )
             terminal = True
-    delivered = next((e for e in events if e.stage == Stage.DELIVERED.value), None)
+    delivered = next((e for e in events if e.stage == Stage.DELIVERED), None)
     if delivered and delivered.country and delivered.country != order.destination_country:
         findings.append(
             _finding(
@@ -424,7 +424,7 @@ def _shipment_findings(
             )
         )
         terminal = True
-    exceptions = [e for e in events if e.stage == Stage.EXCEPTION.value]
+    exceptions = [e for e in events if e.stage == Stage.EXCEPTION]
     if exceptions and (delivered is None or exceptions[-1].occurred_at > delivered.occurred_at):
         last = exceptions[-1]
         findings.append(
