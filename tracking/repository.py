@@ -398,7 +398,7 @@ def store_answers(
         stored = _store_exchanges(connection, list(exchanges.values()), run_id)
         exchange_ids = dict(zip(exchanges, stored, strict=True))
         links: set[tuple[int, int]] = set()
-        events: list[dict[str, Any]] = []
+        events: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
         legs: list[dict[str, Any]] = []
         all_stats: list[StoreStats] = []
@@ -502,23 +502,24 @@ def _track_update(outcome: TrackResult, prev: Any, now: datetime) -> dict[str, A
 
 def _event_rows(
     outcome: TrackResult, sid: int, exchange_id: int, now: datetime
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[tuple[Any, ...]]:
+    """The answer's events as rows in `_EVENT_COLUMNS` order."""
     for event in outcome.events:
-        yield {
-            "shipment_id": sid,
-            "dedup_key": event_key(event),
-            "stage": event.stage.value,
-            "code": event.code[:128],
-            "description": event.description,
-            "location": event.location[:512],
-            "country": event.country,
-            "occurred_at": event.occurred_at,
-            "local_offset": event.local_offset,
-            "time_source": event.time_source.value,
-            "raw_time": event.raw_time[:128],
-            "exchange_id": exchange_id,
-            "first_seen_at": now,
-        }
+        yield (
+            sid,
+            event_key(event),
+            event.stage.value,
+            event.code[:128],
+            event.description,
+            event.location[:512],
+            event.country,
+            event.occurred_at,
+            event.local_offset,
+            event.time_source.value,
+            event.raw_time[:128],
+            exchange_id,
+            now,
+        )
 
 
 _EVENT_COLUMNS = (
@@ -552,8 +553,8 @@ def _sqlite_value(value: Any) -> Any:
     return _sqlite_time(value) if isinstance(value, datetime) else value
 
 
-def _insert_events(connection: Connection, events: list[dict[str, Any]]) -> int:
-    """Insert events, skipping known ones; return how many were new.
+def _insert_events(connection: Connection, events: list[tuple[Any, ...]]) -> int:
+    """Insert event rows (`_EVENT_COLUMNS` order), skipping known ones; how many were new.
 
     Events are the bulk of every write, so on SQLite they go straight to the driver's
     executemany (one prepared statement, no per-row type processing); the stored text is
@@ -561,15 +562,19 @@ def _insert_events(connection: Connection, events: list[dict[str, Any]]) -> int:
     """
     if connection.dialect.name != "sqlite":
         return insert_ignore(
-            connection, E, events, conflict=("shipment_id", "dedup_key"), count=True
+            connection,
+            E,
+            [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in events],
+            conflict=("shipment_id", "dedup_key"),
+            count=True,
         )
-    params = [
-        tuple(
-            _sqlite_time(row[c]) if c in ("occurred_at", "first_seen_at") else row[c]
-            for c in _EVENT_COLUMNS
-        )
-        for row in events
-    ]
+    seen_at: dict[datetime, str] = {}  # one `first_seen_at` per answer: format it once
+    params = []
+    for row in events:
+        first_seen = seen_at.get(row[12])
+        if first_seen is None:
+            first_seen = seen_at[row[12]] = _sqlite_time(row[12])
+        params.append((*row[:7], _sqlite_time(row[7]), *row[8:12], first_seen))
     result = connection.exec_driver_sql(_SQLITE_INSERT_EVENTS, params)
     return max(result.rowcount, 0)
 
