@@ -30,6 +30,7 @@ from bench.common import AS_OF, sandbox_process, write_orders
 from carriers.registry import all_carriers
 from tracking.config import Settings
 from tracking.pipeline import pull
+from tracking.runtime import tune_gc
 from tracking.storage import open_engine
 from tracking.validator import POLICIES
 
@@ -87,6 +88,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.sched_setaffinity(0, {0})  # one core for this process; the sandbox gets the other
+    tune_gc()  # as `track-evidence` does
     carriers = all_carriers()
     codes = [c for c in args.carriers.split(",") if c] or [
         c for c, i in carriers.items() if i.sandbox is not None

@@ -32,6 +32,7 @@ from tracking.pipeline import ProgressHook, PullReport, pull, refresh
 from tracking.policies import POLICIES, Policy, resolve_policy
 from tracking.report import register as register_report
 from tracking.report import rejudge
+from tracking.runtime import tune_gc
 from tracking.sandbox import SandboxOptions, SandboxServer
 from tracking.storage import OrderRecord, ShipmentRecord, VerdictRecord, open_engine
 from tracking.workers import register as register_workers
@@ -1018,6 +1019,7 @@ register_workers(app)
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     command: Callable[..., Any] = typer.main.get_command(app)
+    tune_gc()
     try:
         command(args=argv, prog_name="track-evidence", standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - interactive only
