@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,13 +32,45 @@ __all__ = [
     "batch_failure",
     "batch_results",
     "http_status_error",
+    "json_object",
+    "shape_error",
     "validate_json_body",
+    "validate_object",
 ]
 
 ParseOutput = dict[str, TrackResult | CarrierFailure]
 """What a parser returns: per tracking number, a result or a typed failure."""
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def json_object(body: bytes | str, *, carrier: str) -> dict[str, Any]:
+    """The body's top-level JSON object; a `BadPayloadError` naming `carrier` otherwise."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadPayloadError(f"{carrier}: body is not JSON ({exc})", carrier=carrier) from None
+    if not isinstance(data, dict):
+        raise BadPayloadError(f"{carrier}: body is not a JSON object", carrier=carrier)
+    return data
+
+
+def shape_error(exc: ValidationError, *, carrier: str) -> BadPayloadError:
+    """What a validation failure of a carrier's payload model means: where, and how many."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return BadPayloadError(
+        f"{carrier}: unexpected shape ({exc.error_count()} problems: {where}: {first['msg']})",
+        carrier=carrier,
+    )
+
+
+def validate_object(model: type[M], data: dict[str, Any], *, carrier: str) -> M:
+    """`data` as `model`, or the `shape_error` saying what does not fit."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise shape_error(exc, carrier=carrier) from None
 
 
 def validate_json_body(model: type[M], body: bytes) -> M | None:

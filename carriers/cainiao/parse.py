@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from carriers.base import ParseOutput, validate_json_body
+from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
 from tracking.countries import to_iso2
 from tracking.domain import (
     CarrierFailure,
@@ -217,22 +216,10 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
 
 def _slow_envelope(body: bytes) -> _Envelope:
     """The envelope through `json` first: error envelopes and bad bodies explained."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayloadError(f"cainiao: body is not JSON ({exc})", carrier="cainiao") from None
-    if not isinstance(data, dict):
-        raise BadPayloadError("cainiao: body is not a JSON object", carrier="cainiao")
+    data = json_object(body, carrier="cainiao")
     if data.get("success") is False:
         raise _envelope_error(data)
-    try:
-        envelope = _Envelope.model_validate(data)
-    except ValidationError as exc:
-        raise BadPayloadError(
-            f"cainiao: unexpected shape ({exc.error_count()} problems: {_first_error(exc)})",
-            carrier="cainiao",
-        ) from None
-    return envelope
+    return validate_object(_Envelope, data, carrier="cainiao")
 
 
 def _outcome(number: str, module: _Module) -> TrackResult | CarrierFailure:
@@ -344,11 +331,6 @@ def _first_text(data: Mapping[str, Any], keys: Sequence[str]) -> str:
         if isinstance(value, str | int) and str(value).strip():
             return str(value).strip()
     return ""
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
 def _norm(number: str) -> str:

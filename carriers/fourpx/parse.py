@@ -9,15 +9,14 @@ time by convention (carrier-apis §6).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from carriers.base import ParseOutput, validate_json_body
+from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
 from carriers.textstage import classify
 from tracking.countries import to_iso2
 from tracking.domain import (
@@ -177,19 +176,8 @@ def stage_of(code: str) -> Stage:
 
 def _slow_envelope(body: bytes) -> _Envelope:
     """The envelope through `json` first (GB18030 bodies too), to say what is wrong."""
-    try:
-        data = json.loads(decode_body(body))
-    except json.JSONDecodeError as exc:
-        raise BadPayloadError(f"4px: body is not JSON ({exc})", carrier="4px") from None
-    if not isinstance(data, dict):
-        raise BadPayloadError("4px: body is not a JSON object", carrier="4px")
-    try:
-        return _Envelope.model_validate(data)
-    except ValidationError as exc:
-        raise BadPayloadError(
-            f"4px: unexpected shape ({exc.error_count()} problems: {_first_error(exc)})",
-            carrier="4px",
-        ) from None
+    data = json_object(decode_body(body), carrier="4px")
+    return validate_object(_Envelope, data, carrier="4px")
 
 
 def decode_body(body: bytes) -> str:
@@ -383,11 +371,6 @@ def _error_outcome(envelope: _Envelope, requested: Sequence[str]) -> ParseOutput
 
 def _has(text: str, markers: Sequence[str]) -> bool:
     return any(marker in text for marker in markers)
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
 def _norm(number: str) -> str:

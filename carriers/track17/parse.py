@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from carriers.base import ParseOutput, validate_json_body
+from carriers.base import ParseOutput, json_object, shape_error, validate_json_body
 from carriers.textstage import classify
 from tracking.countries import to_iso2
 from tracking.domain import (
@@ -288,21 +287,13 @@ def _data(body: bytes) -> _Data:
     fast = validate_json_body(_Envelope, body)
     if fast is not None and fast.code == 0 and fast.data is not None:
         return fast.data
-    try:
-        raw = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayloadError(f"17track: body is not JSON ({exc})", carrier="17track") from None
-    if not isinstance(raw, dict):
-        raise BadPayloadError("17track: body is not a JSON object", carrier="17track")
+    raw = json_object(body, carrier="17track")
     try:
         envelope = _Envelope.model_validate(raw)
     except ValidationError as exc:
         if isinstance(raw.get("code"), int) and raw["code"] != 0:
             raise _envelope_error(raw["code"], raw.get("data")) from None
-        raise BadPayloadError(
-            f"17track: unexpected shape ({exc.error_count()} problems: {_first_error(exc)})",
-            carrier="17track",
-        ) from None
+        raise shape_error(exc, carrier="17track") from None
     if envelope.code != 0:
         raise _envelope_error(envelope.code, raw.get("data"))
     if envelope.data is None:
@@ -495,11 +486,6 @@ def _error_message(data: Any) -> str:
             if isinstance(error, dict) and isinstance(error.get("message"), str):
                 return f"({error['message'].strip()})"
     return ""
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
 def _norm(number: str) -> str:

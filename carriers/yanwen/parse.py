@@ -8,14 +8,13 @@ no offset; its `time_zone` (`"+8"`, `"-5"`, `"+5:30"`) gives it (carrier-apis §
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from carriers.base import ParseOutput, validate_json_body
+from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
 from tracking.domain import (
     FINAL_STAGES,
     CarrierFailure,
@@ -334,19 +333,7 @@ def _legs(number: str, item: _Item) -> tuple[LegRef, ...]:
 
 def _slow_envelope(body: bytes) -> _Envelope:
     """The envelope through `json` first, to say what is wrong with a bad body."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayloadError(f"yanwen: body is not JSON ({exc})", carrier="yanwen") from None
-    if not isinstance(data, dict):
-        raise BadPayloadError("yanwen: body is not a JSON object", carrier="yanwen")
-    try:
-        return _Envelope.model_validate(data)
-    except ValidationError as exc:
-        raise BadPayloadError(
-            f"yanwen: unexpected shape ({exc.error_count()} problems: {_first_error(exc)})",
-            carrier="yanwen",
-        ) from None
+    return validate_object(_Envelope, json_object(body, carrier="yanwen"), carrier="yanwen")
 
 
 def _envelope_error(code: str, message: str) -> CarrierError:
@@ -359,11 +346,6 @@ def _envelope_error(code: str, message: str) -> CarrierError:
     if code in _AUTH_CODES or any(m in folded for m in _AUTH_MARKERS):
         return AuthError(text, carrier="yanwen")
     return CarrierServerError(text, carrier="yanwen")
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
 def _norm(number: str) -> str:
