@@ -273,6 +273,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Checkpoint the WAL every 8192 pages (32 MiB) rather than 1000: a pull commits often, and
+    # each checkpoint copies pages back and syncs the database file.
+    cursor.execute("PRAGMA wal_autocheckpoint=8192")
     cursor.close()
 
 
