@@ -84,6 +84,8 @@ def sha256_hex(data: bytes) -> str:
 
 def as_utc(moment: datetime) -> datetime:
     """Return `moment` in UTC; a naive datetime is a bug and raises `ValueError`."""
+    if moment.tzinfo is UTC:
+        return moment
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment.isoformat()} where an aware one is required")
     return moment.astimezone(UTC)
