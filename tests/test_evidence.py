@@ -488,6 +488,21 @@ def test_a_damaged_deflated_member_is_reported_not_raised(zipped_small: Path) ->
     assert not result.ok
 
 
+@pytest.mark.parametrize("flag", [0x01, 0x20], ids=["encrypted", "patched-data"])
+def test_a_flipped_member_flag_is_reported_not_raised(zipped_small: Path, flag: int) -> None:
+    """A central-directory flag saying "encrypted" or "patched" is tampering, not a crash."""
+    original = zipped_small.read_bytes()
+    entry = original.index(b"PK\x01\x02")  # the first central-directory entry
+    damaged = bytearray(original)
+    damaged[entry + 8] ^= flag  # its general-purpose flags
+    zipped_small.write_bytes(bytes(damaged))
+    try:
+        result = verify_bundle(zipped_small)
+    finally:
+        zipped_small.write_bytes(original)
+    assert not result.ok
+
+
 @pytest.fixture(scope="module")
 def zipped_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = RawStore()

@@ -54,7 +54,8 @@ def test_fast_and_slow_paths_agree(
 ) -> None:
     fast = _outcome(carrier, body, numbers)
     module = importlib.import_module(PARSE_MODULES[carrier])
-    monkeypatch.setattr(module, "validate_json_body", lambda model, raw: None)
+    # (YunExpress has no fast path: its models coerce numbers to strings.)
+    monkeypatch.setattr(module, "validate_json_body", lambda model, raw: None, raising=False)
     slow = _outcome(carrier, body, numbers)
     assert fast == slow
     # A byte-order mark takes the slow path and changes nothing either.

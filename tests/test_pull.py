@@ -371,3 +371,86 @@ async def test_a_number_the_declared_carrier_does_not_know_is_probed_elsewhere(
     assert actual["severity"] == "error"
     assert "cainiao" in actual["message"]
     assert status == "fail"  # the probe shows the truth; it proves no milestone for this order
+
+
+async def test_a_failing_progress_hook_stops_the_pull_with_its_error(
+    sqlite_url: str, make_engine: Any, tmp_path: Path
+) -> None:
+    """Whatever breaks while storing answers surfaces; fetching never waits forever for room."""
+    import asyncio
+
+    orders = tmp_path / "orders.csv"
+    write_orders(orders, sandbox_carriers(), per_scenario=2)
+    engine = make_engine(sqlite_url)
+    calls = 0
+
+    def progress(code: str, done: int, total: int) -> None:
+        nonlocal calls
+        calls += 1
+        if done:  # the first answer stored: the hook breaks
+            raise LookupError("progress display broke")
+
+    with pytest.raises(LookupError, match="progress display broke"):
+        # A hang guard, not a speed bar: the whole pull takes well under a second here.
+        await asyncio.wait_for(run_pull(engine, orders, progress=progress), timeout=60)
+    assert calls > 0
+
+
+async def test_two_pulls_at_once_store_everything_once(
+    db_url: str, make_engine: Any, tmp_path: Path
+) -> None:
+    """Concurrent writers share error pages and legs; ordered writes mean no deadlock."""
+    import asyncio
+
+    orders = tmp_path / "orders.csv"
+    expected = write_orders(orders, sandbox_carriers(), per_scenario=2)
+    engine = make_engine(db_url)
+    first, second = await asyncio.gather(run_pull(engine, orders), run_pull(engine, orders))
+    got = verdicts(engine)
+    assert {k: v for k, v in expected.items() if got.get(k) != v} == {}
+    with engine.connect() as connection:
+        duplicates = connection.execute(
+            sa.text(
+                "SELECT count(*) FROM (SELECT shipment_id, dedup_key FROM events"
+                " GROUP BY shipment_id, dedup_key HAVING count(*) > 1) AS d"
+            )
+        ).scalar_one()
+    assert duplicates == 0
+    assert first.rows_read == second.rows_read == len(expected)
+
+
+async def test_the_writer_never_leaves_fetching_waiting_when_storing_breaks() -> None:
+    """A full backlog and a broken store: every later `put` raises instead of waiting."""
+    import asyncio
+    from typing import cast
+
+    from tracking.domain import CarrierFailure, ErrorKind, NumberResult
+    from tracking.pipeline import _Db, _Writer
+    from tracking.repository import Answer
+
+    class BrokenDb:
+        async def run(self, fn: Any, /, **kwargs: Any) -> Any:
+            await asyncio.sleep(0.01)
+            raise OSError("disk full")
+
+    def answer(n: int) -> Answer:
+        number = f"LP{n:014d}"
+        failure = CarrierFailure(number, ErrorKind.NOT_FOUND, "unknown")
+        return Answer({number: n}, [NumberResult(number, (), failure)], AS_OF)
+
+    writer = _Writer(
+        cast(_Db, BrokenDb()),
+        run_id="r",
+        leg_carrier="",
+        on_stored=lambda *args: None,
+        backlog_numbers=3,
+    )
+
+    async def fetch_many() -> None:
+        for n in range(50):
+            await writer.put("cainiao", answer(n))
+
+    with pytest.raises(OSError, match="disk full"):
+        await asyncio.wait_for(fetch_many(), timeout=30)  # a hang guard, not a speed bar
+    with pytest.raises(OSError, match="disk full"):
+        await asyncio.wait_for(writer.close(), timeout=30)

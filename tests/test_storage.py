@@ -286,3 +286,39 @@ def test_a_failed_group_commit_stores_none_of_its_answers(
             run_id="broken",
         )
     assert counts(engine) == before
+
+
+@pytest.mark.parametrize("year", [1, 999, 1000, 2026, 9999])
+def test_event_identity_keys_keep_their_historic_spelling(year: int) -> None:
+    """Keys stored by earlier versions (made with strftime) must match, or re-pulls duplicate."""
+    import hashlib
+
+    from tracking.repository import event_key
+
+    ev = ParsedEvent(
+        stage=Stage.DELIVERED,
+        code="D1",
+        description="delivered",
+        occurred_at=datetime(year, 3, 4, 5, 6, 7, tzinfo=UTC),
+        local_offset=0,
+        time_source=TimeSource.EXPLICIT,
+        location="  Moscow   Hub ",
+    )
+    minute = ev.occurred_at.strftime("%Y-%m-%dT%H:%M")
+    historic = hashlib.sha1(f"delivered|D1|{minute}|moscow hub".encode()).hexdigest()
+    assert event_key(ev) == historic
+
+
+def test_storing_a_naive_time_is_refused(sqlite_url: str, make_engine: Any) -> None:
+    engine = make_engine(sqlite_url)
+    ids = seed(engine)
+    naive = NOW.replace(tzinfo=None)
+    with pytest.raises(ValueError, match="naive"):
+        store_results(
+            engine,
+            shipment_ids=ids,
+            results=[NumberResult("LP1", (exchange(b"{}"),), TrackResult("LP1", (), False))],
+            now=naive,
+            run_id=None,
+        )
+    assert counts(engine)["exchanges"] == 0

@@ -258,9 +258,10 @@ class _Writer:
 
     Fetching never waits for a commit: answers queue up while the previous transaction runs
     and go in the next one (group commit), so a busy pull pays one commit for many answers
-    and an idle one stores each answer at once. The queue is bounded, so a slow database
-    slows fetching rather than filling memory. An answer is stored whole or not at all;
-    answers still queued when the process dies are simply fetched again by the next run.
+    and an idle one stores each answer at once. The backlog is bounded in numbers, so a slow
+    database slows fetching rather than filling memory. An answer is stored whole or not at
+    all; answers still queued when the process dies are simply fetched again by the next run.
+    If storing fails, every later `put` and `close` raises that error (nothing waits forever).
     """
 
     _MAX_NUMBERS = 2000
@@ -276,68 +277,91 @@ class _Writer:
         run_id: str,
         leg_carrier: str,
         on_stored: Callable[[str, int, StoreStats], None],
-        backlog: int = 4000,
+        backlog_numbers: int = 4 * _MAX_NUMBERS,
     ) -> None:
         self._db = db
         self._run_id = run_id
         self._leg_carrier = leg_carrier
         self._on_stored = on_stored
-        self._queue: asyncio.Queue[tuple[str, Answer] | None] = asyncio.Queue(backlog)
+        self._queue: asyncio.Queue[tuple[str, Answer] | None] = asyncio.Queue()
+        self._backlog = 0  # numbers queued, not stored yet
+        self._max_backlog = backlog_numbers
+        self._room = asyncio.Event()
         self._error: BaseException | None = None
         self._task = asyncio.create_task(self._run())
 
-    async def put(self, carrier: str, answer: Answer) -> None:
-        """Queue one answer for storing (waits while the backlog is full)."""
+    def _check(self) -> None:
         if self._error is not None:
             raise self._error
-        await self._queue.put((carrier, answer))
+        if self._task.done():
+            raise RuntimeError("the storage writer stopped")
+
+    async def put(self, carrier: str, answer: Answer) -> None:
+        """Queue one answer for storing (waits while the backlog is full)."""
+        self._check()
+        while self._backlog >= self._max_backlog:
+            self._room.clear()
+            await self._room.wait()
+            self._check()
+        self._backlog += len(answer.results)
+        self._queue.put_nowait((carrier, answer))
 
     async def close(self) -> None:
         """Store everything queued, then stop; raises what storing raised, if anything."""
-        await self._queue.put(None)
-        await self._task
+        self._queue.put_nowait(None)
+        await asyncio.shield(self._task)
         if self._error is not None:
             raise self._error
 
     async def _run(self) -> None:
+        try:
+            while True:
+                batch, stop = await self._next_batch()
+                if batch and self._error is None:
+                    try:
+                        stored = await self._db.run(
+                            store_answers,
+                            answers=[answer for _, answer in batch],
+                            run_id=self._run_id,
+                            leg_carrier=self._leg_carrier,
+                        )
+                        for (carrier, answer), stats in zip(batch, stored, strict=True):
+                            self._on_stored(carrier, len(answer.results), stats)
+                    except Exception as exc:  # re-raised by put() and close()
+                        self._error = exc
+                self._backlog -= sum(len(answer.results) for _, answer in batch)
+                self._room.set()
+                if stop:
+                    return
+        except BaseException as exc:  # cancelled: nobody may wait for room any more
+            self._error = self._error or exc
+            self._room.set()
+            raise
+
+    async def _next_batch(self) -> tuple[list[tuple[str, Answer]], bool]:
+        """The next answers to store together, and whether the writer was closed."""
         loop = asyncio.get_running_loop()
-        while True:
-            item = await self._queue.get()
-            batch: list[tuple[str, Answer]] = []
-            numbers = 0
-            # Linger briefly for more answers: one commit then covers many of them.
-            deadline = loop.time() + self._LINGER
-            while item is not None:
-                batch.append(item)
-                numbers += len(item[1].results)
-                if numbers >= self._MAX_NUMBERS:
+        item = await self._queue.get()
+        batch: list[tuple[str, Answer]] = []
+        numbers = 0
+        # Linger briefly for more answers: one commit then covers many of them.
+        deadline = loop.time() + self._LINGER
+        while item is not None:
+            batch.append(item)
+            numbers += len(item[1].results)
+            if numbers >= self._MAX_NUMBERS:
+                break
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                wait = deadline - loop.time()
+                if wait <= 0:
                     break
                 try:
-                    item = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    wait = deadline - loop.time()
-                    if wait <= 0:
-                        break
-                    try:
-                        item = await asyncio.wait_for(self._queue.get(), wait)
-                    except TimeoutError:
-                        break
-            stop = item is None
-            if batch and self._error is None:
-                try:
-                    stored = await self._db.run(
-                        store_answers,
-                        answers=[answer for _, answer in batch],
-                        run_id=self._run_id,
-                        leg_carrier=self._leg_carrier,
-                    )
-                except Exception as exc:  # re-raised by put() and close()
-                    self._error = exc
-                else:
-                    for (carrier, answer), stats in zip(batch, stored, strict=True):
-                        self._on_stored(carrier, len(answer.results), stats)
-            if stop:
-                return
+                    item = await asyncio.wait_for(self._queue.get(), wait)
+                except TimeoutError:
+                    break
+        return batch, item is None
 
 
 async def _fetch_all(
@@ -405,8 +429,15 @@ async def _fetch_all(
         workers = max(1, info.rate_limit.concurrency * 2)
         await asyncio.gather(*(worker() for _ in range(min(workers, len(batches)))))
 
+    jobs = [asyncio.create_task(carrier_job(code, items)) for code, items in by_carrier.items()]
     try:
-        await asyncio.gather(*(carrier_job(code, items) for code, items in by_carrier.items()))
+        await asyncio.gather(*jobs)
+    except BaseException:
+        # One carrier failed (or the run was cancelled): stop the others, store what came.
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        raise
     finally:
         await writer.close()
 

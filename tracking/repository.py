@@ -95,7 +95,10 @@ def event_key(event: ParsedEvent) -> str:
 
     Text edits by the carrier do not create a new event.
     """
-    minute = event.occurred_at.isoformat()[:16]  # YYYY-MM-DDTHH:MM
+    moment = event.occurred_at
+    # isoformat is the fast spelling of strftime("%Y-%m-%dT%H:%M"), which keys were made
+    # with; the two differ only for years before 1000 (strftime does not pad the year).
+    minute = moment.isoformat()[:16] if moment.year >= 1000 else moment.strftime("%Y-%m-%dT%H:%M")
     location = " ".join(event.location.lower().split())
     raw = f"{event.stage.value}|{event.code}|{minute}|{location}"
     return hashlib.sha1(raw.encode("utf-8")).hexdigest()
@@ -307,7 +310,9 @@ def _store_exchanges(
                 "encoding": encoding,
                 "data": data,
             }
-    insert_ignore(connection, XB, list(bodies.values()), conflict=("sha256",))
+    # Every multi-row write goes in key order, so that concurrent writers on PostgreSQL take
+    # row locks in the same order and never deadlock on shared rows (e.g. one error page).
+    insert_ignore(connection, XB, [bodies[k] for k in sorted(bodies)], conflict=("sha256",))
     rows = [
         (
             x.carrier,
@@ -457,9 +462,13 @@ def store_answers(
             conflict=("exchange_id", "shipment_id"),
         )
         if events:
+            events.sort(key=lambda row: (row[0], row[1]))  # (shipment, dedup key)
             _apportion_new_events(counted, _insert_events(connection, events))
         if legs:
+            legs.sort(key=lambda row: (row["carrier"], row["tracking_number"]))
             insert_ignore(connection, S, legs, conflict=("carrier", "tracking_number"))
+        # Stable: a shipment answered twice in the group keeps its later update last.
+        updates.sort(key=lambda row: int(row["_id"]))
         _apply_updates(connection, updates)
     return all_stats
 
@@ -546,6 +555,8 @@ _SQLITE_INSERT_EVENTS = (
 
 def _sqlite_time(moment: datetime) -> str:
     """An aware instant as SQLAlchemy's SQLite DATETIME stores it (UTC, naive text)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} cannot be stored")
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from carriers.base import ParseOutput, validate_json_body
+from carriers.base import ParseOutput
 from carriers.textstage import classify
 from tracking.countries import to_iso2
 from tracking.domain import (
@@ -169,9 +169,8 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
 
 
 def _envelope(body: bytes) -> _Envelope:
-    fast = validate_json_body(_Envelope, body)
-    if fast is not None:
-        return fast
+    # No `validate_json_body` fast path here: these models coerce numbers to strings, and
+    # pydantic's JSON mode spells floats differently from str() (1.0 -> "1", not "1.0").
     try:
         data = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

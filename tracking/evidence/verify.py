@@ -108,8 +108,17 @@ class _Folder:
         return None
 
 
-_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error)
-"""What reading a damaged member can raise (a flipped byte in deflated data: `zlib.error`)."""
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    ValueError,
+    EOFError,
+    zlib.error,
+    RuntimeError,
+    NotImplementedError,
+)
+"""What reading a damaged member can raise: a flipped byte in deflated data (`zlib.error`), in
+a member's flags ("encrypted": `RuntimeError`; an unsupported feature: `NotImplementedError`)."""
 
 
 class _Zip:
