@@ -264,8 +264,8 @@ class _Writer:
     If storing fails, every later `put` and `close` raises that error (nothing waits forever).
     """
 
-    _MAX_NUMBERS = 2000
-    """Numbers stored per transaction at most."""
+    _MAX_NUMBERS = 500
+    """Numbers stored per transaction at most (larger groups cost memory, not speed)."""
 
     _LINGER = 0.05
     """Seconds an answer may wait for others to share its transaction."""
