@@ -9,6 +9,7 @@ listed in `tracking.findings.CATALOGUE`.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -634,6 +635,7 @@ def _transit_findings(
     return []
 
 
+@functools.lru_cache(maxsize=8192)  # city and place names repeat across orders
 def _fold(text: str) -> str:
     """Lower case, accents removed, punctuation as spaces, single-spaced."""
     decomposed = unicodedata.normalize("NFKD", text)
