@@ -186,13 +186,18 @@ class CarrierHttp:
         self.requests_sent = 0
         self.retries = 0
 
-    def _wait(self, state: RetryCallState) -> float:
-        outcome = state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return exc.retry_after
-        exp = self.backoff * (2 ** (state.attempt_number - 1))
+    def _delay(self, failure: BaseException | None, *, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1 = the first)."""
+        if isinstance(failure, _Retryable) and failure.retry_after is not None:
+            return failure.retry_after
+        exp = self.backoff * (2 ** (attempt - 1))
         return float(min(exp, 30.0) + random.uniform(0, self.backoff))
+
+    def _wait(self, state: RetryCallState) -> float:
+        # Tenacity counts from the second attempt (the first runs bare, see `request`).
+        outcome = state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        return self._delay(failure, attempt=state.attempt_number + 1)
 
     async def request(
         self,
@@ -222,8 +227,19 @@ class CarrierHttp:
         request = self.client.build_request(
             method, url, params=params, headers=headers, content=content
         )
+        try:
+            # The first attempt runs bare: nearly every request succeeds at once, and setting
+            # up the retry machinery for each cost as much as parsing a small answer.
+            return await self._attempt(request)
+        except _Retryable as exc:
+            first = exc
+        if self.max_attempts <= 1:
+            first.error.exchange = first.exchange
+            raise first.error from None
+        self.retries += 1
+        await asyncio.sleep(self._delay(first, attempt=1))
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
+            stop=stop_after_attempt(self.max_attempts - 1),
             wait=self._wait,
             retry=retry_if_exception_type(_Retryable),
             reraise=True,
