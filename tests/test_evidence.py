@@ -46,6 +46,7 @@ from tracking.evidence.manifest import SCHEMA_PATH, raw_extension
 from tracking.evidence.names import MAX_STEM, assign_stems, is_safe_stem
 from tracking.evidence.pdf import render_order_pdf
 from tracking.evidence.signing import public_key_hex
+from tracking.evidence.verify import VerifyResult
 from tracking.exceptions import InputError, StorageError
 
 LIMIT = 10 * 1024 * 1024
@@ -453,14 +454,20 @@ def test_any_changed_byte_fails_verify(small_bundle: Path, data: st.DataObject) 
 def test_any_changed_byte_of_a_zip_fails_verify(
     zipped_small: Path, position: float, flip: int
 ) -> None:
-    original = zipped_small.read_bytes()
-    at = int(position * len(original))
-    zipped_small.write_bytes(original[:at] + bytes([original[at] ^ flip]) + original[at + 1 :])
+    at = int(position * zipped_small.stat().st_size)
+    assert not verify_flipped(zipped_small, at, flip).ok, f"byte {at} ^ {flip} went unnoticed"
+
+
+def verify_flipped(bundle_zip: Path, at: int, flip: int) -> VerifyResult:
+    """`verify` of the zip with byte `at` XORed by `flip`; the file is restored afterwards."""
+    original = bundle_zip.read_bytes()
+    damaged = bytearray(original)
+    damaged[at] ^= flip
+    bundle_zip.write_bytes(bytes(damaged))
     try:
-        result = verify_bundle(zipped_small)
+        return verify_bundle(bundle_zip)
     finally:
-        zipped_small.write_bytes(original)
-    assert not result.ok, f"byte {at} ^ {flip} went unnoticed"
+        bundle_zip.write_bytes(original)
 
 
 def test_a_damaged_deflated_member_is_reported_not_raised(zipped_small: Path) -> None:
@@ -478,29 +485,14 @@ def test_a_damaged_deflated_member_is_reported_not_raised(zipped_small: Path) ->
         "<HH", original[member.header_offset + 26 : member.header_offset + 30]
     )
     start = member.header_offset + 30 + name_len + extra_len
-    damaged = bytearray(original)
-    damaged[start + member.compress_size // 3] ^= 0x5A
-    zipped_small.write_bytes(bytes(damaged))
-    try:
-        result = verify_bundle(zipped_small)
-    finally:
-        zipped_small.write_bytes(original)
-    assert not result.ok
+    assert not verify_flipped(zipped_small, start + member.compress_size // 3, 0x5A).ok
 
 
 @pytest.mark.parametrize("flag", [0x01, 0x20], ids=["encrypted", "patched-data"])
 def test_a_flipped_member_flag_is_reported_not_raised(zipped_small: Path, flag: int) -> None:
     """A central-directory flag saying "encrypted" or "patched" is tampering, not a crash."""
-    original = zipped_small.read_bytes()
-    entry = original.index(b"PK\x01\x02")  # the first central-directory entry
-    damaged = bytearray(original)
-    damaged[entry + 8] ^= flag  # its general-purpose flags
-    zipped_small.write_bytes(bytes(damaged))
-    try:
-        result = verify_bundle(zipped_small)
-    finally:
-        zipped_small.write_bytes(original)
-    assert not result.ok
+    entry = zipped_small.read_bytes().index(b"PK\x01\x02")  # the first central-directory entry
+    assert not verify_flipped(zipped_small, entry + 8, flag).ok  # its general-purpose flags
 
 
 @pytest.fixture(scope="module")
