@@ -141,6 +141,11 @@ class _Retryable(Exception):
         self.retry_after = retry_after
         self.exchange = exchange
 
+    def given_up(self) -> CarrierError:
+        """The error to raise once no attempt is left, carrying the last exchange."""
+        self.error.exchange = self.exchange
+        return self.error
+
 
 class CarrierHttp:
     """Sends one carrier's requests: rate limit, concurrency cap, retries, redaction.
@@ -234,8 +239,7 @@ class CarrierHttp:
         except _Retryable as exc:
             first = exc
         if self.max_attempts <= 1:
-            first.error.exchange = first.exchange
-            raise first.error from None
+            raise first.given_up() from None
         self.retries += 1
         await asyncio.sleep(self._delay(first, attempt=1))
         retrying = AsyncRetrying(
@@ -251,8 +255,7 @@ class CarrierHttp:
                         self.retries += 1
                     return await self._attempt(request)
         except _Retryable as exc:
-            exc.error.exchange = exc.exchange
-            raise exc.error from None
+            raise exc.given_up() from None
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def _attempt(self, request: httpx.Request) -> Exchange:

@@ -47,8 +47,10 @@ __all__ = [
     "Fetcher",
     "ProgressHook",
     "PullReport",
+    "fetch_and_store",
     "open_fetcher",
     "order_row",
+    "orders_touching",
     "pull",
     "refresh",
 ]
@@ -208,7 +210,7 @@ async def open_fetcher(
     # One client per carrier, its pool as large as that carrier's requests in flight: httpcore
     # checks every pooled connection on each request, so a shared or larger pool only costs
     # CPU. The TLS context is built once for all of them.
-    ssl_context = httpx.create_ssl_context() if sandbox is None else None
+    ssl_context = httpx.create_ssl_context()
     async with contextlib.AsyncExitStack() as stack:
         bound: dict[str, _Bound] = {}
         for code, info, carrier_settings, rate in plans:
@@ -216,7 +218,7 @@ async def open_fetcher(
             client = await stack.enter_async_context(
                 httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=sandbox.app) if sandbox else None,
-                    verify=ssl_context or True,
+                    verify=ssl_context,
                     timeout=default_timeout(timeout_seconds or 20.0),
                     limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
                     follow_redirects=False,
@@ -440,6 +442,25 @@ async def _fetch_all(
         raise
     finally:
         await writer.close()
+
+
+async def fetch_and_store(
+    engine: Engine, *, fetcher: Fetcher, due: Sequence[DueShipment], run_id: str
+) -> PullReport:
+    """Fetch `due` and store every answer (group commit) on a database thread of its own.
+
+    What a worker's refresh batch runs; `pull` and `refresh` share `_fetch_all` the same way.
+    """
+    report = PullReport(run_id=run_id, shipments_due=len(due))
+    db = _Db(engine)
+    try:
+        await _fetch_all(
+            db=db, fetcher=fetcher, due=due, report=report, run_id=run_id, progress=None
+        )
+    finally:
+        db.close()
+    report.requests = fetcher.requests_sent()
+    return report
 
 
 # -- pull ------------------------------------------------------------------------------------
@@ -718,7 +739,7 @@ async def refresh(
                 db=db, fetcher=fetcher, due=due, report=report, run_id=run_id, progress=progress
             )
             report.requests = fetcher.requests_sent()
-        touched = await db.run(_orders_touching, shipment_ids=[s.id for s in due])
+        touched = await db.run(orders_touching, shipment_ids=[s.id for s in due])
         await db.run(
             _judge,
             run_id=None,
@@ -803,7 +824,8 @@ def _claim_tenant_orders(
         )
 
 
-def _orders_touching(engine: Engine, *, shipment_ids: Sequence[int]) -> list[int]:
+def orders_touching(engine: Engine, *, shipment_ids: Sequence[int]) -> list[int]:
+    """The orders whose shipment, or one of its legs, is among `shipment_ids`."""
     table = OrderRecord.__table__  # type: ignore[attr-defined]
     shipments = ShipmentRecord.__table__  # type: ignore[attr-defined]
     found: set[int] = set()

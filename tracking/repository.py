@@ -24,7 +24,7 @@ from tracking.domain import (
 )
 from tracking.milestones import chronological
 from tracking.policies import stored_policy
-from tracking.scheduling import GIVE_UP_NOT_FOUND, next_poll_at
+from tracking.scheduling import next_poll_at
 from tracking.storage import (
     EventRecord,
     ExchangeBody,
@@ -329,14 +329,15 @@ def _store_exchanges(
         for x in exchanges
     ]
     if connection.dialect.name == "sqlite":
-        # One prepared statement per row through the driver: the rowid comes back for free.
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        ids = []
-        for row in rows:
-            cursor.execute(_SQLITE_INSERT_EXCHANGE, (*row[:8], _sqlite_time(row[8]), row[9]))
-            ids.append(int(cursor.lastrowid))
-        cursor.close()
-        return ids
+        # Straight to the driver, one prepared statement: the rowid comes back for free.
+        return [
+            int(
+                connection.exec_driver_sql(
+                    _SQLITE_INSERT_EXCHANGE, (*row[:8], _sqlite_time(row[8]), row[9])
+                ).lastrowid
+            )
+            for row in rows
+        ]
     statement = sa.insert(X).returning(X.c.id)
     return [
         int(
@@ -593,7 +594,6 @@ def _insert_events(connection: Connection, events: list[tuple[Any, ...]]) -> int
 def _failure_update(outcome: CarrierFailure, prev: Any, now: datetime) -> dict[str, Any]:
     if outcome.kind is ErrorKind.NOT_FOUND:
         since = prev.not_found_since or now
-        gave_up = now - since >= GIVE_UP_NOT_FOUND
         return {
             "state": "not_found",
             "error_kind": outcome.kind.value,
@@ -606,9 +606,7 @@ def _failure_update(outcome: CarrierFailure, prev: Any, now: datetime) -> dict[s
                 final=False,
                 was_final=False,
                 not_found_since=since,
-            )
-            if not gave_up
-            else None,
+            ),  # None once given up (`scheduling.given_up`)
         }
     # Keep what a previous fetch proved; only record the error and retry soon.
     state = prev.state if prev.state in ("tracking", "final") else "error"
@@ -818,38 +816,15 @@ def _event_rows_of(
 ) -> Iterator[tuple[Any, ...]]:
     """(shipment id, stage, code, description, occurred_at, local_offset, time_source,
     location, country, exchange sha256) of the shipments' events, oldest first per shipment.
-
-    Loading events is most of judging; on SQLite the rows come straight from the driver
-    (plain tuples, times parsed in one C call each) rather than through SQLAlchemy's rows.
     """
     for start in range(0, len(shipment_ids), 900):
-        ids = list(shipment_ids[start : start + 900])
-        if connection.dialect.name != "sqlite":
-            query = (
-                sa.select(*_EVENT_VIEW_COLUMNS)
-                .join(X, X.c.id == E.c.exchange_id)
-                .where(E.c.shipment_id.in_(ids))
-                .order_by(E.c.occurred_at, E.c.id)
-            )
-            yield from (tuple(row) for row in connection.execute(query))
-            continue
-        sql = (
-            "SELECT e.shipment_id, e.stage, e.code, e.description, e.occurred_at,"
-            " e.local_offset, e.time_source, e.location, e.country, x.body_sha256"
-            " FROM events AS e JOIN exchanges AS x ON x.id = e.exchange_id"
-            f" WHERE e.shipment_id IN ({', '.join('?' * len(ids))})"
-            " ORDER BY e.occurred_at, e.id"
+        query = (
+            sa.select(*_EVENT_VIEW_COLUMNS)
+            .join(X, X.c.id == E.c.exchange_id)
+            .where(E.c.shipment_id.in_(shipment_ids[start : start + 900]))
+            .order_by(E.c.occurred_at, E.c.id)
         )
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            for row in cursor.execute(sql, ids).fetchall():
-                yield (
-                    *row[:4],
-                    datetime.fromisoformat(row[4]).replace(tzinfo=UTC),
-                    *row[5:],
-                )
-        finally:
-            cursor.close()
+        yield from connection.execute(query)
 
 
 def facts(

@@ -58,7 +58,7 @@ from carriers.base import CarrierInfo
 from tracking.config import Settings
 from tracking.exceptions import ConfigError
 from tracking.limits import SharedLimits, libpq_url
-from tracking.repository import DueShipment, recompute_verdicts, store_results
+from tracking.repository import DueShipment, recompute_verdicts
 from tracking.storage import OrderRecord, RunRecord, ShipmentRecord, open_engine, transaction
 
 __all__ = [
@@ -79,9 +79,6 @@ log = logging.getLogger("tracking.workers")
 NAMESPACE = "track_evidence"
 QUEUES = ("pull", "refresh", "export")
 """The queues a worker serves by default."""
-
-LAST_MILE_TRACKER = "17track"
-"""Tracks last-mile legs whose carrier is not named (as `tracking.pipeline` does)."""
 
 S = ShipmentRecord.__table__  # type: ignore[attr-defined]
 OT = OrderRecord.__table__  # type: ignore[attr-defined]
@@ -286,19 +283,6 @@ def _still_claimed(
         return [DueShipment(*row) for row in rows]
 
 
-def _orders_touching(engine: Engine, *, shipment_ids: Sequence[int]) -> list[int]:
-    ids = list(shipment_ids)
-    with engine.connect() as connection:
-        parents = sa.select(S.c.parent_id).where(S.c.id.in_(ids), S.c.parent_id.is_not(None))
-        return sorted(
-            connection.execute(
-                sa.select(OT.c.id).where(
-                    sa.or_(OT.c.shipment_id.in_(ids), OT.c.shipment_id.in_(parents))
-                )
-            ).scalars()
-        )
-
-
 def _record_run(
     engine: Engine, *, run_id: str, stats: Mapping[str, Any], started: datetime
 ) -> None:
@@ -322,7 +306,7 @@ def _record_run(
 
 async def _poll(rt: _Runtime, *, carrier: str, shipments: Sequence[DueShipment]) -> dict[str, int]:
     """Poll `shipments` of one carrier under the shared limit, store, re-judge their orders."""
-    from tracking.pipeline import open_fetcher
+    from tracking.pipeline import LAST_MILE_TRACKER, fetch_and_store, open_fetcher, orders_touching
     from tracking.policies import resolve_policy
 
     counts = {"due": len(shipments), "fetched": 0, "not_found": 0, "failed": 0, "events_new": 0}
@@ -330,47 +314,27 @@ async def _poll(rt: _Runtime, *, carrier: str, shipments: Sequence[DueShipment])
         return counts
     started = datetime.now(UTC)
     run_id = str(uuid.uuid4())
-    info = rt.carriers[carrier]
-    leg_carrier = LAST_MILE_TRACKER if LAST_MILE_TRACKER in rt.carriers else ""
-    batches = [
-        list(shipments[i : i + info.batch_size]) for i in range(0, len(shipments), info.batch_size)
-    ]
     async with open_fetcher(
         settings=rt.settings,
-        carriers={carrier: info},
+        carriers={carrier: rt.carriers[carrier]},
         sandbox_url=rt.config.sandbox_url,
         limiter_factory=rt.limits.factory(),
     ) as fetcher:
         if carrier not in fetcher.codes:
             return counts
-        queue: asyncio.Queue[list[DueShipment]] = asyncio.Queue()
-        for batch in batches:
-            queue.put_nowait(batch)
-
-        async def lane() -> None:
-            while not queue.empty():
-                batch = queue.get_nowait()
-                results = await fetcher.track(carrier, [s.tracking_number for s in batch])
-                stats = await asyncio.to_thread(
-                    store_results,
-                    rt.engine,
-                    shipment_ids={s.tracking_number: s.id for s in batch},
-                    results=results,
-                    now=datetime.now(UTC),
-                    run_id=run_id,
-                    leg_carrier=leg_carrier,
-                )
-                counts["fetched"] += stats.fetched
-                counts["not_found"] += stats.not_found
-                counts["failed"] += stats.failed
-                counts["events_new"] += stats.events_new
-
-        lanes = max(1, min(info.rate_limit.concurrency, len(batches)))
-        await asyncio.gather(*(lane() for _ in range(lanes)))
-        counts["requests"] = fetcher.requests_sent()
+        # Legs revealed by this carrier go to the last-mile tracker, fetched or not in this job.
+        fetcher.leg_carrier = LAST_MILE_TRACKER if LAST_MILE_TRACKER in rt.carriers else ""
+        report = await fetch_and_store(rt.engine, fetcher=fetcher, due=shipments, run_id=run_id)
+    counts.update(
+        fetched=report.shipments_fetched,
+        not_found=report.shipments_not_found,
+        failed=report.shipments_failed,
+        events_new=report.events_new,
+        requests=report.requests,
+    )
     policy = resolve_policy(rt.settings.policy, settings=rt.settings)
     touched = await asyncio.to_thread(
-        _orders_touching, rt.engine, shipment_ids=[s.id for s in shipments]
+        orders_touching, rt.engine, shipment_ids=[s.id for s in shipments]
     )
     now = datetime.now(UTC)
     for start in range(0, len(touched), 1000):
