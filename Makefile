@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo
 AS_OF  := 2026-11-20
 
-.PHONY: install demo test lint typecheck pytest bench record clean
+.PHONY: install demo test lint typecheck pytest fuzz bench record clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+## fuzz: the randomized API (schemathesis) and CSV tests with fresh seeds and FUZZ times the
+## examples of `make test` (which is deterministic); a failure prints the seed to reproduce it
+FUZZ ?= 20
+fuzz: $(STAMP)
+	TRACK_EVIDENCE_FUZZ=$(FUZZ) $(BIN)/pytest -q -p no:cacheprovider --hypothesis-profile=fuzz \
+		tests/test_api_schema.py tests/test_ingest_fuzz.py
 
 ## bench: speed and memory figures (never part of `make test`)
 bench: $(STAMP)

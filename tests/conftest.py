@@ -11,8 +11,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from tests.cassette import Cassette, cassettes_for, load
+
+# Hypothesis: `make test` is deterministic (the same examples on every run and machine, no
+# example database carried between runs); `make fuzz` (`--hypothesis-profile=fuzz`) draws fresh
+# random examples, FUZZ_FACTOR times as many (see tests/fuzzing.py).
+settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+settings.register_profile("fuzz", derandomize=False, print_blob=True)
+settings.load_profile("deterministic")
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,10 @@
 """Schemathesis over the published OpenAPI document: no 5xx, no response that breaks the schema.
 
-Bounded: `MAX_EXAMPLES` cases for each of the 14 paths' 17 operations (about 250 cases,
-well under a minute). Each operation gets a fresh database and app. Jobs and webhook
-deliveries are off, so generated pulls never reach a carrier and generated webhooks are
-never called.
+Deterministic under `make test` (a fixed seed); `make fuzz` runs it with fresh seeds and
+many more examples (tests/fuzzing.py). Bounded: `MAX_EXAMPLES` cases for each of the 14
+paths' 17 operations (about 250 cases, well under a minute). Each operation gets a fresh
+database and app. Jobs and webhook deliveries are off, so generated pulls never reach a
+carrier and generated webhooks are never called.
 
 The `positive_data_acceptance` check is off: values the schema cannot express (a cursor this
 API did not issue, an unknown carrier code or policy) are rightly refused with a 422.
@@ -21,10 +22,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from schemathesis.python.asgi import ASGIClient, shutdown_lifespans
 
+from tests.fuzzing import SCHEMATHESIS_SEED, examples
 from tracking.api import ApiOptions, create_app, create_key
 from tracking.config import Settings
 
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = examples(15)  # fixed seed under `make test`; many more, fresh, under `make fuzz`
 COVERAGE_PHASE = False  # every boundary case of the schema: ~1,200 requests; on to dig deeper
 
 Message = MutableMapping[str, Any]
@@ -69,6 +71,7 @@ schema = schemathesis.openapi.from_dict(
     create_app(_settings()).openapi(),
     config=schemathesis.Config.from_dict(
         {
+            **({"seed": SCHEMATHESIS_SEED} if SCHEMATHESIS_SEED is not None else {}),
             "checks": {"positive_data_acceptance": {"enabled": False}},
             "phases": {"coverage": {"enabled": COVERAGE_PHASE}},
         }

@@ -11,11 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fuzzing import examples
 from tracking.exceptions import InputError
 from tracking.ingest import OrderRow, RejectedRow, open_orders, read_orders_bytes, write_errors
 
 FUZZ = settings(
-    max_examples=150,
+    max_examples=examples(150),  # many more, from fresh seeds, under `make fuzz`
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

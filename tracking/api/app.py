@@ -23,6 +23,7 @@ from carriers.registry import all_carriers
 from tracking import __version__
 from tracking.api.context import ApiContext, ApiOptions
 from tracking.api.deps import known_query_only
+from tracking.api.guard import RequestGuard
 from tracking.api.jobs import Job, JobRunner, bundle_handler, pull_handler
 from tracking.api.models import OrderIn
 from tracking.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -183,6 +184,10 @@ def create_app(
         redoc_url=None,
     )
     install_problem_handlers(app)
+    # Outermost: the key is checked and the body limited before any route reads a byte.
+    app.add_middleware(
+        RequestGuard, json_limit=opts.max_json_bytes, upload_limit=opts.max_upload_bytes
+    )
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(known_query_only)])
     for module in (orders, pulls, exchanges, summary, bundles, webhooks):
         v1.include_router(module.router)

@@ -48,6 +48,7 @@ class ApiOptions:
     * **carriers** - the carriers pulls may use; every registered carrier by default.
     * **fetcher_options** - passed to the pull's fetcher (rate overrides, timeouts...).
     * **max_upload_bytes** - the largest orders upload accepted.
+    * **max_json_bytes** - the largest body of any other request.
     """
 
     data_dir: Path = Path("track-evidence-data")
@@ -62,6 +63,7 @@ class ApiOptions:
     carriers: Mapping[str, CarrierInfo] | None = None
     fetcher_options: Mapping[str, Any] = field(default_factory=dict)
     max_upload_bytes: int = 50 * 1024 * 1024
+    max_json_bytes: int = 1024 * 1024
 
 
 @dataclass(slots=True)

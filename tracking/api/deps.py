@@ -37,10 +37,18 @@ ContextDep = Annotated[ApiContext, Depends(get_context)]
 
 
 async def get_principal(
+    request: Request,
     context: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, from `Authorization: Bearer <key>`; 401 without a valid, unrevoked key."""
+    """The caller, from `Authorization: Bearer <key>`; 401 without a valid, unrevoked key.
+
+    The request guard (`tracking.api.guard`) already checked the key before the body was
+    read; its answer is reused.
+    """
+    checked = getattr(request.state, "principal", None)
+    if isinstance(checked, Principal):
+        return checked
     if credentials is None:
         raise ApiProblem(
             401,

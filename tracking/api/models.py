@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = [
     "AcceptedRow",
@@ -47,6 +47,7 @@ __all__ = [
     "WebhookList",
     "WebhookPublic",
     "Window",
+    "in_range",
 ]
 
 VerdictStatus = Literal["pass", "fail", "pending"]
@@ -70,8 +71,26 @@ def _iso_datetime(value: object) -> object:
     raise ValueError("use an ISO 8601 date-time with an offset, e.g. 2026-11-20T23:59:59Z")
 
 
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
-"""An aware ISO 8601 date-time, and nothing else (no unix numbers, no bare dates)."""
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2199, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""The date-times the API accepts: room for a 10-year window either side without overflow."""
+
+
+def in_range(value: datetime) -> bool:
+    """Whether an aware `value` lies between `EARLIEST` and `LATEST` (no overflow either way)."""
+    # The year test first: comparing year 1 or 9999 with an offset would overflow.
+    return 1969 <= value.year <= 2200 and EARLIEST <= value <= LATEST
+
+
+def _sane(value: datetime) -> datetime:
+    if not in_range(value):
+        raise ValueError("use a date-time between 1970-01-01T00:00:00Z and 2199-12-31T23:59:59Z")
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime), AfterValidator(_sane)]
+"""An aware ISO 8601 date-time between 1970 and 2199, and nothing else (no unix numbers, no
+bare dates, nothing a later computation would overflow on)."""
 
 
 class _Request(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ __all__ = ["MAX_JSON_ORDERS", "router"]
 router = APIRouter(tags=["orders"])
 
 MAX_JSON_ORDERS = 100_000
+_ROW_ID = re.compile(r"[0-9]{1,18}")
 _JSON_ORDERS: TypeAdapter[list[OrderIn]] = TypeAdapter(
     Annotated[list[OrderIn], Field(max_length=MAX_JSON_ORDERS)]
 )
@@ -177,7 +179,8 @@ def _after(cursor: str | None) -> int:
     if cursor is None:
         return 0
     parts = decode_cursor(cursor, 2)
-    if parts is None or parts[0] != "o" or not parts[1].isdigit():
+    # At most 18 ASCII digits: a bigger number overflows the database's 64-bit integer.
+    if parts is None or parts[0] != "o" or not _ROW_ID.fullmatch(parts[1]):
         raise ApiProblem(422, "the cursor is not one this API returned", kind="invalid-cursor")
     return int(parts[1])
 

@@ -18,6 +18,7 @@ from tracking.api.models import (
     WebhookCreated,
     WebhookList,
     WebhookPublic,
+    in_range,
 )
 from tracking.api.problems import ApiProblem
 from tracking.api.routes import problem_responses
@@ -168,7 +169,7 @@ def list_deliveries_route(
             raise ApiProblem(
                 422, "the cursor is not one this API returned", kind="invalid-cursor"
             ) from None
-        if before[0].tzinfo is None:
+        if before[0].tzinfo is None or not in_range(before[0]):
             raise ApiProblem(422, "the cursor is not one this API returned", kind="invalid-cursor")
     items, last = list_deliveries(
         context.engine, tenant=principal.tenant, webhook_id=webhook_id, before=before, limit=limit

@@ -1,0 +1,179 @@
+"""Limits before work: a pure ASGI middleware in front of the whole API.
+
+For every request under `/v1` it
+
+1. checks the API key (`Authorization: Bearer <key>`) before a single byte of the body is
+   read: a caller without a valid key gets 401 and the body is never received (the server
+   stops reading the socket once its small buffer is full, then closes the connection);
+2. refuses a body whose declared `Content-Length` is over the limit with 413 at once;
+3. counts the bytes of the body as the route reads it and stops the read with 413 past the
+   limit (a chunked body has no declared length).
+
+The limit is the documented upload limit (`ApiOptions.max_upload_bytes`) for an orders import
+and `ApiOptions.max_json_bytes` for every other request. The principal found here is handed to
+the routes (`request.state.principal`), so a key is looked up once per request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from anyio import to_thread
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tracking.api.keys import Principal, authenticate
+from tracking.api.problems import PROBLEM_MEDIA_TYPE
+
+__all__ = ["BodyTooLarge", "RequestGuard"]
+
+_TYPE_ROOT = "urn:track-evidence:problem:"
+_BEARER = re.compile(r"Bearer[ \t]+(\S+)[ \t]*", re.IGNORECASE)
+
+
+class BodyTooLarge(HTTPException):
+    """The body went past its limit while a route read it (answered 413 by the app)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large(limit))
+
+
+def _too_large(limit: int) -> str:
+    return f"the request body is larger than {limit:,} bytes, the limit of this endpoint"
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            return bytes(value)
+    return None
+
+
+async def _problem(
+    send: Send,
+    scope: Scope,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    kind: str,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    body = json.dumps(
+        {
+            "type": _TYPE_ROOT + kind,
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": str(scope.get("path", "")),
+        }
+    ).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class RequestGuard:
+    """The ASGI middleware (see the module docstring).
+
+    **Parameters:**
+
+    * **app** - the API app (its `state.context` holds the engine once started).
+    * **json_limit** - the largest body of any request but an orders import.
+    * **upload_limit** - the largest orders import (`POST /v1/orders`).
+    """
+
+    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
+
+    def limit_for(self, method: str, path: str) -> int:
+        """The body limit of a request."""
+        if method == "POST" and path.rstrip("/") == "/v1/orders":
+            return self.upload_limit
+        return self.json_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")):
+            await self.app(scope, receive, send)
+            return
+        principal = await self._principal(scope)
+        if principal is None:
+            given = _header(scope, b"authorization") is not None
+            await _problem(
+                send,
+                scope,
+                401,
+                "Unauthorized",
+                "the API key is invalid or was revoked"
+                if given
+                else "an API key is required: send `Authorization: Bearer <key>`",
+                kind="unauthorized",
+                headers=(
+                    (
+                        b"www-authenticate",
+                        b'Bearer error="invalid_token"' if given else b"Bearer",
+                    ),
+                ),
+            )
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        limit = self.limit_for(str(scope.get("method", "")), path)
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            text = declared.strip()
+            if not (text.isascii() and text.isdigit()) or len(text) > 18:
+                await _problem(
+                    send,
+                    scope,
+                    400,
+                    "Bad Request",
+                    "the Content-Length header is not a number",
+                    kind="invalid-request",
+                )
+                return
+            if int(text) > limit:
+                await _problem(
+                    send, scope, 413, "Content Too Large", _too_large(limit), kind="too-large"
+                )
+                return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _principal(self, scope: Scope) -> Principal | None:
+        raw = _header(scope, b"authorization")
+        if raw is None:
+            return None
+        match = _BEARER.fullmatch(raw.decode("latin-1"))
+        if match is None:
+            return None
+        context = getattr(getattr(scope.get("app"), "state", None), "context", None)
+        if context is None:  # the app is not started: nobody can be authenticated yet
+            return None
+        found: Principal | None = await to_thread.run_sync(
+            authenticate, context.engine, match.group(1)
+        )
+        return found
