@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     """Where the API writes bundles."""
     signing_key: Path | None = None
     """Ed25519 private key (PEM) that signs bundle manifests; unsigned when not set."""
+    allow_internal_webhooks: bool = False
+    """Let webhook URLs reach loopback, private and link-local addresses (self-hosting only)."""
 
     def carrier_table(self, code: str) -> dict[str, Any]:
         """The `[carriers.<code>]` table of the TOML config file, if any."""

@@ -23,13 +23,13 @@ from carriers.registry import all_carriers
 from tracking import __version__
 from tracking.api.context import ApiContext, ApiOptions
 from tracking.api.deps import known_query_only
+from tracking.api.dispatch import WebhookDispatcher
 from tracking.api.guard import RequestGuard
 from tracking.api.jobs import Job, JobRunner, bundle_handler, pull_handler
 from tracking.api.models import OrderIn
 from tracking.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from tracking.api.routes import bundles, exchanges, orders, pulls, summary, webhooks
 from tracking.api.webhooks import (
-    WebhookDispatcher,
     emit_bundle_ready,
     emit_verdict_changes,
     init_verdict_cursor,
@@ -150,6 +150,7 @@ def create_app(
                 timeout_seconds=opts.webhook_timeout_seconds,
                 poll_seconds=opts.webhook_poll_seconds,
                 transport=opts.webhook_transport,
+                allow_internal=settings.allow_internal_webhooks,
             )
             context.wake_webhooks = dispatcher.wake
             tasks.append(asyncio.create_task(dispatcher.run(), name="track-evidence-webhooks"))

@@ -6,7 +6,7 @@ webhook, stored with its exact body before anything is sent, so deliveries survi
 restart. The dispatcher sends due deliveries; a failed attempt is retried after 1 min,
 5 min, 30 min, 2 h, 6 h, 12 h and 24 h (8 attempts over 44 h 36 min, each wait up to 10 %
 longer at random); then the delivery is `failed` until someone replays it. Every attempt
-is logged.
+is logged. The dispatcher that sends them is `tracking.api.dispatch.WebhookDispatcher`.
 
 Signature: each request carries
 `X-TrackEvidence-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`;
@@ -19,28 +19,22 @@ made by any pull or refresh (API, command line, schedule) are notified.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
 import logging
-import random
 import secrets
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
-from tracking import __version__
-from tracking.api.context import RETRY_SCHEDULE
 from tracking.api.jobs import Job
 from tracking.api.tables import (
     ApiStateRecord,
@@ -48,7 +42,6 @@ from tracking.api.tables import (
     WebhookDeliveryRecord,
     WebhookRecord,
 )
-from tracking.exceptions import StorageError
 from tracking.storage import OrderRecord, VerdictHistory, insert_ignore, transaction
 
 __all__ = [
@@ -60,7 +53,6 @@ __all__ = [
     "Attempt",
     "Delivery",
     "Webhook",
-    "WebhookDispatcher",
     "create_webhook",
     "decode_cursor",
     "delete_webhook",
@@ -580,241 +572,4 @@ def emit_bundle_ready(engine: Engine, *, job: Job) -> int:
             event_type="bundle.ready",
             data=data,
             now=datetime.now(UTC),
-        )
-
-
-# -- the dispatcher --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Due:
-    id: str
-    url: str
-    secret: str
-    event_type: str
-    payload: str
-    manual: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-    excerpt: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
-def _claim_due(engine: Engine, *, now: datetime, lease: timedelta, limit: int) -> list[_Due]:
-    claimed: list[_Due] = []
-    with transaction(engine) as connection:
-        rows = list(
-            connection.execute(
-                sa.select(
-                    D.c.id,
-                    D.c.next_attempt_at,
-                    D.c.event_type,
-                    D.c.payload,
-                    D.c.replay_requested_at,
-                    W.c.url,
-                    W.c.secret,
-                )
-                .join(W, W.c.id == D.c.webhook_id)
-                .where(
-                    D.c.status == "pending",
-                    D.c.next_attempt_at <= now,
-                    W.c.deleted_at.is_(None),
-                )
-                .order_by(D.c.next_attempt_at, D.c.id)
-                .limit(limit)
-            )
-        )
-        for row in rows:
-            done = connection.execute(
-                sa.update(D)
-                .where(
-                    D.c.id == row.id,
-                    D.c.status == "pending",
-                    D.c.next_attempt_at == row.next_attempt_at,
-                )
-                .values(next_attempt_at=now + lease, replay_requested_at=None)
-            )
-            if done.rowcount == 1:
-                claimed.append(
-                    _Due(
-                        id=row.id,
-                        url=row.url,
-                        secret=row.secret,
-                        event_type=row.event_type,
-                        payload=row.payload,
-                        manual=row.replay_requested_at is not None,
-                    )
-                )
-    return claimed
-
-
-def _record(
-    engine: Engine,
-    *,
-    due: _Due,
-    outcome: _Outcome,
-    now: datetime,
-    schedule: Sequence[timedelta],
-) -> None:
-    with transaction(engine) as connection:
-        connection.execute(
-            sa.insert(A),
-            {
-                "delivery_id": due.id,
-                "attempted_at": now,
-                "status_code": outcome.status_code,
-                "error": outcome.error,
-                "duration_ms": outcome.duration_ms,
-                "response_excerpt": outcome.excerpt,
-                "manual": due.manual,
-            },
-        )
-        current = connection.execute(
-            sa.select(D.c.attempts, D.c.status).where(D.c.id == due.id)
-        ).one()
-        attempts = current.attempts + 1
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "last_attempt_at": now,
-            "last_status_code": outcome.status_code,
-            "last_error": outcome.error,
-        }
-        if current.status != "pending":
-            pass  # cancelled meanwhile (webhook deleted): keep that state
-        elif outcome.ok:
-            values.update(status="delivered", delivered_at=now, next_attempt_at=None)
-        elif attempts > len(schedule):
-            values.update(status="failed", next_attempt_at=None)
-        else:
-            wait = schedule[attempts - 1] * (1 + random.random() / 10)
-            values.update(next_attempt_at=now + wait)
-        connection.execute(sa.update(D).where(D.c.id == due.id).values(**values))
-
-
-class WebhookDispatcher:
-    """Sends due deliveries and turns verdict changes into events, until cancelled.
-
-    **Parameters:**
-
-    * **engine** - the database.
-    * **schedule** - waits between attempts (the first attempt is immediate).
-    * **timeout_seconds** - time allowed to a receiver for one attempt.
-    * **poll_seconds** - how often to look for due deliveries and verdict changes.
-    * **transport** - the HTTP transport (tests inject `httpx.MockTransport`).
-    * **concurrency** - deliveries sent at once.
-    """
-
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        schedule: Sequence[timedelta] = RETRY_SCHEDULE,
-        timeout_seconds: float = 10.0,
-        poll_seconds: float = 2.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        concurrency: int = 8,
-    ) -> None:
-        self._engine = engine
-        self._schedule = tuple(schedule)
-        self._timeout = timeout_seconds
-        self._poll = poll_seconds
-        self._transport = transport
-        self._concurrency = concurrency
-        self._event = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def wake(self) -> None:
-        """Look for due deliveries now (callable from any thread)."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._event.set)
-
-    async def run(self) -> None:
-        """Deliver and scan until cancelled."""
-        self._loop = asyncio.get_running_loop()
-        headers = {"User-Agent": f"track-evidence/{__version__} (webhooks)"}
-        try:
-            async with httpx.AsyncClient(
-                transport=self._transport,
-                timeout=httpx.Timeout(self._timeout),
-                follow_redirects=False,
-                headers=headers,
-            ) as client:
-                while True:
-                    self._event.clear()
-                    try:
-                        await asyncio.to_thread(emit_verdict_changes, self._engine)
-                        while await self.deliver_due(client) > 0:
-                            pass
-                    except StorageError as exc:
-                        _log.warning("webhook dispatcher: %s", exc)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._event.wait(), self._poll)
-        finally:
-            self._loop = None
-
-    async def deliver_due(self, client: httpx.AsyncClient) -> int:
-        """Send every delivery that is due now (one batch); how many were attempted."""
-        now = datetime.now(UTC)
-        lease = timedelta(seconds=self._timeout + 60)
-        batch = await asyncio.to_thread(
-            _claim_due, self._engine, now=now, lease=lease, limit=self._concurrency * 4
-        )
-        if not batch:
-            return 0
-        limit = asyncio.Semaphore(self._concurrency)
-
-        async def one(due: _Due) -> None:
-            async with limit:
-                outcome = await self._send(client, due)
-            await asyncio.to_thread(
-                _record,
-                self._engine,
-                due=due,
-                outcome=outcome,
-                now=datetime.now(UTC),
-                schedule=self._schedule,
-            )
-
-        await asyncio.gather(*(one(d) for d in batch))
-        return len(batch)
-
-    async def _send(self, client: httpx.AsyncClient, due: _Due) -> _Outcome:
-        body = due.payload.encode("utf-8")
-        headers = {
-            "Content-Type": "application/json",
-            EVENT_HEADER: due.event_type,
-            DELIVERY_HEADER: due.id,
-            SIGNATURE_HEADER: sign(due.secret, body, timestamp=int(time.time())),
-        }
-        started = time.monotonic()
-        try:
-            async with client.stream("POST", due.url, content=body, headers=headers) as response:
-                excerpt = b""
-                async for chunk in response.aiter_bytes():
-                    excerpt += chunk
-                    if len(excerpt) >= _EXCERPT:
-                        break
-                code = response.status_code
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-            return _Outcome(
-                status_code=None,
-                error=f"{type(exc).__name__}: {exc}"[:1024],
-                duration_ms=int((time.monotonic() - started) * 1000),
-                excerpt="",
-            )
-        ok = 200 <= code < 300
-        return _Outcome(
-            status_code=code,
-            error=None if ok else f"receiver answered HTTP {code}",
-            duration_ms=int((time.monotonic() - started) * 1000),
-            excerpt=excerpt[:_EXCERPT].decode("utf-8", errors="replace"),
         )

@@ -20,6 +20,7 @@ from tracking.api.models import (
     WebhookPublic,
     in_range,
 )
+from tracking.api.outbound import check_target
 from tracking.api.problems import ApiProblem
 from tracking.api.routes import problem_responses
 from tracking.api.webhooks import (
@@ -85,7 +86,14 @@ def _not_found(what: str) -> ApiProblem:
 def create_webhook_route(
     body: WebhookCreate, context: ContextDep, principal: PrincipalDep, response: Response
 ) -> WebhookCreated:
-    """Register an endpoint; the answer holds its signing secret, shown only this once."""
+    """Register an endpoint; the answer holds its signing secret, shown only this once.
+
+    The URL must resolve to public internet addresses only (unless the operator allows
+    internal targets); it is checked again at every delivery.
+    """
+    refused = check_target(body.url, allow_internal=context.settings.allow_internal_webhooks)
+    if refused is not None:
+        raise ApiProblem(422, f"url: {refused}", kind="refused-target")
     hook, secret = create_webhook(
         context.engine,
         tenant=principal.tenant,

@@ -1,0 +1,364 @@
+"""The webhook dispatcher: sends due deliveries, each on its own, each within a deadline.
+
+* Every delivery is claimed and sent as its own task: a slow receiver holds only the slots of
+  its own deliveries (at most `per_webhook` at a time), never a batch of other tenants'
+  deliveries, and the dispatcher claims more as soon as any slot frees up.
+* Every attempt has a total deadline (`timeout_seconds`, connect to last byte read): a receiver
+  trickling its answer a byte at a time is cut off at the deadline like one that never answers.
+* Requests go through `GuardedTransport` (public addresses only, pinned at connect, see
+  `tracking.api.outbound`), never follow redirects and ignore proxy variables.
+* The delivery log keeps the status, a fixed one-line error and at most `EXCERPT_CHARS`
+  printable characters of the receiver's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tracking import __version__
+from tracking.api.context import RETRY_SCHEDULE
+from tracking.api.outbound import REFUSED, GuardedTransport, TargetRefused
+from tracking.api.webhooks import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    A,
+    D,
+    W,
+    emit_verdict_changes,
+    sign,
+)
+from tracking.exceptions import StorageError
+from tracking.storage import transaction
+
+__all__ = ["EXCERPT_CHARS", "WebhookDispatcher"]
+
+EXCERPT_CHARS = 256
+"""The most of a receiver's answer the delivery log shows."""
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    id: str
+    webhook_id: str
+    url: str
+    secret: str
+    event_type: str
+    payload: str
+    manual: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    excerpt: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _claim_due(
+    engine: Engine,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    in_flight: dict[str, int],
+    per_webhook: int,
+) -> list[_Due]:
+    """Lease up to `limit` due deliveries, oldest first, at most `per_webhook` in flight each."""
+    claimed: list[_Due] = []
+    if limit <= 0:
+        return claimed
+    full = sorted(w for w, n in in_flight.items() if n >= per_webhook)
+    counts = dict(in_flight)
+    with transaction(engine) as connection:
+        query = (
+            sa.select(
+                D.c.id,
+                D.c.webhook_id,
+                D.c.next_attempt_at,
+                D.c.event_type,
+                D.c.payload,
+                D.c.replay_requested_at,
+                W.c.url,
+                W.c.secret,
+            )
+            .join(W, W.c.id == D.c.webhook_id)
+            .where(
+                D.c.status == "pending",
+                D.c.next_attempt_at <= now,
+                W.c.deleted_at.is_(None),
+            )
+            .order_by(D.c.next_attempt_at, D.c.id)
+            .limit(limit * 8)
+        )
+        if full:
+            query = query.where(D.c.webhook_id.not_in(full))
+        for row in connection.execute(query).all():
+            if counts.get(row.webhook_id, 0) >= per_webhook:
+                continue
+            done = connection.execute(
+                sa.update(D)
+                .where(
+                    D.c.id == row.id,
+                    D.c.status == "pending",
+                    D.c.next_attempt_at == row.next_attempt_at,
+                )
+                .values(next_attempt_at=now + lease, replay_requested_at=None)
+            )
+            if done.rowcount != 1:
+                continue
+            counts[row.webhook_id] = counts.get(row.webhook_id, 0) + 1
+            claimed.append(
+                _Due(
+                    id=row.id,
+                    webhook_id=row.webhook_id,
+                    url=row.url,
+                    secret=row.secret,
+                    event_type=row.event_type,
+                    payload=row.payload,
+                    manual=row.replay_requested_at is not None,
+                )
+            )
+            if len(claimed) >= limit:
+                break
+    return claimed
+
+
+def _record(
+    engine: Engine,
+    *,
+    due: _Due,
+    outcome: _Outcome,
+    now: datetime,
+    schedule: Sequence[timedelta],
+) -> None:
+    with transaction(engine) as connection:
+        connection.execute(
+            sa.insert(A),
+            {
+                "delivery_id": due.id,
+                "attempted_at": now,
+                "status_code": outcome.status_code,
+                "error": outcome.error,
+                "duration_ms": outcome.duration_ms,
+                "response_excerpt": outcome.excerpt,
+                "manual": due.manual,
+            },
+        )
+        current = connection.execute(
+            sa.select(D.c.attempts, D.c.status).where(D.c.id == due.id)
+        ).one()
+        attempts = current.attempts + 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_attempt_at": now,
+            "last_status_code": outcome.status_code,
+            "last_error": outcome.error,
+        }
+        if current.status != "pending":
+            pass  # cancelled meanwhile (webhook deleted): keep that state
+        elif outcome.ok:
+            values.update(status="delivered", delivered_at=now, next_attempt_at=None)
+        elif attempts > len(schedule):
+            values.update(status="failed", next_attempt_at=None)
+        else:
+            wait = schedule[attempts - 1] * (1 + random.random() / 10)
+            values.update(next_attempt_at=now + wait)
+        connection.execute(sa.update(D).where(D.c.id == due.id).values(**values))
+
+
+def _excerpt(data: bytes) -> str:
+    """At most `EXCERPT_CHARS` printable characters of an answer (controls become spaces)."""
+    text = data.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def _error(exc: BaseException, timeout: float) -> str:
+    """One fixed line per kind of failure: nothing of the exception's own text."""
+    if isinstance(exc, TargetRefused):
+        return REFUSED
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return f"timed out: no complete answer within {timeout:g} s"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect to the receiver"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return "the connection to the receiver failed"
+    return "the request could not be sent"
+
+
+class WebhookDispatcher:
+    """Sends due deliveries and turns verdict changes into events, until cancelled.
+
+    **Parameters:**
+
+    * **engine** - the database.
+    * **schedule** - waits between attempts (the first attempt is immediate).
+    * **timeout_seconds** - the total time one attempt may take, connect to last byte.
+    * **poll_seconds** - how often to look for due deliveries and verdict changes.
+    * **transport** - the HTTP transport (tests inject `httpx.MockTransport`); the guarded
+      public-addresses-only transport by default.
+    * **concurrency** - deliveries in flight at once, over all webhooks.
+    * **per_webhook** - deliveries in flight at once to one webhook.
+    * **allow_internal** - let the default transport reach internal addresses (self-hosting).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        schedule: Sequence[timedelta] = RETRY_SCHEDULE,
+        timeout_seconds: float = 10.0,
+        poll_seconds: float = 2.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        concurrency: int = 8,
+        per_webhook: int = 1,
+        allow_internal: bool = False,
+    ) -> None:
+        self._engine = engine
+        self._schedule = tuple(schedule)
+        self._timeout = timeout_seconds
+        self._poll = poll_seconds
+        self._transport = transport
+        self._concurrency = max(1, concurrency)
+        self._per_webhook = max(1, per_webhook)
+        self._allow_internal = allow_internal
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[str, int] = {}
+
+    def wake(self) -> None:
+        """Look for due deliveries now (callable from any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._event.set)
+
+    async def run(self) -> None:
+        """Deliver and scan until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        transport = self._transport or GuardedTransport(allow_internal=self._allow_internal)
+        try:
+            async with httpx.AsyncClient(
+                transport=transport,
+                timeout=httpx.Timeout(self._timeout),
+                follow_redirects=False,
+                trust_env=False,
+                headers={"User-Agent": f"track-evidence/{__version__} (webhooks)"},
+            ) as client:
+                try:
+                    while True:
+                        self._event.clear()
+                        try:
+                            await asyncio.to_thread(emit_verdict_changes, self._engine)
+                            await self._start_due(client)
+                        except StorageError as exc:
+                            _log.warning("webhook dispatcher: %s", exc)
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._event.wait(), self._poll)
+                finally:
+                    for task in list(self._tasks):
+                        task.cancel()
+                    await asyncio.gather(*self._tasks, return_exceptions=True)
+        finally:
+            self._loop = None
+
+    async def _start_due(self, client: httpx.AsyncClient) -> int:
+        """Start a task for each due delivery a free slot can take; how many were started."""
+        free = self._concurrency - len(self._tasks)
+        if free <= 0:
+            return 0
+        now = datetime.now(UTC)
+        batch = await asyncio.to_thread(
+            _claim_due,
+            self._engine,
+            now=now,
+            lease=timedelta(seconds=self._timeout + 60),
+            limit=free,
+            in_flight=dict(self._in_flight),
+            per_webhook=self._per_webhook,
+        )
+        for due in batch:
+            self._in_flight[due.webhook_id] = self._in_flight.get(due.webhook_id, 0) + 1
+            task = asyncio.create_task(self._deliver(client, due), name=f"delivery-{due.id}")
+            self._tasks.add(task)
+            task.add_done_callback(functools.partial(self._done, webhook_id=due.webhook_id))
+        return len(batch)
+
+    def _done(self, task: asyncio.Task[None], webhook_id: str) -> None:
+        self._tasks.discard(task)
+        left = self._in_flight.get(webhook_id, 1) - 1
+        if left > 0:
+            self._in_flight[webhook_id] = left
+        else:
+            self._in_flight.pop(webhook_id, None)
+        self._event.set()  # a slot is free: claim the next due delivery now
+
+    async def _deliver(self, client: httpx.AsyncClient, due: _Due) -> None:
+        outcome = await self.send(client, due)
+        try:
+            await asyncio.to_thread(
+                _record,
+                self._engine,
+                due=due,
+                outcome=outcome,
+                now=datetime.now(UTC),
+                schedule=self._schedule,
+            )
+        except StorageError as exc:  # the lease runs out and the delivery is tried again
+            _log.warning("webhook delivery %s not recorded: %s", due.id, exc)
+
+    async def send(self, client: httpx.AsyncClient, due: _Due) -> _Outcome:
+        """One attempt, bounded by the total deadline."""
+        body = due.payload.encode("utf-8")
+        headers = {
+            "Content-Type": "application/json",
+            EVENT_HEADER: due.event_type,
+            DELIVERY_HEADER: due.id,
+            SIGNATURE_HEADER: sign(due.secret, body, timestamp=int(time.time())),
+        }
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._timeout):
+                async with client.stream(
+                    "POST", due.url, content=body, headers=headers
+                ) as response:
+                    answer = b""
+                    async for chunk in response.aiter_bytes():
+                        answer += chunk
+                        if len(answer) >= EXCERPT_CHARS * 4:
+                            break
+                    code = response.status_code
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, TimeoutError) as exc:
+            return _Outcome(
+                status_code=None,
+                error=_error(exc, self._timeout),
+                duration_ms=int((time.monotonic() - started) * 1000),
+                excerpt="",
+            )
+        ok = 200 <= code < 300
+        return _Outcome(
+            status_code=code,
+            error=None if ok else f"receiver answered HTTP {code}",
+            duration_ms=int((time.monotonic() - started) * 1000),
+            excerpt=_excerpt(answer),
+        )
