@@ -9,9 +9,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
+import os
 import socket
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Callable
+import zipfile
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -353,3 +358,235 @@ async def test_internal_targets_need_the_operator_setting_and_logs_stay_short(
     assert log["error"] == "receiver answered HTTP 500"
     assert 0 < len(log["response_excerpt"]) <= 256
     assert log["response_excerpt"].isprintable()
+
+
+# -- 4. limits before work -------------------------------------------------------------------
+
+_SERVER = """
+import sys, uvicorn
+from pathlib import Path
+from tracking.api import ApiOptions, create_app
+from tracking.config import Settings
+from tracking.storage import open_engine
+url, port, data = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+engine = open_engine(url)
+settings = Settings(_env_file=None, database_url=url)
+options = ApiOptions(data_dir=data, run_jobs=False, deliver_webhooks=False)
+app = create_app(settings, engine=engine, options=options)
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+"""
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@contextlib.contextmanager
+def uvicorn_server(url: str, tmp_path: Path) -> Iterator[tuple[int, int]]:
+    """A real `serve`-like Uvicorn process on 127.0.0.1: (pid, port)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVER, url, str(port), str(tmp_path / "data")],
+        env={k: v for k, v in os.environ.items() if not k.startswith("TRACK_EVIDENCE_")},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise AssertionError("the server did not start") from None
+                time.sleep(0.05)
+        yield process.pid, port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def stream_body(port: int, path: str, size: int, pid: int, headers: str = "") -> tuple[bytes, int]:
+    """POST `size` bytes of JSON-ish body, stopping at the server's answer.
+
+    Returns the answer's first bytes and the server's peak RSS growth (KiB) meanwhile.
+    """
+    import select
+
+    base = _rss_kib(pid)
+    peak = base
+    chunk = b" " * (1 << 20)
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(
+            (
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {size}\r\n{headers}\r\n"
+            ).encode()
+        )
+        sent = 0
+        answer = b""
+        while sent < size:
+            readable, _, _ = select.select([sock], [], [], 0.02 if sent < 8 << 20 else 0)
+            if readable:
+                answer = sock.recv(4096)
+                break
+            try:
+                sock.sendall(chunk[: min(len(chunk), size - sent)])
+            except OSError:
+                break
+            sent += len(chunk)
+            peak = max(peak, _rss_kib(pid))
+        if not answer:
+            with contextlib.suppress(OSError):
+                sock.settimeout(10)
+                answer = sock.recv(4096)
+    peak = max(peak, _rss_kib(pid))
+    return answer, peak - base
+
+
+def test_a_1gb_unauthenticated_body_is_refused_before_it_is_read(
+    sqlite_url: str, make_engine: Callable[[str], sa.Engine], tmp_path: Path
+) -> None:
+    key = create_key(make_engine(sqlite_url), "shop-a")
+    with uvicorn_server(sqlite_url, tmp_path) as (pid, port):
+        answer, grown = stream_body(port, "/v1/pulls", 1 << 30, pid)
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+        assert PROBLEM.encode() in answer
+        assert grown < 50 * 1024, f"server RSS grew {grown / 1024:.0f} MB"
+        # With a key, a JSON body over the limit is refused at its declared length.
+        answer, grown = stream_body(
+            port, "/v1/pulls", 1 << 30, pid, headers=f"Authorization: Bearer {key}\r\n"
+        )
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert grown < 50 * 1024
+
+
+async def test_bodies_are_limited_while_streamed(engine: sa.Engine, tmp_path: Path) -> None:
+    key = create_key(engine, "shop-a")
+    app = make_app(engine, tmp_path, max_json_bytes=4096, max_upload_bytes=64 * 1024)
+
+    async def chunks(total: int) -> AsyncIterator[bytes]:  # no Content-Length: chunked
+        yield b'{"window_days": 30, "policy": "'
+        for _ in range(total // 1024):
+            yield b"x" * 1024
+        yield b'"}'
+
+    async with running(app), client(app, key) as http:
+        problem = assert_problem(await http.post("/v1/pulls", content=chunks(8192)), 413)
+        assert "4,096 bytes" in problem["detail"]
+        csv = b"order_id,order_date,tracking_number,destination_country\n" + b"x" * 70_000
+        got = await http.post("/v1/orders", content=csv, headers={"content-type": "text/csv"})
+        assert_problem(got, 413)
+        ok = await http.post("/v1/pulls", json={"window_days": 30})
+        assert ok.status_code == 202
+    async with running(app), client(app) as anonymous:
+        got = await anonymous.post("/v1/pulls", content=chunks(1 << 20))
+        assert_problem(got, 401)
+
+
+# -- 5. verify on hostile bundles ------------------------------------------------------------
+
+_VERIFY = """
+import resource, sys
+from tracking.cli import app
+try:
+    app(["verify", sys.argv[1]])
+except SystemExit as stop:
+    code = stop.code
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run_verify(path: Path) -> tuple[int, str, int]:
+    """Exit code, the reason printed, and the peak RSS (MB) of `track-evidence verify`."""
+    done = subprocess.run(
+        [sys.executable, "-c", _VERIFY, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TRACK_EVIDENCE_")},
+    )
+    *lines, peak = done.stderr.strip().splitlines()
+    return done.returncode, "\n".join(lines), int(peak)
+
+
+def _deflated(archive: zipfile.ZipFile, name: str, size: int, byte: bytes = b"\n") -> None:
+    info = zipfile.ZipInfo(name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with archive.open(info, "w", force_zip64=True) as sink:
+        block = byte * (1 << 20)
+        for _ in range(size >> 20):
+            sink.write(block)
+
+
+@pytest.mark.slow
+def test_a_zip_bomb_in_sha256sums_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+    bomb = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        _deflated(archive, "SHA256SUMS", 512 << 20)
+        archive.writestr("manifest.json", "{}")
+    assert bomb.stat().st_size < 1 << 20
+    code, reason, peak = run_verify(bomb)
+    assert code == 3
+    assert reason.startswith("TAMPERED: ")
+    assert "\n" not in reason.strip()
+    assert "bomb" in reason or "larger than" in reason
+    assert peak < 200, f"verify peaked at {peak} MB"
+
+
+@pytest.mark.slow
+def test_a_bundle_member_bomb_is_refused_before_it_is_hashed(tmp_path: Path) -> None:
+    """A well-formed bundle whose one data file inflates to 3 GiB: refused by its sizes."""
+    import hashlib
+
+    from tracking.evidence.manifest import sums_text
+
+    bomb = tmp_path / "bundle.zip"
+    size = 3 << 30
+    manifest = json.dumps(
+        {
+            "schema_version": "1",
+            "created_at": "2026-11-20T00:00:00Z",
+            "files": [{"path": "raw/a.json", "sha256": "0" * 64, "size": size}],
+        }
+    ).encode()
+    sums = sums_text([("manifest.json", hashlib.sha256(manifest).hexdigest())])
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("SHA256SUMS", sums)
+        archive.writestr("manifest.json", manifest)
+        _deflated(archive, "raw/a.json", 64 << 20, b"\0")  # stands for the 3 GiB of zeros
+        # Rewrite the member's sizes in the central directory: 3 GiB declared.
+        archive.infolist()[-1].file_size = size
+    code, reason, peak = run_verify(bomb)
+    assert code == 3
+    assert "raw/a.json" in reason or "expand" in reason
+    assert peak < 200
+
+
+def test_verify_reads_no_more_of_a_member_than_the_manifest_says(tmp_path: Path) -> None:
+    import hashlib
+
+    from tracking.evidence import verify_bundle
+    from tracking.evidence.manifest import sums_text
+
+    folder = tmp_path / "bundle"
+    (folder / "raw").mkdir(parents=True)
+    manifest = json.dumps(
+        {
+            "schema_version": "1",
+            "created_at": "2026-11-20T00:00:00Z",
+            "files": [{"path": "raw/a.json", "sha256": "0" * 64, "size": 10}],
+        }
+    ).encode()
+    (folder / "manifest.json").write_bytes(manifest)
+    (folder / "SHA256SUMS").write_text(
+        sums_text([("manifest.json", hashlib.sha256(manifest).hexdigest())]), encoding="utf-8"
+    )
+    with (folder / "raw" / "a.json").open("wb") as big:  # sparse: 8 GiB that take no disk
+        big.truncate(8 << 30)
+    result = verify_bundle(folder)
+    assert not result.ok
+    assert result.problem == "raw/a.json: size mismatch (more than the 10 bytes the manifest says)"

@@ -13,6 +13,13 @@ Checks, in this order, stopping at the first problem:
 7. a zip file is byte for byte the canonical archive of its content (`archive.write_zip`).
 
 Any single changed, removed or added byte or file fails one of these.
+
+`verify` is what a recipient runs on a file from anyone, so nothing in the bundle decides how
+much memory or time it takes: metadata files are read with a cap (`MAX_METADATA_BYTES`,
+`MAX_SIGNATURE_BYTES`), every member's declared and actual size is capped (`MAX_MEMBER_BYTES`,
+and `MAX_TOTAL_BYTES` over all members), a zip may not expand past `MAX_RATIO` times its own
+size (plus `RATIO_ALLOWANCE`), and hashing a member stops one byte past the size the manifest
+gives it. Anything past a cap is a one-line problem, like any other mismatch.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -44,11 +51,41 @@ from tracking.evidence.manifest import (
 )
 from tracking.evidence.signing import verify_signature
 
-__all__ = ["VerifyResult", "verify_bundle"]
+__all__ = [
+    "MAX_MEMBERS",
+    "MAX_MEMBER_BYTES",
+    "MAX_METADATA_BYTES",
+    "MAX_RATIO",
+    "MAX_SIGNATURE_BYTES",
+    "MAX_SUMS_BYTES",
+    "MAX_TOTAL_BYTES",
+    "RATIO_ALLOWANCE",
+    "VerifyResult",
+    "verify_bundle",
+]
 
 _SUMS_LINE = re.compile(r"([0-9a-f]{64})  (\S(?:.*\S)?)")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
+
+MAX_SUMS_BYTES = 16 << 20
+"""The largest `SHA256SUMS` read (about 200,000 files)."""
+MAX_METADATA_BYTES = 48 << 20
+"""The largest `manifest.json` read (about 9,000 orders at ~5 KiB of manifest each)."""
+_KEPT = frozenset({"schema_version", "created_at", "files", "orders", "path", "sha256", "size"})
+_PRUNED: dict[str, Any] = {}
+MAX_SIGNATURE_BYTES = 4096
+"""The largest `manifest.sig` read (a signature is under 200 bytes)."""
+MAX_MEMBER_BYTES = 2 << 30
+"""The largest single file of a bundle."""
+MAX_TOTAL_BYTES = 16 << 30
+"""The most bytes all files of a bundle may hold together."""
+MAX_MEMBERS = 500_000
+"""The most files a bundle may hold."""
+MAX_RATIO = 100
+"""A zip may expand to at most this many times its own size (plus `RATIO_ALLOWANCE`):
+PDFs and PNGs are stored, JSON deflates about 10:1; a zip bomb goes past 1,000:1."""
+RATIO_ALLOWANCE = 64 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +103,30 @@ class _Problem(Exception):
 
 class _Source(Protocol):
     def names(self) -> list[str]: ...
-    def read(self, name: str) -> bytes: ...
-    def digest(self, name: str) -> tuple[str, int]: ...
+    def read(self, name: str, cap: int = MAX_METADATA_BYTES) -> bytes: ...
+    def digest(self, name: str, limit: int) -> tuple[str, int]: ...
     def close(self) -> None: ...
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):,.0f} MiB" if size >= 1 << 20 else f"{size:,} bytes"
+
+
+def _read_capped(handle: IO[bytes], name: str, cap: int) -> bytes:
+    data = handle.read(cap + 1)
+    if len(data) > cap:
+        raise _Problem(f"{name}: larger than {_mib(cap)}, the most verify reads of it")
+    return data
+
+
+def _hash_capped(handle: IO[bytes], limit: int) -> tuple[str, int]:
+    """sha256 and size of a stream, reading at most `limit + 1` bytes."""
+    hasher = hashlib.sha256()
+    size = 0
+    while size <= limit and (chunk := handle.read(min(_CHUNK, limit + 1 - size))):
+        hasher.update(chunk)
+        size += len(chunk)
+    return hasher.hexdigest(), size
 
 
 class _Folder:
@@ -90,19 +148,17 @@ class _Folder:
                 if not stat.S_ISREG(mode):
                     raise _Problem(f"{rel}: not a regular file")
                 found.append(rel)
+                if len(found) > MAX_MEMBERS:
+                    raise _Problem(f"{self.root.name}: more than {MAX_MEMBERS:,} files")
         return sorted(found)
 
-    def read(self, name: str) -> bytes:
-        return (self.root / name).read_bytes()
-
-    def digest(self, name: str) -> tuple[str, int]:
-        hasher = hashlib.sha256()
-        size = 0
+    def read(self, name: str, cap: int = MAX_METADATA_BYTES) -> bytes:
         with (self.root / name).open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                hasher.update(chunk)
-                size += len(chunk)
-        return hasher.hexdigest(), size
+            return _read_capped(handle, name, cap)
+
+    def digest(self, name: str, limit: int) -> tuple[str, int]:
+        with (self.root / name).open("rb") as handle:
+            return _hash_capped(handle, limit)
 
     def close(self) -> None:
         return None
@@ -132,7 +188,23 @@ class _Zip:
     def names(self) -> list[str]:
         names: list[str] = []
         seen: set[str] = set()
-        for info in self.zip.infolist():
+        infos = self.zip.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise _Problem(f"{self.path.name}: more than {MAX_MEMBERS:,} files")
+        total = 0
+        budget = min(MAX_TOTAL_BYTES, MAX_RATIO * self.path.stat().st_size + RATIO_ALLOWANCE)
+        for info in infos:
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise _Problem(
+                    f"{info.filename}: declares {_mib(info.file_size)}, more than the"
+                    f" {_mib(MAX_MEMBER_BYTES)} a bundle file may hold"
+                )
+            total += info.file_size
+            if total > budget:
+                raise _Problem(
+                    f"{self.path.name}: its files expand to more than {_mib(budget)}"
+                    " (a zip bomb, or not a bundle)"
+                )
             if info.is_dir():
                 continue
             if info.filename in seen:
@@ -141,23 +213,19 @@ class _Zip:
             names.append(info.filename)
         return sorted(names)
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, cap: int = MAX_METADATA_BYTES) -> bytes:
         try:
-            return self.zip.read(name)
+            with self.zip.open(name) as handle:
+                return _read_capped(handle, name, cap)
         except _ZIP_ERRORS as exc:
             raise _Problem(f"{name}: unreadable in the zip ({exc})") from exc
 
-    def digest(self, name: str) -> tuple[str, int]:
-        hasher = hashlib.sha256()
-        size = 0
+    def digest(self, name: str, limit: int) -> tuple[str, int]:
         try:
             with self.zip.open(name) as handle:
-                while chunk := handle.read(_CHUNK):
-                    hasher.update(chunk)
-                    size += len(chunk)
+                return _hash_capped(handle, limit)
         except _ZIP_ERRORS as exc:
             raise _Problem(f"{name}: unreadable in the zip ({exc})") from exc
-        return hasher.hexdigest(), size
 
     def canonical(self, created_at: datetime) -> bool:
         """Whether the file is byte for byte the archive `write_zip` makes of its content."""
@@ -201,6 +269,11 @@ def _parse_sums(data: bytes) -> dict[str, str]:
     return entries
 
 
+def _prune(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    kept = {key: value for key, value in pairs if key in _KEPT}
+    return kept or _PRUNED
+
+
 def _safe_path(path: object) -> str:
     if not isinstance(path, str) or not path or "\\" in path or "\n" in path:
         raise _Problem(f"{MANIFEST_NAME}: invalid file path {path!r}")
@@ -225,6 +298,11 @@ def _file_entries(manifest: dict[str, Any]) -> Iterator[tuple[str, str, int]]:
             raise _Problem(f"{path}: malformed sha256 in {MANIFEST_NAME}")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise _Problem(f"{path}: malformed size in {MANIFEST_NAME}")
+        if size > MAX_MEMBER_BYTES:
+            raise _Problem(
+                f"{path}: {MANIFEST_NAME} says {_mib(size)}, more than the"
+                f" {_mib(MAX_MEMBER_BYTES)} a bundle file may hold"
+            )
         if path in seen or path in (MANIFEST_NAME, SUMS_NAME, SIGNATURE_NAME):
             raise _Problem(f"{path}: listed twice in {MANIFEST_NAME}")
         seen.add(path)
@@ -237,7 +315,7 @@ def _check(source: _Source, public_key: Ed25519PublicKey | None, counter: list[i
     for required in (SUMS_NAME, MANIFEST_NAME):
         if required not in present:
             raise _Problem(f"{required}: missing")
-    sums = _parse_sums(source.read(SUMS_NAME))
+    sums = _parse_sums(source.read(SUMS_NAME, MAX_SUMS_BYTES))
     manifest_bytes = source.read(MANIFEST_NAME)
     listed = sums.get(MANIFEST_NAME)
     if listed is None:
@@ -246,16 +324,20 @@ def _check(source: _Source, public_key: Ed25519PublicKey | None, counter: list[i
     if hashlib.sha256(manifest_bytes).hexdigest() != listed:
         raise _Problem(f"{MANIFEST_NAME}: sha256 mismatch")
     try:
-        manifest = json.loads(manifest_bytes.decode("utf-8"))
+        # Only what verify checks is kept as the parser goes (a large manifest of events
+        # never becomes a large tree of Python objects).
+        manifest = json.loads(manifest_bytes.decode("utf-8"), object_pairs_hook=_prune)
     except (UnicodeDecodeError, ValueError) as exc:
         raise _Problem(f"{MANIFEST_NAME}: not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise _Problem(f"{MANIFEST_NAME}: nested too deeply") from None
     if not isinstance(manifest, dict) or manifest.get("schema_version") != MANIFEST_VERSION:
         raise _Problem(f"{MANIFEST_NAME}: unsupported schema_version")
 
     if SIGNATURE_NAME in present:
         counter[0] += 1
         problem = verify_signature(
-            manifest_bytes, source.read(SIGNATURE_NAME), public_key=public_key
+            manifest_bytes, source.read(SIGNATURE_NAME, MAX_SIGNATURE_BYTES), public_key=public_key
         )
         if problem is not None:
             raise _Problem(f"{SIGNATURE_NAME}: {problem}")
@@ -263,11 +345,15 @@ def _check(source: _Source, public_key: Ed25519PublicKey | None, counter: list[i
         raise _Problem(f"{SIGNATURE_NAME}: missing (a public key was given)")
 
     entries = list(_file_entries(manifest))
+    if sum(size for _, _, size in entries) > MAX_TOTAL_BYTES:
+        raise _Problem(f"{MANIFEST_NAME}: its files add up to more than {_mib(MAX_TOTAL_BYTES)}")
     for path, digest, size in sorted(entries):
         if path not in present:
             raise _Problem(f"{path}: missing")
-        actual, actual_size = source.digest(path)
+        actual, actual_size = source.digest(path, size)
         counter[0] += 1
+        if actual_size > size:
+            raise _Problem(f"{path}: size mismatch (more than the {size} bytes the manifest says)")
         if actual_size != size:
             raise _Problem(f"{path}: size mismatch ({actual_size} bytes, manifest says {size})")
         if actual != digest:
@@ -283,7 +369,7 @@ def _check(source: _Source, public_key: Ed25519PublicKey | None, counter: list[i
     expected = sums_text(
         [(path, digest) for path, digest, _ in entries] + [(MANIFEST_NAME, listed)]
     ).encode("utf-8")
-    if source.read(SUMS_NAME) != expected:
+    if source.read(SUMS_NAME, MAX_SUMS_BYTES) != expected:
         raise _Problem(f"{SUMS_NAME}: does not match {MANIFEST_NAME}")
     if isinstance(source, _Zip):
         try:
