@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from tracking.api import ApiOptions, create_app, create_key
+from tracking.api.jobs import claim_jobs, create_job
 from tracking.api.outbound import REFUSED, GuardedTransport
 from tracking.api.webhooks import create_webhook, emit_event
 from tracking.config import Settings
@@ -590,3 +591,81 @@ def test_verify_reads_no_more_of_a_member_than_the_manifest_says(tmp_path: Path)
     result = verify_bundle(folder)
     assert not result.ok
     assert result.problem == "raw/a.json: size mismatch (more than the 10 bytes the manifest says)"
+
+
+# -- 6, 7. fair, bounded background work; quotas ---------------------------------------------
+
+
+async def test_a_trickling_receiver_is_cut_off_at_the_attempt_deadline(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    key = create_key(engine, "shop-a")
+    async with listening(Listener(trickle=0.3)) as slow:
+        hook, _ = create_webhook(engine, tenant="shop-a", url=slow.url, events=["bundle.ready"])
+        queue_event(engine, "shop-a")
+        app = make_app(
+            engine,
+            tmp_path,
+            config=settings(allow_internal_webhooks=True),
+            webhook_timeout_seconds=1.0,
+        )
+        async with running(app), client(app, key) as http:
+
+            async def tried() -> bool:
+                return bool(await attempts(http, hook.id))
+
+            await eventually(tried, seconds=10)
+            (log,) = await attempts(http, hook.id)
+    assert log["status_code"] is None
+    assert log["error"] == "timed out: no complete answer within 1 s"
+    assert log["duration_ms"] < 3000
+
+
+async def test_a_slow_receiver_delays_only_its_own_deliveries(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    key_b = create_key(engine, "shop-b")
+    async with listening(Listener(hang=8)) as slow, listening(Listener()) as fast:
+        create_webhook(engine, tenant="shop-a", url=slow.url, events=["bundle.ready"])
+        queue_event(engine, "shop-a", n=12)  # more than the dispatcher's 8 slots
+        hook_b, _ = create_webhook(engine, tenant="shop-b", url=fast.url, events=["bundle.ready"])
+        queue_event(engine, "shop-b")
+        app = make_app(
+            engine,
+            tmp_path,
+            config=settings(allow_internal_webhooks=True),
+            webhook_timeout_seconds=8.0,
+        )
+        async with running(app), client(app, key_b) as http:
+
+            async def delivered() -> bool:
+                logs = await attempts(http, hook_b.id)
+                return bool(logs) and logs[0]["status_code"] == 200
+
+            await eventually(delivered, seconds=4)
+            assert slow.connections <= 1  # one delivery at a time to one receiver
+
+
+def test_jobs_are_claimed_round_robin_by_tenant(engine: sa.Engine) -> None:
+    for kind in ("pull", "bundle"):
+        create_job(engine, tenant="big-shop", kind=kind, params={})
+    create_job(engine, tenant="small-shop", kind="bundle", params={"reference_id": "EVR-9"})
+    first = claim_jobs(engine, limit=2, kinds={"pull", "bundle"})
+    assert sorted(j.tenant for j in first) == ["big-shop", "small-shop"]
+
+
+async def test_per_tenant_quotas(engine: sa.Engine, tmp_path: Path) -> None:
+    key = create_key(engine, "shop-a")
+    other = create_key(engine, "shop-b")
+    app = make_app(engine, tmp_path, config=settings(job_quota_per_tenant=2))
+    async with running(app), client(app, key) as http, client(app, other) as http_b:
+        for _ in range(2):
+            assert (await http.post("/v1/pulls", json={})).status_code == 202
+        problem = assert_problem(await http.post("/v1/bundles", json={"reference_id": "E"}), 429)
+        assert "queued or running" in problem["detail"]
+        assert (await http_b.post("/v1/pulls", json={})).status_code == 202
+
+
+def test_an_empty_signing_key_setting_means_unsigned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACK_EVIDENCE_SIGNING_KEY", "")
+    assert Settings(_env_file=None).signing_key is None  # type: ignore[call-arg]

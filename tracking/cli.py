@@ -890,7 +890,9 @@ def serve_command(
             settings,
             host=host,
             port=port,
-            options=ApiOptions(data_dir=settings.data_dir),
+            options=ApiOptions(
+                data_dir=settings.data_dir, job_concurrency=settings.job_concurrency
+            ),
             sandbox=server,
             background=refresh_forever if refresh_minutes > 0 else None,
         )

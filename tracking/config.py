@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tracking.exceptions import ConfigError
@@ -54,8 +54,22 @@ class Settings(BaseSettings):
     """Where the API writes bundles."""
     signing_key: Path | None = None
     """Ed25519 private key (PEM) that signs bundle manifests; unsigned when not set."""
+    job_concurrency: int = Field(default=4, ge=1, le=256)
+    """API jobs (pulls, bundles) run at once by `serve`, shared round-robin by tenant."""
+    job_quota_per_tenant: int = Field(default=20, ge=0)
+    """Pulls and bundles one tenant may have queued or running at once (0: no quota)."""
+    order_quota_per_tenant: int = Field(default=2_000_000, ge=0)
+    """Orders one tenant may store through the API (0: no quota)."""
     allow_internal_webhooks: bool = False
     """Let webhook URLs reach loopback, private and link-local addresses (self-hosting only)."""
+
+    @field_validator("signing_key", "config_file", "rates_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`TRACK_EVIDENCE_SIGNING_KEY=` (empty) means no key, never the current folder."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     def carrier_table(self, code: str) -> dict[str, Any]:
         """The `[carriers.<code>]` table of the TOML config file, if any."""

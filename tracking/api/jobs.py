@@ -186,29 +186,47 @@ def beat(engine: Engine, *, job_ids: Sequence[str], now: datetime | None = None)
 def claim_jobs(
     engine: Engine, *, limit: int, kinds: set[str], now: datetime | None = None
 ) -> list[Job]:
-    """Mark up to `limit` queued jobs as running and return them, oldest first.
+    """Mark up to `limit` queued jobs as running and return them, fairly across tenants.
 
-    A job waits while another job of the same tenant and kind runs.
+    A job waits while another job of the same tenant and kind runs. Slots go round-robin by
+    tenant: the next job is the oldest of a tenant with the fewest jobs running, so one
+    tenant's queue of large pulls never keeps another tenant's small bundle waiting.
     """
     claimed: list[Job] = []
     if limit <= 0 or not kinds:
         return claimed
     moment = now or datetime.now(UTC)
     with transaction(engine) as connection:
-        busy = {
-            (r.tenant, r.kind)
-            for r in connection.execute(
-                sa.select(J.c.tenant, J.c.kind).where(J.c.status == "running")
+        running = list(
+            connection.execute(sa.select(J.c.tenant, J.c.kind).where(J.c.status == "running"))
+        )
+        busy = {(r.tenant, r.kind) for r in running}
+        load: dict[str, int] = {}
+        for r in running:
+            load[r.tenant] = load.get(r.tenant, 0) + 1
+        # The oldest queued job of each tenant and kind: the only ones that could start now.
+        heads = [
+            h
+            for h in connection.execute(
+                sa.select(J.c.tenant, J.c.kind, sa.func.min(J.c.created_at).label("first"))
+                .where(J.c.status == "queued", J.c.kind.in_(sorted(kinds)))
+                .group_by(J.c.tenant, J.c.kind)
             )
-        }
-        query = sa.select(J.c.id, J.c.tenant, J.c.kind).where(
-            J.c.status == "queued", J.c.kind.in_(sorted(kinds))
-        )
-        for tenant, kind in sorted(busy):  # waiting jobs never hide the others
-            query = query.where(sa.not_(sa.and_(J.c.tenant == tenant, J.c.kind == kind)))
-        candidates = list(
-            connection.execute(query.order_by(J.c.created_at, J.c.id).limit(limit * 8))
-        )
+            if (h.tenant, h.kind) not in busy
+        ]
+        candidates: list[Row[Any]] = []
+        while heads and len(candidates) < limit * 2:
+            head = min(heads, key=lambda h: (load.get(h.tenant, 0), h.first, h.tenant, h.kind))
+            heads.remove(head)
+            load[head.tenant] = load.get(head.tenant, 0) + 1
+            first = connection.execute(
+                sa.select(J.c.id, J.c.tenant, J.c.kind)
+                .where(J.c.status == "queued", J.c.tenant == head.tenant, J.c.kind == head.kind)
+                .order_by(J.c.created_at, J.c.id)
+                .limit(1)
+            ).first()
+            if first is not None:
+                candidates.append(first)
         for candidate in candidates:
             if (candidate.tenant, candidate.kind) in busy:
                 continue

@@ -13,9 +13,10 @@ _DESCRIPTIONS = {
     401: "No API key, or an invalid or revoked one.",
     404: "No such resource for this tenant.",
     409: "The resource is not in a state that allows this.",
-    413: "The upload is too large.",
+    413: "The body is larger than the endpoint's limit.",
     415: "The upload's content type is not supported.",
     422: "The request is invalid.",
+    429: "A per-tenant quota is reached (jobs at once, stored orders, imports at once).",
 }
 
 

@@ -13,6 +13,7 @@ from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.jobs import Job, bundle_dir, create_job, get_job
 from tracking.api.models import BundleCreate, BundleFile, BundlePublic
 from tracking.api.problems import ApiProblem
+from tracking.api.quotas import check_job_quota
 from tracking.api.routes import problem_responses
 
 __all__ = ["bundle_public", "router"]
@@ -55,7 +56,7 @@ def bundle_public(job: Job) -> BundlePublic:
     response_model=BundlePublic,
     status_code=202,
     summary="Build an evidence bundle",
-    responses=problem_responses(400, 401, 422),
+    responses=problem_responses(400, 401, 413, 422, 429),
 )
 async def create_bundle_route(
     body: BundleCreate, context: ContextDep, principal: PrincipalDep, response: Response
@@ -64,6 +65,13 @@ async def create_bundle_route(
 
     A `bundle.ready` webhook event follows when it ends.
     """
+    await run_in_threadpool(
+        lambda: check_job_quota(
+            context.engine,
+            tenant=principal.tenant,
+            quota=context.settings.job_quota_per_tenant,
+        )
+    )
     job = await run_in_threadpool(
         lambda: create_job(
             context.engine,

@@ -23,6 +23,7 @@ from tracking.api.models import (
     VerdictStatus,
 )
 from tracking.api.problems import ApiProblem
+from tracking.api.quotas import check_order_quota, one_import_at_a_time
 from tracking.api.routes import problem_responses
 from tracking.api.webhooks import decode_cursor, encode_cursor
 from tracking.exceptions import InputError
@@ -113,7 +114,7 @@ async def _form_file(request: Request, body: bytes) -> tuple[bytes, str]:
     "/orders",
     response_model=ImportResult,
     summary="Import orders (CSV or JSON)",
-    responses=problem_responses(401, 413, 415, 422),
+    responses=problem_responses(401, 413, 415, 422, 429),
     openapi_extra=_IMPORT_BODY,
 )
 async def import_orders_route(
@@ -160,17 +161,25 @@ async def import_orders_route(
         )
     if not data.strip():
         raise ApiProblem(422, "the upload is empty", kind="unusable-orders-file")
-    try:
-        return await run_in_threadpool(
-            lambda: import_orders(
-                context.engine,
-                tenant=principal.tenant,
-                data=data,
-                source=source[:200],
-                carriers=context.carriers,
-                from_json=from_json,
-            )
+    await run_in_threadpool(
+        lambda: check_order_quota(
+            context.engine,
+            tenant=principal.tenant,
+            quota=context.settings.order_quota_per_tenant,
         )
+    )
+    try:
+        with one_import_at_a_time(principal.tenant):
+            return await run_in_threadpool(
+                lambda: import_orders(
+                    context.engine,
+                    tenant=principal.tenant,
+                    data=data,
+                    source=source[:200],
+                    carriers=context.carriers,
+                    from_json=from_json,
+                )
+            )
     except InputError as exc:
         raise ApiProblem(422, str(exc), kind="unusable-orders-file") from None
 

@@ -1,0 +1,84 @@
+"""Per-tenant quotas, checked before a request queues work (429 with a problem detail).
+
+* `job_quota_per_tenant`: pulls and bundles queued or running at once for one tenant.
+* `order_quota_per_tenant`: orders one tenant may store; an import is refused once reached.
+* one orders import at a time per tenant in this process (a second one gets 429).
+
+The numbers are settings (`TRACK_EVIDENCE_JOB_QUOTA_PER_TENANT`, ...); 0 turns a quota off.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tracking.api.problems import ApiProblem
+from tracking.api.tables import JobRecord
+from tracking.storage import OrderRecord
+
+__all__ = ["check_job_quota", "check_order_quota", "one_import_at_a_time"]
+
+J = JobRecord.__table__  # type: ignore[attr-defined]
+OT = OrderRecord.__table__  # type: ignore[attr-defined]
+
+_importing: set[str] = set()
+_lock = threading.Lock()
+
+
+def check_job_quota(engine: Engine, *, tenant: str, quota: int) -> None:
+    """429 when the tenant already has `quota` jobs queued or running."""
+    if quota <= 0:
+        return
+    with engine.connect() as connection:
+        active = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(J)
+            .where(J.c.tenant == tenant, J.c.status.in_(("queued", "running")))
+        ).scalar_one()
+    if active >= quota:
+        raise ApiProblem(
+            429,
+            f"{active} jobs of this tenant are queued or running, the most allowed at once;"
+            " wait for one to finish",
+            kind="quota-exceeded",
+            headers={"Retry-After": "60"},
+        )
+
+
+def check_order_quota(engine: Engine, *, tenant: str, quota: int) -> None:
+    """429 when the tenant already stores `quota` orders."""
+    if quota <= 0:
+        return
+    with engine.connect() as connection:
+        stored = connection.execute(
+            sa.select(sa.func.count()).select_from(OT).where(OT.c.tenant == tenant)
+        ).scalar_one()
+    if stored >= quota:
+        raise ApiProblem(
+            429,
+            f"this tenant stores {stored:,} orders, its quota; ask the operator for more",
+            kind="quota-exceeded",
+        )
+
+
+@contextmanager
+def one_import_at_a_time(tenant: str) -> Iterator[None]:
+    """429 while another import of the same tenant runs in this process."""
+    with _lock:
+        if tenant in _importing:
+            raise ApiProblem(
+                429,
+                "another orders import of this tenant is running; send the next one after it",
+                kind="quota-exceeded",
+                headers={"Retry-After": "5"},
+            )
+        _importing.add(tenant)
+    try:
+        yield
+    finally:
+        with _lock:
+            _importing.discard(tenant)
