@@ -18,13 +18,15 @@ import zipfile
 from pathlib import Path
 
 _VERIFY = """
-import resource, sys
+import sys
 from tracking.cli import app
 try:
     app(["verify", sys.argv[1]])
 except SystemExit as stop:
     code = stop.code
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)
+# VmHWM, not ru_maxrss: ru_maxrss keeps the parent's size across fork and exec.
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+print(int(hwm.split()[1]) // 1024, file=sys.stderr)
 sys.exit(code)
 """
 
