@@ -24,9 +24,9 @@ gives it. Anything past a cap is a one-line problem, like any other mismatch.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
-import json
 import os
 import re
 import stat
@@ -39,6 +39,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Protocol
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tracking.evidence.archive import write_zip
@@ -70,10 +71,35 @@ _CHUNK = 1 << 20
 
 MAX_SUMS_BYTES = 16 << 20
 """The largest `SHA256SUMS` read (about 200,000 files)."""
-MAX_METADATA_BYTES = 48 << 20
-"""The largest `manifest.json` read (about 9,000 orders at ~5 KiB of manifest each)."""
-_KEPT = frozenset({"schema_version", "created_at", "files", "orders", "path", "sha256", "size"})
-_PRUNED: dict[str, Any] = {}
+MAX_METADATA_BYTES = 32 << 20
+"""The largest `manifest.json` read (about 6,000 orders at ~5 KiB of manifest each)."""
+_CONTAINER_BYTES = 64
+"""A manifest has at least this many bytes per JSON object or array (a real one has ~200):
+denser is a bomb of tiny containers, refused before parsing."""
+
+_Scalar = str | int | float | bool | None
+
+
+class _File(msgspec.Struct, gc=False):
+    path: _Scalar = None
+    sha256: _Scalar = None
+    size: _Scalar = None
+
+
+class _Order(msgspec.Struct, gc=False):
+    files: list[_Scalar] | None = None
+
+
+class _Manifest(msgspec.Struct, gc=False):
+    """The parts of manifest.json verify checks; the parser skips everything else unbuilt."""
+
+    schema_version: _Scalar = None
+    created_at: _Scalar = None
+    files: list[_File] | None = None
+    orders: list[_Order] | None = None
+
+
+_MANIFEST = msgspec.json.Decoder(_Manifest)
 MAX_SIGNATURE_BYTES = 4096
 """The largest `manifest.sig` read (a signature is under 200 bytes)."""
 MAX_MEMBER_BYTES = 2 << 30
@@ -103,7 +129,7 @@ class _Problem(Exception):
 
 class _Source(Protocol):
     def names(self) -> list[str]: ...
-    def read(self, name: str, cap: int = MAX_METADATA_BYTES) -> bytes: ...
+    def read(self, name: str, cap: int = MAX_METADATA_BYTES) -> bytearray: ...
     def digest(self, name: str, limit: int) -> tuple[str, int]: ...
     def close(self) -> None: ...
 
@@ -112,8 +138,11 @@ def _mib(size: int) -> str:
     return f"{size / (1 << 20):,.0f} MiB" if size >= 1 << 20 else f"{size:,} bytes"
 
 
-def _read_capped(handle: IO[bytes], name: str, cap: int) -> bytes:
-    data = handle.read(cap + 1)
+def _read_capped(handle: IO[bytes], name: str, cap: int) -> bytearray:
+    """At most `cap` bytes, read in chunks into one buffer (no doubled peak while reading)."""
+    data = bytearray()
+    while len(data) <= cap and (chunk := handle.read(min(_CHUNK, cap + 1 - len(data)))):
+        data += chunk
     if len(data) > cap:
         raise _Problem(f"{name}: larger than {_mib(cap)}, the most verify reads of it")
     return data
@@ -152,7 +181,7 @@ class _Folder:
                     raise _Problem(f"{self.root.name}: more than {MAX_MEMBERS:,} files")
         return sorted(found)
 
-    def read(self, name: str, cap: int = MAX_METADATA_BYTES) -> bytes:
+    def read(self, name: str, cap: int = MAX_METADATA_BYTES) -> bytearray:
         with (self.root / name).open("rb") as handle:
             return _read_capped(handle, name, cap)
 
@@ -213,7 +242,7 @@ class _Zip:
             names.append(info.filename)
         return sorted(names)
 
-    def read(self, name: str, cap: int = MAX_METADATA_BYTES) -> bytes:
+    def read(self, name: str, cap: int = MAX_METADATA_BYTES) -> bytearray:
         try:
             with self.zip.open(name) as handle:
                 return _read_capped(handle, name, cap)
@@ -230,7 +259,7 @@ class _Zip:
     def canonical(self, created_at: datetime) -> bool:
         """Whether the file is byte for byte the archive `write_zip` makes of its content."""
         names = self.names()
-        with tempfile.SpooledTemporaryFile(max_size=64 << 20) as rebuilt:
+        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as rebuilt:
             write_zip(
                 rebuilt,
                 [(name, functools.partial(self.zip.open, name)) for name in names],
@@ -250,7 +279,7 @@ class _Zip:
         self.zip.close()
 
 
-def _parse_sums(data: bytes) -> dict[str, str]:
+def _parse_sums(data: bytes | bytearray) -> dict[str, str]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -269,9 +298,31 @@ def _parse_sums(data: bytes) -> dict[str, str]:
     return entries
 
 
-def _prune(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    kept = {key: value for key, value in pairs if key in _KEPT}
-    return kept or _PRUNED
+def _load_manifest(data: bytes | bytearray) -> dict[str, Any]:
+    """The checked parts of manifest.json as plain values, in memory proportional to them."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        for start in range(0, len(data), _CHUNK):
+            decoder.decode(data[start : start + _CHUNK])
+        decoder.decode(b"", True)
+    except UnicodeDecodeError as exc:
+        raise _Problem(f"{MANIFEST_NAME}: not valid JSON (not UTF-8)") from exc
+    if data.count(b"{") + data.count(b"[") > len(data) // _CONTAINER_BYTES + 10_000:
+        raise _Problem(f"{MANIFEST_NAME}: not a manifest (a bomb of tiny JSON containers)")
+    try:
+        parsed = _MANIFEST.decode(data)
+    except msgspec.ValidationError as exc:
+        raise _Problem(f"{MANIFEST_NAME}: malformed ({exc})") from exc
+    except msgspec.DecodeError as exc:
+        raise _Problem(f"{MANIFEST_NAME}: not valid JSON ({exc})") from exc
+    return {
+        "schema_version": parsed.schema_version,
+        "created_at": parsed.created_at,
+        "files": None
+        if parsed.files is None
+        else [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in parsed.files],
+        "orders": [{"files": o.files} for o in parsed.orders or ()],
+    }
 
 
 def _safe_path(path: object) -> str:
@@ -323,21 +374,18 @@ def _check(source: _Source, public_key: Ed25519PublicKey | None, counter: list[i
     counter[0] += 1
     if hashlib.sha256(manifest_bytes).hexdigest() != listed:
         raise _Problem(f"{MANIFEST_NAME}: sha256 mismatch")
-    try:
-        # Only what verify checks is kept as the parser goes (a large manifest of events
-        # never becomes a large tree of Python objects).
-        manifest = json.loads(manifest_bytes.decode("utf-8"), object_pairs_hook=_prune)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise _Problem(f"{MANIFEST_NAME}: not valid JSON ({exc})") from exc
-    except RecursionError:
-        raise _Problem(f"{MANIFEST_NAME}: nested too deeply") from None
+    # Only what verify checks is built as the parser goes (msgspec skips the rest): a large
+    # manifest of events never becomes a large tree of Python objects.
+    manifest = _load_manifest(manifest_bytes)
     if not isinstance(manifest, dict) or manifest.get("schema_version") != MANIFEST_VERSION:
         raise _Problem(f"{MANIFEST_NAME}: unsupported schema_version")
 
     if SIGNATURE_NAME in present:
         counter[0] += 1
         problem = verify_signature(
-            manifest_bytes, source.read(SIGNATURE_NAME, MAX_SIGNATURE_BYTES), public_key=public_key
+            bytes(manifest_bytes),
+            bytes(source.read(SIGNATURE_NAME, MAX_SIGNATURE_BYTES)),
+            public_key=public_key,
         )
         if problem is not None:
             raise _Problem(f"{SIGNATURE_NAME}: {problem}")
