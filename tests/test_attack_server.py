@@ -36,7 +36,7 @@ from tracking.config import Settings
 from tracking.storage import transaction
 
 PROBLEM = "application/problem+json"
-FAST = (timedelta(milliseconds=50),)
+ONE_ATTEMPT = (timedelta(hours=1),)  # a failed attempt is retried after the test ends
 
 
 # -- harness ---------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ def make_app(
         run_jobs=changes.pop("run_jobs", False),
         job_poll_seconds=0.05,
         webhook_poll_seconds=0.05,
-        webhook_schedule=changes.pop("webhook_schedule", FAST),
+        webhook_schedule=changes.pop("webhook_schedule", ONE_ATTEMPT),
         **changes,
     )
     return create_app(config or settings(), engine=engine, options=options)
