@@ -890,8 +890,6 @@ def _guess_encoding(sample: bytes, whole: bool) -> str:
         return "gb18030"
     if _decodes(sample, "utf-8", whole):
         return "utf-8"
-    if _mostly_utf8(sample):
-        return "utf-8"  # a damaged UTF-8 file: read lossy, never as some legacy code page
     utf16 = _utf16_without_bom(sample)
     if utf16 is not None and _decodes(sample[: len(sample) // 2 * 2], utf16, False):
         return utf16
@@ -912,15 +910,6 @@ def _guess_encoding(sample: bytes, whole: bool) -> str:
     if best is None:
         raise _NotText("the bytes are not text in any encoding we know")
     return best
-
-
-def _mostly_utf8(sample: bytes) -> bool:
-    """Whether `sample` is UTF-8 with a few bad bytes: valid multi-byte sequences outnumber
-    the invalid bytes (a legacy single- or double-byte file almost never forms one)."""
-    text = sample.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd")
-    good = sum(1 for ch in text if ord(ch) > 0x7F and ch != "\ufffd")
-    return good >= 8 and bad * 4 <= good
 
 
 class _NotText(Exception):
@@ -1512,36 +1501,11 @@ def open_orders(
     try:
         with path.open("rb") as stream:
             sample = stream.read(SAMPLE_BYTES + 1)
-            if len(sample) > SAMPLE_BYTES and _lines(sample) < 2:
-                sample += stream.read(MAX_HEADER_BYTES + 1 - len(sample))
     except OSError as exc:
         raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     whole = len(sample) <= SAMPLE_BYTES
-    layout = _sniff(name, _head(name, sample), whole, lambda: path.open("rb"))
+    layout = _sniff(name, sample[:SAMPLE_BYTES], whole, lambda: path.open("rb"))
     return OrdersFile(path=path, data=None, layout=layout, tenant=tenant, tz=tz)
-
-
-MAX_HEADER_BYTES: Final = 1024 * 1024
-"""How far the sample is extended when the header row is longer than `SAMPLE_BYTES`."""
-
-
-def _lines(sample: bytes) -> int:
-    return max(sample.count(b"\n"), sample.count(b"\r"))
-
-
-def _head(name: str, sample: bytes) -> bytes:
-    """The sample to sniff: `SAMPLE_BYTES`, or up to the end of the first two lines when a
-    header row is longer (a wide export), never cut inside the header."""
-    if len(sample) <= SAMPLE_BYTES:
-        return sample
-    if _lines(sample[:SAMPLE_BYTES]) >= 2:
-        return sample[:SAMPLE_BYTES]
-    if _lines(sample[:MAX_HEADER_BYTES]) < 1:
-        raise InputError(
-            f"{name}: the first line is longer than {MAX_HEADER_BYTES // 1024} KiB;"
-            " this is not an orders CSV export"
-        )
-    return sample[:MAX_HEADER_BYTES]
 
 
 def read_orders_bytes(
@@ -1559,10 +1523,7 @@ def read_orders_bytes(
     tz = _tz(assume_utc_offset_minutes)
     blob = bytes(data)
     whole = len(blob) <= SAMPLE_BYTES
-    sample = blob[: SAMPLE_BYTES + 1]
-    if not whole and _lines(sample) < 2:
-        sample = blob[: MAX_HEADER_BYTES + 1]
-    layout = _sniff(source, _head(source, sample), whole, lambda: io.BytesIO(blob))
+    layout = _sniff(source, blob[:SAMPLE_BYTES], whole, lambda: io.BytesIO(blob))
     return OrdersFile(path=Path(source), data=blob, layout=layout, tenant=tenant, tz=tz)
 
 

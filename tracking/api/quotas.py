@@ -5,22 +5,32 @@
 * one orders import at a time per tenant in this process (a second one gets 429).
 
 The numbers are settings (`TRACK_EVIDENCE_JOB_QUOTA_PER_TENANT`, ...); 0 turns a quota off.
+Routes take them as dependencies: `job_quota` (pulls, bundles) and `import_slot` (imports,
+checked before the upload is read and held until the import ends).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
+from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.problems import ApiProblem
 from tracking.api.tables import JobRecord
 from tracking.storage import OrderRecord
 
-__all__ = ["check_job_quota", "check_order_quota", "one_import_at_a_time"]
+__all__ = [
+    "check_job_quota",
+    "check_order_quota",
+    "import_slot",
+    "job_quota",
+    "one_import_at_a_time",
+]
 
 J = JobRecord.__table__  # type: ignore[attr-defined]
 OT = OrderRecord.__table__  # type: ignore[attr-defined]
@@ -82,3 +92,27 @@ def one_import_at_a_time(tenant: str) -> Iterator[None]:
     finally:
         with _lock:
             _importing.discard(tenant)
+
+
+async def job_quota(context: ContextDep, principal: PrincipalDep) -> None:
+    """Dependency of the routes that queue a job: the tenant's job quota."""
+    await run_in_threadpool(
+        lambda: check_job_quota(
+            context.engine,
+            tenant=principal.tenant,
+            quota=context.settings.job_quota_per_tenant,
+        )
+    )
+
+
+async def import_slot(context: ContextDep, principal: PrincipalDep) -> AsyncIterator[None]:
+    """Dependency of the import route: the order quota, then the tenant's one import slot."""
+    await run_in_threadpool(
+        lambda: check_order_quota(
+            context.engine,
+            tenant=principal.tenant,
+            quota=context.settings.order_quota_per_tenant,
+        )
+    )
+    with one_import_at_a_time(principal.tenant):
+        yield

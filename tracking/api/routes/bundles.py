@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
@@ -13,7 +13,7 @@ from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.jobs import Job, bundle_dir, create_job, get_job
 from tracking.api.models import BundleCreate, BundleFile, BundlePublic
 from tracking.api.problems import ApiProblem
-from tracking.api.quotas import check_job_quota
+from tracking.api.quotas import job_quota
 from tracking.api.routes import problem_responses
 
 __all__ = ["bundle_public", "router"]
@@ -57,6 +57,7 @@ def bundle_public(job: Job) -> BundlePublic:
     status_code=202,
     summary="Build an evidence bundle",
     responses=problem_responses(400, 401, 413, 422, 429),
+    dependencies=[Depends(job_quota)],
 )
 async def create_bundle_route(
     body: BundleCreate, context: ContextDep, principal: PrincipalDep, response: Response
@@ -65,13 +66,6 @@ async def create_bundle_route(
 
     A `bundle.ready` webhook event follows when it ends.
     """
-    await run_in_threadpool(
-        lambda: check_job_quota(
-            context.engine,
-            tenant=principal.tenant,
-            quota=context.settings.job_quota_per_tenant,
-        )
-    )
     job = await run_in_threadpool(
         lambda: create_job(
             context.engine,

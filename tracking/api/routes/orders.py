@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, TypeAdapter, ValidationError
@@ -23,7 +23,7 @@ from tracking.api.models import (
     VerdictStatus,
 )
 from tracking.api.problems import ApiProblem
-from tracking.api.quotas import check_order_quota, one_import_at_a_time
+from tracking.api.quotas import import_slot
 from tracking.api.routes import problem_responses
 from tracking.api.webhooks import decode_cursor, encode_cursor
 from tracking.exceptions import InputError
@@ -116,6 +116,7 @@ async def _form_file(request: Request, body: bytes) -> tuple[bytes, str]:
     summary="Import orders (CSV or JSON)",
     responses=problem_responses(401, 413, 415, 422, 429),
     openapi_extra=_IMPORT_BODY,
+    dependencies=[Depends(import_slot)],
 )
 async def import_orders_route(
     request: Request, context: ContextDep, principal: PrincipalDep
@@ -161,25 +162,17 @@ async def import_orders_route(
         )
     if not data.strip():
         raise ApiProblem(422, "the upload is empty", kind="unusable-orders-file")
-    await run_in_threadpool(
-        lambda: check_order_quota(
-            context.engine,
-            tenant=principal.tenant,
-            quota=context.settings.order_quota_per_tenant,
-        )
-    )
     try:
-        with one_import_at_a_time(principal.tenant):
-            return await run_in_threadpool(
-                lambda: import_orders(
-                    context.engine,
-                    tenant=principal.tenant,
-                    data=data,
-                    source=source[:200],
-                    carriers=context.carriers,
-                    from_json=from_json,
-                )
+        return await run_in_threadpool(
+            lambda: import_orders(
+                context.engine,
+                tenant=principal.tenant,
+                data=data,
+                source=source[:200],
+                carriers=context.carriers,
+                from_json=from_json,
             )
+        )
     except InputError as exc:
         raise ApiProblem(422, str(exc), kind="unusable-orders-file") from None
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 from fastapi.concurrency import run_in_threadpool
 
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.jobs import Job, create_job, get_job
 from tracking.api.models import PullCreate, PullPublic
 from tracking.api.problems import ApiProblem
-from tracking.api.quotas import check_job_quota
+from tracking.api.quotas import job_quota
 from tracking.api.routes import problem_responses
 from tracking.validator import POLICIES
 
@@ -41,6 +41,7 @@ def pull_public(job: Job) -> PullPublic:
     status_code=202,
     summary="Start a pull",
     responses=problem_responses(400, 401, 413, 422, 429),
+    dependencies=[Depends(job_quota)],
 )
 async def create_pull_route(
     body: PullCreate, context: ContextDep, principal: PrincipalDep, response: Response
@@ -58,13 +59,6 @@ async def create_pull_route(
             f"unknown carrier {', '.join(unknown)}; known: {', '.join(sorted(context.carriers))}",
             kind="invalid-request",
         )
-    await run_in_threadpool(
-        lambda: check_job_quota(
-            context.engine,
-            tenant=principal.tenant,
-            quota=context.settings.job_quota_per_tenant,
-        )
-    )
     job = await run_in_threadpool(
         lambda: create_job(
             context.engine,
