@@ -1,0 +1,166 @@
+"""Header names as exports write them -> order fields (English, Chinese, Russian)."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from tracking.ingest.carriers import _name_key
+
+_FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
+    "order_id": (
+        "order_id",
+        "order id",
+        "order no",
+        "order number",
+        "order sn",
+        "订单号",
+        "订单编号",
+        "平台订单号",
+    ),
+    "tracking_number": (
+        "tracking_number",
+        "tracking no",
+        "tracking",
+        "tracking code",
+        "tracking id",
+        "waybill",
+        "waybill no",
+        "运单号",
+        "跟踪号",
+        "物流单号",
+        "追踪号",
+        "快递单号",
+        "跟踪单号",
+        "国际运单号",
+        "物流跟踪号",
+    ),
+    "carrier": (
+        "carrier",
+        "logistics",
+        "shipping method",
+        "shipping carrier",
+        "logistics provider",
+        "物流商",
+        "承运商",
+        "物流渠道",
+        "物流方式",
+        "shipping provider",
+        "物流公司",
+        "快递公司",
+    ),
+    "order_date": (
+        "order_date",
+        "order time",
+        "created",
+        "created at",
+        "purchase date",
+        "下单时间",
+        "订单时间",
+        "下单日期",
+        "订单日期",
+        "order created",
+        "创建时间",
+    ),
+    "ship_date": (
+        "ship_date",
+        "shipped at",
+        "shipping date",
+        "ship time",
+        "发货时间",
+        "发货日期",
+    ),
+    "destination_country": (
+        "destination_country",
+        "country",
+        "ship to country",
+        "country code",
+        "目的国",
+        "收货国家",
+        "目的国家",
+        "国家",
+        "shipping country",
+        "ship country",
+        "收件国家",
+        "收件人国家",
+    ),
+    "destination_postal_code": (
+        "destination_postal_code",
+        "postcode",
+        "postal code",
+        "zip",
+        "zip code",
+        "ship to postal code",
+        "邮编",
+        "邮政编码",
+        "收件人邮编",
+    ),
+    "destination_city": (
+        "destination_city",
+        "city",
+        "ship to city",
+        "城市",
+        "收货城市",
+        "收件人城市",
+    ),
+    "order_value": (
+        "order_value",
+        "amount",
+        "total",
+        "order total",
+        "order amount",
+        "订单金额",
+        "金额",
+    ),
+    "currency": ("currency", "currency code", "币种", "货币"),
+    "marketplace": ("marketplace", "platform", "平台", "销售平台"),
+    "tenant": ("store", "shop", "store name", "shop name", "tenant", "店铺", "店铺名称"),
+}
+_REQUIRED: Final = ("order_id", "tracking_number", "order_date", "destination_country")
+_HEADER_SPLIT: Final = re.compile(r"[/|()（）\[\]【】\n]+")
+_HEADER_PAREN: Final = re.compile(r"[(（\[【]([^)）\]】]*)[)）\]】]\s*$")
+
+
+# normalized alias -> (field, priority): a lower priority wins when two columns claim a field
+def _header_index() -> dict[str, tuple[str, int]]:
+    index: dict[str, tuple[str, int]] = {}
+    for field, aliases in _FIELD_ALIASES.items():
+        for rank, alias in enumerate(aliases):
+            index.setdefault(_name_key(alias), (field, rank))
+    return index
+
+
+_HEADER_INDEX: Final = _header_index()
+
+
+def _header_field(header: str) -> tuple[str, int] | None:
+    """(field, priority) a header names, trying bilingual parts ("订单号/Order ID") too."""
+    hit = _HEADER_INDEX.get(_name_key(header))
+    if hit is not None:
+        return hit
+    for part in _HEADER_SPLIT.split(header):
+        hit = _HEADER_INDEX.get(_name_key(part))
+        if hit is not None:
+            return hit
+    return None
+
+
+def _match_headers(record: list[str]) -> dict[str, int]:
+    """field -> column index for one candidate header record."""
+    best: dict[str, tuple[int, int]] = {}
+    for index, cell in enumerate(record):
+        if not cell.strip() or len(cell) > 200:
+            continue
+        hit = _header_field(cell.replace("\ufeff", ""))
+        if hit is None:
+            continue
+        field, rank = hit
+        if field not in best or rank < best[field][0]:
+            best[field] = (rank, index)
+    return {field: index for field, (_, index) in best.items()}
+
+
+def _alias_hint(field: str) -> str:
+    aliases = _FIELD_ALIASES[field]
+    chinese = next((a for a in aliases if not a.isascii()), "")
+    return f"{field} (a header such as '{aliases[0]}', '{aliases[1]}' or '{chinese}')"
