@@ -6,12 +6,42 @@ import calendar
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
 from tracking.ingest.values import _Bad, _show
 
-_DATE_HELP: Final = "use 2024-03-01, 2024/3/1 12:00 or an Excel serial"
+_DATE_HELP: Final = "use 2024-03-01, 2024/3/1 12:00, 14 Oct 2024 or an Excel serial"
+
+# Month names and abbreviations as exports write them: English, Russian (both the nominative
+# "май" and the genitive "мая" of "14 мая 2026"), Spanish and Portuguese (Mercado Libre).
+_MONTH_NAMES: Final = {
+    1: "jan january ene enero janeiro янв январь января",
+    2: "feb february fev febrero fevereiro фев февр февраль февраля",
+    3: "mar march marzo março marco мар март марта",
+    4: "apr april abr abril апр апрель апреля",
+    5: "may mayo mai maio май мая",
+    6: "jun june junio junho июн июнь июня",
+    7: "jul july julio julho июл июль июля",
+    8: "aug august ago agosto авг август августа",
+    9: "sep sept september set septiembre setiembre setembro сен сент сентябрь сентября",
+    10: "oct october out octubre outubro окт октябрь октября",
+    11: "nov november noviembre novembro ноя нояб ноябрь ноября",
+    12: "dec december dic dez diciembre dezembro дек декабрь декабря",
+}
+_MONTH_WORDS: Final = {w: n for n, words in _MONTH_NAMES.items() for w in words.split()}
+_HAS_LETTER: Final = re.compile(r"[^\W\d_]")
+_CLOCK: Final = (
+    r"(?:[,\s]+(?:às\s+|a\s+las\s+|в\s+|at\s+)?(?P<hh>\d{1,2}):(?P<mm>\d{2})(?::(?P<ss>\d{2}))?"
+    r"(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?))?)?"
+)
+_DAY_MONTH: Final = re.compile(
+    r"(?P<day>\d{1,2})[\s.-]*(?:de\s+)?(?P<month>[^\W\d_]+\.?)[\s.,-]*(?:de\s+)?(?P<year>\d{4})"
+    r"(?:\s*г\.?)?" + _CLOCK
+)
+_MONTH_DAY: Final = re.compile(
+    r"(?P<month>[^\W\d_]+\.?)\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4})" + _CLOCK
+)
 _MONTHS: Final = tuple(calendar.month_name[1:])
 _NUMERIC_DATE: Final = re.compile(
     r"(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})"
@@ -59,12 +89,22 @@ def _day_month_order(first: int, second: int) -> bool | None:
 class _DateReader:
     """Parses one date column; remembers which format the column uses to try it first."""
 
-    __slots__ = ("_days", "_last", "day_first", "field", "offset", "tz")
+    __slots__ = ("_days", "_last", "day_first", "field", "formats", "offset", "tz", "zone")
 
-    def __init__(self, field: str, tz: timezone, day_first: bool | None) -> None:
+    def __init__(
+        self,
+        field: str,
+        tz: tzinfo,
+        day_first: bool | None,
+        formats: tuple[str, ...] = (),
+    ) -> None:
         self.field = field
         self.tz = tz
-        self.offset = tz.utcoffset(None)
+        # A fixed offset is subtracted (fast); a zone with summer time converts each instant.
+        self.zone: tzinfo | None = None if isinstance(tz, timezone) else tz
+        self.offset = tz.utcoffset(None) if self.zone is None else timedelta(0)
+        assert self.offset is not None
+        self.formats = formats  # an export profile's strptime formats, tried first
         self._days: dict[str, datetime] = {}  # "2024/3/1" -> start of that local day (UTC)
         self.day_first = day_first
         self._last: Callable[[_DateReader, str], datetime | None] | None = None
@@ -106,7 +146,13 @@ class _DateReader:
 
     def _wall(self, y: int, mo: int, d: int, h: int, mi: int, s: int, us: int) -> datetime:
         # Built as if UTC, then shifted: `replace`/`astimezone` cost microseconds each.
-        return datetime(y, mo, d, h, mi, s, us, tzinfo=UTC) - self.offset
+        return self._shift(datetime(y, mo, d, h, mi, s, us, tzinfo=UTC))
+
+    def _shift(self, wall: datetime) -> datetime:
+        """A wall-clock time (labelled UTC) in this column's zone -> the UTC instant."""
+        if self.zone is None:
+            return wall - self.offset
+        return wall.replace(tzinfo=self.zone).astimezone(UTC)
 
     def _invalid(self, text: str) -> _Bad:
         return _Bad(f"{self.field} {_show(text)} is not a date ({_DATE_HELP})")
@@ -120,6 +166,8 @@ class _DateReader:
             return None
         try:
             if moment.tzinfo is None:
+                if self.zone is not None:
+                    return moment.replace(tzinfo=self.zone).astimezone(UTC)
                 return _UTC_EPOCH + (moment - _NAIVE_EPOCH - self.offset)
             return moment.astimezone(UTC)
         except OverflowError:  # year 1 or 9999 shifted out of range
@@ -129,7 +177,7 @@ class _DateReader:
         # Fast path for the usual "2024/3/1 12:00[:30]" once its day has been seen: the
         # day's start is cached, the clock time is added from small tables.
         day_text, space, clock = text.partition(" ")
-        start = self._days.get(day_text)
+        start = self._days.get(day_text) if self.zone is None else None
         if start is not None:
             if not space:
                 return start
@@ -190,6 +238,9 @@ class _DateReader:
             if off:
                 moment = datetime(year, month, day, hour, minute, second, us, tzinfo=_offset(off))
                 return moment.astimezone(UTC), None
+            if self.zone is not None:
+                wall = datetime(year, month, day, hour, minute, second, us, tzinfo=UTC)
+                return self._shift(wall), None
             start = datetime(year, month, day, tzinfo=UTC) - self.offset
             return start + timedelta(0, second, us, 0, minute, hour), start
         except (ValueError, OverflowError):
@@ -234,14 +285,57 @@ class _DateReader:
                 f" between 1990 and 2100 ({_DATE_HELP})"
             )
         wall = _EXCEL_EPOCH + timedelta(seconds=round(number * 86_400))
-        return wall - self.offset
+        return self._shift(wall)
+
+    def profile(self, text: str) -> datetime | None:
+        """The export profile's own formats (e.g. Lazada's "%d %b %Y %H:%M")."""
+        for fmt in self.formats:
+            try:
+                wall = datetime.strptime(text, fmt)  # noqa: DTZ007 - a naive wall time, shifted
+            except ValueError:
+                continue
+            if wall.tzinfo is not None:
+                return wall.astimezone(UTC)
+            return self._shift(wall.replace(tzinfo=UTC))
+        return None
+
+    def month_name(self, text: str) -> datetime | None:
+        """"14 Oct 2026 09:12", "14 окт. 2026", "14 de octubre de 2026", "Oct 14, 2026"."""
+        if not _HAS_LETTER.search(text):
+            return None
+        match = _DAY_MONTH.fullmatch(text) or _MONTH_DAY.fullmatch(text)
+        if match is None:
+            return None
+        parts = match.groupdict()
+        month = _MONTH_WORDS.get(parts["month"].casefold().rstrip("."))
+        if month is None:
+            return None
+        hour = int(parts["hh"] or 0)
+        if parts["ampm"]:
+            if not 1 <= hour <= 12:
+                raise self._invalid(text)
+            hour = hour % 12 + (12 if parts["ampm"][0] in "Pp" else 0)
+        try:
+            return self._wall(
+                int(parts["year"]),
+                month,
+                int(parts["day"]),
+                hour,
+                int(parts["mm"] or 0),
+                int(parts["ss"] or 0),
+                0,
+            )
+        except (ValueError, OverflowError):
+            raise self._invalid(text) from None
 
 
 _DATE_STRATEGIES: Final[tuple[Callable[[_DateReader, str], datetime | None], ...]] = (
+    _DateReader.profile,
     _DateReader.iso,
     _DateReader.numeric,
     _DateReader.serial,
     _DateReader.chinese,
+    _DateReader.month_name,
 )
 
 

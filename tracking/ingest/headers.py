@@ -17,6 +17,12 @@ _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "订单号",
         "订单编号",
         "平台订单号",
+        # Russian (Ozon's and Wildberries' exports: alexOdin18/ozon_api:orders/README.md lists
+        # "Номер заказа, Номер отправления, Дата создания, ... Город")
+        "номер заказа",
+        "номер отправления",
+        "id заказа",
+        "заказ",
     ),
     "tracking_number": (
         "tracking_number",
@@ -34,6 +40,14 @@ _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "跟踪单号",
         "国际运单号",
         "物流跟踪号",
+        "货运单号",
+        "tracking number",
+        "трек-номер",
+        "трек номер",
+        "трек",
+        "номер отслеживания",
+        "трек-номер отправления",
+        "почтовый идентификатор",
     ),
     "carrier": (
         "carrier",
@@ -48,6 +62,9 @@ _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "shipping provider",
         "物流公司",
         "快递公司",
+        "служба доставки",
+        "способ доставки",
+        "перевозчик",
     ),
     "order_date": (
         "order_date",
@@ -61,6 +78,14 @@ _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "订单日期",
         "order created",
         "创建时间",
+        "created time",
+        "order creation date",
+        "transaction date",
+        "order date",
+        "дата заказа",
+        "дата создания",
+        "принят в обработку",
+        "дата оформления",
     ),
     "ship_date": (
         "ship_date",
@@ -69,6 +94,8 @@ _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "ship time",
         "发货时间",
         "发货日期",
+        "дата отгрузки",
+        "дата отправки",
     ),
     "destination_country": (
         "destination_country",
@@ -83,6 +110,12 @@ _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "ship country",
         "收件国家",
         "收件人国家",
+        "收货人国家",
+        "国家二字码",
+        "中文国家名",
+        "страна",
+        "страна доставки",
+        "страна получателя",
     ),
     "destination_postal_code": (
         "destination_postal_code",
@@ -94,6 +127,8 @@ _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "邮编",
         "邮政编码",
         "收件人邮编",
+        "индекс",
+        "почтовый индекс",
     ),
     "destination_city": (
         "destination_city",
@@ -102,6 +137,8 @@ _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "城市",
         "收货城市",
         "收件人城市",
+        "город",
+        "город доставки",
     ),
     "order_value": (
         "order_value",
@@ -111,13 +148,16 @@ _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "order amount",
         "订单金额",
         "金额",
+        "сумма заказа",
+        "сумма",
+        "стоимость",
     ),
-    "currency": ("currency", "currency code", "币种", "货币"),
-    "marketplace": ("marketplace", "platform", "平台", "销售平台"),
-    "tenant": ("store", "shop", "store name", "shop name", "tenant", "店铺", "店铺名称"),
+    "currency": ("currency", "currency code", "币种", "货币", "валюта"),
+    "marketplace": ("marketplace", "platform", "平台", "销售平台", "площадка", "маркетплейс"),
+    "tenant": ("store", "shop", "store name", "shop name", "tenant", "店铺", "店铺名称", "магазин"),
 }
 _REQUIRED: Final = ("order_id", "tracking_number", "order_date", "destination_country")
-_HEADER_SPLIT: Final = re.compile(r"[/|()（）\[\]【】\n]+")
+_HEADER_SPLIT: Final = re.compile(r"[/|()（）\[\]【】\n:：]+")
 _HEADER_PAREN: Final = re.compile(r"[(（\[【]([^)）\]】]*)[)）\]】]\s*$")
 
 
@@ -155,6 +195,8 @@ def _match_headers(record: list[str]) -> dict[str, int]:
         if hit is None:
             continue
         field, rank = hit
+        if field == "tracking_number" and is_first_mile(cell):
+            continue
         if field not in best or rank < best[field][0]:
             best[field] = (rank, index)
     return {field: index for field, (_, index) in best.items()}
@@ -164,3 +206,13 @@ def _alias_hint(field: str) -> str:
     aliases = _FIELD_ALIASES[field]
     chinese = next((a for a in aliases if not a.isascii()), "")
     return f"{field} (a header such as '{aliases[0]}', '{aliases[1]}' or '{chinese}')"
+
+
+# Headers of a domestic first-mile courier number (Lazada's "Tracking Code (first mile)",
+# the ERPs' 头程 "head haul" number): never the tracking number that proves delivery abroad.
+_FIRST_MILE: Final = ("firstmile", "头程", "fmtracking", "trackingcodefm", "国内快递", "国内运单")
+
+
+def is_first_mile(header: str) -> bool:
+    key = _name_key(header)
+    return any(marker in key for marker in _FIRST_MILE)

@@ -150,3 +150,32 @@ def _tracking(raw: str) -> str:
 _TRACKING_DROP: Final = str.maketrans(
     "", "", " \t\u00a0\u3000-\u2010\u2011\u2012\u2013\u2014\u2212_"
 )
+
+
+_CELL_NUMBER: Final = re.compile(r"[A-Za-z0-9]{8,40}")
+_CARRIER_WORD: Final = re.compile(r"[^\W\d_]{3,}")
+
+
+def split_carrier_cell(raw: str) -> tuple[str, str]:
+    """("carrier name", "number part") of a cell holding both, else ("", raw).
+
+    AliExpress's `实际发货物流:运单号` column holds "AliExpress Standard Shipping:LP00123456789CN";
+    some ERPs write "YunExpress YT2412345678901234". A space splits only when the last word looks
+    like a tracking number (8-40 letters and digits, at least 4 digits) and what comes before
+    holds a word of letters, so a number written in groups ("RR 123 456 789 CN") stays whole.
+    """
+    text = raw.strip()
+    for colon in (":", "："):
+        if colon in text:
+            name, _, number = text.rpartition(colon)
+            if number.strip() and _CARRIER_WORD.search(name):
+                return name.strip(), number.strip()
+    name, space, last = text.rpartition(" ")
+    if (
+        space
+        and _CELL_NUMBER.fullmatch(last)
+        and sum(ch.isdigit() for ch in last) >= 4
+        and _CARRIER_WORD.search(name)
+    ):
+        return name.strip(), last
+    return "", raw
