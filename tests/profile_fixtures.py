@@ -1,0 +1,215 @@
+"""One fixture per verified export profile: the export's real header row, as the cited source has
+it (`tracking/profiles/data/<key>.toml`), and rows of invented values.
+
+Plain Python data, so the same fixture can be written as CSV, `.xlsx` or `.xls` by a test.
+`expect` is what the first row's cell holds for each field the profile maps, as exported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ExportFixture:
+    key: str
+    headers: tuple[str, ...]
+    rows: tuple[Mapping[str, str], ...]
+    expect: Mapping[str, str] = field(default_factory=dict)
+
+    def table(self) -> list[list[str]]:
+        """The header row then every row, each cell in header order ("" where a row is silent)."""
+        return [list(self.headers)] + [[row.get(h, "") for h in self.headers] for row in self.rows]
+
+
+def _fixture(
+    key: str, headers: Sequence[str], rows: Sequence[Mapping[str, str]], expect: Mapping[str, str]
+) -> ExportFixture:
+    unknown = {h for row in rows for h in row} - set(headers)
+    assert not unknown, f"{key}: rows name headers the export lacks: {sorted(unknown)}"
+    return ExportFixture(key, tuple(headers), tuple(rows), dict(expect))
+
+
+FIXTURES: dict[str, ExportFixture] = {}
+
+# fmt: off
+
+
+def _add(fixture: ExportFixture) -> None:
+    assert fixture.key not in FIXTURES
+    FIXTURES[fixture.key] = fixture
+
+
+# plurantee/posms ExcelFileService.processShopeeExcelFile (Shopee PH Order.all workbook)
+_add(
+    _fixture(
+        "shopee-order-all",
+        [
+            "Order ID", "Order Status", "Return / Refund Status", "Tracking Number*",
+            "Shipping Option", "Shipment Method", "Estimated Ship Out Date", "Ship Time",
+            "Order Creation Date", "Order Paid Time", "Parent SKU Reference No.", "Product Name",
+            "SKU Reference No.", "Variation Name", "Original Price", "Deal Price", "Quantity",
+            "Product Subtotal", "Total Discount(PHP)", "Price Discount(from Seller)(PHP)",
+            "Shopee Rebate(PHP)", "SKU Total Weight", "Number of Items in Order",
+            "Order Total Weight", "Seller Voucher(PHP)", "Seller Absorbed Coin Cashback",
+            "Shopee Voucher(PHP)", "Bundle Deals Indicator(Y/N)", "Shopee Bundle Discount(PHP)",
+            "Seller Bundle Discount(PHP)", "Shopee Coins Offset(PHP)",
+            "Credit Card Discount Total(PHP)", "Products' Price Paid by Buyer (PHP)",
+            "Buyer Paid Shipping Fee", "Shipping Rebate Estimate", "Reverse Shipping Fee",
+            "Service Fee", "Grand Total", "Estimated Shipping Fee", "Username (Buyer)",
+            "Receiver Name", "Phone Number", "Delivery Address", "Town", "District", "Province",
+            "Region", "Country", "Zip Code", "Remark from buyer", "Order Complete Time", "Note",
+        ],
+        [
+            {
+                "Order ID": "2610140PQRS7KX", "Order Status": "Completed",
+                "Tracking Number*": "PH2612345678901", "Shipping Option": "J&T Express",
+                "Ship Time": "2026-10-15 11:02", "Order Creation Date": "2026-10-14 09:12",
+                "Product Name": "Phone case", "Quantity": "1", "Username (Buyer)": "buyer_one",
+                "Country": "PH", "Zip Code": "1100",
+            },
+            {
+                "Order ID": "2610140PQRS7KX", "Order Status": "Completed",
+                "Tracking Number*": "PH2612345678901", "Shipping Option": "J&T Express",
+                "Ship Time": "2026-10-15 11:02", "Order Creation Date": "2026-10-14 09:12",
+                "Product Name": "Screen film", "Quantity": "2", "Username (Buyer)": "buyer_one",
+                "Country": "PH", "Zip Code": "1100",
+            },
+        ],
+        {
+            "order_id": "2610140PQRS7KX", "order_date": "2026-10-14 09:12",
+            "tracking_number": "PH2612345678901", "carrier": "J&T Express",
+            "ship_date": "2026-10-15 11:02", "destination_country": "PH",
+            "destination_postal_code": "1100",
+        },
+    )
+)
+
+# jeffpham2906/JP-Manager server/types/order.d.ts (TikTok Shop order export)
+_add(
+    _fixture(
+        "tiktok-shop-orders",
+        [
+            "Order ID", "Order Status", "Order Substatus", "Cancelation/Return Type",
+            "Normal or Pre-order", "SKU ID", "Seller SKU", "Product Name", "Variation",
+            "Quantity", "Sku Quantity of return", "SKU Unit Original Price",
+            "SKU Subtotal Before Discount", "SKU Platform Discount", "SKU Seller Discount",
+            "SKU Subtotal After Discount", "Shipping Fee After Discount", "Original Shipping Fee",
+            "Shipping Fee Seller Discount", "Shipping Fee Platform Discount",
+            "Payment platform discount", "Taxes", "Order Amount", "Order Refund Amount",
+            "Created Time", "Paid Time", "RTS Time", "Shipped Time", "Delivered Time",
+            "Cancelled Time", "Cancel By", "Cancel Reason", "Fulfillment Type", "Warehouse Name",
+            "Tracking ID", "Delivery Option", "Shipping Provider Name", "Buyer Message",
+            "Buyer Username", "Recipient", "Phone #", "Country", "Province", "District", "Commune",
+            "Detail Address", "Additional address information", "Payment Method", "Weight(kg)",
+            "Product Category", "Package ID", "Seller Note", "Checked Status", "Checked Marked by",
+        ],
+        [
+            {
+                "Order ID": "578123456789012345", "Order Status": "Shipped", "Seller SKU": "TS-01",
+                "Quantity": "1", "Order Amount": "189000", "Created Time": "14/10/2026 09:12:44",
+                "Shipped Time": "15/10/2026 08:00:03", "Tracking ID": "SPXVN061234567890",
+                "Shipping Provider Name": "SPX Express", "Country": "Vietnam",
+                "Package ID": "1153123456789012345",
+            },
+        ],
+        {
+            "order_id": "578123456789012345", "order_date": "14/10/2026 09:12:44",
+            "ship_date": "15/10/2026 08:00:03", "tracking_number": "SPXVN061234567890",
+            "carrier": "SPX Express", "destination_country": "Vietnam", "order_value": "189000",
+        },
+    )
+)
+
+# plurantee/posms ExcelFileService.setLazadaOrderFromExcelHashMap (camelCase Lazada export)
+_add(
+    _fixture(
+        "lazada-orders",
+        [
+            "orderItemId", "orderType", "Guarantee", "deliveryType", "lazadaId", "sellerSku",
+            "lazadaSku", "wareHouse", "createTime", "updateTime", "rtsSla", "ttsSla",
+            "orderNumber", "invoiceRequired", "invoiceNumber", "deliveredDate", "customerName",
+            "customerEmail", "nationalRegistrationNumber", "shippingName", "shippingAddress",
+            "shippingAddress2", "shippingAddress3", "shippingAddress4", "shippingAddress5",
+            "shippingPhone", "shippingPhone2", "shippingCity", "shippingPostCode",
+            "shippingCountry", "shippingRegion", "billingName", "billingAddr", "billingAddr2",
+            "billingAddr3", "billingAddr4", "billingAddr5", "billingPhone", "billingPhone2",
+            "billingCity", "billingPostCode", "billingCountry", "taxCode", "branchNumber",
+            "taxInvoiceRequested", "payMethod", "paidPrice", "unitPrice", "sellerDiscountTotal",
+            "shippingFee", "walletCredit", "itemName", "variation", "cdShippingProvider",
+            "shippingProvider", "shipmentTypeName", "shippingProviderType", "cdTrackingCode",
+            "trackingCode", "trackingUrl", "shippingProviderFM", "trackingCodeFM",
+            "promisedShippingTime", "premium", "status", "buyerFailedDeliveryReturnInitiator",
+            "buyerFailedDeliveryReason", "buyerFailedDeliveryDetail",
+            "buyerFailedDeliveryUserName", "bundleId", "bundleDiscount", "refundAmount",
+        ],
+        [
+            {
+                "orderItemId": "600123456789001", "orderNumber": "600123456789000",
+                "createTime": "14 Oct 2026 09:12", "shippingCity": "Quezon City",
+                "shippingPostCode": "1100", "shippingCountry": "Philippines",
+                "shippingProvider": "LEX PH", "trackingCode": "PH26101234567X",
+                "shippingProviderFM": "YTO Express", "trackingCodeFM": "YT2610141234567",
+                "status": "shipped",
+            },
+            {
+                "orderItemId": "600123456789002", "orderNumber": "600123456789000",
+                "createTime": "14 Oct 2026 09:12", "shippingCity": "Quezon City",
+                "shippingPostCode": "1100", "shippingCountry": "Philippines",
+                "shippingProvider": "LEX PH", "trackingCode": "PH26101234567X",
+                "shippingProviderFM": "YTO Express", "trackingCodeFM": "YT2610141234567",
+                "status": "shipped",
+            },
+        ],
+        {
+            "order_id": "600123456789000", "order_date": "14 Oct 2026 09:12",
+            "tracking_number": "PH26101234567X", "carrier": "LEX PH",
+            "destination_country": "Philippines", "destination_postal_code": "1100",
+            "destination_city": "Quezon City",
+        },
+    )
+)
+
+# lthieu1123/ruby models/sale_order_management.py (_li_key: the earlier Lazada export)
+_add(
+    _fixture(
+        "lazada-orders-legacy",
+        [
+            "Order Item Id", "Order Type", "Order Flag", "Lazada Id", "Seller SKU", "Lazada SKU",
+            "Created at", "Updated at", "Order Number", "Invoice Required", "Customer Name",
+            "Customer Email", "National Registration Number", "Shipping Name",
+            "Shipping Address", "Shipping Address2", "Shipping Address3", "Shipping Address4",
+            "Shipping Address5", "Shipping Phone Number", "Shipping Phone Number2",
+            "Shipping City", "Shipping Postcode", "Shipping Country", "Shipping Region",
+            "Billing Name", "Billing Address", "Billing Address2", "Billing Address3",
+            "Billing Address4", "Billing Address5", "Billing Phone Number",
+            "Billing Phone Number2", "Billing City", "Billing Postcode", "Billing Country",
+            "Tax Code", "Branch Number", "Tax Invoice requested", "Payment Method", "Paid Price",
+            "Unit Price", "Shipping Fee", "Wallet Credits", "Item Name", "Variation",
+            "CD Shipping Provider", "Shipping Provider", "Shipment Type Name",
+            "Shipping Provider Type", "CD Tracking Code", "Tracking Code", "Tracking URL",
+            "Shipping Provider (first mile)", "Tracking Code (first mile)",
+            "Tracking URL (first mile)", "Promised shipping time", "Premium", "Status",
+            "Cancel / Return Initiator", "Reason", "Reason Detail", "Editor", "Bundle ID",
+            "Bundle Discount", "Refund Amount",
+        ],
+        [
+            {
+                "Order Item Id": "21234567890001", "Lazada Id": "2345678", "Seller SKU": "LZ-9",
+                "Created at": "14 Oct 2026 09:12", "Order Number": "21234567890000",
+                "Shipping City": "Hanoi", "Shipping Postcode": "100000",
+                "Shipping Country": "Vietnam", "Shipping Provider": "LEX VN",
+                "Tracking Code": "VNLEX2610140001", "Shipping Provider (first mile)": "ZTO",
+                "Tracking Code (first mile)": "ZT26101400001", "Status": "delivered",
+            },
+        ],
+        {
+            "order_id": "21234567890000", "order_date": "14 Oct 2026 09:12",
+            "tracking_number": "VNLEX2610140001", "carrier": "LEX VN",
+            "destination_country": "Vietnam", "destination_postal_code": "100000",
+            "destination_city": "Hanoi",
+        },
+    )
+)
+# fmt: on
