@@ -27,7 +27,7 @@ from carriers.base import CarrierAdapter, CarrierInfo, RateLimit
 from carriers.http import CarrierHttp, RequestLimiter, default_timeout
 from tracking.config import Settings, load_carrier_settings
 from tracking.detect import detect
-from tracking.ingest import OrderRow, RejectedRow, open_orders, write_errors
+from tracking.ingest import OrderRow, OrdersFile, RejectedRow, open_orders, write_errors
 from tracking.repository import (
     Answer,
     DueShipment,
@@ -76,6 +76,8 @@ class PullReport:
     run_id: str
     rows_read: int = 0
     rows_rejected: int = 0
+    orders_read: int = 0  # rows of one store and order id are one order
+    item_rows: int = 0  # further rows (items) of an order already read
     orders_stored: int = 0
     orders_in_window: int = 0
     shipments_due: int = 0
@@ -88,6 +90,7 @@ class PullReport:
     verdicts: dict[str, int] = field(default_factory=lambda: {"pass": 0, "fail": 0, "pending": 0})
     by_carrier: dict[str, dict[str, int]] = field(default_factory=dict)
     errors_file: str | None = None
+    source: dict[str, str] | None = None  # the file as read: profile, sheet, time zone
     window: tuple[str, str] | None = None
     seconds: float = 0.0
 
@@ -96,6 +99,8 @@ class PullReport:
             "run_id": self.run_id,
             "rows_read": self.rows_read,
             "rows_rejected": self.rows_rejected,
+            "orders_read": self.orders_read,
+            "item_rows": self.item_rows,
             "orders_stored": self.orders_stored,
             "orders_in_window": self.orders_in_window,
             "shipments_due": self.shipments_due,
@@ -108,6 +113,7 @@ class PullReport:
             "verdicts": self.verdicts,
             "by_carrier": self.by_carrier,
             "errors_file": self.errors_file,
+            "source": self.source,
             "window": {"start": self.window[0], "end": self.window[1]} if self.window else None,
             "seconds": round(self.seconds, 3),
         }
@@ -479,8 +485,9 @@ def _ingest(
     carriers: Mapping[str, CarrierInfo],
     rejected: list[RejectedRow],
     report: PullReport,
+    orders_file: OrdersFile | None = None,
 ) -> None:
-    orders_file = open_orders(path, tenant=tenant)
+    orders_file = orders_file or open_orders(path, tenant=tenant)
     chunk: list[dict[str, Any]] = []
     keys: list[tuple[str, str]] = []
     now = datetime.now(UTC)
@@ -508,6 +515,21 @@ def _ingest(
         if len(chunk) >= _ORDER_CHUNK:
             flush()
     flush()
+    report.rows_read = orders_file.rows_read
+    report.orders_read = orders_file.orders_read
+    report.item_rows = orders_file.item_rows
+    report.source = describe(orders_file)
+
+
+def describe(orders_file: OrdersFile) -> dict[str, str]:
+    """How a file was read, for `pull` output: the export recognized, the sheet, the zone."""
+    profile = orders_file.profile
+    return {
+        "profile": profile.key if profile is not None else "",
+        "profile_name": profile.name if profile is not None else "",
+        "sheet": orders_file.sheet,
+        "timezone": orders_file.timezone,
+    }
 
 
 def order_row(
@@ -620,6 +642,7 @@ async def pull(
     sandbox_url: str | None = None,
     progress: ProgressHook | None = None,
     fetcher_options: Mapping[str, Any] | None = None,
+    orders_file: OrdersFile | None = None,
 ) -> PullReport:
     """Read `orders_path`, fetch what is due, store every raw response, judge every order.
 
@@ -633,7 +656,9 @@ async def pull(
     window = _window(as_of, window_days)
     report.window = (window[0].isoformat(), window[1].isoformat())
     if orders_path is not None:
-        open_orders(orders_path, tenant=tenant)  # fail fast on an unusable file, before writing
+        # fail fast on an unusable file, before writing (the caller may have opened it already,
+        # with the seller's --map and --timezone)
+        orders_file = orders_file or open_orders(orders_path, tenant=tenant)
     db = _Db(engine)
     try:
         source = str(orders_path) if orders_path is not None else f"tenant:{tenant}"
@@ -648,6 +673,7 @@ async def pull(
                 carriers=carriers,
                 rejected=rejected,
                 report=report,
+                orders_file=orders_file,
             )
             if rejected:
                 target = errors_path or Path(f"{orders_path.stem}.errors.csv")

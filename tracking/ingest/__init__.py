@@ -26,7 +26,7 @@ from __future__ import annotations
 from tracking.ingest.carriers import CARRIER_ALIASES, carrier_code
 from tracking.ingest.errors import write_errors
 from tracking.ingest.model import MAX_FIELD_CHARS, SAMPLE_BYTES, OrderRow, RejectedRow
-from tracking.ingest.reader import OrdersFile, open_orders, read_orders_bytes
+from tracking.ingest.orders_file import OrdersFile, open_orders, read_orders_bytes
 
 __all__ = [
     "CARRIER_ALIASES",

@@ -102,8 +102,7 @@ class _DateReader:
         self.tz = tz
         # A fixed offset is subtracted (fast); a zone with summer time converts each instant.
         self.zone: tzinfo | None = None if isinstance(tz, timezone) else tz
-        self.offset = tz.utcoffset(None) if self.zone is None else timedelta(0)
-        assert self.offset is not None
+        self.offset: timedelta = (tz.utcoffset(None) if self.zone is None else None) or timedelta(0)
         self.formats = formats  # an export profile's strptime formats, tried first
         self._days: dict[str, datetime] = {}  # "2024/3/1" -> start of that local day (UTC)
         self.day_first = day_first
@@ -300,7 +299,7 @@ class _DateReader:
         return None
 
     def month_name(self, text: str) -> datetime | None:
-        """"14 Oct 2026 09:12", "14 окт. 2026", "14 de octubre de 2026", "Oct 14, 2026"."""
+        """ "14 Oct 2026 09:12", "14 окт. 2026", "14 de octubre de 2026", "Oct 14, 2026"."""
         if not _HAS_LETTER.search(text):
             return None
         match = _DAY_MONTH.fullmatch(text) or _MONTH_DAY.fullmatch(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
@@ -21,16 +22,21 @@ def _safe_cell(text: str) -> str:
 def write_errors(path: Path, rejected: Iterable[RejectedRow]) -> int:
     """Write rejected rows as CSV (UTF-8 with BOM, for Excel): row,column,value,reason.
 
-    Cells that Excel would run as formulas (starting with =, +, -, @) get a leading
-    apostrophe. Returns how many rows were written.
+    Rows read from a workbook get a first column `sheet` (the sheet they are on). Cells that
+    Excel would run as formulas (starting with =, +, -, @) get a leading apostrophe. Returns
+    how many rows were written.
     """
     count = 0
+    rows = iter(rejected)
+    first = next(rows, None)
     with Path(path).open("w", encoding="utf-8-sig", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(("row", "column", "value", "reason"))
-        for row in rejected:
+        sheets = first is not None and bool(first.sheet)
+        writer.writerow((("sheet",) if sheets else ()) + ("row", "column", "value", "reason"))
+        for row in itertools.chain((first,) if first is not None else (), rows):
             writer.writerow(
-                (
+                ((_safe_cell(row.sheet),) if sheets else ())
+                + (
                     row.row_number,
                     _safe_cell(row.column),
                     _safe_cell(row.value),

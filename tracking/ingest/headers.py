@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Mapping, Sequence
 from typing import Final
 
+from tracking.exceptions import InputError
 from tracking.ingest.carriers import _name_key
+from tracking.ingest.values import _show
+from tracking.profiles import FIELDS, ExportProfile, header_key, recognize
 
 _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "order_id": (
@@ -216,3 +221,110 @@ _FIRST_MILE: Final = ("firstmile", "头程", "fmtracking", "trackingcodefm", "�
 def is_first_mile(header: str) -> bool:
     key = _name_key(header)
     return any(marker in key for marker in _FIRST_MILE)
+
+
+def columns_for(
+    record: Sequence[str], overrides: Mapping[str, str]
+) -> tuple[dict[str, int], ExportProfile | None]:
+    """(field -> column index, the export profile recognized) for one candidate header row.
+
+    A recognized export's own header names win over the generic aliases; the seller's
+    `--map field="Header"` wins over both. A profile's ignored tracking columns (a first-mile
+    number) are never used as the tracking number, whatever matched them.
+    """
+    cells = [cell.replace("\ufeff", "") for cell in record]
+    mapping = _match_headers(cells)
+    profile = recognize(cells) if any(cells) else None
+    if profile is not None:
+        ignored = {header_key(h) for h in profile.ignore_tracking}
+        track = mapping.get("tracking_number")
+        if track is not None and header_key(cells[track]) in ignored:
+            del mapping["tracking_number"]
+        mapping.update(profile.locate(cells))
+    if overrides:
+        keys = {header_key(cell): index for index, cell in reversed(list(enumerate(cells)))}
+        for field, header in overrides.items():
+            index = keys.get(header_key(header))
+            if index is not None:
+                mapping[field] = index
+    return mapping, profile
+
+
+def check_overrides(overrides: Mapping[str, str]) -> None:
+    """Raise InputError for a `--map` naming a field that does not exist."""
+    for field, header in overrides.items():
+        if field not in FIELDS:
+            raise InputError(
+                f"--map {field}={header!r}: {field!r} is not an order field; the fields are "
+                + ", ".join(FIELDS)
+            )
+        if not header.strip():
+            raise InputError(f"--map {field}=: the header name is empty")
+
+
+def _closest(field: str, headers: Sequence[str]) -> list[str]:
+    """The found headers most like the field's aliases (difflib ratio), best first."""
+    aliases = [header_key(alias.replace("_", " ")) for alias in _FIELD_ALIASES[field]]
+    scored: list[tuple[float, str]] = []
+    for header in headers:
+        key = header_key(header)
+        if not key:
+            continue
+        best = max(difflib.SequenceMatcher(None, key, alias).ratio() for alias in aliases)
+        if best >= 0.45:
+            scored.append((best, header.strip()))
+    scored.sort(key=lambda item: -item[0])
+    return [header for _, header in scored[:3]]
+
+
+def missing_columns(
+    name: str,
+    found: Sequence[str],
+    mapping: Mapping[str, int],
+    overrides: Mapping[str, str],
+    where: str = "",
+) -> InputError:
+    """The one-line error for a header row without every needed column.
+
+    Names each missing field, the closest headers found and the exact `--map` to type.
+    """
+    missing = [f for f in _REQUIRED if f not in mapping]
+    used = set(mapping.values())
+    free = [h for i, h in enumerate(found) if i not in used and h.strip()]
+    parts: list[str] = []
+    maps: list[str] = []
+    for field in missing:
+        hint = _alias_hint(field)
+        header = overrides.get(field)
+        if header is not None:
+            parts.append(f"{field} (--map {field}={_quote(header)} names no column here)")
+            continue
+        close = _closest(field, free)
+        if close:
+            hint += "; closest found: " + ", ".join(_show(h) for h in close)
+            maps.append(f"--map {field}={_quote(close[0])}")
+        parts.append(hint)
+    shown = ", ".join(_show(h.strip()) for h in found[:20] if h.strip()) or "none"
+    if len(found) > 20:
+        shown += f" and {len(found) - 20} more"
+    advice = (
+        f" If those are the right columns, run again with {' '.join(maps)}."
+        if maps
+        else ' Name the right column with --map field="Header".'
+    )
+    return InputError(
+        f"{name}: no header row{where} has the needed columns; missing "
+        + "; ".join(parts)
+        + f". Headers found: {shown}.{advice}"
+    )
+
+
+def _quote(header: str) -> str:
+    return '"' + header.replace('"', '\\"') + '"'
+
+
+def no_tracking(name: str, profile: ExportProfile) -> InputError:
+    """The error for a recognized report that never carries tracking numbers."""
+    return InputError(
+        f"{name}: this is {profile.name}, which has no tracking numbers; {profile.no_tracking}"
+    )

@@ -50,3 +50,4 @@ class RejectedRow:
     column: str
     value: str
     reason: str
+    sheet: str = ""  # the workbook sheet the row is on; "" for a CSV file

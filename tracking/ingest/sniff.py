@@ -6,7 +6,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Final
 
@@ -14,9 +14,16 @@ import charset_normalizer
 
 from tracking.exceptions import InputError
 from tracking.ingest.dates import _learn_day_first
-from tracking.ingest.headers import _HEADER_PAREN, _REQUIRED, _alias_hint, _match_headers
+from tracking.ingest.headers import (
+    _HEADER_PAREN,
+    _REQUIRED,
+    columns_for,
+    missing_columns,
+    no_tracking,
+)
 from tracking.ingest.model import _DELIMITERS, _HEADER_SCAN_RECORDS, _LEARN_RECORDS, _VERIFY_CHUNK
-from tracking.ingest.values import _currency, _learn_decimal_comma, _show
+from tracking.ingest.values import _currency, _learn_decimal_comma
+from tracking.profiles import ExportProfile
 
 _MAGIC: Final = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
@@ -193,6 +200,8 @@ class _Layout:
     day_first: bool | None
     decimal_comma: bool | None
     header_currency: str
+    profile: ExportProfile | None = None  # the known export recognized by its headers
+    sheet: str = ""  # a workbook's sheet the orders are on; "" for CSV
 
 
 def _sample_records(text: str, delimiter: str, limit: int) -> list[list[str]]:
@@ -220,7 +229,9 @@ _SEP_LINE: Final = re.compile(r"\ufeff?sep=([,;\t])(?:\r\n|\r|\n)", re.IGNORECAS
 _FIRST_LINE: Final = re.compile(r"[^\r\n]*")
 
 
-def _find_header(text: str, name: str) -> tuple[str, int, list[str], dict[str, int], int]:
+def _find_header(
+    text: str, name: str, overrides: Mapping[str, str]
+) -> tuple[str, int, list[str], dict[str, int], int, ExportProfile | None]:
     """(delimiter, header record index, header cells, field -> index, row shift).
 
     Every separator is tried on the first non-blank records; the record that names the most
@@ -234,7 +245,9 @@ def _find_header(text: str, name: str) -> tuple[str, int, list[str], dict[str, i
     first_line = _FIRST_LINE.match(text, forced.end() if forced else 0)
     first_text = first_line.group() if first_line else ""
 
-    candidates: list[tuple[tuple[int, int, int, int], str, int, list[str], dict[str, int]]] = []
+    candidates: list[
+        tuple[tuple[int, int, int, int], str, int, list[str], dict[str, int], ExportProfile | None]
+    ] = []
     first_cells: list[str] = []
     for delimiter in delimiters:
         records = _sample_records(text, delimiter, 2 * _HEADER_SCAN_RECORDS + 2)
@@ -248,24 +261,18 @@ def _find_header(text: str, name: str) -> tuple[str, int, list[str], dict[str, i
                 break
             if non_blank == 1 and len(record) > len(first_cells):
                 first_cells = record
-            mapping = _match_headers(record)
+            mapping, profile = columns_for(record, overrides)
+            if profile is not None and profile.no_tracking:
+                raise no_tracking(name, profile)
             if mapping:
                 required = sum(1 for f in _REQUIRED if f in mapping)
                 score = (required, len(mapping), -index, first_text.count(delimiter))
-                candidates.append((score, delimiter, index, record, mapping))
+                candidates.append((score, delimiter, index, record, mapping, profile))
     if not candidates or max(c[0] for c in candidates)[0] < len(_REQUIRED):
         best = max(candidates, key=lambda c: c[0]) if candidates else None
         found = best[3] if best is not None else first_cells
         mapping = best[4] if best is not None else {}
-        missing = [f for f in _REQUIRED if f not in mapping]
-        shown = ", ".join(_show(h.strip()) for h in found[:20] if h.strip()) or "none"
-        if len(found) > 20:
-            shown += f" and {len(found) - 20} more"
-        raise InputError(
-            f"{name}: no header row has the needed columns; missing "
-            + "; ".join(_alias_hint(f) for f in missing)
-            + f". Headers found: {shown}."
-        )
+        raise missing_columns(name, found, mapping, overrides)
     top = max(c[0][:3] for c in candidates)
     tied = [c for c in candidates if c[0][:3] == top]
     if len({c[1] for c in tied}) > 1:
@@ -273,8 +280,8 @@ def _find_header(text: str, name: str) -> tuple[str, int, list[str], dict[str, i
         tied.sort(key=lambda c: (c[1] == sniffed, c[0][3]), reverse=True)
     else:
         tied.sort(key=lambda c: c[0], reverse=True)
-    _, delimiter, index, record, mapping = tied[0]
-    return delimiter, index, record, mapping, shift
+    _, delimiter, index, record, mapping, profile = tied[0]
+    return delimiter, index, record, mapping, shift, profile
 
 
 def _verify(open_binary: Callable[[], IO[bytes]], encoding: str) -> bool:
@@ -290,7 +297,13 @@ def _verify(open_binary: Callable[[], IO[bytes]], encoding: str) -> bool:
     return True
 
 
-def _sniff(name: str, sample: bytes, whole: bool, open_binary: Callable[[], IO[bytes]]) -> _Layout:
+def _sniff(
+    name: str,
+    sample: bytes,
+    whole: bool,
+    open_binary: Callable[[], IO[bytes]],
+    overrides: Mapping[str, str],
+) -> _Layout:
     if not sample.strip(b" \t\r\n\x00"):
         raise InputError(f"{name}: the file is empty")
     problem = _magic_problem(sample)
@@ -327,7 +340,7 @@ def _sniff(name: str, sample: bytes, whole: bool, open_binary: Callable[[], IO[b
         if end > 0:
             text = text[: end + 1]  # drop the partial last line
 
-    delimiter, index, header, mapping, shift = _find_header(text, name)
+    delimiter, index, header, mapping, shift, profile = _find_header(text, name, overrides)
 
     lossy = False
     if not (_decodes(sample, encoding, True) if whole else _verify(open_binary, encoding)):
@@ -340,6 +353,37 @@ def _sniff(name: str, sample: bytes, whole: bool, open_binary: Callable[[], IO[b
             lossy = True
 
     records = _sample_records(text, delimiter, index + 1 + _LEARN_RECORDS)[index + 1 :]
+    header = [header[0].removeprefix("\ufeff"), *header[1:]] if header else header
+    return layout_for(
+        header,
+        mapping,
+        records,
+        profile=profile,
+        encoding=encoding,
+        lossy=lossy,
+        delimiter=delimiter,
+        header_row=index + 1 + shift,
+        skip_records=index + 1,
+        row_shift=shift,
+    )
+
+
+def layout_for(
+    header: list[str],
+    mapping: dict[str, int],
+    records: Sequence[Sequence[str]],
+    *,
+    profile: ExportProfile | None,
+    encoding: str,
+    lossy: bool,
+    delimiter: str,
+    header_row: int,
+    skip_records: int,
+    row_shift: int,
+    sheet: str = "",
+) -> _Layout:
+    """The layout of a found header row; what the first records show is learned (day/month
+    order, decimal comma, a currency written in the value header)."""
     date_values = [
         r[i]
         for r in records
@@ -352,17 +396,18 @@ def _sniff(name: str, sample: bytes, whole: bool, open_binary: Callable[[], IO[b
     if value_index >= 0:
         paren = _HEADER_PAREN.search(header[value_index])
         header_currency = (_currency(paren.group(1)) or "") if paren else ""
-    header = [header[0].removeprefix("\ufeff"), *header[1:]] if header else header
     return _Layout(
         encoding=encoding,
         lossy=lossy,
         delimiter=delimiter,
-        header_row=index + 1 + shift,
+        header_row=header_row,
         headers=tuple(header),
         columns=mapping,
-        skip_records=index + 1,
-        row_shift=shift,
+        skip_records=skip_records,
+        row_shift=row_shift,
         day_first=_learn_day_first(date_values),
         decimal_comma=_learn_decimal_comma(value_values),
         header_currency=header_currency,
+        profile=profile,
+        sheet=sheet,
     )

@@ -1,109 +1,42 @@
-"""Reading a sniffed CSV export: rows to `OrderRow`s and `RejectedRow`s, streaming."""
+"""Rows of an export -> orders: values checked, item rows of one order grouped."""
 
 from __future__ import annotations
 
-import csv
-import io
 import unicodedata
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import IO
+from typing import NamedTuple
 
 from tracking.countries import to_iso2
-from tracking.exceptions import InputError
 from tracking.ingest.carriers import _SIMPLIFY, carrier_code
 from tracking.ingest.dates import _DateReader
 from tracking.ingest.model import (
     _DELIMITER_NAMES,
     _VALUE_CHARS,
     MAX_FIELD_CHARS,
-    SAMPLE_BYTES,
     OrderRow,
     RejectedRow,
 )
-from tracking.ingest.sniff import _Layout, _sniff
-from tracking.ingest.values import _MONEY, _PLAIN_NUMBER, _amount, _Bad, _currency, _show, _tracking
+from tracking.ingest.sniff import _Layout
+from tracking.ingest.values import (
+    _MONEY,
+    _PLAIN_NUMBER,
+    _amount,
+    _Bad,
+    _currency,
+    _show,
+    _tracking,
+    split_carrier_cell,
+)
 
 
-class OrdersFile:
-    """Opened, sniffed CSV; iterating streams rows without loading the file.
+class _First(NamedTuple):
+    """What an order's first row said, to check its other rows against."""
 
-    Attributes: `path` (for an upload: its name), `encoding` (Python codec name),
-    `delimiter`, `columns` (field -> header as written), `header_row` (spreadsheet row of the
-    header), `day_first` (the day/month order learned from unambiguous dates such as
-    13/03/2024 in the first 64 KiB; None when unknown, and then ambiguous dates are rejected).
-    Each iteration re-reads the file from the start.
-    """
-
-    path: Path
-    encoding: str
-    delimiter: str
-    columns: dict[str, str]
-
-    def __init__(
-        self,
-        *,
-        path: Path,
-        data: bytes | None,
-        layout: _Layout,
-        tenant: str,
-        tz: timezone,
-    ) -> None:
-        self.path = path
-        self._data = data
-        self._layout = layout
-        self.encoding = layout.encoding
-        self.delimiter = layout.delimiter
-        self.columns = {f: layout.headers[i].strip() for f, i in layout.columns.items()}
-        self.header_row = layout.header_row
-        self.day_first = layout.day_first
-        self.tenant = tenant
-        self._tz = tz
-
-    def __repr__(self) -> str:
-        sep = _DELIMITER_NAMES.get(self.delimiter, self.delimiter)
-        return f"OrdersFile({str(self.path)!r}, encoding={self.encoding!r}, delimiter={sep})"
-
-    def _open_text(self) -> IO[str]:
-        # "replace" although the whole file was checked: a file changed since must not crash
-        # the reader; U+FFFD in a used field rejects its row when the check found bad bytes.
-        binary: IO[bytes] = (
-            io.BytesIO(self._data) if self._data is not None else self.path.open("rb")
-        )
-        return io.TextIOWrapper(binary, encoding=self.encoding, errors="replace", newline="")
-
-    def __iter__(self) -> Iterator[OrderRow | RejectedRow]:
-        layout = self._layout
-        rows = _RowReader(layout, self.tenant, self._tz, datetime.now(UTC) + timedelta(days=1))
-        convert = rows.convert
-        skip = layout.skip_records
-        shift = layout.row_shift
-        record_no = 0
-        stuck = -1
-        with self._open_text() as text:
-            reader = csv.reader(text, delimiter=layout.delimiter, strict=False)
-            while True:
-                try:
-                    for record in reader:
-                        record_no += 1
-                        if record_no <= skip or not record:
-                            continue
-                        item = convert(record, record_no + shift)
-                        if item is not None:
-                            yield item
-                    break
-                except csv.Error as exc:
-                    # The reader drops the broken record and goes on with the next line.
-                    record_no += 1
-                    if reader.line_num == stuck:
-                        break  # no progress: never loop on the same error
-                    stuck = reader.line_num
-                    if record_no > skip:
-                        yield RejectedRow(
-                            record_no + shift, "", "", f"row cannot be read as CSV: {exc}"
-                        )
+    row: int
+    tracking: str
+    order_date: datetime
+    country: str
 
 
 class _RowReader:
@@ -127,17 +60,22 @@ class _RowReader:
         "i_tenant",
         "i_track",
         "i_value",
+        "item_rows",
         "latest",
         "lossy",
         "order_dates",
+        "orders",
+        "rows",
+        "second_parcels",
         "seen",
+        "sheet",
         "ship_dates",
         "tenant",
         "used",
         "width",
     )
 
-    def __init__(self, layout: _Layout, tenant: str, tz: timezone, latest: datetime) -> None:
+    def __init__(self, layout: _Layout, tenant: str, tz: tzinfo, latest: datetime) -> None:
         cols = layout.columns
         headers = layout.headers
         self.delimiter = layout.delimiter
@@ -162,13 +100,23 @@ class _RowReader:
         self.used = tuple(sorted(cols.values()))
         self.headers = {i: headers[i].strip() for i in cols.values()}
         self.fields = {i: field for field, i in cols.items()}
-        self.order_dates = _DateReader("order_date", tz, layout.day_first)
-        self.ship_dates = _DateReader("ship_date", tz, layout.day_first)
-        self.seen: dict[str, dict[str, int]] = {}
+        formats = layout.profile.date_formats if layout.profile is not None else ()
+        self.order_dates = _DateReader("order_date", tz, layout.day_first, formats)
+        self.ship_dates = _DateReader("ship_date", tz, layout.day_first, formats)
+        self.sheet = layout.sheet
+        # (tenant, order id) -> what its first row said: item rows are checked against it
+        self.seen: dict[str, dict[str, _First]] = {}
+        self.rows = 0  # non-blank data rows read
+        self.orders = 0  # orders yielded (one per (tenant, order id))
+        self.item_rows = 0  # further rows of an order already read
+        self.second_parcels = 0  # rows naming another parcel of an order already read
 
     def _reject(self, row: int, index: int, value: str, reason: str) -> RejectedRow:
         column = self.headers.get(index, "") if index >= 0 else ""
-        return RejectedRow(row, column, value[:_VALUE_CHARS], reason)
+        return RejectedRow(row, column, value[:_VALUE_CHARS], reason, self.sheet)
+
+    def _where(self, row: int) -> str:
+        return f"row {row}" if not self.sheet else f"row {row} of sheet {self.sheet!r}"
 
     def _row_problem(self, record: list[str], row: int) -> RejectedRow | None:
         """Field count, huge fields, NULs and undecodable bytes, or None when fine."""
@@ -233,6 +181,7 @@ class _RowReader:
             f.strip() for f in record
         ):
             return None
+        self.rows += 1
         problem = self._row_problem(record, row)
         if problem is not None:
             return problem
@@ -242,8 +191,9 @@ class _RowReader:
             return self._reject(row, self.i_order, "", "order_id is empty")
 
         raw = record[self.i_track]
+        declared, number = split_carrier_cell(raw)
         try:
-            tracking = _tracking(raw)
+            tracking = _tracking(number)
         except _Bad as bad:
             return self._reject(row, self.i_track, raw, str(bad))
 
@@ -324,12 +274,13 @@ class _RowReader:
             seen = self.seen[tenant] = {}
         first = seen.get(order_id)
         if first is not None:
-            return self._reject(
-                row, self.i_order, order_id, f"duplicate order_id, first seen at row {first}"
-            )
-        seen[order_id] = row
+            return self._again(first, row, order_id, tracking, order_date, country)
+        seen[order_id] = _First(row, tracking, order_date, country)
+        self.orders += 1
 
         carrier_declared = record[self.i_carrier].strip() if self.i_carrier >= 0 else ""
+        if declared and not carrier_declared:
+            carrier_declared = declared  # "AliExpress Standard Shipping:LP00123456789CN"
         return OrderRow(  # positional: noticeably cheaper than keywords for 14 fields
             row,
             tenant,
@@ -346,6 +297,47 @@ class _RowReader:
             value,
             currency,
         )
+
+    def _again(
+        self,
+        first: _First,
+        row: int,
+        order_id: str,
+        tracking: str,
+        order_date: datetime,
+        country: str,
+    ) -> RejectedRow | None:
+        """Another row of an order already read: an item row (None), or why it cannot be."""
+        if order_date != first.order_date:
+            return self._reject(
+                row,
+                self.i_date,
+                f"{order_date:%Y-%m-%d %H:%M} UTC",
+                f"order {order_id} has two order dates: {self._where(first.row)} says"
+                f" {first.order_date:%Y-%m-%d %H:%M} UTC, {self._where(row)} says"
+                f" {order_date:%Y-%m-%d %H:%M} UTC; one order has one order date",
+            )
+        if country != first.country:
+            return self._reject(
+                row,
+                self.i_country,
+                country,
+                f"order {order_id} has two destinations: {self._where(first.row)} says"
+                f" {first.country}, {self._where(row)} says {country}; one order goes to one"
+                " country",
+            )
+        if tracking != first.tracking:
+            self.second_parcels += 1
+            return self._reject(
+                row,
+                self.i_track,
+                tracking,
+                f"order {order_id} has a second parcel {tracking} ({self._where(first.row)} has"
+                f" {first.tracking}); an order is tracked by its first parcel, so {tracking}"
+                " is not tracked: split parcels are not supported yet",
+            )
+        self.item_rows += 1
+        return None
 
     def _money(self, text: str) -> tuple[Decimal, str]:
         """(amount, currency from a symbol or "") for an order value; raises `_Bad`."""
@@ -378,51 +370,3 @@ class _RowReader:
                 " decimal separator; write it without thousands separators, e.g. 1234 or 1.234"
             )
         return amount, symbol
-
-
-def _tz(minutes: int) -> timezone:
-    if not -24 * 60 < minutes < 24 * 60:
-        raise ValueError(f"assume_utc_offset_minutes={minutes} is not a UTC offset")
-    return timezone(timedelta(minutes=minutes))
-
-
-def open_orders(
-    path: Path, *, tenant: str = "default", assume_utc_offset_minutes: int = 480
-) -> OrdersFile:
-    """Sniff encoding, delimiter, headers.
-
-    Raises InputError (one clear message naming the file) when the file is not a CSV at all,
-    is empty, is binary, or lacks a needed column (naming the missing field and the headers
-    found). Dates without an offset are read at `assume_utc_offset_minutes` east of UTC
-    (China time by default). A store/shop column, when present, overrides `tenant` per row.
-    """
-    path = Path(path)
-    tz = _tz(assume_utc_offset_minutes)
-    name = str(path)
-    try:
-        with path.open("rb") as stream:
-            sample = stream.read(SAMPLE_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
-    whole = len(sample) <= SAMPLE_BYTES
-    layout = _sniff(name, sample[:SAMPLE_BYTES], whole, lambda: path.open("rb"))
-    return OrdersFile(path=path, data=None, layout=layout, tenant=tenant, tz=tz)
-
-
-def read_orders_bytes(
-    data: bytes,
-    *,
-    source: str,
-    tenant: str = "default",
-    assume_utc_offset_minutes: int = 480,
-) -> OrdersFile:
-    """`open_orders` for bytes already in memory (an HTTP upload); `source` names it.
-
-    The bytes are read through an in-memory stream (no copy, no temporary file); the
-    returned file's `path` is `Path(source)`.
-    """
-    tz = _tz(assume_utc_offset_minutes)
-    blob = bytes(data)
-    whole = len(blob) <= SAMPLE_BYTES
-    layout = _sniff(source, blob[:SAMPLE_BYTES], whole, lambda: io.BytesIO(blob))
-    return OrdersFile(path=Path(source), data=blob, layout=layout, tenant=tenant, tz=tz)

@@ -1,0 +1,324 @@
+"""An opened orders export (CSV or workbook): its layout, time zone, and one streaming pass."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zoneinfo
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import IO, Final
+
+from tracking.exceptions import InputError
+from tracking.ingest.excel import (
+    Sheet,
+    cell_text,
+    find_sheet,
+    lost_digits,
+    open_workbook,
+    workbook_kind,
+)
+from tracking.ingest.headers import check_overrides
+from tracking.ingest.model import _DELIMITER_NAMES, SAMPLE_BYTES, OrderRow, RejectedRow
+from tracking.ingest.rows import _RowReader
+from tracking.ingest.sniff import _Layout, _sniff
+from tracking.profiles import ExportProfile
+
+CHINA_TIME: Final = "UTC+08:00 (China time)"
+_OFFSET: Final = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+
+
+class OrdersFile:
+    """Opened, sniffed orders export; iterating streams its orders without loading the file.
+
+    Attributes: `path` (for an upload: its name), `encoding` (Python codec name; "" for a
+    workbook), `delimiter` ("" for a workbook), `sheet` (the workbook sheet read; "" for CSV),
+    `columns` (field -> header as written), `header_row` (spreadsheet row of the header),
+    `day_first` (the day/month order learned from unambiguous dates such as 13/03/2024; None
+    when unknown, and then ambiguous dates are rejected), `profile` (the known export
+    recognized by its headers, or None), `timezone` (how naive times are read, in words).
+    After a pass: `rows_read` (non-blank data rows), `orders_read` (orders: rows of one store
+    and order id are one order), `item_rows` (further rows of an order already read).
+    Each iteration re-reads the file from the start.
+    """
+
+    path: Path
+    encoding: str
+    delimiter: str
+    columns: dict[str, str]
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        data: bytes | None,
+        layout: _Layout,
+        tenant: str,
+        tz: tzinfo,
+        timezone_name: str,
+        workbook: tuple[str, Sheet] | None = None,
+    ) -> None:
+        self.path = path
+        self._data = data
+        self._layout = layout
+        self._workbook = workbook
+        self.encoding = layout.encoding
+        self.delimiter = layout.delimiter
+        self.sheet = layout.sheet
+        self.columns = {f: layout.headers[i].strip() for f, i in layout.columns.items()}
+        self.header_row = layout.header_row
+        self.day_first = layout.day_first
+        self.profile: ExportProfile | None = layout.profile
+        self.tenant = tenant
+        self.timezone = timezone_name
+        self._tz = tz
+        self.rows_read = 0
+        self.orders_read = 0
+        self.item_rows = 0
+
+    def __repr__(self) -> str:
+        if self._workbook is not None:
+            return f"OrdersFile({str(self.path)!r}, sheet={self.sheet!r})"
+        sep = _DELIMITER_NAMES.get(self.delimiter, self.delimiter)
+        return f"OrdersFile({str(self.path)!r}, encoding={self.encoding!r}, delimiter={sep})"
+
+    def _open_text(self) -> IO[str]:
+        # "replace" although the whole file was checked: a file changed since must not crash
+        # the reader; U+FFFD in a used field rejects its row when the check found bad bytes.
+        binary: IO[bytes] = (
+            io.BytesIO(self._data) if self._data is not None else self.path.open("rb")
+        )
+        return io.TextIOWrapper(binary, encoding=self.encoding, errors="replace", newline="")
+
+    def __iter__(self) -> Iterator[OrderRow | RejectedRow]:
+        rows = _RowReader(
+            self._layout, self.tenant, self._tz, datetime.now(UTC) + timedelta(days=1)
+        )
+        try:
+            if self._workbook is not None:
+                yield from self._workbook_rows(rows)
+            else:
+                yield from self._csv_rows(rows)
+        finally:
+            self.rows_read = rows.rows
+            self.orders_read = rows.orders
+            self.item_rows = rows.item_rows
+
+    def _csv_rows(self, rows: _RowReader) -> Iterator[OrderRow | RejectedRow]:
+        layout = self._layout
+        convert = rows.convert
+        skip = layout.skip_records
+        shift = layout.row_shift
+        record_no = 0
+        stuck = -1
+        with self._open_text() as text:
+            reader = csv.reader(text, delimiter=layout.delimiter, strict=False)
+            while True:
+                try:
+                    for record in reader:
+                        record_no += 1
+                        if record_no <= skip or not record:
+                            continue
+                        item = convert(record, record_no + shift)
+                        if item is not None:
+                            yield item
+                    break
+                except csv.Error as exc:
+                    # The reader drops the broken record and goes on with the next line.
+                    record_no += 1
+                    if reader.line_num == stuck:
+                        break  # no progress: never loop on the same error
+                    stuck = reader.line_num
+                    if record_no > skip:
+                        yield RejectedRow(
+                            record_no + shift, "", "", f"row cannot be read as CSV: {exc}"
+                        )
+
+    def _workbook_rows(self, rows: _RowReader) -> Iterator[OrderRow | RejectedRow]:
+        assert self._workbook is not None
+        kind, sheet = self._workbook
+        data, sheet.data = sheet.data, None  # the sniffed sheet serves one pass, then is freed
+        if data is None:
+            name = str(self.path)
+            source = self._data if self._data is not None else self.path
+            data = open_workbook(name, kind, source).get_sheet_by_name(self.sheet)
+        layout = self._layout
+        convert = rows.convert
+        skip = layout.skip_records
+        shift = layout.row_shift
+        used = rows.used
+        blank = [""] * rows.width
+        ids = (rows.i_order, rows.i_track)
+        for number, cells in enumerate(data.iter_rows(), 1):
+            if number <= skip:
+                continue
+            record = blank.copy()
+            width = len(cells)
+            for i in used:
+                if i < width:
+                    cell = cells[i]
+                    record[i] = cell if type(cell) is str else cell_text(cell)
+            row = number + shift
+            lost = next((i for i in ids if i < width and lost_digits(cells[i])), None)
+            if lost is not None:
+                rows.rows += 1
+                field = rows.fields[lost]
+                yield rows._reject(
+                    row,
+                    lost,
+                    record[lost],
+                    f"{field} {record[lost]} is stored in the workbook as a number too large"
+                    " to keep every digit (Excel keeps 15), so its last digits are lost; format"
+                    " the column as Text in the system you export from and export again",
+                )
+                continue
+            item = convert(record, row)
+            if item is not None:
+                yield item
+
+
+def naive_zone(
+    timezone_name: str | None, profile: ExportProfile | None, default_minutes: int
+) -> tuple[tzinfo, str]:
+    """(zone, in words) for times written without an offset.
+
+    The seller's `--timezone` first (an IANA name such as Europe/London, or an offset such as
+    +03:00), then the time zone the recognized export is documented to use, then the default
+    offset (China time, the zone of Chinese sellers' ERPs and cross-border exports).
+    """
+    if timezone_name:
+        return parse_zone(timezone_name), f"{timezone_name} (--timezone)"
+    if profile is not None and profile.timezone:
+        return zoneinfo.ZoneInfo(profile.timezone), f"{profile.timezone} ({profile.name})"
+    if not -24 * 60 < default_minutes < 24 * 60:
+        raise ValueError(f"assume_utc_offset_minutes={default_minutes} is not a UTC offset")
+    zone = timezone(timedelta(minutes=default_minutes))
+    if default_minutes == 480:
+        return zone, CHINA_TIME
+    return zone, f"UTC{zone.tzname(None)[3:] or '+00:00'}"
+
+
+def parse_zone(text: str) -> tzinfo:
+    """An IANA zone name or a UTC offset; InputError for anything else."""
+    text = text.strip()
+    match = _OFFSET.fullmatch(text)
+    if match is not None:
+        sign, hours, minutes = match.groups()
+        total = int(hours) * 60 + int(minutes or 0)
+        if total < 24 * 60:
+            return timezone(timedelta(minutes=-total if sign == "-" else total))
+    if text.upper() in ("UTC", "GMT", "Z"):
+        return UTC
+    try:
+        return zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"--timezone {text!r} is not a time zone; use an IANA name such as Europe/London,"
+            " America/Sao_Paulo or Europe/Moscow, or an offset such as +03:00"
+        ) from None
+
+
+def _open(
+    name: str,
+    path: Path,
+    head: bytes,
+    source: Path | bytes,
+    *,
+    sniff_csv: Callable[[Mapping[str, str]], _Layout],
+    tenant: str,
+    timezone_name: str | None,
+    default_minutes: int,
+    columns: Mapping[str, str] | None,
+) -> OrdersFile:
+    overrides = dict(columns or {})
+    check_overrides(overrides)
+    kind = workbook_kind(head, name)
+    workbook: tuple[str, Sheet] | None = None
+    if kind is not None:
+        sheet = find_sheet(name, open_workbook(name, kind, source), overrides)
+        layout = sheet.layout
+        workbook = (kind, sheet)
+    else:
+        layout = sniff_csv(overrides)
+    tz, words = naive_zone(timezone_name, layout.profile, default_minutes)
+    return OrdersFile(
+        path=path,
+        data=source if isinstance(source, bytes) else None,
+        layout=layout,
+        tenant=tenant,
+        tz=tz,
+        timezone_name=words,
+        workbook=workbook,
+    )
+
+
+def open_orders(
+    path: Path,
+    *,
+    tenant: str = "default",
+    assume_utc_offset_minutes: int = 480,
+    timezone: str | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> OrdersFile:
+    """Sniff the file: a workbook (.xlsx .xlsm .xls .xlsb .ods) or CSV (encoding, delimiter),
+    its header row, and the known export it is (a profile), if any.
+
+    Raises InputError (one clear message naming the file) when the file cannot be used at
+    all: not an orders file, empty, damaged, password-protected, too large, or lacking a needed
+    column (naming the missing field, the closest headers found and the `--map` to type).
+    Dates without an offset are read in `timezone` (an IANA name or offset), else in the
+    recognized export's documented zone, else at `assume_utc_offset_minutes` east of UTC
+    (China time by default). `columns` maps fields to header names (`--map`), overriding
+    what the headers say. A store/shop column, when present, overrides `tenant` per row.
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        with path.open("rb") as stream:
+            sample = stream.read(SAMPLE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    whole = len(sample) <= SAMPLE_BYTES
+    return _open(
+        name,
+        path,
+        sample[:SAMPLE_BYTES],
+        path,
+        sniff_csv=lambda o: _sniff(name, sample[:SAMPLE_BYTES], whole, lambda: path.open("rb"), o),
+        tenant=tenant,
+        timezone_name=timezone,
+        default_minutes=assume_utc_offset_minutes,
+        columns=columns,
+    )
+
+
+def read_orders_bytes(
+    data: bytes,
+    *,
+    source: str,
+    tenant: str = "default",
+    assume_utc_offset_minutes: int = 480,
+    timezone: str | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> OrdersFile:
+    """`open_orders` for bytes already in memory (an HTTP upload); `source` names it.
+
+    The bytes are read through an in-memory stream (no copy, no temporary file); the
+    returned file's `path` is `Path(source)`.
+    """
+    blob = bytes(data)
+    whole = len(blob) <= SAMPLE_BYTES
+    head = blob[:SAMPLE_BYTES]
+    return _open(
+        source,
+        Path(source),
+        head,
+        blob,
+        sniff_csv=lambda o: _sniff(source, head, whole, lambda: io.BytesIO(blob), o),
+        tenant=tenant,
+        timezone_name=timezone,
+        default_minutes=assume_utc_offset_minutes,
+        columns=columns,
+    )
