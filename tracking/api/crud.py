@@ -121,6 +121,8 @@ def import_orders(
     carriers: Mapping[str, CarrierInfo],
     from_json: bool = False,
     listed: int = 1000,
+    timezone: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Store the usable rows of an orders CSV for `tenant`, by the command line's rules.
 
@@ -129,7 +131,9 @@ def import_orders(
     accepted and rejected rows are listed (the counts are always complete).
     Raises `InputError` when the file cannot be used at all (nothing is written then).
     """
-    orders_file = read_orders_bytes(data, source=source, tenant=tenant)
+    orders_file = read_orders_bytes(
+        data, source=source, tenant=tenant, timezone=timezone, columns=columns
+    )
     first_row = orders_file.header_row + 1
     state = _Import(listed=listed)
     now = datetime.now(UTC)
