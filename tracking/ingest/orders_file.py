@@ -161,8 +161,11 @@ class OrdersFile:
                     cell = cells[i]
                     record[i] = cell if type(cell) is str else cell_text(cell)
             row = number + shift
-            lost = next((i for i in ids if i < width and lost_digits(cells[i])), None)
-            if lost is not None:
+            lost = -1
+            for i in ids:  # an id stored as a float too large to hold its digits
+                if i < width and type(cells[i]) is float and lost_digits(cells[i]):
+                    lost = i
+            if lost >= 0:
                 rows.rows += 1
                 field = rows.fields[lost]
                 yield rows._reject(
