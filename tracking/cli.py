@@ -30,6 +30,7 @@ from tracking.ingest import open_orders
 from tracking.milestones import chronological, milestone_times
 from tracking.pipeline import ProgressHook, PullReport, pull, refresh
 from tracking.policies import POLICIES, Policy, resolve_policy
+from tracking.profiles.cli import register as register_formats
 from tracking.report import register as register_report
 from tracking.report import rejudge
 from tracking.runtime import tune_gc
@@ -1013,6 +1014,7 @@ def sandbox_command(
 
 
 register_report(app)
+register_formats(app)
 register_workers(app)
 
 
