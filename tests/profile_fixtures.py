@@ -212,4 +212,127 @@ _add(
         },
     )
 )
+
+# airbytehq/airbyte schemas/GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL.json
+_add(
+    _fixture(
+        "amazon-fulfilled-shipments",
+        [
+            "amazon-order-id", "merchant-order-id", "shipment-id", "shipment-item-id",
+            "amazon-order-item-id", "merchant-order-item-id", "purchase-date", "payments-date",
+            "shipment-date", "reporting-date", "buyer-email", "buyer-name", "buyer-phone-number",
+            "sku", "product-name", "quantity-shipped", "currency", "item-price", "item-tax",
+            "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax",
+            "ship-service-level", "recipient-name", "ship-address-1", "ship-address-2",
+            "ship-address-3", "ship-city", "ship-state", "ship-postal-code", "ship-country",
+            "ship-phone-number", "bill-address-1", "bill-address-2", "bill-address-3",
+            "bill-city", "bill-state", "bill-postal-code", "bill-country",
+            "item-promotion-discount", "ship-promotion-discount", "carrier", "tracking-number",
+            "estimated-arrival-date", "fulfillment-center-id", "fulfillment-channel",
+            "sales-channel",
+        ],
+        [
+            {
+                "amazon-order-id": "205-1234567-7654321", "shipment-id": "DxY7Kq2Mn",
+                "shipment-item-id": "DkQ1vN0aB", "purchase-date": "2026-10-14T09:12:44+00:00",
+                "shipment-date": "2026-10-15T11:02:00+00:00", "sku": "MUG-01",
+                "quantity-shipped": "1", "currency": "GBP", "ship-city": "Leeds",
+                "ship-postal-code": "LS1 4AP", "ship-country": "GB", "carrier": "Royal Mail",
+                "tracking-number": "QF123456785GB", "fulfillment-center-id": "LBA4",
+            },
+        ],
+        {
+            "order_id": "205-1234567-7654321", "order_date": "2026-10-14T09:12:44+00:00",
+            "ship_date": "2026-10-15T11:02:00+00:00", "tracking_number": "QF123456785GB",
+            "carrier": "Royal Mail", "destination_country": "GB",
+            "destination_postal_code": "LS1 4AP", "destination_city": "Leeds", "currency": "GBP",
+        },
+    )
+)
+
+# https://developer-docs.amazon.com/sp-api/docs/order-tracking-reports-attributes (All Orders)
+_add(
+    _fixture(
+        "amazon-all-orders",
+        [
+            "amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date",
+            "order-status", "fulfillment-channel", "sales-channel", "order-channel",
+            "ship-service-level", "product-name", "sku", "asin", "item-status", "quantity",
+            "currency", "item-price", "item-tax", "shipping-price", "shipping-tax",
+            "gift-wrap-price", "gift-wrap-tax", "item-promotion-discount",
+            "ship-promotion-discount", "ship-city", "ship-state", "ship-postal-code",
+            "ship-country", "promotion-ids", "is-business-order", "purchase-order-number",
+            "price-designation",
+        ],
+        [
+            {
+                "amazon-order-id": "114-7654321-1234567", "purchase-date": "2026-10-14T09:12:44+00:00",
+                "order-status": "Shipped", "item-status": "Shipped", "currency": "USD",
+                "ship-city": "Austin", "ship-postal-code": "78701", "ship-country": "US",
+            },
+        ],
+        {
+            "order_id": "114-7654321-1234567", "order_date": "2026-10-14T09:12:44+00:00",
+            "destination_country": "US", "destination_postal_code": "78701",
+            "destination_city": "Austin", "currency": "USD",
+        },
+    )
+)
+
+# https://developer-docs.amazon.com/sp-api/docs/order-reports-attributes (Unshipped Orders)
+_add(
+    _fixture(
+        "amazon-unshipped-orders",
+        [
+            "order-id", "order-item-id", "purchase-date", "payments-date", "reporting-date",
+            "promise-date", "days-past-promise", "buyer-email", "buyer-phone-number", "sku",
+            "product-name", "quantity-purchased", "quantity-shipped", "quantity-to-ship",
+            "ship-service-level", "recipient-name", "ship-address-1", "ship-address-2",
+            "ship-address-3", "ship-city", "ship-state", "ship-postal-code", "ship-country",
+            "is-business-order", "purchase-order-number", "price-designation", "is-prime",
+        ],
+        [
+            {
+                "order-id": "028-1111111-2222222", "order-item-id": "12345678901234",
+                "purchase-date": "2026-10-14T09:12:44+00:00", "quantity-to-ship": "1",
+                "ship-city": "Lyon", "ship-postal-code": "69001", "ship-country": "FR",
+            },
+        ],
+        {
+            "order_id": "028-1111111-2222222", "order_date": "2026-10-14T09:12:44+00:00",
+            "destination_country": "FR", "destination_postal_code": "69001",
+            "destination_city": "Lyon",
+        },
+    )
+)
+
+# GitHub code (search-index files 1595898501, 1836526269): the AliExpress order export
+_add(
+    _fixture(
+        "aliexpress-orders",
+        [
+            "订单号", "订单状态", "负责人(业务员)", "买家名称", "下单时间", "付款时间",
+            "产品总金额", "物流费用", "订单金额", "满立减",
+            "产品信息\n（双击单元格展开所有产品信息！）", "订单备注", "收货地址", "收货人名称",
+            "收货国家", "州/省", "城市", "地址", "邮编", "联系电话", "手机", "买家选择物流",
+            "发货期限", "实际发货物流:运单号", "发货时间", "确认收货时间",
+        ],
+        [
+            {
+                "订单号": "8123456789012345", "订单状态": "等待买家收货",
+                "下单时间": "2026-10-14 09:12", "订单金额": "$ 12.80", "收货国家": "France",
+                "城市": "Lyon", "邮编": "69001", "买家选择物流": "AliExpress Standard Shipping",
+                "实际发货物流:运单号": "AliExpress Standard Shipping:LP00123456789012",
+                "发货时间": "2026-10-15 11:02",
+            },
+        ],
+        {
+            "order_id": "8123456789012345", "order_date": "2026-10-14 09:12",
+            "ship_date": "2026-10-15 11:02",
+            "tracking_number": "AliExpress Standard Shipping:LP00123456789012",
+            "destination_country": "France", "destination_postal_code": "69001",
+            "destination_city": "Lyon", "order_value": "$ 12.80",
+        },
+    )
+)
 # fmt: on
