@@ -266,7 +266,8 @@ _add(
         ],
         [
             {
-                "amazon-order-id": "114-7654321-1234567", "purchase-date": "2026-10-14T09:12:44+00:00",
+                "amazon-order-id": "114-7654321-1234567",
+                "purchase-date": "2026-10-14T09:12:44+00:00",
                 "order-status": "Shipped", "item-status": "Shipped", "currency": "USD",
                 "ship-city": "Austin", "ship-postal-code": "78701", "ship-country": "US",
             },
