@@ -465,4 +465,41 @@ _add(
         },
     )
 )
+
+# GitHub code (search-index files 37304424867, 17176419084): the Temu seller order export
+_add(
+    _fixture(
+        "temu-orders",
+        [
+            "Order ID", "Order Status", "Fulfillment Mode", "Logistics Service Suggestion",
+            "Order Item ID", "Order Item Status", "Product Name by Customer Order",
+            "Product Name", "Variation", "Contribution SKU", "SKU ID", "Quantity Purchased",
+            "Quantity Shipped", "Quantity to Ship", "Recipient Name", "Recipient First Name",
+            "Recipient Last Name", "Recipient Phone Number", "Ship Address 1", "Ship Address 2",
+            "Ship Address 3", "District", "Ship City", "Ship State",
+            "Ship Postal Code (Must be shipped to the following zip code.)", "Ship Country",
+            "Purchase Date", "Latest Shipping Time", "Latest Delivery Time",
+            "iPhone Serial Number", "Virtual Email", "Activity Goods Base Price",
+            "Base Price Total", "Tracking Number", "Carrier", "Order Settlement Status",
+            "Keep Proof of Shipment Before Delivery",
+        ],
+        [
+            {
+                "Order ID": "PO-211-01234567890123456", "Order Status": "Shipped",
+                "Order Item ID": "211-09876543210987654", "Quantity Purchased": "1",
+                "Quantity Shipped": "1", "Quantity to Ship": "0", "Ship City": "Denver",
+                "Ship State": "CO",
+                "Ship Postal Code (Must be shipped to the following zip code.)": "80202",
+                "Ship Country": "United States", "Purchase Date": "2026-10-14 09:12:44",
+                "Tracking Number": "9400111899223344556677", "Carrier": "USPS",
+            },
+        ],
+        {
+            "order_id": "PO-211-01234567890123456", "order_date": "2026-10-14 09:12:44",
+            "tracking_number": "9400111899223344556677", "carrier": "USPS",
+            "destination_country": "United States", "destination_city": "Denver",
+            "destination_postal_code": "80202",
+        },
+    )
+)
 # fmt: on
