@@ -212,4 +212,294 @@ _add(
         },
     )
 )
+
+# airbytehq/airbyte schemas/GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL.json
+_add(
+    _fixture(
+        "amazon-fulfilled-shipments",
+        [
+            "amazon-order-id", "merchant-order-id", "shipment-id", "shipment-item-id",
+            "amazon-order-item-id", "merchant-order-item-id", "purchase-date", "payments-date",
+            "shipment-date", "reporting-date", "buyer-email", "buyer-name", "buyer-phone-number",
+            "sku", "product-name", "quantity-shipped", "currency", "item-price", "item-tax",
+            "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax",
+            "ship-service-level", "recipient-name", "ship-address-1", "ship-address-2",
+            "ship-address-3", "ship-city", "ship-state", "ship-postal-code", "ship-country",
+            "ship-phone-number", "bill-address-1", "bill-address-2", "bill-address-3",
+            "bill-city", "bill-state", "bill-postal-code", "bill-country",
+            "item-promotion-discount", "ship-promotion-discount", "carrier", "tracking-number",
+            "estimated-arrival-date", "fulfillment-center-id", "fulfillment-channel",
+            "sales-channel",
+        ],
+        [
+            {
+                "amazon-order-id": "205-1234567-7654321", "shipment-id": "DxY7Kq2Mn",
+                "shipment-item-id": "DkQ1vN0aB", "purchase-date": "2026-10-14T09:12:44+00:00",
+                "shipment-date": "2026-10-15T11:02:00+00:00", "sku": "MUG-01",
+                "quantity-shipped": "1", "currency": "GBP", "ship-city": "Leeds",
+                "ship-postal-code": "LS1 4AP", "ship-country": "GB", "carrier": "Royal Mail",
+                "tracking-number": "QF123456785GB", "fulfillment-center-id": "LBA4",
+            },
+        ],
+        {
+            "order_id": "205-1234567-7654321", "order_date": "2026-10-14T09:12:44+00:00",
+            "ship_date": "2026-10-15T11:02:00+00:00", "tracking_number": "QF123456785GB",
+            "carrier": "Royal Mail", "destination_country": "GB",
+            "destination_postal_code": "LS1 4AP", "destination_city": "Leeds", "currency": "GBP",
+        },
+    )
+)
+
+# https://developer-docs.amazon.com/sp-api/docs/order-tracking-reports-attributes (All Orders)
+_add(
+    _fixture(
+        "amazon-all-orders",
+        [
+            "amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date",
+            "order-status", "fulfillment-channel", "sales-channel", "order-channel",
+            "ship-service-level", "product-name", "sku", "asin", "item-status", "quantity",
+            "currency", "item-price", "item-tax", "shipping-price", "shipping-tax",
+            "gift-wrap-price", "gift-wrap-tax", "item-promotion-discount",
+            "ship-promotion-discount", "ship-city", "ship-state", "ship-postal-code",
+            "ship-country", "promotion-ids", "is-business-order", "purchase-order-number",
+            "price-designation",
+        ],
+        [
+            {
+                "amazon-order-id": "114-7654321-1234567",
+                "purchase-date": "2026-10-14T09:12:44+00:00",
+                "order-status": "Shipped", "item-status": "Shipped", "currency": "USD",
+                "ship-city": "Austin", "ship-postal-code": "78701", "ship-country": "US",
+            },
+        ],
+        {
+            "order_id": "114-7654321-1234567", "order_date": "2026-10-14T09:12:44+00:00",
+            "destination_country": "US", "destination_postal_code": "78701",
+            "destination_city": "Austin", "currency": "USD",
+        },
+    )
+)
+
+# https://developer-docs.amazon.com/sp-api/docs/order-reports-attributes (Unshipped Orders)
+_add(
+    _fixture(
+        "amazon-unshipped-orders",
+        [
+            "order-id", "order-item-id", "purchase-date", "payments-date", "reporting-date",
+            "promise-date", "days-past-promise", "buyer-email", "buyer-phone-number", "sku",
+            "product-name", "quantity-purchased", "quantity-shipped", "quantity-to-ship",
+            "ship-service-level", "recipient-name", "ship-address-1", "ship-address-2",
+            "ship-address-3", "ship-city", "ship-state", "ship-postal-code", "ship-country",
+            "is-business-order", "purchase-order-number", "price-designation", "is-prime",
+        ],
+        [
+            {
+                "order-id": "028-1111111-2222222", "order-item-id": "12345678901234",
+                "purchase-date": "2026-10-14T09:12:44+00:00", "quantity-to-ship": "1",
+                "ship-city": "Lyon", "ship-postal-code": "69001", "ship-country": "FR",
+            },
+        ],
+        {
+            "order_id": "028-1111111-2222222", "order_date": "2026-10-14T09:12:44+00:00",
+            "destination_country": "FR", "destination_postal_code": "69001",
+            "destination_city": "Lyon",
+        },
+    )
+)
+
+# GitHub code (search-index files 1595898501, 1836526269): the AliExpress order export
+_add(
+    _fixture(
+        "aliexpress-orders",
+        [
+            "订单号", "订单状态", "负责人(业务员)", "买家名称", "下单时间", "付款时间",
+            "产品总金额", "物流费用", "订单金额", "满立减",
+            "产品信息\n（双击单元格展开所有产品信息！）", "订单备注", "收货地址", "收货人名称",
+            "收货国家", "州/省", "城市", "地址", "邮编", "联系电话", "手机", "买家选择物流",
+            "发货期限", "实际发货物流:运单号", "发货时间", "确认收货时间",
+        ],
+        [
+            {
+                "订单号": "8123456789012345", "订单状态": "等待买家收货",
+                "下单时间": "2026-10-14 09:12", "订单金额": "$ 12.80", "收货国家": "France",
+                "城市": "Lyon", "邮编": "69001", "买家选择物流": "AliExpress Standard Shipping",
+                "实际发货物流:运单号": "AliExpress Standard Shipping:LP00123456789012",
+                "发货时间": "2026-10-15 11:02",
+            },
+        ],
+        {
+            "order_id": "8123456789012345", "order_date": "2026-10-14 09:12",
+            "ship_date": "2026-10-15 11:02",
+            "tracking_number": "AliExpress Standard Shipping:LP00123456789012",
+            "destination_country": "France", "destination_postal_code": "69001",
+            "destination_city": "Lyon", "order_value": "$ 12.80",
+        },
+    )
+)
+
+# GitHub code (search-index files 54519086343, 52438766447): the Ozon postings report
+_add(
+    _fixture(
+        "ozon-postings",
+        [
+            "Номер заказа", "Номер отправления", "Принят в обработку", "Дата отгрузки", "Статус",
+            "Сумма отправления", "Код валюты отправления", "Наименование товара", "Артикул",
+            "Количество",
+        ],
+        [
+            {
+                "Номер заказа": "0123456789-0001", "Номер отправления": "0123456789-0001-1",
+                "Принят в обработку": "2026-10-14 09:12:44", "Дата отгрузки": "2026-10-15 18:00:00",
+                "Статус": "Доставляется", "Сумма отправления": "1290",
+                "Код валюты отправления": "RUB",
+                "Наименование товара": "Кружка", "Артикул": "MUG-01", "Количество": "1",
+            },
+        ],
+        {
+            "order_id": "0123456789-0001", "order_date": "2026-10-14 09:12:44",
+            "ship_date": "2026-10-15 18:00:00", "order_value": "1290", "currency": "RUB",
+        },
+    )
+)
+
+# dilfish/kd cusinfo/sql.go: the DianXiaoMi order workbook, 67 columns in order
+_add(
+    _fixture(
+        "dianxiaomi-orders",
+        [
+            "下单时间", "付款时间", "提交时间", "发货时间", "退款时间", "面单打印时间",
+            "拣货单打印时间", "买家账号", "买家姓名", "买家Email", "收货人姓名", "收货人公司",
+            "收货人税号", "收货人门牌号", "详细地址", "地址1", "地址2", "地址1+地址2",
+            "收货人城市", "收货人州/省", "邮编", "收货人国家", "中文国家名", "国家二字码",
+            "收货人电话", "收货人手机", "SKU", "产品ID", "产品名称", "产品售价", "产品数量",
+            "产品规格", "图片网址", "来源URL", "销售链接", "多品名", "付款方式", "币种缩写",
+            "订单金额", "买家支付运费", "退款金额", "预估利润", "成本利润率", "销售利润率",
+            "预估运费", "包裹号", "订单号", "交易号", "订单状态", "平台渠道", "店铺账号",
+            "订单备注", "拣货备注", "客服备注", "退款理由", "订单标识", "订单标记",
+            "买家指定物流", "物流方式", "运单号", "物流订单号", "称重重量", "中文报关名",
+            "英文报关名", "申报单价", "报关重量", "海关编码",
+        ],
+        [
+            {
+                "下单时间": "2026-10-14 09:12:44", "发货时间": "2026-10-15 18:20:00",
+                "收货人城市": "Madrid", "邮编": "28001", "收货人国家": "Spain",
+                "中文国家名": "西班牙", "国家二字码": "ES", "SKU": "CASE-01", "产品数量": "1",
+                "币种缩写": "USD", "订单金额": "15.90", "包裹号": "XM7A1B2C3D",
+                "订单号": "8190000000000001", "平台渠道": "aliexpress", "店铺账号": "demo-store",
+                "买家指定物流": "AliExpress Standard Shipping", "物流方式": "YunExpress 专线",
+                "运单号": "YT2610141234567890",
+            },
+        ],
+        {
+            "order_id": "8190000000000001", "order_date": "2026-10-14 09:12:44",
+            "ship_date": "2026-10-15 18:20:00", "tracking_number": "YT2610141234567890",
+            "carrier": "YunExpress 专线", "destination_country": "ES",
+            "destination_postal_code": "28001", "destination_city": "Madrid",
+            "order_value": "15.90", "currency": "USD", "tenant": "demo-store",
+            "marketplace": "aliexpress",
+        },
+    )
+)
+
+# Mabang: the raw export's detected headers (search-index file 56254906589) with the columns
+# the other Mabang sources name (货运单号, 国家二字码, 物流渠道, 付款时间);
+# the seller's export template decides the rest
+_add(
+    _fixture(
+        "mabang-orders",
+        [
+            "订单编号", "店铺名", "SKU", "订单商品名称", "平台SKU数量", "付款时间", "发货时间",
+            "国家", "国家二字码", "所属地区（省/州）", "所属城市", "物流渠道", "货运单号",
+        ],
+        [
+            {
+                "订单编号": "5001234567890123", "店铺名": "demo-shop-pl", "SKU": "LAMP-2",
+                "订单商品名称": "Desk lamp", "平台SKU数量": "1", "付款时间": "2026-10-14 09:12:44",
+                "发货时间": "2026-10-16 10:00:00", "国家": "Poland", "国家二字码": "PL",
+                "所属城市": "Warszawa", "物流渠道": "燕文专线追踪小包",
+                "货运单号": "UG123456785YP",
+            },
+            {
+                "订单编号": "5001234567890123", "店铺名": "demo-shop-pl", "SKU": "BULB-1",
+                "订单商品名称": "Bulb", "平台SKU数量": "2", "付款时间": "2026-10-14 09:12:44",
+                "发货时间": "2026-10-16 10:00:00", "国家": "Poland", "国家二字码": "PL",
+                "所属城市": "Warszawa", "物流渠道": "燕文专线追踪小包",
+                "货运单号": "UG123456785YP",
+            },
+        ],
+        {
+            "order_id": "5001234567890123", "order_date": "2026-10-14 09:12:44",
+            "ship_date": "2026-10-16 10:00:00", "tracking_number": "UG123456785YP",
+            "carrier": "燕文专线追踪小包", "destination_country": "PL",
+            "destination_city": "Warszawa", "tenant": "demo-shop-pl",
+        },
+    )
+)
+
+# GitHub code (search-index file 16150825838): the Shopee TW order CSV, 33 columns in order
+_add(
+    _fixture(
+        "shopee-tw-orders",
+        [
+            "訂單編號", "訂單狀態", "退貨 / 退款狀態", "買家帳號", "訂單成立時間",
+            "買家完成付款時間", "訂單小計 (TWD)", "買家支付的運費", "訂單總金額", "蝦幣折抵",
+            "蝦皮發放折扣券", "賣家自設折扣券", "商品資訊", "促銷組合指標", "蝦皮促銷組合折扣",
+            "收件地址", "國家", "城市", "行政區", "郵遞區號", "收件者姓名", "電話號碼", "寄送方式",
+            "出貨方式", "訂單類型", "付款方式", "信用卡後四碼", "最晚出貨日期", "包裹查詢號碼",
+            "實際出貨時間", "訂單完成時間", "買家備註", "備註",
+        ],
+        [
+            {
+                "訂單編號": "261014ABCDEF12", "訂單狀態": "已完成", "買家帳號": "buyer_tw",
+                "訂單成立時間": "2026-10-14 09:12", "訂單總金額": "590", "國家": "TW",
+                "城市": "台北市", "郵遞區號": "106", "收件者姓名": "王小明",
+                "寄送方式": "黑貓宅急便", "包裹查詢號碼": "906123456789",
+                "實際出貨時間": "2026-10-15 11:02",
+            },
+        ],
+        {
+            "order_id": "261014ABCDEF12", "order_date": "2026-10-14 09:12",
+            "ship_date": "2026-10-15 11:02", "tracking_number": "906123456789",
+            "carrier": "黑貓宅急便", "destination_country": "TW", "destination_city": "台北市",
+            "destination_postal_code": "106", "order_value": "590",
+        },
+    )
+)
+
+# GitHub code (search-index files 37304424867, 17176419084): the Temu seller order export
+_add(
+    _fixture(
+        "temu-orders",
+        [
+            "Order ID", "Order Status", "Fulfillment Mode", "Logistics Service Suggestion",
+            "Order Item ID", "Order Item Status", "Product Name by Customer Order",
+            "Product Name", "Variation", "Contribution SKU", "SKU ID", "Quantity Purchased",
+            "Quantity Shipped", "Quantity to Ship", "Recipient Name", "Recipient First Name",
+            "Recipient Last Name", "Recipient Phone Number", "Ship Address 1", "Ship Address 2",
+            "Ship Address 3", "District", "Ship City", "Ship State",
+            "Ship Postal Code (Must be shipped to the following zip code.)", "Ship Country",
+            "Purchase Date", "Latest Shipping Time", "Latest Delivery Time",
+            "iPhone Serial Number", "Virtual Email", "Activity Goods Base Price",
+            "Base Price Total", "Tracking Number", "Carrier", "Order Settlement Status",
+            "Keep Proof of Shipment Before Delivery",
+        ],
+        [
+            {
+                "Order ID": "PO-211-01234567890123456", "Order Status": "Shipped",
+                "Order Item ID": "211-09876543210987654", "Quantity Purchased": "1",
+                "Quantity Shipped": "1", "Quantity to Ship": "0", "Ship City": "Denver",
+                "Ship State": "CO",
+                "Ship Postal Code (Must be shipped to the following zip code.)": "80202",
+                "Ship Country": "United States", "Purchase Date": "2026-10-14 09:12:44",
+                "Tracking Number": "9400111899223344556677", "Carrier": "USPS",
+            },
+        ],
+        {
+            "order_id": "PO-211-01234567890123456", "order_date": "2026-10-14 09:12:44",
+            "tracking_number": "9400111899223344556677", "carrier": "USPS",
+            "destination_country": "United States", "destination_city": "Denver",
+            "destination_postal_code": "80202",
+        },
+    )
+)
 # fmt: on

@@ -31,6 +31,7 @@ from tracking.ingest.describe import parse_maps, read_line
 from tracking.milestones import chronological, milestone_times
 from tracking.pipeline import ProgressHook, PullReport, pull, refresh
 from tracking.policies import POLICIES, Policy, resolve_policy
+from tracking.profiles.cli import register as register_formats
 from tracking.report import register as register_report
 from tracking.report import rejudge
 from tracking.runtime import tune_gc
@@ -1039,6 +1040,7 @@ def sandbox_command(
 
 
 register_report(app)
+register_formats(app)
 register_workers(app)
 
 
