@@ -503,7 +503,8 @@ def test_broken_rows_are_reported_and_good_rows_flow(tmp_path: Path) -> None:
     assert got[3] == (
         "Order Date",
         "2024-13-45",
-        "order_date '2024-13-45' is not a date (use 2024-03-01, 2024/3/1 12:00, 14 Oct 2024 or an Excel serial)",
+        "order_date '2024-13-45' is not a date (use 2024-03-01, 2024/3/1 12:00, 14 Oct 2024"
+        " or an Excel serial)",
     )
     assert got[4][:2] == ("Country", "Narnia")
     assert "'Narnia' is not a country" in got[4][2]
