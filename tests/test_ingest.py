@@ -18,6 +18,7 @@ from tracking.ingest import (
     CARRIER_ALIASES,
     OrderRow,
     OrdersFile,
+    ParcelRow,
     RejectedRow,
     carrier_code,
     open_orders,
@@ -535,15 +536,19 @@ def test_duplicates_are_per_tenant(tmp_path: Path) -> None:
         "s2,A,AB12346,2024-03-01,RU\n"
         "s1,A,AB12347,2024-03-01,RU\n"
     )
-    good, bad = rows(open_orders(write(tmp_path, text)))
-    assert [(r.tenant, r.row_number) for r in good] == [("s1", 2), ("s2", 3)]
-    assert [(r.row_number, r.reason) for r in bad] == [
-        (
-            4,
-            "order A has a second parcel AB12347 (row 2 has AB12345); an order is tracked by"
-            " its first parcel, so AB12347 is not tracked: split parcels are not supported yet",
-        )
+    items = list(open_orders(write(tmp_path, text)))
+    assert [(type(r).__name__, r.row_number) for r in items] == [
+        ("OrderRow", 2),
+        ("OrderRow", 3),
+        ("ParcelRow", 4),  # s1's order A has a second parcel; s2's A is another order
     ]
+    parcel = items[2]
+    assert isinstance(parcel, ParcelRow)
+    assert (parcel.order.tenant, parcel.order.order_id, parcel.order.tracking_number) == (
+        "s1",
+        "A",
+        "AB12347",
+    )
 
 
 def test_the_first_usable_row_of_an_id_is_kept(tmp_path: Path) -> None:

@@ -27,7 +27,9 @@ from carriers.base import CarrierAdapter, CarrierInfo, RateLimit
 from carriers.http import CarrierHttp, RequestLimiter, default_timeout
 from tracking.config import Settings, load_carrier_settings
 from tracking.detect import detect
-from tracking.ingest import OrderRow, OrdersFile, RejectedRow, open_orders, write_errors
+from tracking.ingest import OrderRow, OrdersFile, ParcelRow, RejectedRow, open_orders, write_errors
+from tracking.parcels import P as PARCELS
+from tracking.parcels import store_parcels
 from tracking.repository import (
     Answer,
     DueShipment,
@@ -78,6 +80,7 @@ class PullReport:
     rows_rejected: int = 0
     orders_read: int = 0  # rows of one store and order id are one order
     item_rows: int = 0  # further rows (items) of an order already read
+    parcels_stored: int = 0  # further parcels of split orders (another tracking number)
     orders_stored: int = 0
     orders_in_window: int = 0
     shipments_due: int = 0
@@ -101,6 +104,7 @@ class PullReport:
             "rows_rejected": self.rows_rejected,
             "orders_read": self.orders_read,
             "item_rows": self.item_rows,
+            "parcels_stored": self.parcels_stored,
             "orders_stored": self.orders_stored,
             "orders_in_window": self.orders_in_window,
             "shipments_due": self.shipments_due,
@@ -490,6 +494,7 @@ def _ingest(
     orders_file = orders_file or open_orders(path, tenant=tenant)
     chunk: list[dict[str, Any]] = []
     keys: list[tuple[str, str]] = []
+    parcels: list[dict[str, Any]] = []
     now = datetime.now(UTC)
 
     def flush() -> None:
@@ -508,6 +513,11 @@ def _ingest(
             report.rows_rejected += 1
             rejected.append(item)
             continue
+        if isinstance(item, ParcelRow):  # another parcel of a split order: stored at the end
+            parcels.append(
+                order_row(item.order, carriers=carriers, run_id=run_id, now=now, source=source)
+            )
+            continue
         chunk.append(order_row(item, carriers=carriers, run_id=run_id, now=now, source=source))
         key = chunk[-1]["_shipment_key"]
         if key is not None:
@@ -515,6 +525,9 @@ def _ingest(
         if len(chunk) >= _ORDER_CHUNK:
             flush()
     flush()
+    if parcels:
+        with transaction(engine) as connection:
+            report.parcels_stored = store_parcels(connection, parcels)
     report.rows_read = orders_file.rows_read
     report.orders_read = orders_file.orders_read
     report.item_rows = orders_file.item_rows
@@ -865,6 +878,13 @@ def orders_touching(engine: Engine, *, shipment_ids: Sequence[int]) -> list[int]
                 connection.execute(
                     sa.select(table.c.id).where(
                         sa.or_(table.c.shipment_id.in_(ids), table.c.shipment_id.in_(parents))
+                    )
+                ).scalars()
+            )
+            found.update(  # orders shipped in several parcels, through their other parcels
+                connection.execute(
+                    sa.select(PARCELS.c.order_pk).where(
+                        sa.or_(PARCELS.c.shipment_id.in_(ids), PARCELS.c.shipment_id.in_(parents))
                     )
                 ).scalars()
             )

@@ -39,8 +39,9 @@ from tracking.api.models import (
     Window,
 )
 from tracking.findings import redact_other_stores
+from tracking.ingest import ParcelRow, read_orders_bytes
 from tracking.ingest import RejectedRow as IngestRejected
-from tracking.ingest import read_orders_bytes
+from tracking.parcels import store_parcels
 from tracking.pipeline import order_row
 from tracking.repository import load_orders_data, raw_body, upsert_orders
 from tracking.storage import (
@@ -147,9 +148,16 @@ def import_orders(
             chunk.clear()
             keys.clear()
 
+    parcels: list[dict[str, Any]] = []
     for item in orders_file:
         state.result.rows_read += 1
         index = item.row_number - first_row if from_json else None
+        if isinstance(item, ParcelRow):  # another parcel of a split order: stored at the end
+            if item.order.tenant == tenant:
+                parcels.append(
+                    order_row(item.order, carriers=carriers, run_id="", now=now, source=source)
+                )
+            continue
         if isinstance(item, IngestRejected):
             state.reject(
                 RejectedRow(
@@ -192,6 +200,9 @@ def import_orders(
         if len(chunk) >= _CHUNK:
             flush()
     flush()
+    if parcels:
+        with transaction(engine) as connection:
+            store_parcels(connection, parcels)
     return state.result
 
 

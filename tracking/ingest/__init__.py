@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from tracking.ingest.carriers import CARRIER_ALIASES, carrier_code
 from tracking.ingest.errors import write_errors
-from tracking.ingest.model import MAX_FIELD_CHARS, SAMPLE_BYTES, OrderRow, RejectedRow
+from tracking.ingest.model import MAX_FIELD_CHARS, SAMPLE_BYTES, OrderRow, ParcelRow, RejectedRow
 from tracking.ingest.orders_file import OrdersFile, open_orders, read_orders_bytes
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "SAMPLE_BYTES",
     "OrderRow",
     "OrdersFile",
+    "ParcelRow",
     "RejectedRow",
     "carrier_code",
     "open_orders",

@@ -51,3 +51,18 @@ class RejectedRow:
     value: str
     reason: str
     sheet: str = ""  # the workbook sheet the row is on; "" for a CSV file
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelRow:
+    """Another parcel of an order already read (a split order: another tracking number).
+
+    `order` is the row as read, with this parcel's tracking number and carrier; the order's
+    other facts are its first row's (rows that disagree are rejected instead).
+    """
+
+    order: OrderRow
+
+    @property
+    def row_number(self) -> int:
+        return self.order.row_number

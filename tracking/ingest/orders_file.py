@@ -21,7 +21,7 @@ from tracking.ingest.excel import (
     workbook_kind,
 )
 from tracking.ingest.headers import check_overrides
-from tracking.ingest.model import _DELIMITER_NAMES, SAMPLE_BYTES, OrderRow, RejectedRow
+from tracking.ingest.model import _DELIMITER_NAMES, SAMPLE_BYTES, OrderRow, ParcelRow, RejectedRow
 from tracking.ingest.rows import _RowReader
 from tracking.ingest.sniff import _Layout, _sniff
 from tracking.profiles import ExportProfile
@@ -77,6 +77,7 @@ class OrdersFile:
         self.rows_read = 0
         self.orders_read = 0
         self.item_rows = 0
+        self.parcels_read = 0  # further parcels of split orders (another tracking number)
 
     def __repr__(self) -> str:
         if self._workbook is not None:
@@ -92,7 +93,7 @@ class OrdersFile:
         )
         return io.TextIOWrapper(binary, encoding=self.encoding, errors="replace", newline="")
 
-    def __iter__(self) -> Iterator[OrderRow | RejectedRow]:
+    def __iter__(self) -> Iterator[OrderRow | ParcelRow | RejectedRow]:
         rows = _RowReader(
             self._layout, self.tenant, self._tz, datetime.now(UTC) + timedelta(days=1)
         )
@@ -105,8 +106,9 @@ class OrdersFile:
             self.rows_read = rows.rows
             self.orders_read = rows.orders
             self.item_rows = rows.item_rows
+            self.parcels_read = rows.second_parcels
 
-    def _csv_rows(self, rows: _RowReader) -> Iterator[OrderRow | RejectedRow]:
+    def _csv_rows(self, rows: _RowReader) -> Iterator[OrderRow | ParcelRow | RejectedRow]:
         layout = self._layout
         convert = rows.convert
         skip = layout.skip_records
@@ -136,7 +138,7 @@ class OrdersFile:
                             record_no + shift, "", "", f"row cannot be read as CSV: {exc}"
                         )
 
-    def _workbook_rows(self, rows: _RowReader) -> Iterator[OrderRow | RejectedRow]:
+    def _workbook_rows(self, rows: _RowReader) -> Iterator[OrderRow | ParcelRow | RejectedRow]:
         assert self._workbook is not None
         kind, sheet = self._workbook
         data, sheet.data = sheet.data, None  # the sniffed sheet serves one pass, then is freed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from tracking.countries import to_iso2
 from tracking.ingest.carriers import _SIMPLIFY, carrier_code
@@ -15,6 +15,7 @@ from tracking.ingest.model import (
     _VALUE_CHARS,
     MAX_FIELD_CHARS,
     OrderRow,
+    ParcelRow,
     RejectedRow,
 )
 from tracking.ingest.sniff import _Layout
@@ -28,6 +29,13 @@ from tracking.ingest.values import (
     _tracking,
     split_carrier_cell,
 )
+
+
+class _Parcel:
+    """The marker `_again` returns for another parcel of an order."""
+
+
+_PARCEL: Final = _Parcel()
 
 
 class _First(NamedTuple):
@@ -65,6 +73,7 @@ class _RowReader:
         "lossy",
         "order_dates",
         "orders",
+        "parcels",
         "rows",
         "second_parcels",
         "seen",
@@ -109,7 +118,8 @@ class _RowReader:
         self.rows = 0  # non-blank data rows read
         self.orders = 0  # orders yielded (one per (tenant, order id))
         self.item_rows = 0  # further rows of an order already read
-        self.second_parcels = 0  # rows naming another parcel of an order already read
+        self.second_parcels = 0  # further parcels of orders already read (split orders)
+        self.parcels: set[tuple[int, str]] = set()  # (first row of the order, number)
 
     def _reject(self, row: int, index: int, value: str, reason: str) -> RejectedRow:
         column = self.headers.get(index, "") if index >= 0 else ""
@@ -175,7 +185,7 @@ class _RowReader:
                 )
         return None
 
-    def convert(self, record: list[str], row: int) -> OrderRow | RejectedRow | None:
+    def convert(self, record: list[str], row: int) -> OrderRow | ParcelRow | RejectedRow | None:
         """One record -> a row, a rejection, or None for a blank line."""
         if (len(record) != self.width or not record[self.i_order].strip()) and not any(
             f.strip() for f in record
@@ -273,15 +283,20 @@ class _RowReader:
         if seen is None:
             seen = self.seen[tenant] = {}
         first = seen.get(order_id)
+        parcel = False
         if first is not None:
-            return self._again(first, row, order_id, tracking, order_date, country)
-        seen[order_id] = _First(row, tracking, order_date, country)
-        self.orders += 1
+            again = self._again(first, row, order_id, tracking, order_date, country)
+            if not isinstance(again, _Parcel):
+                return again
+            parcel = True
+        else:
+            seen[order_id] = _First(row, tracking, order_date, country)
+            self.orders += 1
 
         carrier_declared = record[self.i_carrier].strip() if self.i_carrier >= 0 else ""
         if declared and not carrier_declared:
             carrier_declared = declared  # "AliExpress Standard Shipping:LP00123456789CN"
-        return OrderRow(  # positional: noticeably cheaper than keywords for 14 fields
+        read = OrderRow(  # positional: noticeably cheaper than keywords for 14 fields
             row,
             tenant,
             order_id,
@@ -297,6 +312,7 @@ class _RowReader:
             value,
             currency,
         )
+        return ParcelRow(read) if parcel else read
 
     def _again(
         self,
@@ -306,8 +322,9 @@ class _RowReader:
         tracking: str,
         order_date: datetime,
         country: str,
-    ) -> RejectedRow | None:
-        """Another row of an order already read: an item row (None), or why it cannot be."""
+    ) -> RejectedRow | _Parcel | None:
+        """Another row of an order already read: an item row (None), another parcel of the
+        order (`_PARCEL`), or why it cannot be (two order dates, two destinations)."""
         if order_date != first.order_date:
             return self._reject(
                 row,
@@ -327,15 +344,11 @@ class _RowReader:
                 " country",
             )
         if tracking != first.tracking:
-            self.second_parcels += 1
-            return self._reject(
-                row,
-                self.i_track,
-                tracking,
-                f"order {order_id} has a second parcel {tracking} ({self._where(first.row)} has"
-                f" {first.tracking}); an order is tracked by its first parcel, so {tracking}"
-                " is not tracked: split parcels are not supported yet",
-            )
+            key = (first.row, tracking)
+            if key not in self.parcels:
+                self.parcels.add(key)
+                self.second_parcels += 1
+                return _PARCEL  # another parcel of a split order: tracked and judged too
         self.item_rows += 1
         return None
 
