@@ -168,6 +168,15 @@ CASES: list[Any] = [
         id="number.shared",
     ),
     pytest.param(
+        order(merged_with=("shop-a/A9",)),
+        trip(),
+        {},
+        "number.merged",
+        "warning",
+        ("order:shop-a/A9",),
+        id="number.merged",
+    ),
+    pytest.param(
         order(tracking_number=s10_number("LX", 12345678, "CN")[:10] + "9CN"),
         trip(),
         {},

@@ -89,3 +89,81 @@ def test_each_parcel_is_judged_and_the_order_needs_all(tmp_path: Path) -> None:
     returned = [f for f in got["B"][1] if f["code"] == "shipment.returned"]
     assert returned
     assert returned[0]["message"].startswith(f"Parcel {b2}: ")
+
+
+def _findings(db: Path) -> dict[str, set[str]]:
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT o.order_id, v.findings FROM orders o JOIN verdicts v ON v.order_pk = o.id"
+            )
+        ).all()
+    return {order_id: {f["code"] for f in json.loads(text)} for order_id, text in rows}
+
+
+def test_a_parcel_the_export_merged_is_a_warning_else_shared(tmp_path: Path) -> None:
+    make = all_carriers()["cainiao"].make_number
+    assert make is not None
+    world = World(now=AS_OF)
+    merged, shared = number_for(make, "delivered", 900), number_for(make, "delivered", 901)
+    path = tmp_path / "tiktok.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        # TikTok Shop's order export (tracking/profiles/data/tiktok-shop-orders.toml)
+        writer.writerow(
+            [
+                "Order ID",
+                "Seller SKU",
+                "Created Time",
+                "Tracking ID",
+                "Shipping Provider Name",
+                "Country",
+                "Package ID",
+            ]
+        )
+        for order_id, number, package in (
+            ("O1", merged, "PKG-1"),  # one package, two orders: merged by the export
+            ("O2", merged, "PKG-1"),
+            ("O3", shared, "PKG-3"),  # the same number on two packages: not explained
+            ("O4", shared, "PKG-4"),
+        ):
+            placed = world.order_date(number).astimezone(CHINA)
+            writer.writerow(
+                [
+                    order_id,
+                    "SKU-1",
+                    placed.strftime("%Y-%m-%d %H:%M:%S"),
+                    number,
+                    "Cainiao",
+                    world.destination(number),
+                    package,
+                ]
+            )
+    db = tmp_path / "merged.db"
+    result = CliRunner().invoke(
+        app,
+        [
+            "--db",
+            f"sqlite:///{db}",
+            "pull",
+            str(path),
+            "--sandbox",
+            "--as-of",
+            "2026-11-20",
+            "--timezone",
+            "+08:00",
+            "--json",
+        ],
+        env=FAST,
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["source"]["profile"] == "tiktok-shop-orders"
+    codes = _findings(db)
+    for order_id in ("O1", "O2"):
+        assert "number.merged" in codes[order_id]
+        assert "number.shared" not in codes[order_id]
+    for order_id in ("O3", "O4"):
+        assert "number.shared" in codes[order_id]
+        assert "number.merged" not in codes[order_id]

@@ -569,6 +569,7 @@ def order_row(
         "destination_city": row.destination_city,
         "order_value": row.order_value,
         "currency": row.currency,
+        "parcel_group": row.parcel_group,
         "source": f"{source}:{row.row_number}"[-1024:],
         "last_run_id": run_id,
         "created_at": now,

@@ -72,6 +72,7 @@ V = VerdictRecord.__table__  # type: ignore[attr-defined]
 VH = VerdictHistory.__table__  # type: ignore[attr-defined]
 
 _ORDER_UPDATE = (
+    "parcel_group",
     "marketplace",
     "order_date",
     "ship_date",
@@ -842,7 +843,7 @@ def _event_rows_of(
 
 
 def facts(
-    data: OrderBundleData, *, shared_with: Sequence[str] = ()
+    data: OrderBundleData, *, shared_with: Sequence[str] = (), merged_with: Sequence[str] = ()
 ) -> tuple[OrderFacts, list[ShipmentFacts]]:
     """The validator's inputs for one order.
 
@@ -864,6 +865,7 @@ def facts(
         destination_postal_code=o.destination_postal_code or "",
         destination_city=o.destination_city or "",
         shared_with=tuple(shared_with),
+        merged_with=tuple(merged_with),
     )
     legs = [
         ShipmentFacts(
@@ -979,7 +981,16 @@ def recompute_verdicts(
             parcels[bundle.order.id].append(bundle)
         for data in [*chunk, *others]:
             pk = data.order.id
-            order, legs = facts(data, shared_with=[ref.ref for ref in shared.get(pk, ())])
+            refs = shared.get(pk, ())
+            group = getattr(data.order, "parcel_group", "") or ""
+            merged = [  # the same store's orders the export puts in this very parcel
+                r for r in refs if group and r.tenant == data.order.tenant and r.group == group
+            ]
+            order, legs = facts(
+                data,
+                shared_with=[r.ref for r in refs if r not in merged],
+                merged_with=[r.ref for r in merged],
+            )
             verdict = evaluate(
                 order=order,
                 shipments=legs,

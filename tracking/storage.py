@@ -166,6 +166,9 @@ class OrderRecord(SQLModel, table=True):
     )
     currency: str = Field(default="", max_length=3)
     shipment_id: int | None = Field(default=None, foreign_key="shipments.id", index=True)
+    parcel_group: str = Field(default="", max_length=160)
+    """How the export groups this order's parcel with other orders' ("merged": an ERP's merge
+    flag; "package:<id>": its package id); "" when it says nothing."""
     source: str = Field(default="", max_length=1024)
     last_run_id: str | None = Field(default=None, max_length=36, index=True)
     created_at: datetime = Field(default_factory=_now, sa_column=_utc_column())

@@ -40,6 +40,7 @@ class OrderRow:
     destination_city: str
     order_value: Decimal | None
     currency: str
+    parcel_group: str = ""  # "merged" (an ERP merge flag) or "package:<id>"; "" if not said
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Final, NamedTuple
@@ -29,6 +30,10 @@ from tracking.ingest.values import (
     _tracking,
     split_carrier_cell,
 )
+from tracking.profiles import header_key
+
+# A merge flag cell that says "not merged" (ERPs write 是/否, Y/N, 1/0, TRUE/FALSE).
+_FALSE: Final = frozenset({"0", "n", "no", "false", "否", "未合并", "not merged", "-"})
 
 
 class _Parcel:
@@ -62,7 +67,9 @@ class _RowReader:
         "i_currency",
         "i_date",
         "i_market",
+        "i_merge",
         "i_order",
+        "i_package",
         "i_postal",
         "i_ship",
         "i_tenant",
@@ -113,6 +120,15 @@ class _RowReader:
         self.order_dates = _DateReader("order_date", tz, layout.day_first, formats)
         self.ship_dates = _DateReader("ship_date", tz, layout.day_first, formats)
         self.sheet = layout.sheet
+        # the export's own merged-parcel columns (a profile's grouping rules)
+        self.i_merge = self.i_package = -1
+        profile = layout.profile
+        if profile is not None and (profile.merge_flag or profile.package_id):
+            keys = [header_key(h) for h in headers]
+            if profile.merge_flag and header_key(profile.merge_flag) in keys:
+                self.i_merge = keys.index(header_key(profile.merge_flag))
+            if profile.package_id and header_key(profile.package_id) in keys:
+                self.i_package = keys.index(header_key(profile.package_id))
         # (tenant, order id) -> what its first row said: item rows are checked against it
         self.seen: dict[str, dict[str, _First]] = {}
         self.rows = 0  # non-blank data rows read
@@ -312,7 +328,21 @@ class _RowReader:
             value,
             currency,
         )
+        if self.i_merge >= 0 or self.i_package >= 0:
+            read = replace(read, parcel_group=self._group(record))
         return ParcelRow(read) if parcel else read
+
+    def _group(self, record: list[str]) -> str:
+        """ "merged" when the export's merge flag is set, else "package:<id>", else ""."""
+        if 0 <= self.i_merge < len(record):
+            flag = record[self.i_merge].strip().casefold()
+            if flag and flag not in _FALSE:
+                return "merged"
+        if 0 <= self.i_package < len(record):
+            package = record[self.i_package].strip()
+            if package:
+                return f"package:{package}"[:160]
+        return ""
 
     def _again(
         self,

@@ -1,7 +1,10 @@
-"""Orders shipped in several parcels: `order_parcels` holds each further parcel of an order.
+"""Orders and parcels: `order_parcels` holds each further parcel of a split order, and
+`orders.parcel_group` says how the export groups an order's parcel with other orders'.
 
 The order's own tracking number stays its first parcel; a split order's other tracking numbers
 (several distinct numbers for one store and order id in the export) are tracked and judged too.
+A parcel the export marks as merged for several orders of one store (an ERP merge flag, or the
+same package id) is a `number.merged` warning instead of a `number.shared` error.
 
 Revision ID: 0006_i12
 Revises: 0005
@@ -42,9 +45,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_order_parcels_order_pk", "order_parcels", ["order_pk"])
     op.create_index("ix_order_parcels_shipment_id", "order_parcels", ["shipment_id"])
+    with op.batch_alter_table("orders") as batch:
+        batch.add_column(
+            sa.Column("parcel_group", sa.String(length=160), nullable=False, server_default="")
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_column("parcel_group")
     op.drop_index("ix_order_parcels_shipment_id", table_name="order_parcels")
     op.drop_index("ix_order_parcels_order_pk", table_name="order_parcels")
     op.drop_table("order_parcels")
