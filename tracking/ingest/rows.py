@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import replace
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Final, NamedTuple
 
@@ -47,9 +47,41 @@ class _First(NamedTuple):
     """What an order's first row said, to check its other rows against."""
 
     row: int
-    tracking: str
+    tracking: int  # hash of the tracking number (equal numbers, equal hashes)
     order_date: datetime
     country: str
+
+
+# An order's first row is remembered as one packed int (200,000 orders: about 30 MB instead of
+# 65 MB as tuples): its row (32 bits), its tracking number's hash (32 bits), its order date in
+# whole seconds since 2000 and microseconds (32 + 20 bits) and its ISO country code (16 bits).
+_EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _pack(row: int, tracking: str, order_date: datetime, country: str) -> int:
+    delta = order_date - _EPOCH
+    seconds = delta.days * 86_400 + delta.seconds
+    code = (ord(country[0]) << 8 | ord(country[1])) if len(country) == 2 else 0
+    return (
+        (row & 0xFFFFFFFF)
+        | (hash(tracking) & 0xFFFFFFFF) << 32
+        | (seconds & 0xFFFFFFFF) << 64
+        | delta.microseconds << 96
+        | code << 116
+    )
+
+
+def _unpack(packed: int) -> _First:
+    code = packed >> 116
+    moment = _EPOCH + timedelta(
+        seconds=(packed >> 64) & 0xFFFFFFFF, microseconds=(packed >> 96) & 0xFFFFF
+    )
+    return _First(
+        packed & 0xFFFFFFFF,
+        (packed >> 32) & 0xFFFFFFFF,
+        moment,
+        chr(code >> 8) + chr(code & 0xFF) if code else "",
+    )
 
 
 class _RowReader:
@@ -130,7 +162,7 @@ class _RowReader:
             if profile.package_id and header_key(profile.package_id) in keys:
                 self.i_package = keys.index(header_key(profile.package_id))
         # (tenant, order id) -> what its first row said: item rows are checked against it
-        self.seen: dict[str, dict[str, _First]] = {}
+        self.seen: dict[str, dict[str, int]] = {}  # tenant -> order id -> `_pack`ed first row
         self.rows = 0  # non-blank data rows read
         self.orders = 0  # orders yielded (one per (tenant, order id))
         self.item_rows = 0  # further rows of an order already read
@@ -301,12 +333,12 @@ class _RowReader:
         first = seen.get(order_id)
         parcel = False
         if first is not None:
-            again = self._again(first, row, order_id, tracking, order_date, country)
+            again = self._again(_unpack(first), row, order_id, tracking, order_date, country)
             if not isinstance(again, _Parcel):
                 return again
             parcel = True
         else:
-            seen[order_id] = _First(row, tracking, order_date, country)
+            seen[order_id] = _pack(row, tracking, order_date, country)
             self.orders += 1
 
         carrier_declared = record[self.i_carrier].strip() if self.i_carrier >= 0 else ""
@@ -373,7 +405,7 @@ class _RowReader:
                 f" {first.country}, {self._where(row)} says {country}; one order goes to one"
                 " country",
             )
-        if tracking != first.tracking:
+        if hash(tracking) & 0xFFFFFFFF != first.tracking:
             key = (first.row, tracking)
             if key not in self.parcels:
                 self.parcels.add(key)
