@@ -202,7 +202,11 @@ def import_orders(
     flush()
     if parcels:
         with transaction(engine) as connection:
-            store_parcels(connection, parcels)
+            state.result.parcels = store_parcels(connection, parcels)
+    state.result.rows_read = orders_file.rows_read
+    state.result.orders_read = orders_file.orders_read
+    state.result.item_rows = orders_file.item_rows
+    state.result.profile = orders_file.profile.key if orders_file.profile is not None else ""
     return state.result
 
 

@@ -263,7 +263,8 @@ def check_overrides(overrides: Mapping[str, str]) -> None:
 
 
 def _closest(field: str, headers: Sequence[str]) -> list[str]:
-    """The found headers most like the field's aliases (difflib ratio), best first."""
+    """The found headers most like the field's aliases (difflib ratio), best first (at most 3:
+    the seller picks the right one; the `--map` shown names the first)."""
     aliases = [header_key(alias.replace("_", " ")) for alias in _FIELD_ALIASES[field]]
     scored: list[tuple[float, str]] = []
     for header in headers:
@@ -271,8 +272,7 @@ def _closest(field: str, headers: Sequence[str]) -> list[str]:
         if not key:
             continue
         best = max(difflib.SequenceMatcher(None, key, alias).ratio() for alias in aliases)
-        if best >= 0.45:
-            scored.append((best, header.strip()))
+        scored.append((best, header.strip()))
     scored.sort(key=lambda item: -item[0])
     return [header for _, header in scored[:3]]
 

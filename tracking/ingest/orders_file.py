@@ -134,6 +134,7 @@ class OrdersFile:
                         break  # no progress: never loop on the same error
                     stuck = reader.line_num
                     if record_no > skip:
+                        rows.rows += 1
                         yield RejectedRow(
                             record_no + shift, "", "", f"row cannot be read as CSV: {exc}"
                         )
