@@ -724,3 +724,37 @@ def test_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert seen == count
     assert peak < 20 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_damaged_utf8_is_never_read_as_a_legacy_code_page() -> None:
+    rows = b"".join(
+        f"A{i},2026-11-01,YT24111111111111{i:02d},DE,Zürich 苏州\n".encode() for i in range(20)
+    )
+    data = b"order_id,order_date,tracking_number,destination_country,city\n" + rows
+    damaged = data.replace("Zürich".encode(), b"Z\xfcrich", 1)  # one Latin-1 byte in row 2
+    read = list(read_orders_bytes(damaged, source="orders.csv"))
+    assert isinstance(read[0], RejectedRow)
+    assert (read[0].row_number, read[0].column) == (2, "city")
+    assert "save the file as CSV UTF-8" in read[0].reason
+    kept = [r for r in read if isinstance(r, OrderRow)]
+    assert len(kept) == 19
+    assert {r.destination_city for r in kept} == {"Zürich 苏州"}
+
+
+def test_a_header_row_past_64_kib_is_read_whole(tmp_path: Path) -> None:
+    extra = [f"extra_{i}_{'x' * 40}" for i in range(1600)]
+    header = ",".join([*extra, "order_id", "order_date", "tracking_number", "destination_country"])
+    assert len(header) > 64 * 1024
+    row = ",".join([""] * len(extra) + ["A1", "2026-11-01", "YT2411111111111111", "DE"])
+    data = f"{header}\n{row}\n".encode()
+    for orders in (
+        read_orders_bytes(data, source="wide.csv"),
+        open_orders(write(tmp_path, data.decode())),
+    ):
+        assert [r.order_id for r in orders if isinstance(r, OrderRow)] == ["A1"]
+
+
+def test_a_first_line_past_1_mib_is_one_clear_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "x" * (1024 * 1024 + 10) + "\n")
+    with pytest.raises(InputError, match=r"first line is longer than 1024 KiB"):
+        open_orders(path)

@@ -23,7 +23,13 @@ from tracking.ingest.excel import (
 from tracking.ingest.headers import check_overrides
 from tracking.ingest.model import _DELIMITER_NAMES, SAMPLE_BYTES, OrderRow, ParcelRow, RejectedRow
 from tracking.ingest.rows import _RowReader
-from tracking.ingest.sniff import _Layout, _sniff
+from tracking.ingest.sniff import (
+    MAX_HEADER_BYTES,
+    _Layout,
+    _sniff,
+    line_count,
+    sniff_sample,
+)
 from tracking.profiles import ExportProfile
 
 CHINA_TIME: Final = "UTC+08:00 (China time)"
@@ -284,6 +290,8 @@ def open_orders(
     try:
         with path.open("rb") as stream:
             sample = stream.read(SAMPLE_BYTES + 1)
+            if len(sample) > SAMPLE_BYTES and line_count(sample) < 2:  # a very wide header
+                sample += stream.read(MAX_HEADER_BYTES + 1 - len(sample))
     except OSError as exc:
         raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     whole = len(sample) <= SAMPLE_BYTES
@@ -292,7 +300,9 @@ def open_orders(
         path,
         sample[:SAMPLE_BYTES],
         path,
-        sniff_csv=lambda o: _sniff(name, sample[:SAMPLE_BYTES], whole, lambda: path.open("rb"), o),
+        sniff_csv=lambda o: _sniff(
+            name, sniff_sample(name, sample), whole, lambda: path.open("rb"), o
+        ),
         tenant=tenant,
         timezone_name=timezone,
         default_minutes=assume_utc_offset_minutes,
@@ -317,12 +327,17 @@ def read_orders_bytes(
     blob = bytes(data)
     whole = len(blob) <= SAMPLE_BYTES
     head = blob[:SAMPLE_BYTES]
+    sample = blob[: SAMPLE_BYTES + 1]
+    if not whole and line_count(sample) < 2:  # a very wide header
+        sample = blob[: MAX_HEADER_BYTES + 1]
     return _open(
         source,
         Path(source),
         head,
         blob,
-        sniff_csv=lambda o: _sniff(source, head, whole, lambda: io.BytesIO(blob), o),
+        sniff_csv=lambda o: _sniff(
+            source, sniff_sample(source, sample), whole, lambda: io.BytesIO(blob), o
+        ),
         tenant=tenant,
         timezone_name=timezone,
         default_minutes=assume_utc_offset_minutes,

@@ -21,7 +21,13 @@ from tracking.ingest.headers import (
     missing_columns,
     no_tracking,
 )
-from tracking.ingest.model import _DELIMITERS, _HEADER_SCAN_RECORDS, _LEARN_RECORDS, _VERIFY_CHUNK
+from tracking.ingest.model import (
+    _DELIMITERS,
+    _HEADER_SCAN_RECORDS,
+    _LEARN_RECORDS,
+    _VERIFY_CHUNK,
+    SAMPLE_BYTES,
+)
 from tracking.ingest.values import _currency, _learn_decimal_comma
 from tracking.profiles import ExportProfile
 
@@ -149,6 +155,9 @@ def _guess_encoding(sample: bytes, whole: bool) -> str:
         return "gb18030"
     if _decodes(sample, "utf-8", whole):
         return "utf-8"
+    if _mostly_utf8(sample):
+        return "utf-8"  # damaged UTF-8: read lossy (rows with bad bytes are rejected), never
+        # as a legacy code page that would turn every "ü" and "苏" into mojibake
     utf16 = _utf16_without_bom(sample)
     if utf16 is not None and _decodes(sample[: len(sample) // 2 * 2], utf16, False):
         return utf16
@@ -169,6 +178,37 @@ def _guess_encoding(sample: bytes, whole: bool) -> str:
     if best is None:
         raise _NotText("the bytes are not text in any encoding we know")
     return best
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """UTF-8 with a few bad bytes: its valid multi-byte characters far outnumber the invalid
+    bytes (a legacy single- or double-byte file almost never forms valid UTF-8 sequences)."""
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 0x7F) - bad
+    return good >= 8 and bad * 4 <= good
+
+
+MAX_HEADER_BYTES: Final = 1024 * 1024
+"""How far the sniffed sample grows when a header row is longer than `SAMPLE_BYTES` (a very
+wide export); a first line longer than this is not an orders export."""
+
+
+def line_count(sample: bytes) -> int:
+    return max(sample.count(b"\n"), sample.count(b"\r"))
+
+
+def sniff_sample(name: str, sample: bytes) -> bytes:
+    """The bytes to sniff: `SAMPLE_BYTES`, or up to `MAX_HEADER_BYTES` when the header row is
+    longer, so a header is never cut; `sample` is what was read (up to MAX_HEADER_BYTES + 1)."""
+    if len(sample) <= SAMPLE_BYTES or line_count(sample[:SAMPLE_BYTES]) >= 2:
+        return sample[:SAMPLE_BYTES]
+    if line_count(sample[:MAX_HEADER_BYTES]) < 1:
+        raise InputError(
+            f"{name}: the first line is longer than {MAX_HEADER_BYTES // 1024} KiB;"
+            " this is not an orders export"
+        )
+    return sample[:MAX_HEADER_BYTES]
 
 
 class _NotText(Exception):

@@ -164,6 +164,8 @@ def split_carrier_cell(raw: str) -> tuple[str, str]:
     like a tracking number (8-40 letters and digits, at least 4 digits) and what comes before
     holds a word of letters, so a number written in groups ("RR 123 456 789 CN") stays whole.
     """
+    if ":" not in raw and "：" not in raw and " " not in raw:
+        return "", raw  # the usual plain number
     text = raw.strip()
     for colon in (":", "："):
         if colon in text:
