@@ -207,9 +207,8 @@ def naive_zone(
     if not -24 * 60 < default_minutes < 24 * 60:
         raise ValueError(f"assume_utc_offset_minutes={default_minutes} is not a UTC offset")
     zone = timezone(timedelta(minutes=default_minutes))
-    if default_minutes == 480:
-        return zone, CHINA_TIME
-    return zone, f"UTC{zone.tzname(None)[3:] or '+00:00'}"
+    words = CHINA_TIME if default_minutes == 480 else f"UTC{zone.tzname(None)[3:] or '+00:00'}"
+    return zone, f"{words}, the default: pass --timezone if this export's times are not"
 
 
 def parse_zone(text: str) -> tzinfo:
