@@ -43,7 +43,7 @@ async def test_workbook_upload_with_map_and_timezone(engine: sa.Engine, tmp_path
     async with running(app), client(app, key) as http:
         missing = await http.post("/v1/orders", files={"file": ("orders.xlsx", data, xlsx)})
         problem = assert_problem(missing, 422)
-        assert '--map order_date="Placed On"' in problem["detail"]
+        assert 'Name each missing column with --map field="Header"' in problem["detail"]
 
         response = await http.post(
             "/v1/orders",

@@ -136,7 +136,11 @@ def test_empty_workbook_and_workbook_without_orders(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"empty.xlsx: the workbook is empty"):
         open_orders(empty)
     other = xlsx(tmp_path / "stock.xlsx", {"Stock": [["SKU", "Qty"], ["A", 1]]})
-    with pytest.raises(InputError, match=r"stock.xlsx: no header row on any sheet \('Stock'\)"):
+    with pytest.raises(
+        InputError,
+        match=r"stock.xlsx: this does not look like an orders export: no header row on any"
+        r" sheet \('Stock'\)",
+    ):
         open_orders(other)
 
 

@@ -263,8 +263,7 @@ def check_overrides(overrides: Mapping[str, str]) -> None:
 
 
 def _closest(field: str, headers: Sequence[str]) -> list[str]:
-    """The found headers most like the field's aliases (difflib ratio), best first (at most 3:
-    the seller picks the right one; the `--map` shown names the first)."""
+    """The found headers most like the field's aliases (difflib ratio >= 0.5), best first."""
     aliases = [header_key(alias.replace("_", " ")) for alias in _FIELD_ALIASES[field]]
     scored: list[tuple[float, str]] = []
     for header in headers:
@@ -272,7 +271,8 @@ def _closest(field: str, headers: Sequence[str]) -> list[str]:
         if not key:
             continue
         best = max(difflib.SequenceMatcher(None, key, alias).ratio() for alias in aliases)
-        scored.append((best, header.strip()))
+        if best >= 0.5 and len(key) >= 4:
+            scored.append((best, header.strip()))
     scored.sort(key=lambda item: -item[0])
     return [header for _, header in scored[:3]]
 
@@ -293,27 +293,33 @@ def missing_columns(
     free = [h for i, h in enumerate(found) if i not in used and h.strip()]
     parts: list[str] = []
     maps: list[str] = []
+    suggested: set[str] = set()
     for field in missing:
         hint = _alias_hint(field)
         header = overrides.get(field)
         if header is not None:
             parts.append(f"{field} (--map {field}={_quote(header)} names no column here)")
             continue
-        close = _closest(field, free)
+        close = [h for h in _closest(field, free) if h not in suggested]
         if close:
             hint += "; closest found: " + ", ".join(_show(h) for h in close)
             maps.append(f"--map {field}={_quote(close[0])}")
+            suggested.add(close[0])
         parts.append(hint)
     shown = ", ".join(_show(h.strip()) for h in found[:20] if h.strip()) or "none"
     if len(found) > 20:
         shown += f" and {len(found) - 20} more"
-    advice = (
-        f" If those are the right columns, run again with {' '.join(maps)}."
-        if maps
-        else ' Name the right column with --map field="Header".'
-    )
+    if len(missing) == len(_REQUIRED):
+        what = "this does not look like an orders export: no header row" + where
+    else:
+        what = "no header row" + where
+    if maps:
+        advice = f" If those are the right columns, run again with {' '.join(maps)}."
+    else:
+        example = f" (e.g. --map {missing[0]}={_quote(free[0])})" if free else ""
+        advice = f' Name each missing column with --map field="Header"{example}.'
     return InputError(
-        f"{name}: no header row{where} has the needed columns; missing "
+        f"{name}: {what} has the needed columns; missing "
         + "; ".join(parts)
         + f". Headers found: {shown}.{advice}"
     )
