@@ -307,7 +307,7 @@ _add(
     )
 )
 
-# GitHub code (search-index files 1595898501, 1836526269): the AliExpress order export
+# pillar09/zzerp src/com/zzerp/bill/BillController.java: the AliExpress order export
 _add(
     _fixture(
         "aliexpress-orders",
@@ -337,7 +337,8 @@ _add(
     )
 )
 
-# GitHub code (search-index files 54519086343, 52438766447): the Ozon postings report
+# albinashavalieva96/marketplace-API-BM ozon/load_history.py (and an unidentified C# importer,
+# see the profile's notes): the Ozon postings report
 _add(
     _fixture(
         "ozon-postings",
@@ -362,7 +363,7 @@ _add(
     )
 )
 
-# GitHub code (search-index file 16150825838): the Shopee TW order CSV, 33 columns in order
+# ssk1019/AuctionMg Models/SalesImport.go: the Shopee TW order CSV, 33 columns in order
 _add(
     _fixture(
         "shopee-tw-orders",
@@ -392,7 +393,8 @@ _add(
     )
 )
 
-# GitHub code (search-index files 37304424867, 17176419084): the Temu seller order export
+# 5CORE-ALL/invent TemuController.php, avazquez0191/xom-server temu/columns.ts:
+# the Temu seller order export
 _add(
     _fixture(
         "temu-orders",

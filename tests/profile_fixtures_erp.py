@@ -44,8 +44,8 @@ _add(
     )
 )
 
-# Mabang: the raw export's detected headers (search-index file 56254906589) with the columns
-# the other Mabang sources name (货运单号, 国家二字码, 物流渠道, 付款时间);
+# Mabang: the raw export's detected headers (an unidentified public importer, see the profile's
+# notes) with the columns the other Mabang sources name (货运单号, 国家二字码, 物流渠道, 付款时间);
 # the seller's export template decides the rest
 _add(
     _fixture(
