@@ -45,19 +45,21 @@ _add(
 )
 
 # linzeqi0925/lucky-order Dashboard.jsx / DataImport.jsx: the Mabang raw export's detected headers
-# and the template fields it recommends (货运单号, 国家二字码, 物流渠道, 邮政编码, 付款时间);
+# and the template fields it recommends (货运单号, 国家二字码, 物流渠道, 邮政编码, 付款时间),
+# with 平台 (chenzebin600-sudo/commerce-ops's Mabang source data contract);
 # the seller's export template decides the rest
 _add(
     _fixture(
         "mabang-orders",
         [
-            "订单编号", "店铺名", "SKU", "订单商品名称", "平台SKU数量", "付款时间", "发货时间",
-            "国家", "国家二字码", "所属地区（省/州）", "所属城市", "邮政编码", "物流渠道",
-            "货运单号",
+            "订单编号", "店铺名", "平台", "SKU", "订单商品名称", "平台SKU数量", "付款时间",
+            "发货时间", "国家", "国家二字码", "所属地区（省/州）", "所属城市", "邮政编码",
+            "物流渠道", "货运单号",
         ],
         [
             {
-                "订单编号": "5001234567890123", "店铺名": "demo-shop-pl", "SKU": "LAMP-2",
+                "订单编号": "5001234567890123", "店铺名": "demo-shop-pl", "平台": "Allegro",
+                "SKU": "LAMP-2",
                 "订单商品名称": "Desk lamp", "平台SKU数量": "1", "付款时间": "2026-10-14 09:12:44",
                 "发货时间": "2026-10-16 10:00:00", "国家": "Poland", "国家二字码": "PL",
                 "所属城市": "Warszawa", "邮政编码": "00-001", "物流渠道": "燕文专线追踪小包",
@@ -76,7 +78,7 @@ _add(
             "ship_date": "2026-10-16 10:00:00", "tracking_number": "UG123456785YP",
             "carrier": "燕文专线追踪小包", "destination_country": "PL",
             "destination_city": "Warszawa", "destination_postal_code": "00-001",
-            "tenant": "demo-shop-pl",
+            "tenant": "demo-shop-pl", "marketplace": "Allegro",
         },
     )
 )
