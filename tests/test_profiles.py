@@ -232,6 +232,7 @@ def _parses(text: str, fmt: str) -> bool:
 @pytest.mark.parametrize(
     ("key", "sample"),
     [
+        ("aliexpress-orders", "2026.10.14 09:12"),  # pillar09/zzerp: 'yyyy.MM.dd HH:mm'
         ("lazada-orders", "14 Oct 2026 09:12"),  # plurantee/posms: 'dd MMM yyyy HH:mm'
         ("shopee-order-all", "2026-10-14 09:12"),
         ("temu-orders", "Dec 9, 2025, 4:20 am"),  # 5CORE-ALL/invent: 'M j, Y, g:i a'
