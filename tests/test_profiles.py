@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,25 @@ def test_the_profile_with_more_signature_headers_wins(tmp_path: Path) -> None:
     chosen = recognize(["Order No", "Parcel"], profiles)
     assert chosen is not None
     assert chosen.key == "narrow"
+
+
+def _parses(text: str, fmt: str) -> bool:
+    try:
+        datetime.strptime(text, fmt).replace(tzinfo=UTC)  # only the format is checked
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("key", "sample"),
+    [
+        ("aliexpress-orders", "2026.10.14 09:12"),  # pillar09/zzerp: 'yyyy.MM.dd HH:mm'
+        ("lazada-orders", "14 Oct 2026 09:12"),  # plurantee/posms: 'dd MMM yyyy HH:mm'
+        ("shopee-order-all", "2026-10-14 09:12"),
+        ("temu-orders", "Dec 9, 2025, 4:20 am"),  # 5CORE-ALL/invent: 'M j, Y, g:i a'
+    ],
+)
+def test_an_exports_date_formats_read_its_own_dates(key: str, sample: str) -> None:
+    formats = PROFILES[key].date_formats
+    assert any(_parses(sample, fmt) for fmt in formats), f"{key}: {sample!r} not read by {formats}"

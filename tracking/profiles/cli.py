@@ -85,8 +85,9 @@ def register(app: typer.Typer) -> None:
                     )
             if any(not p.verified for p in profiles):
                 out.print(
-                    "unverified: no public source for the header names yet, so the export is "
-                    'read through the generic headers; use --map field="Header" for the rest.'
+                    "unverified: no public source gives the export's full header row yet (some "
+                    "are partly documented: see their sources), so the export is read through "
+                    'the generic headers; use --map field="Header" for the rest.'
                 )
             out.print("Sources of the header names:")
             for p in profiles:
