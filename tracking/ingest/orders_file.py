@@ -7,6 +7,7 @@ import io
 import re
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import IO, Final
@@ -30,7 +31,7 @@ from tracking.ingest.sniff import (
     line_count,
     sniff_sample,
 )
-from tracking.profiles import ExportProfile
+from tracking.profiles import ExportProfile, header_key
 
 CHINA_TIME: Final = "UTC+08:00 (China time)"
 _OFFSET: Final = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
@@ -100,12 +101,18 @@ class OrdersFile:
         return io.TextIOWrapper(binary, encoding=self.encoding, errors="replace", newline="")
 
     def __iter__(self) -> Iterator[OrderRow | ParcelRow | RejectedRow]:
-        rows = _RowReader(
-            self._layout, self.tenant, self._tz, datetime.now(UTC) + timedelta(days=1)
-        )
+        latest = datetime.now(UTC) + timedelta(days=1)
+        kept: list[int] = []
+        if self._workbook is not None:
+            # A workbook row is read as its used cells only (a compact record), converted
+            # once: an export's 67 columns cost nothing but the few that are read.
+            layout, kept = _compact(self._layout)
+            rows = _RowReader(layout, self.tenant, self._tz, latest)
+        else:
+            rows = _RowReader(self._layout, self.tenant, self._tz, latest)
         try:
             if self._workbook is not None:
-                yield from self._workbook_rows(rows)
+                yield from self._workbook_rows(rows, kept)
             else:
                 yield from self._csv_rows(rows)
         finally:
@@ -145,7 +152,9 @@ class OrdersFile:
                             record_no + shift, "", "", f"row cannot be read as CSV: {exc}"
                         )
 
-    def _workbook_rows(self, rows: _RowReader) -> Iterator[OrderRow | ParcelRow | RejectedRow]:
+    def _workbook_rows(
+        self, rows: _RowReader, kept: list[int]
+    ) -> Iterator[OrderRow | ParcelRow | RejectedRow]:
         assert self._workbook is not None
         kind, sheet = self._workbook
         data, sheet.data = sheet.data, None  # the sniffed sheet serves one pass, then is freed
@@ -153,32 +162,26 @@ class OrdersFile:
             name = str(self.path)
             source = self._data if self._data is not None else self.path
             data = open_workbook(name, kind, source).get_sheet_by_name(self.sheet)
-        layout = self._layout
         convert = rows.convert
-        skip = layout.skip_records
-        shift = layout.row_shift
-        used = rows.used
-        blank = [""] * rows.width
-        ids = (rows.i_order, rows.i_track)
+        skip = self._layout.skip_records
+        shift = self._layout.row_shift
+        text = cell_text
+        ids = (rows.i_order, rows.i_track)  # positions in the compact record
         for number, cells in enumerate(data.iter_rows(), 1):
             if number <= skip:
                 continue
-            record = blank.copy()
-            width = len(cells)
-            for i in used:
-                if i < width:
-                    cell = cells[i]
-                    record[i] = cell if type(cell) is str else cell_text(cell)
-            row = number + shift
+            # every row of a sheet's range is as wide as the range, which holds the header
+            used = [cells[i] for i in kept]
+            record = [c if type(c) is str else text(c) for c in used]
             lost = -1
             for i in ids:  # an id stored as a float too large to hold its digits
-                if i < width and type(cells[i]) is float and lost_digits(cells[i]):
+                if type(used[i]) is float and lost_digits(used[i]):
                     lost = i
             if lost >= 0:
                 rows.rows += 1
                 field = rows.fields[lost]
                 yield rows._reject(
-                    row,
+                    number + shift,
                     lost,
                     record[lost],
                     f"{field} {record[lost]} is stored in the workbook as a number too large"
@@ -186,9 +189,29 @@ class OrdersFile:
                     " the column as Text in the system you export from and export again",
                 )
                 continue
-            item = convert(record, row)
+            item = convert(record, number + shift)
             if item is not None:
                 yield item
+
+
+def _compact(layout: _Layout) -> tuple[_Layout, list[int]]:
+    """The layout of records holding only the columns read (and the profile's merge-flag and
+    package-id columns), and the sheet columns they come from."""
+    wanted = set(layout.columns.values())
+    profile = layout.profile
+    if profile is not None:
+        keys = [header_key(h) for h in layout.headers]
+        for header in (profile.merge_flag, profile.package_id):
+            if header and header_key(header) in keys:
+                wanted.add(keys.index(header_key(header)))
+    kept = sorted(wanted)
+    position = {index: n for n, index in enumerate(kept)}
+    compact = replace(
+        layout,
+        headers=tuple(layout.headers[i] or f"column {i + 1}" for i in kept),
+        columns={field: position[i] for field, i in layout.columns.items()},
+    )
+    return compact, kept
 
 
 def naive_zone(
