@@ -126,11 +126,6 @@ def cell_text(value: object) -> str:
     return str(value)  # int, time of day, duration
 
 
-def lost_digits(value: object) -> bool:
-    """True for an id the workbook stores as a number too large to keep every digit."""
-    return isinstance(value, float) and abs(value) >= EXACT_FLOAT_LIMIT
-
-
 @dataclass(slots=True)
 class Sheet:
     """The chosen sheet and its layout; `data` is the loaded sheet, kept for one pass."""

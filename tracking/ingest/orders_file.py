@@ -14,10 +14,10 @@ from typing import IO, Final
 
 from tracking.exceptions import InputError
 from tracking.ingest.excel import (
+    EXACT_FLOAT_LIMIT,
     Sheet,
     cell_text,
     find_sheet,
-    lost_digits,
     open_workbook,
     workbook_kind,
 )
@@ -175,7 +175,8 @@ class OrdersFile:
             record = [c if type(c) is str else text(c) for c in used]
             lost = -1
             for i in ids:  # an id stored as a float too large to hold its digits
-                if type(used[i]) is float and lost_digits(used[i]):
+                cell = used[i]
+                if type(cell) is float and not -EXACT_FLOAT_LIMIT < cell < EXACT_FLOAT_LIMIT:
                     lost = i
             if lost >= 0:
                 rows.rows += 1

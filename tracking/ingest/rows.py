@@ -56,17 +56,17 @@ class _First(NamedTuple):
 # 65 MB as tuples): its row (32 bits), its tracking number's hash (32 bits), its order date in
 # whole seconds since 2000 and microseconds (32 + 20 bits) and its ISO country code (16 bits).
 _EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
+_EPOCH_SECONDS: Final = int(_EPOCH.timestamp())
 
 
 def _pack(row: int, tracking: str, order_date: datetime, country: str) -> int:
-    delta = order_date - _EPOCH
-    seconds = delta.days * 86_400 + delta.seconds
-    code = (ord(country[0]) << 8 | ord(country[1])) if len(country) == 2 else 0
+    seconds = int(order_date.timestamp()) - _EPOCH_SECONDS
+    code = int.from_bytes(country.encode("latin-1")) if len(country) == 2 else 0
     return (
-        (row & 0xFFFFFFFF)
+        row
         | (hash(tracking) & 0xFFFFFFFF) << 32
-        | (seconds & 0xFFFFFFFF) << 64
-        | delta.microseconds << 96
+        | seconds << 64
+        | order_date.microsecond << 96
         | code << 116
     )
 
