@@ -167,3 +167,26 @@ def test_a_parcel_the_export_merged_is_a_warning_else_shared(tmp_path: Path) -> 
     for order_id in ("O3", "O4"):
         assert "number.shared" in codes[order_id]
         assert "number.merged" not in codes[order_id]
+
+
+def test_a_further_parcel_cited_by_another_order_is_shared(tmp_path: Path) -> None:
+    a1, a2, country, placed = _pair(1000, "delivered")
+    path = tmp_path / "orders.csv"
+    stamp = placed.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    path.write_text(
+        "order_id,order_date,carrier,tracking_number,country\n"
+        f"A,{stamp},Cainiao,{a1},{country}\n"
+        f"A,{stamp},Cainiao,{a2},{country}\n"  # A's second parcel...
+        f"C,{stamp},Cainiao,{a2},{country}\n",  # ...is also order C's only parcel
+        encoding="utf-8",
+    )
+    db = tmp_path / "shared.db"
+    result = CliRunner().invoke(
+        app,
+        ["--db", f"sqlite:///{db}", "pull", str(path), "--sandbox", "--as-of", "2026-11-20"],
+        env=FAST,
+    )
+    assert result.exit_code == 0, result.output
+    codes = _findings(db)
+    assert "number.shared" in codes["C"]
+    assert {"number.shared", "order.split"} <= codes["A"]

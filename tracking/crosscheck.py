@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tracking.storage import OrderRecord, VerdictRecord
+from tracking.storage import OrderParcelRecord, OrderRecord, VerdictRecord
 
 __all__ = [
     "OrderRef",
@@ -25,6 +25,7 @@ __all__ = [
 
 OT = OrderRecord.__table__  # type: ignore[attr-defined]
 V = VerdictRecord.__table__  # type: ignore[attr-defined]
+P = OrderParcelRecord.__table__  # type: ignore[attr-defined]
 
 _IN_CHUNK = 1000
 _SHARED_CODES = ("number.shared", "number.merged")
@@ -63,6 +64,13 @@ def shared_tracking(
             ).where(OT.c.tracking_number.in_(chunk))
         )
         for pk, tenant, order_id, number, group in rows:
+            holders[number].append(OrderRef(tenant, order_id, pk, group or ""))
+        parcels = connection.execute(  # further parcels of split orders cite numbers too
+            sa.select(OT.c.id, OT.c.tenant, OT.c.order_id, P.c.tracking_number, OT.c.parcel_group)
+            .join(OT, OT.c.id == P.c.order_pk)
+            .where(P.c.tracking_number.in_(chunk))
+        )
+        for pk, tenant, order_id, number, group in parcels:
             holders[number].append(OrderRef(tenant, order_id, pk, group or ""))
     found: dict[int, tuple[OrderRef, ...]] = {}
     for pk, number in orders:

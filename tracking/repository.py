@@ -1001,7 +1001,9 @@ def recompute_verdicts(
             if pk in parcels:  # a split order: every parcel judged, all needed
                 judged = []
                 for parcel in parcels[pk]:
-                    parcel_order, parcel_legs = facts(parcel)
+                    number = parcel.order.tracking_number
+                    cited = shared_tracking(connection, [(pk, number)]).get(pk, ())
+                    parcel_order, parcel_legs = facts(parcel, shared_with=[r.ref for r in cited])
                     judged.append(
                         (
                             parcel_order.tracking_number,
