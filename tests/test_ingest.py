@@ -18,6 +18,7 @@ from tracking.ingest import (
     CARRIER_ALIASES,
     OrderRow,
     OrdersFile,
+    ParcelRow,
     RejectedRow,
     carrier_code,
     open_orders,
@@ -483,7 +484,7 @@ def test_broken_rows_are_reported_and_good_rows_flow(tmp_path: Path) -> None:
         "B3,,2024-03-01,RU,Moscow\n"  # 5 missing tracking
         "B4,YT0000000004,2024-03-01,RU,Moscow,extra\n"  # 6 too many fields
         "\n"  # 7 blank: skipped silently
-        "G1,YT0000000005,2024-03-02,RU,Moscow\n"  # 8 duplicate id
+        "G1,YT0000000005,2024-03-02,RU,Moscow\n"  # 8 same order, another order date
         "B5,YT0000000006,2024-03-01\n"  # 9 too few fields
         "B6,YT-0000000007,1999-12-31,RU,\n"  # 10 before 2000
         f"B7,YT0000000008,{(datetime.now(UTC) + timedelta(days=3)):%Y-%m-%d},RU,\n"  # 11 future
@@ -503,7 +504,8 @@ def test_broken_rows_are_reported_and_good_rows_flow(tmp_path: Path) -> None:
     assert got[3] == (
         "Order Date",
         "2024-13-45",
-        "order_date '2024-13-45' is not a date (use 2024-03-01, 2024/3/1 12:00 or an Excel serial)",
+        "order_date '2024-13-45' is not a date (use 2024-03-01, 2024/3/1 12:00, 14 Oct 2024"
+        " or an Excel serial)",
     )
     assert got[4][:2] == ("Country", "Narnia")
     assert "'Narnia' is not a country" in got[4][2]
@@ -511,7 +513,12 @@ def test_broken_rows_are_reported_and_good_rows_flow(tmp_path: Path) -> None:
     assert "tracking_number is empty" in got[5][2]
     assert got[6][0] == ""
     assert "6 fields but the header has 5: too many fields" in got[6][2]
-    assert got[8] == ("Order ID", "G1", "duplicate order_id, first seen at row 2")
+    assert got[8] == (
+        "Order Date",
+        "2024-03-01 16:00 UTC",
+        "order G1 has two order dates: row 2 says 2024-02-29 16:00 UTC, row 8 says"
+        " 2024-03-01 16:00 UTC; one order has one order date",
+    )
     assert got[9][0] == ""
     assert "too few fields" in got[9][2]
     assert "before 2000" in got[10][2]
@@ -529,11 +536,19 @@ def test_duplicates_are_per_tenant(tmp_path: Path) -> None:
         "s2,A,AB12346,2024-03-01,RU\n"
         "s1,A,AB12347,2024-03-01,RU\n"
     )
-    good, bad = rows(open_orders(write(tmp_path, text)))
-    assert [(r.tenant, r.row_number) for r in good] == [("s1", 2), ("s2", 3)]
-    assert [(r.row_number, r.reason) for r in bad] == [
-        (4, "duplicate order_id, first seen at row 2")
+    items = list(open_orders(write(tmp_path, text)))
+    assert [(type(r).__name__, r.row_number) for r in items] == [
+        ("OrderRow", 2),
+        ("OrderRow", 3),
+        ("ParcelRow", 4),  # s1's order A has a second parcel; s2's A is another order
     ]
+    parcel = items[2]
+    assert isinstance(parcel, ParcelRow)
+    assert (parcel.order.tenant, parcel.order.order_id, parcel.order.tracking_number) == (
+        "s1",
+        "A",
+        "AB12347",
+    )
 
 
 def test_the_first_usable_row_of_an_id_is_kept(tmp_path: Path) -> None:
@@ -597,9 +612,9 @@ def _xlsx_bytes() -> bytes:
     ("data", "words"),
     [
         pytest.param(b"\x89PNG\r\n\x1a\n" + bytes(200), "PNG image", id="png"),
-        pytest.param(_xlsx_bytes(), "Excel workbook (.xlsx)", id="xlsx"),
+        pytest.param(_xlsx_bytes(), "workbook cannot be read", id="xlsx"),
         pytest.param(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF document", id="pdf"),
-        pytest.param(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "old Excel", id="xls"),
+        pytest.param(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "damaged", id="xls"),
         pytest.param(b"", "empty", id="empty"),
         pytest.param(b"\xef\xbb\xbf\r\n\r\n", "empty", id="bom-and-blank-lines"),
         pytest.param(bytes(range(256)) * 8, "not a text file", id="binary"),
@@ -618,10 +633,10 @@ def test_unusable_files_raise_one_clear_error(tmp_path: Path, data: bytes, words
         read_orders_bytes(data, source="upload.bin")
 
 
-def test_xlsx_says_save_as_csv(tmp_path: Path) -> None:
+def test_a_damaged_xlsx_is_one_clear_line(tmp_path: Path) -> None:
     path = tmp_path / "orders.xlsx"
     path.write_bytes(_xlsx_bytes())
-    with pytest.raises(InputError, match=r"Excel workbook.*save it as CSV"):
+    with pytest.raises(InputError, match=r"orders.xlsx: the workbook cannot be read .*damaged"):
         open_orders(path)
 
 
@@ -709,3 +724,37 @@ def test_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert seen == count
     assert peak < 20 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_damaged_utf8_is_never_read_as_a_legacy_code_page() -> None:
+    rows = b"".join(
+        f"A{i},2026-11-01,YT24111111111111{i:02d},DE,Zürich 苏州\n".encode() for i in range(20)
+    )
+    data = b"order_id,order_date,tracking_number,destination_country,city\n" + rows
+    damaged = data.replace("Zürich".encode(), b"Z\xfcrich", 1)  # one Latin-1 byte in row 2
+    read = list(read_orders_bytes(damaged, source="orders.csv"))
+    assert isinstance(read[0], RejectedRow)
+    assert (read[0].row_number, read[0].column) == (2, "city")
+    assert "save the file as CSV UTF-8" in read[0].reason
+    kept = [r for r in read if isinstance(r, OrderRow)]
+    assert len(kept) == 19
+    assert {r.destination_city for r in kept} == {"Zürich 苏州"}
+
+
+def test_a_header_row_past_64_kib_is_read_whole(tmp_path: Path) -> None:
+    extra = [f"extra_{i}_{'x' * 40}" for i in range(1600)]
+    header = ",".join([*extra, "order_id", "order_date", "tracking_number", "destination_country"])
+    assert len(header) > 64 * 1024
+    row = ",".join([""] * len(extra) + ["A1", "2026-11-01", "YT2411111111111111", "DE"])
+    data = f"{header}\n{row}\n".encode()
+    for orders in (
+        read_orders_bytes(data, source="wide.csv"),
+        open_orders(write(tmp_path, data.decode())),
+    ):
+        assert [r.order_id for r in orders if isinstance(r, OrderRow)] == ["A1"]
+
+
+def test_a_first_line_past_1_mib_is_one_clear_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "x" * (1024 * 1024 + 10) + "\n")
+    with pytest.raises(InputError, match=r"first line is longer than 1024 KiB"):
+        open_orders(path)

@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from tests.fuzzing import examples
 from tracking.exceptions import InputError
-from tracking.ingest import OrderRow, RejectedRow, open_orders, read_orders_bytes, write_errors
+from tracking.ingest import (
+    OrderRow,
+    ParcelRow,
+    RejectedRow,
+    open_orders,
+    read_orders_bytes,
+    write_errors,
+)
 
 FUZZ = settings(
     max_examples=examples(150),  # many more, from fresh seeds, under `make fuzz`
@@ -183,17 +190,19 @@ def hostile_csv(draw: st.DrawFn) -> bytes:
     return data
 
 
-def _check_stream(items: list[OrderRow | RejectedRow]) -> None:
+def _check_stream(items: list[OrderRow | ParcelRow | RejectedRow]) -> None:
     numbers = [item.row_number for item in items]
     assert numbers == sorted(set(numbers)), numbers  # unique and increasing
     latest = datetime.now(UTC) + timedelta(days=1, minutes=1)
     for item in items:
-        assert type(item) in (OrderRow, RejectedRow)
+        assert type(item) in (OrderRow, ParcelRow, RejectedRow)
         assert item.row_number >= 1
         if isinstance(item, RejectedRow):
             assert item.reason
             assert len(item.value) <= 200
             continue
+        if isinstance(item, ParcelRow):  # another parcel of an order: checked the same way
+            item = item.order
         assert item.order_id
         assert item.order_id == item.order_id.strip()
         assert "\x00" not in item.order_id

@@ -27,9 +27,11 @@ from tracking.detect import detect
 from tracking.domain import CarrierFailure, TrackResult
 from tracking.exceptions import CarrierError, ConfigError, TrackingError
 from tracking.ingest import open_orders
+from tracking.ingest.describe import parse_maps, read_line
 from tracking.milestones import chronological, milestone_times
 from tracking.pipeline import ProgressHook, PullReport, pull, refresh
 from tracking.policies import POLICIES, Policy, resolve_policy
+from tracking.profiles.cli import register as register_formats
 from tracking.report import register as register_report
 from tracking.report import rejudge
 from tracking.runtime import tune_gc
@@ -198,8 +200,8 @@ def _print_report(report: PullReport, *, title: str) -> None:
             )
     v = report.verdicts
     lines = [
-        f"rows read {report.rows_read}, rejected {report.rows_rejected}"
-        + (f" (see {report.errors_file})" if report.errors_file else ""),
+        f"rows read {report.rows_read} ({report.orders_read} orders), rejected"
+        f" {report.rows_rejected}" + (f" (see {report.errors_file})" if report.errors_file else ""),
         f"orders in window {report.orders_in_window}; shipments fetched "
         f"{report.shipments_fetched}, not found {report.shipments_not_found}, "
         f"failed {report.shipments_failed}; {report.requests} carrier requests",
@@ -243,7 +245,11 @@ def _sandbox_server(
 @app.command("pull")
 def pull_command(
     orders: Annotated[
-        Path, typer.Argument(help="Orders CSV exported from the marketplace or ERP.")
+        Path,
+        typer.Argument(
+            help="Orders export as downloaded from the marketplace or ERP: CSV, .xlsx, .xlsm,"
+            " .xls, .xlsb or .ods."
+        ),
     ],
     sandbox: Annotated[
         bool, typer.Option("--sandbox", help="Fetch from the built-in sandbox carriers.")
@@ -268,12 +274,32 @@ def pull_command(
         str, typer.Option(help="Sandbox latency per request, e.g. 50-150.")
     ] = "0",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help='Read a field from this column, e.g. --map order_date="Created Time"'
+            " (repeatable).",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Time zone of times written without one, e.g. Europe/London or +03:00"
+            " (default: the recognized export's, else China time)."
+        ),
+    ] = None,
 ) -> None:
     """Read orders, fetch every tracking history, store raw responses, judge every order."""
     with _errors():
         if not orders.exists():
             _fail(f"{orders}: no such file", EXIT_USAGE)
-        open_orders(orders, tenant=tenant)  # an unusable file stops here, before any write
+        # an unusable file stops here, before any write
+        opened = open_orders(
+            orders, tenant=tenant, timezone=timezone, columns=parse_maps(column_map or [])
+        )
+        if not as_json:
+            _out().print(read_line(opened))
         settings = _settings()
         moment = _as_of(as_of)
         chosen = _policy(policy, settings)
@@ -301,6 +327,7 @@ def pull_command(
                     sandbox=server,
                     sandbox_url=sandbox_url,
                     progress=hook,
+                    orders_file=opened,
                 )
             )
         if as_json:
@@ -1015,6 +1042,7 @@ def sandbox_command(
 
 
 register_report(app)
+register_formats(app)
 register_workers(app)
 
 

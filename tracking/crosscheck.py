@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tracking.storage import OrderRecord, VerdictRecord
+from tracking.storage import OrderParcelRecord, OrderRecord, VerdictRecord
 
 __all__ = [
     "OrderRef",
@@ -25,9 +25,10 @@ __all__ = [
 
 OT = OrderRecord.__table__  # type: ignore[attr-defined]
 V = VerdictRecord.__table__  # type: ignore[attr-defined]
+P = OrderParcelRecord.__table__  # type: ignore[attr-defined]
 
 _IN_CHUNK = 1000
-_SHARED_CODE = "number.shared"
+_SHARED_CODES = ("number.shared", "number.merged")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -37,6 +38,8 @@ class OrderRef:
     tenant: str
     order_id: str
     pk: int
+    group: str = field(default="", compare=False)
+    """How the export groups its parcel (`orders.parcel_group`): "merged", "package:<id>"."""
 
     @property
     def ref(self) -> str:
@@ -56,12 +59,19 @@ def shared_tracking(
     for start in range(0, len(numbers), _IN_CHUNK):
         chunk = numbers[start : start + _IN_CHUNK]
         rows = connection.execute(
-            sa.select(OT.c.id, OT.c.tenant, OT.c.order_id, OT.c.tracking_number).where(
-                OT.c.tracking_number.in_(chunk)
-            )
+            sa.select(
+                OT.c.id, OT.c.tenant, OT.c.order_id, OT.c.tracking_number, OT.c.parcel_group
+            ).where(OT.c.tracking_number.in_(chunk))
         )
-        for pk, tenant, order_id, number in rows:
-            holders[number].append(OrderRef(tenant, order_id, pk))
+        for pk, tenant, order_id, number, group in rows:
+            holders[number].append(OrderRef(tenant, order_id, pk, group or ""))
+        parcels = connection.execute(  # further parcels of split orders cite numbers too
+            sa.select(OT.c.id, OT.c.tenant, OT.c.order_id, P.c.tracking_number, OT.c.parcel_group)
+            .join(OT, OT.c.id == P.c.order_pk)
+            .where(P.c.tracking_number.in_(chunk))
+        )
+        for pk, tenant, order_id, number, group in parcels:
+            holders[number].append(OrderRef(tenant, order_id, pk, group or ""))
     found: dict[int, tuple[OrderRef, ...]] = {}
     for pk, number in orders:
         group = holders.get(number, [])
@@ -82,7 +92,8 @@ def former_partners(connection: Connection, order_pks: Sequence[int]) -> set[int
         chunk = list(order_pks[start : start + _IN_CHUNK])
         rows = connection.execute(
             sa.select(V.c.findings).where(
-                V.c.order_pk.in_(chunk), V.c.findings.contains(f'"{_SHARED_CODE}"')
+                V.c.order_pk.in_(chunk),
+                sa.or_(*(V.c.findings.contains(f'"{code}"') for code in _SHARED_CODES)),
             )
         )
         for (text,) in rows:
@@ -96,7 +107,7 @@ def _pointers(findings_json: str) -> Iterable[tuple[str, str]]:
     except ValueError:
         return
     for item in items:
-        if not isinstance(item, dict) or item.get("code") != _SHARED_CODE:
+        if not isinstance(item, dict) or item.get("code") not in _SHARED_CODES:
             continue
         for pointer in item.get("evidence", ()):
             if isinstance(pointer, str) and pointer.startswith("order:"):

@@ -71,6 +71,13 @@ CATALOGUE: dict[str, FindingSpec] = _specs(
     ("shipment.stale", "warning", "No carrier update for a long time", "长时间无物流更新"),
     # the number itself, and other orders
     ("number.shared", "error", "Tracking number used by several orders", "运单号被多个订单使用"),
+    (
+        "number.merged",
+        "warning",
+        "One parcel for several orders of the store (merged)",
+        "同一店铺多个订单合并为一个包裹",
+    ),
+    ("order.split", "info", "Order shipped in several parcels", "订单分多个包裹发出"),
     ("number.check_digit", "warning", "Invalid UPU S10 check digit", "UPU S10 校验位错误"),
     (
         "carrier.number_mismatch",

@@ -27,7 +27,9 @@ from carriers.base import CarrierAdapter, CarrierInfo, RateLimit
 from carriers.http import CarrierHttp, RequestLimiter, default_timeout
 from tracking.config import Settings, load_carrier_settings
 from tracking.detect import detect
-from tracking.ingest import OrderRow, RejectedRow, open_orders, write_errors
+from tracking.ingest import OrderRow, OrdersFile, ParcelRow, RejectedRow, open_orders, write_errors
+from tracking.parcels import P as PARCELS
+from tracking.parcels import store_parcels
 from tracking.repository import (
     Answer,
     DueShipment,
@@ -76,6 +78,9 @@ class PullReport:
     run_id: str
     rows_read: int = 0
     rows_rejected: int = 0
+    orders_read: int = 0  # rows of one store and order id are one order
+    item_rows: int = 0  # further rows (items) of an order already read
+    parcels_stored: int = 0  # further parcels of split orders (another tracking number)
     orders_stored: int = 0
     orders_in_window: int = 0
     shipments_due: int = 0
@@ -88,6 +93,7 @@ class PullReport:
     verdicts: dict[str, int] = field(default_factory=lambda: {"pass": 0, "fail": 0, "pending": 0})
     by_carrier: dict[str, dict[str, int]] = field(default_factory=dict)
     errors_file: str | None = None
+    source: dict[str, str] | None = None  # the file as read: profile, sheet, time zone
     window: tuple[str, str] | None = None
     seconds: float = 0.0
 
@@ -96,6 +102,9 @@ class PullReport:
             "run_id": self.run_id,
             "rows_read": self.rows_read,
             "rows_rejected": self.rows_rejected,
+            "orders_read": self.orders_read,
+            "item_rows": self.item_rows,
+            "parcels_stored": self.parcels_stored,
             "orders_stored": self.orders_stored,
             "orders_in_window": self.orders_in_window,
             "shipments_due": self.shipments_due,
@@ -108,6 +117,7 @@ class PullReport:
             "verdicts": self.verdicts,
             "by_carrier": self.by_carrier,
             "errors_file": self.errors_file,
+            "source": self.source,
             "window": {"start": self.window[0], "end": self.window[1]} if self.window else None,
             "seconds": round(self.seconds, 3),
         }
@@ -479,10 +489,12 @@ def _ingest(
     carriers: Mapping[str, CarrierInfo],
     rejected: list[RejectedRow],
     report: PullReport,
+    orders_file: OrdersFile | None = None,
 ) -> None:
-    orders_file = open_orders(path, tenant=tenant)
+    orders_file = orders_file or open_orders(path, tenant=tenant)
     chunk: list[dict[str, Any]] = []
     keys: list[tuple[str, str]] = []
+    parcels: list[dict[str, Any]] = []
     now = datetime.now(UTC)
 
     def flush() -> None:
@@ -501,6 +513,11 @@ def _ingest(
             report.rows_rejected += 1
             rejected.append(item)
             continue
+        if isinstance(item, ParcelRow):  # another parcel of a split order: stored at the end
+            parcels.append(
+                order_row(item.order, carriers=carriers, run_id=run_id, now=now, source=source)
+            )
+            continue
         chunk.append(order_row(item, carriers=carriers, run_id=run_id, now=now, source=source))
         key = chunk[-1]["_shipment_key"]
         if key is not None:
@@ -508,6 +525,24 @@ def _ingest(
         if len(chunk) >= _ORDER_CHUNK:
             flush()
     flush()
+    if parcels:
+        with transaction(engine) as connection:
+            report.parcels_stored = store_parcels(connection, parcels)
+    report.rows_read = orders_file.rows_read
+    report.orders_read = orders_file.orders_read
+    report.item_rows = orders_file.item_rows
+    report.source = describe(orders_file)
+
+
+def describe(orders_file: OrdersFile) -> dict[str, str]:
+    """How a file was read, for `pull` output: the export recognized, the sheet, the zone."""
+    profile = orders_file.profile
+    return {
+        "profile": profile.key if profile is not None else "",
+        "profile_name": profile.name if profile is not None else "",
+        "sheet": orders_file.sheet,
+        "timezone": orders_file.timezone,
+    }
 
 
 def order_row(
@@ -534,6 +569,7 @@ def order_row(
         "destination_city": row.destination_city,
         "order_value": row.order_value,
         "currency": row.currency,
+        "parcel_group": row.parcel_group,
         "source": f"{source}:{row.row_number}"[-1024:],
         "last_run_id": run_id,
         "created_at": now,
@@ -620,6 +656,7 @@ async def pull(
     sandbox_url: str | None = None,
     progress: ProgressHook | None = None,
     fetcher_options: Mapping[str, Any] | None = None,
+    orders_file: OrdersFile | None = None,
 ) -> PullReport:
     """Read `orders_path`, fetch what is due, store every raw response, judge every order.
 
@@ -633,7 +670,9 @@ async def pull(
     window = _window(as_of, window_days)
     report.window = (window[0].isoformat(), window[1].isoformat())
     if orders_path is not None:
-        open_orders(orders_path, tenant=tenant)  # fail fast on an unusable file, before writing
+        # fail fast on an unusable file, before writing (the caller may have opened it already,
+        # with the seller's --map and --timezone)
+        orders_file = orders_file or open_orders(orders_path, tenant=tenant)
     db = _Db(engine)
     try:
         source = str(orders_path) if orders_path is not None else f"tenant:{tenant}"
@@ -648,6 +687,7 @@ async def pull(
                 carriers=carriers,
                 rejected=rejected,
                 report=report,
+                orders_file=orders_file,
             )
             if rejected:
                 target = errors_path or Path(f"{orders_path.stem}.errors.csv")
@@ -839,6 +879,13 @@ def orders_touching(engine: Engine, *, shipment_ids: Sequence[int]) -> list[int]
                 connection.execute(
                     sa.select(table.c.id).where(
                         sa.or_(table.c.shipment_id.in_(ids), table.c.shipment_id.in_(parents))
+                    )
+                ).scalars()
+            )
+            found.update(  # orders shipped in several parcels, through their other parcels
+                connection.execute(
+                    sa.select(PARCELS.c.order_pk).where(
+                        sa.or_(PARCELS.c.shipment_id.in_(ids), PARCELS.c.shipment_id.in_(parents))
                     )
                 ).scalars()
             )

@@ -23,6 +23,7 @@ from tracking.domain import (
     TrackResult,
 )
 from tracking.milestones import chronological
+from tracking.parcels import P, judge_parcels, parcel_orders
 from tracking.policies import stored_policy
 from tracking.scheduling import next_poll_at
 from tracking.storage import (
@@ -71,6 +72,7 @@ V = VerdictRecord.__table__  # type: ignore[attr-defined]
 VH = VerdictHistory.__table__  # type: ignore[attr-defined]
 
 _ORDER_UPDATE = (
+    "parcel_group",
     "marketplace",
     "order_date",
     "ship_date",
@@ -200,7 +202,12 @@ def due_shipments(
         scope = sa.and_(scope, OT.c.last_run_id == run_id)
     if window is not None:
         scope = sa.and_(scope, OT.c.order_date >= window[0], OT.c.order_date <= window[1])
-    origin_ids = sa.select(OT.c.shipment_id).where(scope, OT.c.shipment_id.is_not(None))
+    origin_ids = sa.union(
+        sa.select(OT.c.shipment_id).where(scope, OT.c.shipment_id.is_not(None)),
+        sa.select(P.c.shipment_id)  # the further parcels of split orders
+        .join(OT, OT.c.id == P.c.order_pk)
+        .where(scope, P.c.shipment_id.is_not(None)),
+    )
     base: sa.ColumnElement[bool]
     if run_id is None and window is None:
         base = sa.true()
@@ -721,6 +728,14 @@ def load_orders_data(
     query is skipped; events still name the exchange they came from.
     """
     orders = list(connection.execute(sa.select(OT).where(OT.c.id.in_(order_ids)).order_by(OT.c.id)))
+    return bundles_for(connection, orders, with_exchanges=with_exchanges)
+
+
+def bundles_for(
+    connection: Connection, orders: Sequence[Any], *, with_exchanges: bool = True
+) -> list[OrderBundleData]:
+    """`load_orders_data` for order rows already read (or a split order's parcels, each as a
+    copy of its order's row: see `tracking.parcels.parcel_orders`), in their order."""
     origin_ids = sorted({o.shipment_id for o in orders if o.shipment_id is not None})
     origin_set = set(origin_ids)
     shipments: dict[int, list[Any]] = defaultdict(list)
@@ -828,7 +843,7 @@ def _event_rows_of(
 
 
 def facts(
-    data: OrderBundleData, *, shared_with: Sequence[str] = ()
+    data: OrderBundleData, *, shared_with: Sequence[str] = (), merged_with: Sequence[str] = ()
 ) -> tuple[OrderFacts, list[ShipmentFacts]]:
     """The validator's inputs for one order.
 
@@ -850,6 +865,7 @@ def facts(
         destination_postal_code=o.destination_postal_code or "",
         destination_city=o.destination_city or "",
         shared_with=tuple(shared_with),
+        merged_with=tuple(merged_with),
     )
     legs = [
         ShipmentFacts(
@@ -958,9 +974,23 @@ def recompute_verdicts(
                 shared_tracking(connection, [(d.order.id, d.order.tracking_number) for d in others])
             )
         rows: list[dict[str, Any]] = []
+        parcels: dict[int, list[OrderBundleData]] = defaultdict(list)
+        split = parcel_orders(connection, [d.order for d in [*chunk, *others]])
+        flat = [p for ps in split.values() for p in ps]
+        for bundle in bundles_for(connection, flat, with_exchanges=False):
+            parcels[bundle.order.id].append(bundle)
         for data in [*chunk, *others]:
             pk = data.order.id
-            order, legs = facts(data, shared_with=[ref.ref for ref in shared.get(pk, ())])
+            refs = shared.get(pk, ())
+            group = getattr(data.order, "parcel_group", "") or ""
+            merged = [  # the same store's orders the export puts in this very parcel
+                r for r in refs if group and r.tenant == data.order.tenant and r.group == group
+            ]
+            order, legs = facts(
+                data,
+                shared_with=[r.ref for r in refs if r not in merged],
+                merged_with=[r.ref for r in merged],
+            )
             verdict = evaluate(
                 order=order,
                 shipments=legs,
@@ -968,6 +998,25 @@ def recompute_verdicts(
                 as_of=as_of,
                 policy=partner_policy.get(pk, policy),
             )
+            if pk in parcels:  # a split order: every parcel judged, all needed
+                judged = []
+                for parcel in parcels[pk]:
+                    number = parcel.order.tracking_number
+                    cited = shared_tracking(connection, [(pk, number)]).get(pk, ())
+                    parcel_order, parcel_legs = facts(parcel, shared_with=[r.ref for r in cited])
+                    judged.append(
+                        (
+                            parcel_order.tracking_number,
+                            evaluate(
+                                order=parcel_order,
+                                shipments=parcel_legs,
+                                events=parcel.events,
+                                as_of=as_of,
+                                policy=partner_policy.get(pk, policy),
+                            ),
+                        )
+                    )
+                verdict = judge_parcels(order.tracking_number, verdict, judged)
             if pk not in partner_policy:
                 verdicts[pk] = verdict
             milestones, findings, digest = verdict_payload(verdict)

@@ -166,8 +166,36 @@ class OrderRecord(SQLModel, table=True):
     )
     currency: str = Field(default="", max_length=3)
     shipment_id: int | None = Field(default=None, foreign_key="shipments.id", index=True)
+    parcel_group: str = Field(default="", max_length=160)
+    """How the export groups this order's parcel with other orders' ("merged": an ERP's merge
+    flag; "package:<id>": its package id); "" when it says nothing."""
     source: str = Field(default="", max_length=1024)
     last_run_id: str | None = Field(default=None, max_length=36, index=True)
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc_column())
+    updated_at: datetime = Field(default_factory=_now, sa_column=_utc_column())
+
+
+class OrderParcelRecord(SQLModel, table=True):
+    """Another parcel of an order shipped in several (a split order).
+
+    The order's own `tracking_number` and `shipment_id` are its first parcel; each further
+    distinct tracking number the export gives the order is one row here, tracked and judged
+    like the first (the order's verdict needs every parcel's milestones).
+    """
+
+    __tablename__ = "order_parcels"
+    __table_args__ = (
+        sa.UniqueConstraint("order_pk", "tracking_number", name="uq_order_parcel_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_pk: int = Field(foreign_key="orders.id", index=True)
+    tracking_number: str = Field(max_length=64)
+    carrier: str | None = Field(default=None, max_length=32)
+    carrier_declared: str = Field(default="", max_length=256)
+    carrier_source: str = Field(default="declared", max_length=16)
+    shipment_id: int | None = Field(default=None, foreign_key="shipments.id", index=True)
+    source: str = Field(default="", max_length=1024)
     created_at: datetime = Field(default_factory=_now, sa_column=_utc_column())
     updated_at: datetime = Field(default_factory=_now, sa_column=_utc_column())
 

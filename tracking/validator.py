@@ -93,6 +93,8 @@ class OrderFacts:
     destination_city: str = ""
     shared_with: tuple[str, ...] = ()
     """Other orders (`tenant/order id`) citing the same tracking number, across all stores."""
+    merged_with: tuple[str, ...] = ()
+    """Orders of the same store the export puts in this very parcel (merge flag, package id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,9 +514,10 @@ def _cross_order_findings(order: OrderFacts) -> list[FindingView]:
     The message names the orders of this store; orders of other stores are only counted
     there (the evidence pointers name them, for the caller to show or redact).
     """
+    merged = _merged_findings(order)
     others = order.shared_with
     if not others:
-        return []
+        return merged
     own = [ref.partition("/")[2] for ref in others if ref.partition("/")[0] == order.tenant]
     foreign = len(others) - len(own)
     parts: list[str] = []
@@ -540,6 +543,30 @@ def _cross_order_findings(order: OrderFacts) -> list[FindingView]:
             f"{'、'.join(parts_zh)}。审核会将一个包裹对应多个订单视为虚假物流；除非这些订单"
             "确实合并发货（请在申诉中说明），否则不要引用。",
             [f"order:{ref}" for ref in others[:_MAX_ORDER_POINTERS]],
+        ),
+        *merged,
+    ]
+
+
+def _merged_findings(order: OrderFacts) -> list[FindingView]:
+    """One parcel for several orders of this store, as the export itself says (an ERP's merge
+    flag, or the same package id): a warning, not the `number.shared` error."""
+    merged = order.merged_with
+    if not merged:
+        return []
+    ids = [ref.partition("/")[2] for ref in merged]
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    return [
+        _finding(
+            "number.merged",
+            "warning",
+            f"Tracking number {order.tracking_number} is one parcel for this order and"
+            f" {len(ids)} other order(s) of this store ({shown}), merged in one parcel as the"
+            " export records. Cite it with every order it carries and say in the appeal that"
+            " they were shipped together.",
+            f"运单号 {order.tracking_number} 是本订单与本店铺另外 {len(ids)} 个订单（{shown}）"
+            "合并发出的同一个包裹（导出文件记录为合并）。申诉时请一并列出这些订单并说明合并发货。",
+            [f"order:{ref}" for ref in merged[:_MAX_ORDER_POINTERS]],
         )
     ]
 

@@ -39,8 +39,9 @@ from tracking.api.models import (
     Window,
 )
 from tracking.findings import redact_other_stores
+from tracking.ingest import ParcelRow, read_orders_bytes
 from tracking.ingest import RejectedRow as IngestRejected
-from tracking.ingest import read_orders_bytes
+from tracking.parcels import store_parcels
 from tracking.pipeline import order_row
 from tracking.repository import load_orders_data, raw_body, upsert_orders
 from tracking.storage import (
@@ -121,6 +122,8 @@ def import_orders(
     carriers: Mapping[str, CarrierInfo],
     from_json: bool = False,
     listed: int = 1000,
+    timezone: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Store the usable rows of an orders CSV for `tenant`, by the command line's rules.
 
@@ -129,7 +132,9 @@ def import_orders(
     accepted and rejected rows are listed (the counts are always complete).
     Raises `InputError` when the file cannot be used at all (nothing is written then).
     """
-    orders_file = read_orders_bytes(data, source=source, tenant=tenant)
+    orders_file = read_orders_bytes(
+        data, source=source, tenant=tenant, timezone=timezone, columns=columns
+    )
     first_row = orders_file.header_row + 1
     state = _Import(listed=listed)
     now = datetime.now(UTC)
@@ -143,9 +148,16 @@ def import_orders(
             chunk.clear()
             keys.clear()
 
+    parcels: list[dict[str, Any]] = []
     for item in orders_file:
         state.result.rows_read += 1
         index = item.row_number - first_row if from_json else None
+        if isinstance(item, ParcelRow):  # another parcel of a split order: stored at the end
+            if item.order.tenant == tenant:
+                parcels.append(
+                    order_row(item.order, carriers=carriers, run_id="", now=now, source=source)
+                )
+            continue
         if isinstance(item, IngestRejected):
             state.reject(
                 RejectedRow(
@@ -188,6 +200,13 @@ def import_orders(
         if len(chunk) >= _CHUNK:
             flush()
     flush()
+    if parcels:
+        with transaction(engine) as connection:
+            state.result.parcels = store_parcels(connection, parcels)
+    state.result.rows_read = orders_file.rows_read
+    state.result.orders_read = orders_file.orders_read
+    state.result.item_rows = orders_file.item_rows
+    state.result.profile = orders_file.profile.key if orders_file.profile is not None else ""
     return state.result
 
 

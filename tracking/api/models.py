@@ -150,6 +150,14 @@ class ImportResult(BaseModel):
     rows_read: int
     rows_accepted: int
     rows_rejected: int
+    orders_read: int = Field(
+        default=0, description="Orders read: rows of one store and order id are one order."
+    )
+    item_rows: int = Field(default=0, description="Further rows (items) of an order already read.")
+    parcels: int = Field(
+        default=0, description="Further parcels of split orders (another tracking number)."
+    )
+    profile: str = Field(default="", description="The known export recognized, if any.")
     accepted: list[AcceptedRow]
     rejected: list[RejectedRow]
     truncated: bool = Field(description="True when `accepted` or `rejected` was cut short.")

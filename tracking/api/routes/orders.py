@@ -27,6 +27,7 @@ from tracking.api.quotas import import_slot
 from tracking.api.routes import problem_responses
 from tracking.api.webhooks import decode_cursor, encode_cursor
 from tracking.exceptions import InputError
+from tracking.ingest.describe import parse_maps
 
 __all__ = ["MAX_JSON_ORDERS", "router"]
 
@@ -37,6 +38,13 @@ _ROW_ID = re.compile(r"[0-9]{1,18}")
 _JSON_ORDERS: TypeAdapter[list[OrderIn]] = TypeAdapter(
     Annotated[list[OrderIn], Field(max_length=MAX_JSON_ORDERS)]
 )
+_WORKBOOK_TYPES = {  # a workbook sent as the body, by its media type
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.ms-excel.sheet.macroenabled.12": "xlsm",
+    "application/vnd.ms-excel.sheet.binary.macroenabled.12": "xlsb",
+    "application/vnd.ms-excel": "xls",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+}
 _CSV_TYPES = {
     "text/csv",
     "application/csv",
@@ -87,7 +95,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _form_file(request: Request, body: bytes) -> tuple[bytes, str]:
+async def _form_file(request: Request, body: bytes) -> tuple[bytes, str, list[tuple[str, str]]]:
     async def replay() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
 
@@ -102,12 +110,13 @@ async def _form_file(request: Request, body: bytes) -> tuple[bytes, str]:
         raise ApiProblem(
             422, "the multipart form needs a `file` field with the CSV", kind="invalid-request"
         )
+    fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     try:
         data = await upload.read()
         name = upload.filename or "upload.csv"
     finally:
         await form.close()
-    return data, name
+    return data, name, fields
 
 
 @router.post(
@@ -119,13 +128,35 @@ async def _form_file(request: Request, body: bytes) -> tuple[bytes, str]:
     dependencies=[Depends(import_slot)],
 )
 async def import_orders_route(
-    request: Request, context: ContextDep, principal: PrincipalDep
+    request: Request,
+    context: ContextDep,
+    principal: PrincipalDep,
+    timezone: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Time zone of times written without one (IANA name such as"
+            " Europe/London, or +03:00); default: the recognized export's, else China time."
+            " Also accepted as a multipart form field.",
+        ),
+    ] = None,
+    column_map: Annotated[
+        list[str] | None,
+        Query(
+            alias="map",
+            max_length=300,
+            description="Read a field from this column, as the command line's --map:"
+            ' order_date="Created Time" (repeatable; also a multipart form field).',
+        ),
+    ] = None,
 ) -> ImportResult:
-    """Store the usable orders of a CSV export or a JSON list, by the command line's rules.
+    """Store the usable orders of a CSV or workbook export or a JSON list, by the command
+    line's rules (the same header recognition, item-row grouping, `map` and `timezone`).
 
     Every unusable row comes back with its row number (and, for JSON, its index), column,
     value and reason; good rows are stored. Importing the same orders again updates them.
     """
+    maps = list(column_map or [])
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await _read_body(request, context.options.max_upload_bytes)
     from_json = False
@@ -150,10 +181,14 @@ async def import_orders_route(
             )
         data, source, from_json = orders_csv(items), "api:orders.json", True
     elif media == "multipart/form-data":
-        data, name = await _form_file(request, body)
+        data, name, fields = await _form_file(request, body)
         source = f"api:{name}"
+        timezone = timezone or next((v for k, v in fields if k == "timezone"), None)
+        maps += [v for k, v in fields if k == "map"]
     elif media in _CSV_TYPES:
         data, source = body, "api:orders.csv"
+    elif media in _WORKBOOK_TYPES:
+        data, source = body, f"api:orders.{_WORKBOOK_TYPES[media]}"
     else:
         raise ApiProblem(
             415,
@@ -171,6 +206,8 @@ async def import_orders_route(
                 source=source[:200],
                 carriers=context.carriers,
                 from_json=from_json,
+                timezone=timezone,
+                columns=parse_maps(maps),
             )
         )
     except InputError as exc:
