@@ -3,20 +3,12 @@
 Today a UTF-8 orders file with one bad byte is read as a legacy code page (cp1250, cp852...)
 and every non-ASCII value is silently garbled; a header row longer than the 64 KiB sniffing
 sample is cut, so columns past it are "missing". The fixes belong in the ingest package
-(issue 12 is restructuring `tracking/ingest`): until they land these tests are expected to
-fail (strict xfail), and turn into failures to unmark once they pass.
+(`tracking/ingest`, issue 12); these tests show them.
 """
 
 from __future__ import annotations
 
-import pytest
 
-PENDING = pytest.mark.xfail(
-    strict=True, reason="issue 15 finding 10: fix pending in the ingest package (issue 12)"
-)
-
-
-@PENDING
 def test_damaged_utf8_is_never_read_as_a_legacy_code_page() -> None:
     from tracking.ingest import OrderRow, RejectedRow, read_orders_bytes
 
@@ -34,7 +26,6 @@ def test_damaged_utf8_is_never_read_as_a_legacy_code_page() -> None:
     assert {r.destination_city for r in kept} == {"Zürich 苏州"}
 
 
-@PENDING
 def test_a_header_row_past_64_kib_is_read_whole() -> None:
     from tracking.ingest import OrderRow, read_orders_bytes
 
