@@ -81,6 +81,8 @@ class ErrorKind(StrEnum):
     """The account's quota at the carrier is used up (retrying before it renews is useless)."""
     PERMISSION = "permission"
     """The credentials are valid but not allowed this call or this number."""
+    AWAITING_DATA = "awaiting_data"
+    """Registered with an aggregator (17TRACK) that has not fetched the carrier yet."""
 
 
 def sha256_hex(data: bytes) -> str:
