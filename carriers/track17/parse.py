@@ -177,7 +177,10 @@ def push_number(body: bytes) -> tuple[str, str]:
 def _push(body: bytes) -> Push | None:
     """The push in `body`, None when it is not one; a push of another shape is refused."""
     fast = validate_json_body(Push, body)
-    if fast is not None and fast.event in PUSH_EVENTS:
+    if fast is not None and (
+        fast.event == STOPPED_STATUS
+        or (fast.event in PUSH_EVENTS and "track_info" in fast.data.model_fields_set)
+    ):
         return fast
     raw = json_object(body, carrier=_CARRIER)
     if "event" not in raw:

@@ -26,7 +26,7 @@ from tracking.api.deps import known_query_only
 from tracking.api.jobs import Job, JobRunner, bundle_handler, pull_handler
 from tracking.api.models import OrderIn
 from tracking.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from tracking.api.routes import bundles, exchanges, orders, pulls, summary, webhooks
+from tracking.api.routes import bundles, carrier_push, exchanges, orders, pulls, summary, webhooks
 from tracking.api.webhooks import (
     WebhookDispatcher,
     emit_bundle_ready,
@@ -187,6 +187,8 @@ def create_app(
     for module in (orders, pulls, exchanges, summary, bundles, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
+    # Carriers' pushes authenticate with the carrier's own signature, not an API key.
+    app.include_router(carrier_push.router, prefix="/v1")
     return app
 
 
