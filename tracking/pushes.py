@@ -136,13 +136,14 @@ def _judge(engine: Engine, orders: Sequence[int], *, settings: Settings, now: da
     default = resolve_policy(settings.policy, settings=settings)
     verdicts = VerdictRecord.__table__  # type: ignore[attr-defined]
     with engine.connect() as connection:
-        named: dict[int, str] = dict(
-            connection.execute(
+        named: dict[int, str] = {
+            pk: name
+            for pk, name in connection.execute(
                 sa.select(verdicts.c.order_pk, verdicts.c.policy).where(
                     verdicts.c.order_pk.in_(list(orders))
                 )
-            ).tuples()
-        )
+            )
+        }
     groups: dict[str, list[int]] = defaultdict(list)
     policies = {default.name: default}
     for pk in orders:
