@@ -14,16 +14,26 @@ from typing import Any
 import httpx
 import pytest
 import respx
+import sqlalchemy as sa
 
 from carriers.base import RateLimit, SandboxRequest
 from carriers.http import CarrierHttp
 from carriers.track17 import CARRIER
 from carriers.track17.parse import parse
 from carriers.track17.sandbox import SANDBOX
-from tracking.domain import CarrierFailure, ErrorKind, NumberResult, Stage, TrackResult
+from tracking.domain import (
+    CarrierFailure,
+    ErrorKind,
+    Exchange,
+    NumberResult,
+    Stage,
+    TrackResult,
+)
 from tracking.exceptions import BadPayloadError
 from tracking.milestones import milestone_times
+from tracking.repository import store_results
 from tracking.scheduling import next_poll_at
+from tracking.storage import transaction
 
 BASE = "https://api.17track.net/track/v2.2"
 KEY = "doc-example-key"  # invented
@@ -432,3 +442,38 @@ def test_wrong_shapes_are_refused_in_plain_words(body: bytes, reason: str) -> No
     assert reason in message
     assert "Input should be" not in message
     assert "_Data" not in message
+
+
+# -- the awaiting state, stored ---------------------------------------------------------------
+
+
+def test_awaiting_data_is_stored_as_such_and_polled_again_within_minutes(
+    sqlite_url: str, make_engine: Any
+) -> None:
+    engine = make_engine(sqlite_url)
+    with transaction(engine) as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO shipments (carrier, tracking_number, role, carrier_name, state, "
+                "carrier_status, final, poll_count, created_at) VALUES "
+                "('17track', :n, 'origin', '', 'new', '', false, 0, :t)"
+            ),
+            {"n": NUMBER, "t": datetime(2026, 11, 20, tzinfo=UTC).isoformat(" ")},
+        )
+        sid = connection.execute(sa.text("SELECT id FROM shipments")).scalar_one()
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    exchange = Exchange("17track", "v", "POST", f"{BASE}/register", None, 200, (), b"{}", now)
+    awaiting = CarrierFailure(NUMBER, ErrorKind.AWAITING_DATA, "registered just now")
+    store_results(
+        engine,
+        shipment_ids={NUMBER: sid},
+        results=[NumberResult(NUMBER, (exchange,), awaiting)],
+        now=now,
+        run_id=None,
+    )
+    with engine.connect() as connection:
+        state, error_kind, next_poll = connection.execute(
+            sa.text("SELECT state, error_kind, next_poll_at FROM shipments")
+        ).one()
+    assert (state, error_kind) == ("awaiting_data", "awaiting_data")
+    assert datetime.fromisoformat(str(next_poll)).replace(tzinfo=UTC) - now == timedelta(minutes=15)

@@ -279,7 +279,7 @@ async def test_pushes_without_a_configured_key_are_refused_as_not_set_up(
         response = await http.post(
             "/v1/carriers/17track/push", content=body, headers={"sign": push_sign(body, KEY)}
         )
-    assert response.status_code == 503
+    assert response.status_code == 404
     assert "TRACK_EVIDENCE_17TRACK__TOKEN" in response.json()["detail"]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,6 +43,7 @@ from carriers.track17.models import (
     TrackInfo,
 )
 from carriers.track17.shapes import foreign_shape
+from carriers.track17.times import event_time
 from tracking.countries import to_iso2
 from tracking.domain import (
     CarrierFailure,
@@ -51,7 +51,6 @@ from tracking.domain import (
     LegRef,
     ParsedEvent,
     Stage,
-    TimeSource,
     TrackResult,
 )
 from tracking.exceptions import (
@@ -89,8 +88,6 @@ SUPPORTED = (
 )
 """The shapes this parser reads, as refusals name them."""
 
-_ORIGIN_TZ = timezone(timedelta(hours=8))
-_MAX_OFFSET_MINUTES = 14 * 60
 _CARRIER = "17track"
 STOPPED_STATUS = "TRACKING_STOPPED"
 """`carrier_status` of the result a `TRACKING_STOPPED` push gives (it carries no events)."""
@@ -121,13 +118,16 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     web API by name), and the matching `CarrierError` for an envelope whose `code` is not 0.
     """
     spelling = {_norm(n): n for n in requested}
-    push = _push(body)
-    if push is not None:
-        number = spelling.get(_norm(push.data.number), push.data.number)
-        if push.event == STOPPED_STATUS:
-            return {number: TrackResult(number, (), final=False, carrier_status=STOPPED_STATUS)}
-        return {number: _outcome(number, push.data)}
-    data = _data(body)
+    data = _fast_data(body)
+    if data is None:
+        push = _push(body)
+        if push is not None:
+            number = spelling.get(_norm(push.data.number), push.data.number)
+            if push.event == STOPPED_STATUS:
+                stopped = TrackResult(number, (), final=False, carrier_status=STOPPED_STATUS)
+                return {number: stopped}
+            return {number: _outcome(number, push.data)}
+        data = _data(body)
     output: ParseOutput = {}
     for item in data.accepted or []:
         if "track_info" not in item.model_fields_set:
@@ -200,7 +200,8 @@ def _refused(reason: str) -> BadPayloadError:
     return refusal(_CARRIER, expected=SUPPORTED, reason=reason)
 
 
-def _data(body: bytes) -> Data:
+def _fast_data(body: bytes) -> Data | None:
+    """The `data` of a well-formed v2.x answer read straight from the bytes, else None."""
     fast = validate_json_body(Envelope, body)
     if (
         fast is not None
@@ -209,6 +210,13 @@ def _data(body: bytes) -> Data:
         and not _has_v1_items(fast.data)
     ):
         return fast.data
+    return None
+
+
+def _data(body: bytes) -> Data:
+    fast = _fast_data(body)
+    if fast is not None:
+        return fast
     raw = json_object(body, carrier=_CARRIER)
     named = foreign_shape(raw)
     if named is not None:
@@ -327,7 +335,7 @@ def _with_milestones(
             time_utc=milestone.time_utc,
             description=f"17TRACK milestone: {key}",
         )
-        instant, offset, source = _event_time(raw, country=None)
+        instant, offset, source = event_time(raw, country=None)
         same = [i for i, e in enumerate(events) if e.occurred_at == instant]
         if any(events[i].stage is stage for i in same):
             continue
@@ -376,7 +384,7 @@ def _event(raw: Event, *, origin: str | None) -> tuple[ParsedEvent, bool]:
         # No stage and no sub-status: the text is all there is (the shared classifier
         # returns `unknown` rather than guess).
         stage = classify(description)
-    instant, offset, source = _event_time(raw, country=country)
+    instant, offset, source = event_time(raw, country=country)
     location = (raw.location or "").strip()
     if not location and raw.address is not None:
         location = ", ".join(p for p in (raw.address.city, raw.address.state) if p)
@@ -392,52 +400,6 @@ def _event(raw: Event, *, origin: str | None) -> tuple[ParsedEvent, bool]:
         raw_time=raw.time_iso or raw.time_utc or "",
     )
     return event, bool(raw.stage and raw.stage.strip() in STAGE_MAP)
-
-
-def _event_time(raw: Event, *, country: str | None) -> tuple[datetime, int | None, TimeSource]:
-    """The instant, the local offset (minutes east of UTC) and how the offset is known.
-
-    - `time_utc` is the instant; a `time_utc` without a zone is read as UTC (its name says so).
-    - `time_iso` with an offset gives the local offset (`explicit`); without `time_utc` it
-      is also the instant.
-    - `time_iso` without an offset next to a `time_utc`: the offset is their difference
-      (`inferred`), when it is a whole quarter-hour within +-14 h.
-    - Neither zoned: the naive `time_iso` is UTC+8 when the event is in China (`inferred`),
-      else it is read as UTC with the offset unknown (`unknown`): an unknown offset is shown
-      as such rather than guessed from the country.
-    """
-    local = _read_time(raw.time_iso, raw)
-    utc = _read_time(raw.time_utc, raw)
-    if utc is not None and utc.tzinfo is None:
-        utc = utc.replace(tzinfo=UTC)
-    if local is not None and local.tzinfo is not None:
-        delta = local.utcoffset() or timedelta(0)
-        return utc or local, int(delta.total_seconds() // 60), TimeSource.EXPLICIT
-    if utc is not None:
-        if local is not None:
-            minutes = round((local - utc.replace(tzinfo=None)).total_seconds() / 60)
-            if minutes % 15 == 0 and abs(minutes) <= _MAX_OFFSET_MINUTES:
-                return utc, minutes, TimeSource.INFERRED
-        return utc, None, TimeSource.UNKNOWN
-    if local is not None:
-        if country == "CN":
-            return local.replace(tzinfo=_ORIGIN_TZ), 480, TimeSource.INFERRED
-        return local.replace(tzinfo=UTC), None, TimeSource.UNKNOWN
-    raise BadPayloadError(
-        f"17track: event {raw.description!r} has neither `time_iso` nor `time_utc`",
-        carrier="17track",
-    )
-
-
-def _read_time(text: str | None, raw: Event) -> datetime | None:
-    if not text or not text.strip():
-        return None
-    try:
-        return datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise BadPayloadError(
-            f"17track: unreadable event time {text!r} ({raw.description!r})", carrier="17track"
-        ) from None
 
 
 def _legs(number: str, info: TrackInfo, providers: Sequence[Provider]) -> tuple[LegRef, ...]:

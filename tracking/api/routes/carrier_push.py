@@ -35,8 +35,7 @@ _MAX_PUSH_BYTES = 5 * 1024 * 1024
     summary="Receive a 17TRACK push (webhook)",
     responses={
         200: {"description": "Stored; the orders using the number were judged again."},
-        **problem_responses(401, 413, 422),
-        503: {"description": "17TRACK pushes are not set up (no key configured)."},
+        **problem_responses(401, 404, 413, 422),
     },
 )
 async def track17_push(request: Request, context: ContextDep) -> dict[str, Any]:
@@ -48,11 +47,11 @@ async def track17_push(request: Request, context: ContextDep) -> dict[str, Any]:
     try:
         keys = await run_in_threadpool(push_keys, context.settings)
     except ConfigError as exc:
-        raise ApiProblem(503, str(exc), kind="push-not-configured") from None
+        raise ApiProblem(404, str(exc), kind="push-not-configured") from None
     if not keys:
         raise ApiProblem(
-            503,
-            "17TRACK pushes are not set up: set TRACK_EVIDENCE_17TRACK__TOKEN (the API key "
+            404,
+            "17TRACK pushes are not set up here: set TRACK_EVIDENCE_17TRACK__TOKEN (the API key "
             "17TRACK signs pushes with) or TRACK_EVIDENCE_17TRACK__PUSH_KEY",
             kind="push-not-configured",
         )
