@@ -247,7 +247,18 @@ async def test_a_refused_change_keeps_what_17track_said() -> None:
         )
         (result,) = await _track([YUNEXPRESS])
     assert _failure(result).kind is ErrorKind.NOT_FOUND
-    assert len(result.exchanges) == 2
+    assert [x.url for x in result.exchanges] == [f"{BASE}/changecarrier", f"{BASE}/gettrackinfo"]
+
+
+async def test_a_guess_that_finds_events_is_not_changed() -> None:
+    events = [_event("2026-10-04T13:35:22Z", "Dispatched", stage="Departure")]
+    found = _item(YUNEXPRESS, events, carrier=190012)
+    with respx.mock(assert_all_called=False) as router:
+        router.post(f"{BASE}/gettrackinfo").respond(json=_envelope([found]))
+        change = router.post(f"{BASE}/changecarrier")
+        (result,) = await _track([YUNEXPRESS])
+    assert change.call_count == 0
+    assert isinstance(result.outcome, TrackResult)
 
 
 async def test_a_number_whose_shape_names_its_carrier_is_registered_with_it() -> None:

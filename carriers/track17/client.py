@@ -7,7 +7,7 @@ schedule; registering costs quota, reading is free (carrier-apis §5; godely/aio
 polls never register it again) and is *awaiting data*: 17TRACK answers it after its first
 fetch, normally within minutes. A number whose shape names its carrier beyond doubt
 (`codes.expected_carrier`) is registered under that carrier's key, and moved to it with
-`changecarrier` when 17TRACK tracks it under another.
+`changecarrier` when 17TRACK tracks it under another and finds nothing there.
 
 Request shapes (URL, `17token` header, JSON array bodies) follow the v2.2 documentation,
 https://asset.17track.net/api/document/v2.2_en/index.html; `changecarrier` items are
@@ -74,7 +74,7 @@ class Track17Adapter:
     Per batch: one `gettrackinfo`; then one `register` for the numbers 17TRACK does not
     know yet (they come back `awaiting_data`) and one `changecarrier` for numbers tracked
     under the wrong carrier (`awaiting_data` too). A number's result keeps the exchanges
-    that concern it, the one its events come from first.
+    that concern it; the one its events come from is last (events cite the last).
 
     **Parameters:**
 
@@ -205,10 +205,11 @@ class Track17Adapter:
             failed = _status_error(change)
         except CarrierError as err:
             for number in moves:
-                exchanges[number] = (*exchanges[number], *_kept(err))
+                exchanges[number] = (*_kept(err), *exchanges[number])
             return
         for number, (old, new, name) in moves.items():
-            exchanges[number] = (*exchanges[number], change)
+            # Before the `gettrackinfo` answer, which stays last: events cite the last one.
+            exchanges[number] = (change, *exchanges[number])
             if failed is None and number not in refused:
                 outcomes[number] = CarrierFailure(
                     number,
@@ -228,7 +229,8 @@ def _moves(
         current = detected.get(_norm(number))
         if known is None or current is None or current == known[0]:
             continue
-        if number in outcomes:
+        # Only when 17TRACK's own guess found nothing: a guess that finds events works.
+        if isinstance(outcomes.get(number), CarrierFailure):
             moves[number] = (current, known[0], known[1])
     return moves
 
