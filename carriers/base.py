@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from carriers.refusal import plain_reason, refusal
 from tracking.config import CarrierSettings
 from tracking.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
 from tracking.exceptions import BadPayloadError, CarrierError, CarrierServerError
@@ -56,14 +55,14 @@ def json_object(body: bytes | str, *, carrier: str) -> dict[str, Any]:
     return data
 
 
-def shape_error(exc: ValidationError, *, carrier: str, expected: str = "") -> BadPayloadError:
-    """What a validation failure of a carrier's payload means, in plain words.
-
-    "<carrier>: this is not a <expected> response: <what and where>", e.g. "yanwen: this is
-    not a supported yanwen response: `data` is a list where an object is expected"; never
-    the validation library's own wording.
-    """
-    return refusal(carrier, expected=expected or f"supported {carrier}", reason=plain_reason(exc))
+def shape_error(exc: ValidationError, *, carrier: str) -> BadPayloadError:
+    """What a validation failure of a carrier's payload model means: where, and how many."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return BadPayloadError(
+        f"{carrier}: unexpected shape ({exc.error_count()} problems: {where}: {first['msg']})",
+        carrier=carrier,
+    )
 
 
 def validate_object(model: type[M], data: dict[str, Any], *, carrier: str) -> M:
