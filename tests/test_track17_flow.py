@@ -313,7 +313,7 @@ async def test_requests_match_17tracks_documented_examples_byte_for_byte() -> No
     'Content-Type:application/json' --data '[{"number":"RR123456789CN"}]'
     https://api.17track.net/track/v1/register` (v1 docs, "Data request"); v2.2 keeps the
     header and the array body under `https://api.17track.net/track/v2.2/` ("Quick Guide").
-    `changecarrier` items are `{"number", "carrier_old", "carrier_new"}` (v2.2 docs).
+    `changecarrier` items: `{"number", "carrier_old", "carrier_new"}` [clients].
     """
     sent = await _sent([NUMBER], _envelope([], [_rejected(NUMBER, -18019902)]))
     info, register = sent

@@ -10,9 +10,10 @@ fetch, normally within minutes. A number whose shape names its carrier beyond do
 `changecarrier` when 17TRACK tracks it under another and finds nothing there.
 
 Request shapes (URL, `17token` header, JSON array bodies) follow the v2.2 documentation,
-https://asset.17track.net/api/document/v2.2_en/index.html; `changecarrier` items are
-`{"number", "carrier_old", "carrier_new"}` (same source; godely/aio17track's client sends
-the same three fields).
+https://asset.17track.net/api/document/v2.2_en/index.html. `changecarrier` items are
+`{"number", "carrier_old", "carrier_new"}` as independent clients send them
+(godely/aio17track `client.py`, a Go client's `ChangeCarrierRequest`) [clients]; the
+documentation's own example was not at hand.
 """
 
 from __future__ import annotations
