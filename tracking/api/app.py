@@ -50,6 +50,8 @@ read verdicts and evidence, build evidence bundles, and get notified by signed w
 
 Every request needs `Authorization: Bearer <key>` (a key from
 `track-evidence keys create --tenant T`); everything is scoped to the key's tenant.
+Carriers' pushes (`POST /v1/carriers/17track/push`) are the exception: the carrier
+authenticates them with its own signature.
 Errors are problem details (RFC 9457, `application/problem+json`).
 """
 
