@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from carriers.track17.codes import NOT_REGISTERED, expected_carrier
-from carriers.track17.parse import detected_carriers, parse, parse_register, rejection_codes
+from carriers.track17.parse import parse_register, read_answer
 from tracking.config import CarrierSettings
 from tracking.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
 from tracking.exceptions import BadPayloadError, CarrierError, CarrierServerError
@@ -120,18 +120,17 @@ class Track17Adapter:
         except CarrierError as err:
             return _failed(numbers, _kept(err), err)
         try:
-            outcomes: dict[str, Outcome] = dict(parse(info.body, requested=unique))
-            codes = rejection_codes(info.body)
-            detected = detected_carriers(info.body)
+            reading = read_answer(info.body, requested=unique)
         except CarrierError as err:
             return _failed(numbers, (info,), _answer_error(info, err))
         if (error := _status_error(info)) is not None:
             return _failed(numbers, (info,), error)
+        outcomes: dict[str, Outcome] = dict(reading.outcomes)
         exchanges: dict[str, tuple[Exchange, ...]] = dict.fromkeys(unique, (info,))
-        unregistered = [n for n in unique if codes.get(_norm(n)) == NOT_REGISTERED]
+        unregistered = [n for n in unique if reading.codes.get(_norm(n)) == NOT_REGISTERED]
         if unregistered:
             await self._register(unregistered, headers, outcomes, exchanges)
-        moves = _moves(unique, detected, outcomes)
+        moves = _moves(unique, reading.carriers, outcomes)
         if moves:
             await self._change_carrier(moves, headers, outcomes, exchanges)
         return [

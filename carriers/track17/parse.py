@@ -9,7 +9,7 @@ and push bodies (`{"event": "TRACKING_UPDATED" | "TRACKING_STOPPED", "data": {..
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -74,11 +74,11 @@ __all__ = [
     "SUB_STATUS_MAP",
     "SUPPORTED",
     "TOO_MANY_NUMBERS",
-    "detected_carriers",
+    "Reading",
     "parse",
     "parse_register",
     "push_number",
-    "rejection_codes",
+    "read_answer",
     "stage_of",
 ]
 
@@ -128,6 +128,10 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
                 return {number: stopped}
             return {number: _outcome(number, push.data)}
         data = _data(body)
+    return _outputs(data, spelling)
+
+
+def _outputs(data: Data, spelling: Mapping[str, str]) -> ParseOutput:
     output: ParseOutput = {}
     for item in data.accepted or []:
         if "track_info" not in item.model_fields_set:
@@ -152,14 +156,33 @@ def parse_register(body: bytes, *, requested: Sequence[str] = ()) -> dict[str, C
     return _rejections(data, {_norm(n): n for n in requested})
 
 
-def detected_carriers(body: bytes) -> dict[str, int]:
-    """Number -> the carrier key 17TRACK tracks it under, from a `gettrackinfo` answer."""
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A `gettrackinfo` answer read once: outcomes, rejection codes, detected carriers."""
+
+    outcomes: ParseOutput
+    codes: dict[str, int]
+    """Normalized number -> its `rejected[].error.code`."""
+    carriers: dict[str, int]
+    """Normalized number -> the carrier key 17TRACK tracks it under."""
+
+
+def read_answer(body: bytes, *, requested: Sequence[str] = ()) -> Reading:
+    """`parse`, plus what the adapter needs to decide on `register` and `changecarrier`."""
     data = _data(body)
-    return {
-        _norm(item.number): item.carrier
-        for item in data.accepted or []
-        if item.carrier is not None and "track_info" in item.model_fields_set
-    }
+    return Reading(
+        outcomes=_outputs(data, {_norm(n): n for n in requested}),
+        codes={
+            _norm(item.number): item.error.code
+            for item in data.rejected or []
+            if item.error is not None and item.error.code is not None
+        },
+        carriers={
+            _norm(item.number): item.carrier
+            for item in data.accepted or []
+            if item.carrier is not None and "track_info" in item.model_fields_set
+        },
+    )
 
 
 def push_number(body: bytes) -> tuple[str, str]:
@@ -451,13 +474,3 @@ def _error_message(data: Any) -> str:
 
 def _norm(number: str) -> str:
     return "".join(number.split()).upper()
-
-
-def rejection_codes(body: bytes) -> dict[str, int]:
-    """Normalized number -> `rejected[].error.code` of an answer (codes it gives)."""
-    data = _data(body)
-    return {
-        _norm(item.number): item.error.code
-        for item in data.rejected or []
-        if item.error is not None and item.error.code is not None
-    }
