@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -348,18 +349,22 @@ def _with_milestones(
     """
     events = [event for event, _ in read]
     keyed = [has_stage for _, has_stage in read]
+    at: dict[datetime, list[int]] = {}
+    by_text: dict[str, list[int]] = {}  # 17TRACK copies the event's time strings
+    for i, event in enumerate(events):
+        at.setdefault(event.occurred_at, []).append(i)
+        by_text.setdefault(event.raw_time, []).append(i)
     for milestone in milestones:
         key = (milestone.key_stage or "").strip()
-        if key not in STAGE_MAP or not (milestone.time_utc or milestone.time_iso):
+        text = milestone.time_iso or milestone.time_utc
+        if key not in STAGE_MAP or not text:
             continue
         stage = STAGE_MAP[key]
-        raw = Event(
-            time_iso=milestone.time_iso,
-            time_utc=milestone.time_utc,
-            description=f"17TRACK milestone: {key}",
-        )
-        instant, offset, source = event_time(raw, country=None)
-        same = [i for i, e in enumerate(events) if e.occurred_at == instant]
+        if any(events[i].stage is stage for i in by_text.get(text, ())):
+            continue  # the usual case, decided without reading the time
+        what = f"17TRACK milestone: {key}"
+        instant, offset, source = event_time(milestone, country=None, what=what)
+        same = at.get(instant, [])
         if any(events[i].stage is stage for i in same):
             continue
         open_ = [i for i in same if not keyed[i] and events[i].stage in _OVERRIDABLE]
@@ -370,11 +375,11 @@ def _with_milestones(
             ParsedEvent(
                 stage=stage,
                 code=f"milestone.{key}",
-                description=raw.description or "",
+                description=what,
                 occurred_at=instant,
                 local_offset=offset,
                 time_source=source,
-                raw_time=milestone.time_iso or milestone.time_utc or "",
+                raw_time=text,
             )
         )
     return events
@@ -407,7 +412,7 @@ def _event(raw: Event, *, origin: str | None) -> tuple[ParsedEvent, bool]:
         # No stage and no sub-status: the text is all there is (the shared classifier
         # returns `unknown` rather than guess).
         stage = classify(description)
-    instant, offset, source = event_time(raw, country=country)
+    instant, offset, source = event_time(raw, country=country, what=raw.description)
     location = (raw.location or "").strip()
     if not location and raw.address is not None:
         location = ", ".join(p for p in (raw.address.city, raw.address.state) if p)

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Protocol
 
-from carriers.track17.models import Event
 from tracking.domain import TimeSource
 from tracking.exceptions import BadPayloadError
 
-__all__ = ["event_time", "read_time"]
+__all__ = ["Timed", "event_time", "read_time"]
 
 _ORIGIN_TZ = timezone(timedelta(hours=8))
 _MAX_OFFSET_MINUTES = 14 * 60
 
 
-def event_time(raw: Event, *, country: str | None) -> tuple[datetime, int | None, TimeSource]:
+class Timed(Protocol):
+    """Anything with 17TRACK's two time fields (an event, a milestone)."""
+
+    @property
+    def time_iso(self) -> str | None: ...
+
+    @property
+    def time_utc(self) -> str | None: ...
+
+
+def event_time(
+    raw: Timed, *, country: str | None, what: str | None
+) -> tuple[datetime, int | None, TimeSource]:
     """The instant, the local offset (minutes east of UTC) and how the offset is known.
 
     - `time_utc` is the instant; a `time_utc` without a zone is read as UTC (its name says so).
@@ -26,8 +38,8 @@ def event_time(raw: Event, *, country: str | None) -> tuple[datetime, int | None
       else it is read as UTC with the offset unknown (`unknown`): an unknown offset is shown
       as such rather than guessed from the country.
     """
-    local = read_time(raw.time_iso, raw)
-    utc = read_time(raw.time_utc, raw)
+    local = read_time(raw.time_iso, what)
+    utc = read_time(raw.time_utc, what)
     if utc is not None and utc.tzinfo is None:
         utc = utc.replace(tzinfo=UTC)
     if local is not None and local.tzinfo is not None:
@@ -44,17 +56,17 @@ def event_time(raw: Event, *, country: str | None) -> tuple[datetime, int | None
             return local.replace(tzinfo=_ORIGIN_TZ), 480, TimeSource.INFERRED
         return local.replace(tzinfo=UTC), None, TimeSource.UNKNOWN
     raise BadPayloadError(
-        f"17track: event {raw.description!r} has neither `time_iso` nor `time_utc`",
+        f"17track: event {what!r} has neither `time_iso` nor `time_utc`",
         carrier="17track",
     )
 
 
-def read_time(text: str | None, raw: Event) -> datetime | None:
+def read_time(text: str | None, what: str | None) -> datetime | None:
     if not text or not text.strip():
         return None
     try:
         return datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadPayloadError(
-            f"17track: unreadable event time {text!r} ({raw.description!r})", carrier="17track"
+            f"17track: unreadable event time {text!r} ({what!r})", carrier="17track"
         ) from None
