@@ -148,6 +148,20 @@ async def test_a_registered_number_is_read_without_registering_again() -> None:
     assert [x.url for x in result.exchanges] == [f"{BASE}/gettrackinfo"]
 
 
+async def test_a_failed_register_fails_only_the_numbers_to_register() -> None:
+    events = [_event("2026-10-04T13:35:22Z", "Dispatched", stage="Departure")]
+    with respx.mock(assert_all_called=True) as router:
+        router.post(f"{BASE}/gettrackinfo").respond(
+            json=_envelope([_item(OTHER, events)], [_rejected(NUMBER, -18019902)])
+        )
+        router.post(f"{BASE}/register").respond(503, text="Service Unavailable")
+        new, known = await _track([NUMBER, OTHER])
+    assert _failure(new).kind is ErrorKind.CARRIER_ERROR
+    assert [x.status for x in new.exchanges] == [200, 503]
+    assert isinstance(known.outcome, TrackResult)
+    assert [x.url for x in known.exchanges] == [f"{BASE}/gettrackinfo"]
+
+
 async def test_registered_but_not_fetched_yet_is_awaiting_not_not_found() -> None:
     unsynced = _item(NUMBER, [], synced=None, status=("NotFound", "NotFound_Other"))
     synced = _item(OTHER, [], status=("NotFound", "NotFound_Other"))
