@@ -66,8 +66,8 @@ def main() -> None:
         info = carriers[code]
         due = report.by_carrier.get(code, {}).get("due", 0)
         requests = math.ceil(due / info.batch_size)
-        if code == "17track":
-            requests *= 2  # register, then gettrackinfo
+        # 17TRACK: one gettrackinfo per batch; the sandbox knows every number as registered,
+        # so no `register` (a live first pull adds one per batch of new numbers).
         carrier_floor = requests / info.rate_limit.per_second
         floor = max(floor, carrier_floor)
         s = seen.get(code, {})

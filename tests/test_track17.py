@@ -34,7 +34,8 @@ from tracking.exceptions import (
     BadPayloadError,
     CarrierError,
     CarrierServerError,
-    RateLimitedError,
+    PermissionDeniedError,
+    QuotaExhaustedError,
 )
 from tracking.milestones import chronological, milestone_times
 from tracking.sandbox import SandboxOptions, SandboxServer
@@ -55,17 +56,16 @@ class TestTrack17(CarrierContract):
     ) -> SandboxRequest:
         """The adapter's request to `path` (default `gettrackinfo`), as the sandbox sees it.
 
-        The contract's version returns the first request sent; 17TRACK's first is
-        `register`, whose answer is not what the round trip parses, so `register` is
-        answered here and the `gettrackinfo` request is the one returned.
+        `gettrackinfo` is answered "not registered" for every number, so that the adapter
+        goes on to `register`; the request to `path` is the one returned.
         """
         captured: list[httpx.Request] = []
 
         def reply(request: httpx.Request) -> httpx.Response:
             captured.append(request)
-            if request.url.path.endswith(REGISTER_PATH):
-                accepted = [{"origin": 1, "number": n, "carrier": 3011} for n in numbers]
-                return httpx.Response(200, json={"code": 0, "data": {"accepted": accepted}})
+            if request.url.path.endswith(TRACKINFO_PATH):
+                rejected = [_rejected(n, -18019902) for n in numbers]
+                return httpx.Response(200, json=_envelope([], rejected=rejected))
             return httpx.Response(418)
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as client:
@@ -128,110 +128,13 @@ class TestTrack17(CarrierContract):
         assert route.call_count == 0
         assert self.carrier.batch_size == 40
 
-    async def test_40_numbers_go_in_one_register_and_one_gettrackinfo(self) -> None:
-        numbers = [make_number(i) for i in range(40)]
-        with respx.mock(assert_all_called=True) as router:
-            register = router.post(f"{BASE}/register").respond(json=_register(numbers))
-            info = router.post(f"{BASE}/gettrackinfo").respond(json=_envelope([]))
-            results = await self.track(numbers)
-        assert (register.call_count, info.call_count) == (1, 1)
-        assert len(json.loads(info.calls.last.request.content)) == 40
-        assert {_failure(r).kind for r in results} == {ErrorKind.NOT_FOUND}
-
-    async def test_already_registered_is_not_an_error(self) -> None:
-        rejected = [_rejected(NUMBER, -18019901)]
-        with respx.mock(assert_all_called=True) as router:
-            router.post(f"{BASE}/register").respond(json=_register([], rejected=rejected))
-            info = router.post(f"{BASE}/gettrackinfo").respond(
-                json=_envelope([_accepted(NUMBER, _departed())])
-            )
-            results = await self.track([NUMBER])
-        assert json.loads(info.calls.last.request.content) == [{"number": NUMBER}]
-        outcome = results[0].outcome
-        assert isinstance(outcome, TrackResult)
-        assert [e.stage for e in outcome.events] == [Stage.DEPARTED_ORIGIN]
-
-    async def test_per_number_rejections_do_not_fail_the_batch(self) -> None:
-        bad, undetected = "LM60291344", "QQ123456789012345"
-        rejected = [_rejected(bad, -18010012), _rejected(undetected, -18019903)]
-        with respx.mock(assert_all_called=True) as router:
-            router.post(f"{BASE}/register").respond(json=_register([NUMBER], rejected=rejected))
-            info = router.post(f"{BASE}/gettrackinfo").respond(
-                json=_envelope([_accepted(NUMBER, _departed())])
-            )
-            results = await self.track([bad, NUMBER, undetected])
-        assert json.loads(info.calls.last.request.content) == [{"number": NUMBER}]
-        assert [r.tracking_number for r in results] == [bad, NUMBER, undetected]
-        assert _failure(results[0]).kind is ErrorKind.INVALID_NUMBER
-        assert isinstance(results[1].outcome, TrackResult)
-        assert _failure(results[2]).kind is ErrorKind.NOT_FOUND
-        assert "-18019903" in _failure(results[2]).message
-
-    async def test_a_batch_refused_at_register_sends_no_gettrackinfo(self) -> None:
-        with respx.mock(assert_all_called=False) as router:
-            router.post(f"{BASE}/register").respond(
-                json=_register([], rejected=[_rejected(NUMBER, -18019903)])
-            )
-            info = router.post(f"{BASE}/gettrackinfo")
-            results = await self.track([NUMBER])
-        assert info.call_count == 0
-        assert _failure(results[0]).kind is ErrorKind.NOT_FOUND
-        assert [x.url for x in results[0].exchanges] == [f"{BASE}/register"]
-
-    async def test_both_exchanges_are_kept_and_shared_by_the_batch(self) -> None:
-        other = "LX000000000CN"
-        with respx.mock(assert_all_called=True) as router:
-            router.post(f"{BASE}/register").respond(json=_register([NUMBER, other]))
-            router.post(f"{BASE}/gettrackinfo").respond(
-                json=_envelope([_accepted(NUMBER, _departed())])
-            )
-            results = await self.track([NUMBER, other])
-        first, second = results
-        assert [x.url for x in first.exchanges] == [f"{BASE}/register", f"{BASE}/gettrackinfo"]
-        assert all(a is b for a, b in zip(first.exchanges, second.exchanges, strict=True))
-        assert _failure(second).kind is ErrorKind.NOT_FOUND  # absent from the answer
-
-    async def test_gettrackinfo_failure_keeps_register_exchange_and_rejections(self) -> None:
-        bad = "LM60291344"
-        with respx.mock(assert_all_called=True) as router:
-            router.post(f"{BASE}/register").respond(
-                json=_register([NUMBER], rejected=[_rejected(bad, -18010012)])
-            )
-            router.post(f"{BASE}/gettrackinfo").respond(503, text="Service Unavailable")
-            results = await self.track([NUMBER, bad])
-        assert _failure(results[0]).kind is ErrorKind.CARRIER_ERROR
-        assert _failure(results[1]).kind is ErrorKind.INVALID_NUMBER
-        for result in results:
-            assert [x.status for x in result.exchanges] == [200, 503]
-
-    @pytest.mark.parametrize(
-        ("code", "kind"),
-        [
-            pytest.param(-18010002, ErrorKind.AUTH, id="invalid-key"),
-            pytest.param(-18010001, ErrorKind.AUTH, id="ip-not-whitelisted"),
-            pytest.param(-18010004, ErrorKind.AUTH, id="account-disabled"),
-            pytest.param(-18019908, ErrorKind.RATE_LIMITED, id="quota-used-up"),
-            pytest.param(-18010014, ErrorKind.CARRIER_ERROR, id="more-than-40"),
-            pytest.param(-18010003, ErrorKind.CARRIER_ERROR, id="internal-error"),
-        ],
-    )
-    async def test_envelope_code_at_http_200_fails_the_batch(
-        self, code: int, kind: ErrorKind
-    ) -> None:
-        body = {"code": code, "data": {"errors": [{"code": code, "message": "refused"}]}}
-        with respx.mock(assert_all_called=False) as router:
-            router.post(f"{BASE}/register").respond(json=body)
-            results = await self.track([NUMBER, "LX000000000CN"])
-        assert [_failure(r).kind for r in results] == [kind, kind]
-        assert str(code) in _failure(results[0]).message
-
     async def test_token_never_reaches_the_stored_exchanges(self) -> None:
         token = SANDBOX.credentials["token"]
         numbers = [number_for(make_number, s) for s in ("delivered", "multi_leg", "not_found")]
         results = await _through_sandbox(numbers, token=token)
         assert [r.ok for r in results] == [True, True, False]
         for result in results:
-            assert len(result.exchanges) == 2
+            assert len(result.exchanges) == 1  # numbers the sandbox knows are registered
             for exchange in result.exchanges:
                 stored = " ".join(
                     [
@@ -564,7 +467,8 @@ def test_accepted_without_events_is_not_found_and_invalid_code_is_invalid_number
         pytest.param(-18019902, ErrorKind.NOT_FOUND, id="not-registered"),
         pytest.param(-18019909, ErrorKind.NOT_FOUND, id="no-info-yet"),
         pytest.param(-18010012, ErrorKind.INVALID_NUMBER, id="bad-format"),
-        pytest.param(-18019907, ErrorKind.RATE_LIMITED, id="daily-limit"),
+        pytest.param(-18019907, ErrorKind.QUOTA, id="daily-limit"),
+        pytest.param(-18019908, ErrorKind.QUOTA, id="quota-used-up"),
         pytest.param(-18010019, ErrorKind.CARRIER_ERROR, id="needs-postal-code"),
     ],
 )
@@ -600,8 +504,10 @@ def test_register_body_gives_rejections_only() -> None:
     ("envelope", "error"),
     [
         pytest.param({"code": -18010002, "data": None}, AuthError, id="invalid-key"),
-        pytest.param({"code": -18010005}, AuthError, id="unauthorised"),
-        pytest.param({"code": -18019908, "data": {"errors": []}}, RateLimitedError, id="quota"),
+        pytest.param({"code": -18010005}, PermissionDeniedError, id="unauthorised"),
+        pytest.param({"code": -18010001}, PermissionDeniedError, id="ip-not-whitelisted"),
+        pytest.param({"code": -18019908, "data": {"errors": []}}, QuotaExhaustedError, id="quota"),
+        pytest.param({"code": -18019907}, QuotaExhaustedError, id="daily-limit"),
         pytest.param({"code": -18010014}, CarrierServerError, id="more-than-40"),
         pytest.param({"code": -1, "data": "x"}, CarrierServerError, id="odd-envelope"),
         pytest.param(
@@ -835,8 +741,12 @@ def _accepted(
     providers: list[tuple[str, list[dict[str, Any]]]] | None = None,
     misc: dict[str, Any] | None = None,
     returned_at: str | None = None,
+    synced: str | None = "2026-10-05T00:00:00Z",
 ) -> dict[str, Any]:
-    """One `gettrackinfo` accepted item; events are given newest first, as 17TRACK sends them."""
+    """One `gettrackinfo` accepted item; events are given newest first, as 17TRACK sends them.
+
+    `synced` is the providers' `latest_sync_time` (None: 17TRACK has not fetched yet).
+    """
     keys = {"China Post": 1, "Russian Post": 2, "USPS": 3}
     listed = providers if providers is not None else [("China Post", events)]
     milestone = [{"key_stage": "Returned", "time_iso": None, "time_utc": returned_at}]
@@ -853,7 +763,11 @@ def _accepted(
             "misc_info": misc or {},
             "tracking": {
                 "providers": [
-                    {"provider": {"key": keys.get(name, 9), "name": name}, "events": evs}
+                    {
+                        "provider": {"key": keys.get(name, 9), "name": name},
+                        "latest_sync_time": synced,
+                        "events": evs,
+                    }
                     for name, evs in listed
                 ]
             },

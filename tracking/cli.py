@@ -555,6 +555,10 @@ def parse_command(
             parsed = info.parse(body, requested=tuple(number or ()))
         except CarrierError as exc:
             _fail(f"{file}: {exc}")
+        if not parsed:
+            # Never report nothing as a success: an answer without any tracking result
+            # (a `register` answer, an empty list) is not evidence of anything.
+            _fail(f"{file}: {info.code}: the response holds no tracking result for any number")
         items = [_parsed_json(info.code, n, outcome) for n, outcome in parsed.items()]
         if as_json:
             payload: Any = items[0] if len(items) == 1 else items
@@ -572,6 +576,8 @@ def parse_command(
                 )
             for name, when in item["milestones"].items():
                 out.print(f"  milestone {name}: {when or 'missing'}")
+            if item.get("carrier_status"):
+                out.print(f"  carrier status: {item['carrier_status']}")
             out.print(f"  final: {item['final']}")
 
 
@@ -609,6 +615,7 @@ def _parsed_json(code: str, number: str, outcome: TrackResult | CarrierFailure) 
             for k, v in milestone_times(events).items()
         },
         "final": outcome.final,
+        "carrier_status": outcome.carrier_status,
         "legs": [
             {
                 "tracking_number": leg.tracking_number,

@@ -75,6 +75,14 @@ class ErrorKind(StrEnum):
     INVALID_NUMBER = "invalid_number"
     CARRIER_ERROR = "carrier_error"
     BAD_PAYLOAD = "bad_payload"
+    BLOCKED = "blocked"
+    """The carrier refuses automated requests (a challenge page, a captcha, HTML for JSON)."""
+    QUOTA = "quota"
+    """The account's quota at the carrier is used up (retrying before it renews is useless)."""
+    PERMISSION = "permission"
+    """The credentials are valid but not allowed this call or this number."""
+    AWAITING_DATA = "awaiting_data"
+    """Registered with an aggregator (17TRACK) that has not fetched the carrier yet."""
 
 
 def sha256_hex(data: bytes) -> str:

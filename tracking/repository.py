@@ -58,6 +58,7 @@ __all__ = [
     "raw_body",
     "recompute_verdicts",
     "store_answers",
+    "store_exchange",
     "store_results",
     "upsert_orders",
 ]
@@ -356,6 +357,24 @@ def _store_exchanges(
     ]
 
 
+def store_exchange(
+    engine: Engine, exchange: Exchange, *, shipment_ids: Sequence[int], run_id: str | None
+) -> int:
+    """Store one raw exchange that changes no shipment's state (e.g. a "stopped" notice).
+
+    It is linked to `shipment_ids` as evidence, like a fetched answer; returns its id.
+    """
+    with transaction(engine) as connection:
+        [exchange_id] = _store_exchanges(connection, [exchange], run_id)
+        insert_ignore(
+            connection,
+            XS,
+            [{"exchange_id": exchange_id, "shipment_id": s} for s in sorted(set(shipment_ids))],
+            conflict=("exchange_id", "shipment_id"),
+        )
+    return exchange_id
+
+
 def store_results(
     engine: Engine,
     *,
@@ -457,7 +476,7 @@ def store_answers(
                             stats.legs_new += 1
                 else:
                     update.update(_failure_update(outcome, prev, now))
-                    if outcome.kind is ErrorKind.NOT_FOUND:
+                    if outcome.kind in (ErrorKind.NOT_FOUND, ErrorKind.AWAITING_DATA):
                         stats.not_found += 1
                     else:
                         stats.failed += 1
@@ -599,16 +618,18 @@ def _insert_events(connection: Connection, events: list[tuple[Any, ...]]) -> int
 
 
 def _failure_update(outcome: CarrierFailure, prev: Any, now: datetime) -> dict[str, Any]:
-    if outcome.kind is ErrorKind.NOT_FOUND:
+    if outcome.kind in (ErrorKind.NOT_FOUND, ErrorKind.AWAITING_DATA):
+        # Awaiting an aggregator's first fetch is a not-yet-known number polled sooner.
+        state = "not_found" if outcome.kind is ErrorKind.NOT_FOUND else "awaiting_data"
         since = prev.not_found_since or now
         return {
-            "state": "not_found",
+            "state": state,
             "error_kind": outcome.kind.value,
             "error_message": outcome.message[:1024],
             "not_found_since": since,
             "next_poll_at": next_poll_at(
                 now=now,
-                state="not_found",
+                state=state,
                 latest_stage=None,
                 final=False,
                 was_final=False,

@@ -11,6 +11,11 @@ __all__ = ["GIVE_UP_NOT_FOUND", "given_up", "next_poll_at"]
 GIVE_UP_NOT_FOUND = timedelta(days=30)
 """A number the carrier still does not know after this long is given up."""
 
+AWAITING_POLL = timedelta(minutes=15)
+"""Next poll of a number an aggregator (17TRACK) registered and has not fetched yet."""
+AWAITING_WINDOW = timedelta(hours=6)
+"""How long `awaiting_data` is polled every `AWAITING_POLL`; then as not found (bounded)."""
+
 _BY_STAGE: dict[str, timedelta] = {
     Stage.INFO_RECEIVED.value: timedelta(hours=6),
     Stage.OUT_FOR_DELIVERY.value: timedelta(hours=2),
@@ -44,12 +49,16 @@ def next_poll_at(
     """The next time to poll, or None for never again.
 
     Final shipments get one confirming poll a day later, then none. Unknown numbers back
-    off (6 h, then daily, then every 2 days) and are given up after 30 days. A failed fetch
-    is retried within the hour.
+    off (6 h, then daily, then every 2 days) and are given up after 30 days; a number
+    registered with an aggregator that has not fetched it yet (`awaiting_data`) is polled
+    every 15 minutes for 6 hours, then like an unknown one. A failed fetch is retried
+    within the hour.
     """
     if final:
         return None if was_final else now + _CONFIRM_FINAL
-    if state == "not_found":
+    if state == "awaiting_data" and now - (not_found_since or now) < AWAITING_WINDOW:
+        return now + AWAITING_POLL
+    if state in ("not_found", "awaiting_data"):
         since = not_found_since or now
         age = now - since
         if given_up(not_found_since=since, last_fetched_at=now):

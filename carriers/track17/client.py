@@ -1,14 +1,31 @@
-"""17TRACK network client: per batch, one POST `register` then one POST `gettrackinfo`."""
+"""17TRACK network client: `gettrackinfo`, then `register` or `changecarrier` only when needed.
+
+17TRACK keeps each registered number on the account and fetches its carrier on its own
+schedule; registering costs quota, reading is free (carrier-apis §5; godely/aio17track
+`SPEC.md` §2). So a batch is read first; a number 17TRACK answers "not registered"
+(`-18019902`) is registered then (once: 17TRACK's own list is the stored state, so later
+polls never register it again) and is *awaiting data*: 17TRACK answers it after its first
+fetch, normally within minutes. A number whose shape names its carrier beyond doubt
+(`codes.expected_carrier`) is registered under that carrier's key, and moved to it with
+`changecarrier` when 17TRACK tracks it under another and finds nothing there.
+
+Request shapes (URL, `17token` header, JSON array bodies) follow the v2.2 documentation,
+https://asset.17track.net/api/document/v2.2_en/index.html. `changecarrier` items are
+`{"number", "carrier_old", "carrier_new"}` as independent clients send them
+(godely/aio17track `client.py`, a Go client's `ChangeCarrierRequest`) [clients]; the
+documentation's own example was not at hand.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from carriers.track17.parse import parse, parse_register
+from carriers.track17.codes import NOT_REGISTERED, expected_carrier
+from carriers.track17.parse import parse_register, read_answer
 from tracking.config import CarrierSettings
 from tracking.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
 from tracking.exceptions import BadPayloadError, CarrierError, CarrierServerError
@@ -17,6 +34,7 @@ if TYPE_CHECKING:
     from carriers.http import CarrierHttp
 
 __all__ = [
+    "CHANGECARRIER_PATH",
     "REGISTER_PATH",
     "TOKEN_HEADER",
     "TRACKINFO_PATH",
@@ -27,7 +45,10 @@ __all__ = [
 
 REGISTER_PATH = "/register"
 TRACKINFO_PATH = "/gettrackinfo"
+CHANGECARRIER_PATH = "/changecarrier"
 TOKEN_HEADER = "17token"
+
+Outcome = TrackResult | CarrierFailure
 
 
 class Track17Settings(CarrierSettings):
@@ -36,19 +57,25 @@ class Track17Settings(CarrierSettings):
     **Parameters:**
 
     * **token** - the API key, sent in the `17token` header (never stored or logged).
+    * **push_key** - the key 17TRACK signs pushes with, when it is not `token`: 17TRACK
+      signs each push with the account's API key (`sign` = sha256 hex of the raw body,
+      "/", the key), so this is needed only when pushes come from another account or the
+      key was just changed (`TRACK_EVIDENCE_17TRACK__PUSH_KEY`).
     """
 
     model_config = SettingsConfigDict(env_prefix="TRACK_EVIDENCE_17TRACK__", extra="ignore")
 
     token: SecretStr | None = None
+    push_key: SecretStr | None = None
 
 
 class Track17Adapter:
     """Tracks batches of numbers through 17TRACK's v2.2 API.
 
-    Each batch is registered first (auto-detection of the carrier; "already registered" is
-    fine), then read with `gettrackinfo`. Both exchanges are kept with every number of the
-    batch. A number 17TRACK refuses at registration fails alone and is not asked again.
+    Per batch: one `gettrackinfo`; then one `register` for the numbers 17TRACK does not
+    know yet (they come back `awaiting_data`) and one `changecarrier` for numbers tracked
+    under the wrong carrier (`awaiting_data` too). A number's result keeps the exchanges
+    that concern it; the one its events come from is last (events cite the last).
 
     **Parameters:**
 
@@ -88,47 +115,141 @@ class Track17Adapter:
                 NumberResult(n, (), CarrierFailure(n, ErrorKind.AUTH, message)) for n in numbers
             ]
         headers = {TOKEN_HEADER: token}
-        body = [{"number": n} for n in unique]
         try:
-            register = await self.http.request(
-                "POST", f"{self.base_url}{REGISTER_PATH}", headers=headers, json_body=body
-            )
+            info = await self._post(TRACKINFO_PATH, [{"number": n} for n in unique], headers)
         except CarrierError as err:
             return _failed(numbers, _kept(err), err)
         try:
-            refused = parse_register(register.body, requested=unique)
+            reading = read_answer(info.body, requested=unique)
         except CarrierError as err:
-            return _failed(numbers, (register,), _answer_error(register, err))
-        if (error := _status_error(register)) is not None:
-            return _failed(numbers, (register,), error)
-        outcomes: dict[str, TrackResult | CarrierFailure] = dict(refused)
-        exchanges: tuple[Exchange, ...] = (register,)
-        asked = [n for n in unique if n not in refused]
-        if asked:
-            body = [{"number": n} for n in asked]
-            try:
-                info = await self.http.request(
-                    "POST", f"{self.base_url}{TRACKINFO_PATH}", headers=headers, json_body=body
-                )
-            except CarrierError as err:
-                return _failed(numbers, (register, *_kept(err)), err, outcomes=outcomes)
-            exchanges = (register, info)
-            try:
-                parsed = parse(info.body, requested=asked)
-            except CarrierError as err:
-                return _failed(numbers, exchanges, _answer_error(info, err), outcomes=outcomes)
-            if (error := _status_error(info)) is not None:
-                return _failed(numbers, exchanges, error, outcomes=outcomes)
-            outcomes.update({n: parsed[n] for n in asked if n in parsed})
+            return _failed(numbers, (info,), _answer_error(info, err))
+        if (error := _status_error(info)) is not None:
+            return _failed(numbers, (info,), error)
+        outcomes: dict[str, Outcome] = dict(reading.outcomes)
+        exchanges: dict[str, tuple[Exchange, ...]] = dict.fromkeys(unique, (info,))
+        unregistered = [n for n in unique if reading.codes.get(_norm(n)) == NOT_REGISTERED]
+        if unregistered:
+            await self._register(unregistered, headers, outcomes, exchanges)
+        moves = _moves(unique, reading.carriers, outcomes)
+        if moves:
+            await self._change_carrier(moves, headers, outcomes, exchanges)
         return [
             NumberResult(
                 n,
-                exchanges,
+                exchanges[n],
                 outcomes.get(n)
                 or CarrierFailure(n, ErrorKind.NOT_FOUND, "not in 17TRACK's answer"),
             )
             for n in numbers
         ]
+
+    async def _post(
+        self, path: str, body: list[dict[str, Any]], headers: dict[str, str]
+    ) -> Exchange:
+        return await self.http.request(
+            "POST", f"{self.base_url}{path}", headers=headers, json_body=body
+        )
+
+    async def _register(
+        self,
+        numbers: list[str],
+        headers: dict[str, str],
+        outcomes: dict[str, Outcome],
+        exchanges: dict[str, tuple[Exchange, ...]],
+    ) -> None:
+        """Register numbers 17TRACK does not know; each ends `awaiting_data` or refused."""
+        body: list[dict[str, Any]] = []
+        for number in numbers:
+            known = expected_carrier(number)
+            body.append({"number": number, "carrier": known[0]} if known else {"number": number})
+        try:
+            register = await self._post(REGISTER_PATH, body, headers)
+        except CarrierError as err:
+            _fail_each(numbers, _kept(err), err, outcomes, exchanges)
+            return
+        try:
+            refused = parse_register(register.body, requested=numbers)
+        except CarrierError as err:
+            _fail_each(numbers, (register,), _answer_error(register, err), outcomes, exchanges)
+            return
+        if (error := _status_error(register)) is not None:
+            _fail_each(numbers, (register,), error, outcomes, exchanges)
+            return
+        for number in numbers:
+            exchanges[number] = (*exchanges[number], register)
+            outcomes[number] = refused.get(number) or CarrierFailure(
+                number,
+                ErrorKind.AWAITING_DATA,
+                "registered with 17TRACK just now; it fetches the carrier on its own, "
+                "normally within minutes",
+            )
+
+    async def _change_carrier(
+        self,
+        moves: dict[str, tuple[int, int, str]],
+        headers: dict[str, str],
+        outcomes: dict[str, Outcome],
+        exchanges: dict[str, tuple[Exchange, ...]],
+    ) -> None:
+        """Move numbers to the carrier their shape names; a moved one is `awaiting_data`.
+
+        A refused or failed change keeps what `gettrackinfo` said (the evidence as it is).
+        """
+        body = [
+            {"number": n, "carrier_old": old, "carrier_new": new}
+            for n, (old, new, _) in moves.items()
+        ]
+        try:
+            change = await self._post(CHANGECARRIER_PATH, body, headers)
+            refused = parse_register(change.body, requested=list(moves))
+            failed = _status_error(change)
+        except CarrierError as err:
+            for number in moves:
+                exchanges[number] = (*_kept(err), *exchanges[number])
+            return
+        for number, (old, new, name) in moves.items():
+            # Before the `gettrackinfo` answer, which stays last: events cite the last one.
+            exchanges[number] = (change, *exchanges[number])
+            if failed is None and number not in refused:
+                outcomes[number] = CarrierFailure(
+                    number,
+                    ErrorKind.AWAITING_DATA,
+                    f"17TRACK tracked it under carrier {old}; changed to {name} ({new}), "
+                    "whose data 17TRACK fetches next",
+                )
+
+
+def _moves(
+    numbers: Sequence[str], detected: dict[str, int], outcomes: dict[str, Outcome]
+) -> dict[str, tuple[int, int, str]]:
+    """Number -> (17TRACK's carrier, the right one, its name), where they differ."""
+    moves: dict[str, tuple[int, int, str]] = {}
+    for number in numbers:
+        known = expected_carrier(number)
+        current = detected.get(_norm(number))
+        if known is None or current is None or current == known[0]:
+            continue
+        # Only when 17TRACK's own guess found nothing: a guess that finds events works.
+        if isinstance(outcomes.get(number), CarrierFailure):
+            moves[number] = (current, known[0], known[1])
+    return moves
+
+
+def _fail_each(
+    numbers: Sequence[str],
+    sent: tuple[Exchange, ...],
+    error: CarrierError,
+    outcomes: dict[str, Outcome],
+    exchanges: dict[str, tuple[Exchange, ...]],
+) -> None:
+    """`numbers` fail with `error`, the exchanges that showed it kept with each."""
+    for number in numbers:
+        exchanges[number] = (*exchanges[number], *sent)
+        outcomes[number] = CarrierFailure(number, error.kind, str(error))
+
+
+def _norm(number: str) -> str:
+    return "".join(number.split()).upper()
 
 
 def _kept(error: CarrierError) -> tuple[Exchange, ...]:
@@ -159,15 +280,9 @@ def _failed(
     numbers: Sequence[str],
     exchanges: tuple[Exchange, ...],
     error: CarrierError,
-    *,
-    outcomes: dict[str, TrackResult | CarrierFailure] | None = None,
 ) -> list[NumberResult]:
-    """Every number fails with `error`, except those already refused one by one."""
-    failure_of = outcomes or {}
-    return [
-        NumberResult(n, exchanges, failure_of.get(n) or CarrierFailure(n, error.kind, str(error)))
-        for n in numbers
-    ]
+    """Every number fails with `error`."""
+    return [NumberResult(n, exchanges, CarrierFailure(n, error.kind, str(error))) for n in numbers]
 
 
 def create_adapter(

@@ -11,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
-from carriers.track17.client import REGISTER_PATH, TOKEN_HEADER, TRACKINFO_PATH
+from carriers.track17.client import (
+    CHANGECARRIER_PATH,
+    REGISTER_PATH,
+    TOKEN_HEADER,
+    TRACKINFO_PATH,
+)
+from carriers.track17.sandbox_texts import DESTINATION_TEXTS, ENGLISH
 from tracking.domain import Stage, offset_tz
 from tracking.world import World, parent_of
 
@@ -102,123 +108,8 @@ _EXCEPTION_SUB_STATUS: dict[str, str] = {
     "customs_held": "Exception_Security",
 }
 
-# Invented texts. Origin-side events (China Post) are English; the destination post writes
-# in its own language. `{city}` is filled in; EXCEPTION texts are keyed by `SimEvent.detail`.
-_Texts = dict[Stage | str, tuple[str, ...]]
-_ENGLISH: _Texts = {
-    Stage.INFO_RECEIVED: ("Shipment data received from sender", "Label created, awaiting item"),
-    Stage.PICKED_UP: ("Posted at {city} collection point", "Item accepted by post office"),
-    Stage.ORIGIN_FACILITY: ("Processed at {city} mail centre", "Left {city} mail centre"),
-    Stage.EXPORT_CUSTOMS: ("Presented to export customs", "Export customs cleared"),
-    Stage.DEPARTED_ORIGIN: ("Dispatched from outward office of exchange", "Flight departed"),
-    Stage.IN_TRANSIT: ("Arrived at transit hub {city}", "Left transit hub {city}"),
-    Stage.ARRIVED_DESTINATION: ("Arrived in destination country", "Received at inward office"),
-    Stage.IMPORT_CUSTOMS: ("Customs clearance in progress", "Released by customs"),
-    Stage.DESTINATION_FACILITY: ("Processed at {city} delivery office", "At local depot"),
-    Stage.OUT_FOR_DELIVERY: ("Out for delivery in {city}", "With postal carrier"),
-    Stage.AVAILABLE_FOR_PICKUP: ("Ready for collection at {city} post office",),
-    Stage.DELIVERY_FAILED: ("Delivery attempted, nobody at home", "Address incomplete"),
-    Stage.DELIVERED: ("Delivered to addressee", "Delivered, signed for in {city}"),
-    Stage.RETURNING: ("Being returned to sender",),
-    Stage.RETURNED: ("Returned item handed back to sender",),
-    "lost": ("Item reported missing in transit",),
-    "customs_held": ("Held by customs, documents requested",),
-}
-_DESTINATION_TEXTS: dict[str, _Texts] = {
-    "en": _ENGLISH,
-    "ru": {
-        Stage.IN_TRANSIT: ("Транзит через {city}",),
-        Stage.ARRIVED_DESTINATION: ("Прибыло на территорию страны назначения", "Ввезено в РФ"),
-        Stage.IMPORT_CUSTOMS: ("Принято таможней", "Таможенное оформление завершено"),
-        Stage.DESTINATION_FACILITY: ("Обработка в сортировочном центре {city}",),
-        Stage.OUT_FOR_DELIVERY: ("Передано курьеру для доставки",),
-        Stage.AVAILABLE_FOR_PICKUP: ("Ожидает получателя в отделении {city}",),
-        Stage.DELIVERY_FAILED: ("Неудачная попытка вручения, адресата нет дома",),
-        Stage.DELIVERED: ("Вручение адресату", "Получено адресатом"),
-        Stage.RETURNING: ("Возвращается отправителю: истёк срок хранения",),
-        Stage.RETURNED: ("Вручение отправителю",),
-        "customs_held": ("Задержано таможней, нужны документы",),
-    },
-    "pt": {
-        Stage.IN_TRANSIT: ("Objeto em trânsito por {city}",),
-        Stage.ARRIVED_DESTINATION: ("Objeto chegou ao país de destino",),
-        Stage.IMPORT_CUSTOMS: ("Objeto em fiscalização aduaneira", "Fiscalização concluída"),
-        Stage.DESTINATION_FACILITY: ("Objeto na unidade de tratamento de {city}",),
-        Stage.OUT_FOR_DELIVERY: ("Objeto saiu para entrega",),
-        Stage.AVAILABLE_FOR_PICKUP: ("Objeto aguardando retirada em {city}",),
-        Stage.DELIVERY_FAILED: ("Entrega não realizada, destinatário ausente",),
-        Stage.DELIVERED: ("Objeto entregue ao destinatário",),
-        Stage.RETURNING: ("Objeto em devolução ao remetente",),
-        Stage.RETURNED: ("Objeto devolvido ao remetente",),
-        "customs_held": ("Objeto retido pela fiscalização aduaneira",),
-    },
-    "es": {
-        Stage.IN_TRANSIT: ("En tránsito por {city}",),
-        Stage.ARRIVED_DESTINATION: ("Llegada al país de destino",),
-        Stage.IMPORT_CUSTOMS: ("En trámite de aduana", "Liberado por aduana"),
-        Stage.DESTINATION_FACILITY: ("En centro de clasificación de {city}",),
-        Stage.OUT_FOR_DELIVERY: ("En reparto",),
-        Stage.AVAILABLE_FOR_PICKUP: ("Disponible para recoger en oficina de {city}",),
-        Stage.DELIVERY_FAILED: ("Entrega fallida, destinatario ausente",),
-        Stage.DELIVERED: ("Entregado al destinatario",),
-        Stage.RETURNING: ("En devolución al remitente",),
-        Stage.RETURNED: ("Devuelto al remitente",),
-        "customs_held": ("Retenido en aduana, falta documentación",),
-    },
-    "fr": {
-        Stage.IN_TRANSIT: ("En transit par {city}",),
-        Stage.ARRIVED_DESTINATION: ("Arrivé dans le pays de destination",),
-        Stage.IMPORT_CUSTOMS: ("En cours de dédouanement", "Dédouané"),
-        Stage.DESTINATION_FACILITY: ("Pris en charge au site de tri de {city}",),
-        Stage.OUT_FOR_DELIVERY: ("En cours de livraison",),
-        Stage.AVAILABLE_FOR_PICKUP: ("Disponible au bureau de poste de {city}",),
-        Stage.DELIVERY_FAILED: ("Destinataire absent, avis de passage déposé",),
-        Stage.DELIVERED: ("Livré au destinataire",),
-        Stage.RETURNING: ("En retour vers l'expéditeur",),
-        Stage.RETURNED: ("Retourné à l'expéditeur",),
-        "customs_held": ("Retenu par la douane, documents demandés",),
-    },
-    "de": {
-        Stage.IN_TRANSIT: ("Transit über {city}",),
-        Stage.ARRIVED_DESTINATION: ("Im Zielland angekommen",),
-        Stage.IMPORT_CUSTOMS: ("In Zollabfertigung", "Vom Zoll freigegeben"),
-        Stage.DESTINATION_FACILITY: ("Im Paketzentrum {city} bearbeitet",),
-        Stage.OUT_FOR_DELIVERY: ("In Zustellung",),
-        Stage.AVAILABLE_FOR_PICKUP: ("Zur Abholung in der Filiale {city} bereit",),
-        Stage.DELIVERY_FAILED: ("Zustellversuch erfolglos, Empfänger nicht angetroffen",),
-        Stage.DELIVERED: ("Zugestellt an Empfänger",),
-        Stage.RETURNING: ("Rücksendung an Absender eingeleitet",),
-        Stage.RETURNED: ("An Absender zurückgegeben",),
-        "customs_held": ("Vom Zoll zurückgehalten, Unterlagen angefordert",),
-    },
-    "pl": {
-        Stage.IN_TRANSIT: ("Tranzyt przez {city}",),
-        Stage.ARRIVED_DESTINATION: ("Przesyłka dotarła do kraju przeznaczenia",),
-        Stage.IMPORT_CUSTOMS: ("Odprawa celna w toku", "Zwolniono z kontroli celnej"),
-        Stage.DESTINATION_FACILITY: ("Przesyłka w sortowni {city}",),
-        Stage.OUT_FOR_DELIVERY: ("Wydano do doręczenia",),
-        Stage.AVAILABLE_FOR_PICKUP: ("Przesyłka czeka na odbiór w placówce {city}",),
-        Stage.DELIVERY_FAILED: ("Nieudana próba doręczenia",),
-        Stage.DELIVERED: ("Doręczono adresatowi",),
-        Stage.RETURNING: ("Zwrot do nadawcy w drodze",),
-        Stage.RETURNED: ("Zwrócono nadawcy",),
-        "customs_held": ("Zatrzymana przez urząd celny",),
-    },
-    "uk": {
-        Stage.IN_TRANSIT: ("Транзит через {city}",),
-        Stage.ARRIVED_DESTINATION: ("Надійшло до країни призначення",),
-        Stage.IMPORT_CUSTOMS: ("Митне оформлення", "Митне оформлення завершено"),
-        Stage.DESTINATION_FACILITY: ("Обробка в сортувальному центрі {city}",),
-        Stage.OUT_FOR_DELIVERY: ("Передано листоноші",),
-        Stage.AVAILABLE_FOR_PICKUP: ("Очікує одержувача у відділенні {city}",),
-        Stage.DELIVERY_FAILED: ("Невдала спроба вручення",),
-        Stage.DELIVERED: ("Вручено адресату",),
-        Stage.RETURNING: ("Повертається відправнику",),
-        Stage.RETURNED: ("Вручено відправнику",),
-        "customs_held": ("Затримано митницею",),
-    },
-}
-
+_SILENT_STAGES = (Stage.DEPARTED_ORIGIN, Stage.ARRIVED_DESTINATION)
+"""Stages whose first event the sandbox often leaves unstaged, as 17TRACK's examples do."""
 _NAIVE_VARIANT = 7
 """Events of this variant get a `time_iso` without offset (a community report says
 17TRACK sends such times [single]); `time_utc` still gives the instant."""
@@ -247,6 +138,7 @@ class Track17Sandbox:
         self.routes: tuple[tuple[str, str], ...] = (
             ("POST", f"{_ROOT}{REGISTER_PATH}"),
             ("POST", f"{_ROOT}{TRACKINFO_PATH}"),
+            ("POST", f"{_ROOT}{CHANGECARRIER_PATH}"),
         )
         self.credentials: Mapping[str, str] = {"token": "sandbox-17token-2026"}
 
@@ -255,7 +147,14 @@ class Track17Sandbox:
         return request.headers.get(TOKEN_HEADER) == self.credentials["token"]
 
     def numbers(self, request: SandboxRequest) -> list[str]:
-        """The numbers of the JSON array body (`[{"number": ...}]`); `ValueError` if malformed."""
+        """The numbers of the JSON array body (`[{"number": ...}]`); `ValueError` if malformed.
+
+        As the real API: the body must be sent as `Content-Type: application/json`
+        (v2.2 docs, every example request), at most 40 numbers.
+        """
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            raise ValueError("the body must be sent as application/json")
         try:
             data = json.loads(request.body)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -283,6 +182,14 @@ class Track17Sandbox:
         world = World(now=now)
         accepted: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
+        if request.path.endswith(CHANGECARRIER_PATH):
+            moved = [
+                {"number": i["number"], "carrier": i.get("carrier_new")}
+                for i in json.loads(request.body)
+            ]
+            return SandboxReply(
+                200, _dump({"code": 0, "data": {"accepted": moved, "rejected": []}})
+            )
         registering = request.path.endswith(REGISTER_PATH)
         for number, shipment in shipments:
             post, refusal = _detect(number, world)
@@ -417,6 +324,10 @@ def _found(
     milestones = []
     for key, stage in _KEY_STAGES:
         first = next((p for p in every if p[0].stage is stage), None)
+        if first is not None and stage in _SILENT_STAGES and first[0].variant % 2 == 0:
+            # As in real answers, the event leaves its `stage` null and says no more than
+            # "in transit": only `milestone[]` tells that it is the departure or arrival.
+            first[1].update(stage=None, sub_status="InTransit_Other")
         milestones.append(
             {
                 "key_stage": key,
@@ -495,8 +406,8 @@ def _event(event: SimEvent, post: _Post, shipment: SimShipment) -> dict[str, Any
         options = _SUB_STATUS[event.stage]
         sub_status = options[event.variant % len(options)]
         text_key = event.stage
-    texts = _DESTINATION_TEXTS[post.language] if post is not _CHINA_POST else _ENGLISH
-    choices = texts.get(text_key) or _ENGLISH[text_key]
+    texts = DESTINATION_TEXTS[post.language] if post is not _CHINA_POST else ENGLISH
+    choices = texts.get(text_key) or ENGLISH[text_key]
     local = event.at.astimezone(offset_tz(event.local_offset))
     time_iso = (
         local.replace(tzinfo=None).isoformat(timespec="seconds")

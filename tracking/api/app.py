@@ -28,7 +28,7 @@ from tracking.api.guard import RequestGuard
 from tracking.api.jobs import Job, JobRunner, bundle_handler, pull_handler
 from tracking.api.models import OrderIn
 from tracking.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from tracking.api.routes import bundles, exchanges, orders, pulls, summary, webhooks
+from tracking.api.routes import bundles, carrier_push, exchanges, orders, pulls, summary, webhooks
 from tracking.api.webhooks import (
     emit_bundle_ready,
     emit_verdict_changes,
@@ -51,6 +51,8 @@ read verdicts and evidence, build evidence bundles, and get notified by signed w
 
 Every request needs `Authorization: Bearer <key>` (a key from
 `track-evidence keys create --tenant T`); everything is scoped to the key's tenant.
+Carriers' pushes (`POST /v1/carriers/17track/push`) are the exception: the carrier
+authenticates them with its own signature.
 Errors are problem details (RFC 9457, `application/problem+json`).
 """
 
@@ -193,6 +195,8 @@ def create_app(
     for module in (orders, pulls, exchanges, summary, bundles, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
+    # Carriers' pushes authenticate with the carrier's own signature, not an API key.
+    app.include_router(carrier_push.router, prefix="/v1")
     return app
 
 

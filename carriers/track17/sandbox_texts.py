@@ -1,0 +1,126 @@
+"""Invented event texts of the 17TRACK sandbox, per language (no real carrier's wording).
+
+Origin-side events (China Post) are English; the destination post writes in its own
+language. `{city}` is filled in; EXCEPTION texts are keyed by `SimEvent.detail`.
+"""
+
+from __future__ import annotations
+
+from tracking.domain import Stage
+
+__all__ = ["DESTINATION_TEXTS", "ENGLISH"]
+
+Texts = dict[Stage | str, tuple[str, ...]]
+ENGLISH: Texts = {
+    Stage.INFO_RECEIVED: ("Shipment data received from sender", "Label created, awaiting item"),
+    Stage.PICKED_UP: ("Posted at {city} collection point", "Item accepted by post office"),
+    Stage.ORIGIN_FACILITY: ("Processed at {city} mail centre", "Left {city} mail centre"),
+    Stage.EXPORT_CUSTOMS: ("Presented to export customs", "Export customs cleared"),
+    Stage.DEPARTED_ORIGIN: ("Dispatched from outward office of exchange", "Flight departed"),
+    Stage.IN_TRANSIT: ("Arrived at transit hub {city}", "Left transit hub {city}"),
+    Stage.ARRIVED_DESTINATION: ("Arrived in destination country", "Received at inward office"),
+    Stage.IMPORT_CUSTOMS: ("Customs clearance in progress", "Released by customs"),
+    Stage.DESTINATION_FACILITY: ("Processed at {city} delivery office", "At local depot"),
+    Stage.OUT_FOR_DELIVERY: ("Out for delivery in {city}", "With postal carrier"),
+    Stage.AVAILABLE_FOR_PICKUP: ("Ready for collection at {city} post office",),
+    Stage.DELIVERY_FAILED: ("Delivery attempted, nobody at home", "Address incomplete"),
+    Stage.DELIVERED: ("Delivered to addressee", "Delivered, signed for in {city}"),
+    Stage.RETURNING: ("Being returned to sender",),
+    Stage.RETURNED: ("Returned item handed back to sender",),
+    "lost": ("Item reported missing in transit",),
+    "customs_held": ("Held by customs, documents requested",),
+}
+DESTINATION_TEXTS: dict[str, Texts] = {
+    "en": ENGLISH,
+    "ru": {
+        Stage.IN_TRANSIT: ("Транзит через {city}",),
+        Stage.ARRIVED_DESTINATION: ("Прибыло на территорию страны назначения", "Ввезено в РФ"),
+        Stage.IMPORT_CUSTOMS: ("Принято таможней", "Таможенное оформление завершено"),
+        Stage.DESTINATION_FACILITY: ("Обработка в сортировочном центре {city}",),
+        Stage.OUT_FOR_DELIVERY: ("Передано курьеру для доставки",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Ожидает получателя в отделении {city}",),
+        Stage.DELIVERY_FAILED: ("Неудачная попытка вручения, адресата нет дома",),
+        Stage.DELIVERED: ("Вручение адресату", "Получено адресатом"),
+        Stage.RETURNING: ("Возвращается отправителю: истёк срок хранения",),
+        Stage.RETURNED: ("Вручение отправителю",),
+        "customs_held": ("Задержано таможней, нужны документы",),
+    },
+    "pt": {
+        Stage.IN_TRANSIT: ("Objeto em trânsito por {city}",),
+        Stage.ARRIVED_DESTINATION: ("Objeto chegou ao país de destino",),
+        Stage.IMPORT_CUSTOMS: ("Objeto em fiscalização aduaneira", "Fiscalização concluída"),
+        Stage.DESTINATION_FACILITY: ("Objeto na unidade de tratamento de {city}",),
+        Stage.OUT_FOR_DELIVERY: ("Objeto saiu para entrega",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Objeto aguardando retirada em {city}",),
+        Stage.DELIVERY_FAILED: ("Entrega não realizada, destinatário ausente",),
+        Stage.DELIVERED: ("Objeto entregue ao destinatário",),
+        Stage.RETURNING: ("Objeto em devolução ao remetente",),
+        Stage.RETURNED: ("Objeto devolvido ao remetente",),
+        "customs_held": ("Objeto retido pela fiscalização aduaneira",),
+    },
+    "es": {
+        Stage.IN_TRANSIT: ("En tránsito por {city}",),
+        Stage.ARRIVED_DESTINATION: ("Llegada al país de destino",),
+        Stage.IMPORT_CUSTOMS: ("En trámite de aduana", "Liberado por aduana"),
+        Stage.DESTINATION_FACILITY: ("En centro de clasificación de {city}",),
+        Stage.OUT_FOR_DELIVERY: ("En reparto",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Disponible para recoger en oficina de {city}",),
+        Stage.DELIVERY_FAILED: ("Entrega fallida, destinatario ausente",),
+        Stage.DELIVERED: ("Entregado al destinatario",),
+        Stage.RETURNING: ("En devolución al remitente",),
+        Stage.RETURNED: ("Devuelto al remitente",),
+        "customs_held": ("Retenido en aduana, falta documentación",),
+    },
+    "fr": {
+        Stage.IN_TRANSIT: ("En transit par {city}",),
+        Stage.ARRIVED_DESTINATION: ("Arrivé dans le pays de destination",),
+        Stage.IMPORT_CUSTOMS: ("En cours de dédouanement", "Dédouané"),
+        Stage.DESTINATION_FACILITY: ("Pris en charge au site de tri de {city}",),
+        Stage.OUT_FOR_DELIVERY: ("En cours de livraison",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Disponible au bureau de poste de {city}",),
+        Stage.DELIVERY_FAILED: ("Destinataire absent, avis de passage déposé",),
+        Stage.DELIVERED: ("Livré au destinataire",),
+        Stage.RETURNING: ("En retour vers l'expéditeur",),
+        Stage.RETURNED: ("Retourné à l'expéditeur",),
+        "customs_held": ("Retenu par la douane, documents demandés",),
+    },
+    "de": {
+        Stage.IN_TRANSIT: ("Transit über {city}",),
+        Stage.ARRIVED_DESTINATION: ("Im Zielland angekommen",),
+        Stage.IMPORT_CUSTOMS: ("In Zollabfertigung", "Vom Zoll freigegeben"),
+        Stage.DESTINATION_FACILITY: ("Im Paketzentrum {city} bearbeitet",),
+        Stage.OUT_FOR_DELIVERY: ("In Zustellung",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Zur Abholung in der Filiale {city} bereit",),
+        Stage.DELIVERY_FAILED: ("Zustellversuch erfolglos, Empfänger nicht angetroffen",),
+        Stage.DELIVERED: ("Zugestellt an Empfänger",),
+        Stage.RETURNING: ("Rücksendung an Absender eingeleitet",),
+        Stage.RETURNED: ("An Absender zurückgegeben",),
+        "customs_held": ("Vom Zoll zurückgehalten, Unterlagen angefordert",),
+    },
+    "pl": {
+        Stage.IN_TRANSIT: ("Tranzyt przez {city}",),
+        Stage.ARRIVED_DESTINATION: ("Przesyłka dotarła do kraju przeznaczenia",),
+        Stage.IMPORT_CUSTOMS: ("Odprawa celna w toku", "Zwolniono z kontroli celnej"),
+        Stage.DESTINATION_FACILITY: ("Przesyłka w sortowni {city}",),
+        Stage.OUT_FOR_DELIVERY: ("Wydano do doręczenia",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Przesyłka czeka na odbiór w placówce {city}",),
+        Stage.DELIVERY_FAILED: ("Nieudana próba doręczenia",),
+        Stage.DELIVERED: ("Doręczono adresatowi",),
+        Stage.RETURNING: ("Zwrot do nadawcy w drodze",),
+        Stage.RETURNED: ("Zwrócono nadawcy",),
+        "customs_held": ("Zatrzymana przez urząd celny",),
+    },
+    "uk": {
+        Stage.IN_TRANSIT: ("Транзит через {city}",),
+        Stage.ARRIVED_DESTINATION: ("Надійшло до країни призначення",),
+        Stage.IMPORT_CUSTOMS: ("Митне оформлення", "Митне оформлення завершено"),
+        Stage.DESTINATION_FACILITY: ("Обробка в сортувальному центрі {city}",),
+        Stage.OUT_FOR_DELIVERY: ("Передано листоноші",),
+        Stage.AVAILABLE_FOR_PICKUP: ("Очікує одержувача у відділенні {city}",),
+        Stage.DELIVERY_FAILED: ("Невдала спроба вручення",),
+        Stage.DELIVERED: ("Вручено адресату",),
+        Stage.RETURNING: ("Повертається відправнику",),
+        Stage.RETURNED: ("Вручено відправнику",),
+        "customs_held": ("Затримано митницею",),
+    },
+}
