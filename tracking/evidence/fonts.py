@@ -34,12 +34,16 @@ __all__ = [
     "EvidenceFont",
     "font_path",
     "get_font",
+    "get_mono_font",
 ]
 
 FONT_NAME = "WenQuanYi Micro Hei"
 FONT_LICENSE = "Apache-2.0"
 FONT_INDEX = 0
 """Index of the proportional face inside `wqy-microhei.ttc` (1 is the monospaced one)."""
+MONO_INDEX = 1
+"""WenQuanYi Micro Hei Mono: the same glyphs (Latin, Cyrillic, CJK) at fixed advances, for
+the pretty-printed carrier responses (Latin 0.6 em, CJK 1 em)."""
 
 _FONT_PACKAGE = "paperang_p2_fonts_cjk"
 _FONT_RESOURCE = ("fonts", "wqy-microhei.ttc")
@@ -375,3 +379,9 @@ class EvidenceFont:
 def get_font() -> EvidenceFont:
     """The process-wide parsed evidence font (parsed on first use, a fraction of a second)."""
     return EvidenceFont(font_path())
+
+
+@functools.cache
+def get_mono_font() -> EvidenceFont:
+    """The process-wide monospaced face of the same collection (raw carrier responses)."""
+    return EvidenceFont(font_path(), index=MONO_INDEX)

@@ -48,7 +48,8 @@ __all__ = [
 
 Color = tuple[int, int, int]
 Op = tuple[object, ...]
-"""A drawing operation: ("T", x, baseline, size, color, bold, text), ("R", x, y, w, h, color),
+"""A drawing operation: ("T", x, baseline, size, color, bold, text), ("M", x, baseline, size,
+color, text) (monospaced), ("R", x, y, w, h, color),
 ("P", color, [(x, y, w, h), ...]) (many filled boxes), ("L", x0, y0, x1, y1, color, width);
 millimetres from the top-left corner."""
 
@@ -202,6 +203,11 @@ class Layout:
         if text:
             self.ops.append(("T", x, y_top + size * PT * self._ascent, size, color, bold, text))
 
+    def mono(self, x: float, y_top: float, text: str, *, size: float, color: Color = INK) -> None:
+        """One line of the monospaced font (`tracking.evidence.writer` draws it as /F2)."""
+        if text:
+            self.ops.append(("M", x, y_top + size * PT * self._ascent, size, color, text))
+
     def fill(self, x: float, y: float, w: float, h: float, color: Color) -> None:
         self.ops.append(("R", x, y, w, h, color))
 
@@ -261,9 +267,17 @@ class Layout:
         out: list[_Line] = []
         clean = self.font.clean
         for span in spans:
-            step = line_height(span.size)
-            for text in wrap(self.font, clean(span.text), width, span.size):
-                out.append(_Line(text, span.size, span.color, span.bold, step))
+            text = clean(span.text)
+            size = span.size
+            if " " not in text and len(text) <= 48:
+                # One token (a tracking number, an id): never broken across lines; set smaller
+                # when it is wider than the cell, down to 60 % of its size.
+                full = self.font.text_width(text, size)
+                if full > width:
+                    size = max(round(size * width / full - 0.05, 2), span.size * 0.6)
+            step = line_height(size)
+            for line in wrap(self.font, text, width, size):
+                out.append(_Line(line, size, span.color, span.bold, step))
         return out
 
     def key_values(

@@ -28,6 +28,7 @@ from fpdf.syntax import Name, PDFArray, PDFContentStream
 
 from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.layout import (
+    INK,
     MARGIN_B,
     MARGIN_L,
     MARGIN_R,
@@ -46,8 +47,10 @@ from tracking.exceptions import InputError
 __all__ = ["DocMeta", "write_parts", "write_pdf"]
 
 _K = 72 / 25.4  # points per mm
-_FONT_INDEX = 1  # the only font of every evidence PDF: /F1
+_FONT_INDEX = 1  # the text font of every evidence PDF: /F1
+_MONO_INDEX = 2  # the monospaced font of raw carrier responses, when a document shows one: /F2
 _SUBSET_TAG = "TEVAAA"
+_MONO_TAG = "TEVAAB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ class DocMeta:
     header_right: str
     footer_note: str
     lang: str = "en"
+    seller: str = ""  # printed on every page, exactly as given (wrapped, never cut)
 
 
 class _DocFont:
@@ -100,6 +104,7 @@ class _EvidencePDF(FPDF):
     """An FPDF that carries its evidence font."""
 
     doc_font: _DocFont
+    mono_font: _DocFont | None
 
 
 class _Producer(OutputProducer):
@@ -108,14 +113,17 @@ class _Producer(OutputProducer):
     def _add_fonts(self, *args: Any, **kwargs: Any) -> Any:
         fonts = super()._add_fonts(*args, **kwargs)
         pdf = self.fpdf
-        if isinstance(pdf, _EvidencePDF) and pdf.doc_font.order:
-            fonts[_FONT_INDEX] = self._add_evidence_font(pdf.doc_font)
+        if isinstance(pdf, _EvidencePDF):
+            if pdf.doc_font.order:
+                fonts[_FONT_INDEX] = self._add_evidence_font(pdf.doc_font, _SUBSET_TAG)
+            if pdf.mono_font is not None and pdf.mono_font.order:
+                fonts[_MONO_INDEX] = self._add_evidence_font(pdf.mono_font, _MONO_TAG)
         return fonts
 
-    def _add_evidence_font(self, doc_font: _DocFont) -> PDFFont:
+    def _add_evidence_font(self, doc_font: _DocFont, tag: str) -> PDFFont:
         font = doc_font.font
         chars = doc_font.order
-        name = f"{_SUBSET_TAG}+{font.name}"
+        name = f"{tag}+{font.name}"
         widths = " ".join(str(font.widths.get(c, font.default_width)) for c in chars)
         composite = PDFFont(subtype="Type0", base_font=name, encoding="Identity-H")
         self._add_pdf_obj(composite, "fonts")
@@ -177,8 +185,10 @@ def _utf16(char: str) -> str:
 class _Stream:
     """PDF operators of one page, with the graphics state tracked to skip redundant ones."""
 
-    def __init__(self, doc_font: _DocFont) -> None:
+    def __init__(self, doc_font: _DocFont, mono_font: _DocFont | None = None) -> None:
         self.doc_font = doc_font
+        self.mono_font = mono_font
+        self.font_index = _FONT_INDEX
         self.out: list[str] = []
         self.fill: Color | None = None
         self.stroke: Color | None = None
@@ -204,8 +214,9 @@ class _Stream:
     ) -> None:
         self._fill(color)
         state = ""
-        if size != self.size:
+        if size != self.size or self.font_index != _FONT_INDEX:
             self.size = size
+            self.font_index = _FONT_INDEX
             state += f"/F{_FONT_INDEX} {size:.2f} Tf "
         if bold:
             self._stroke(color, round(size * 0.02, 2))
@@ -218,6 +229,23 @@ class _Stream:
         self.out.append(
             f"BT {state}{x * _K:.2f} {(PAGE_H - baseline) * _K:.2f} Td "
             f"<{self.doc_font.encode(text)}> Tj ET"
+        )
+
+    def mono(self, x: float, baseline: float, size: float, color: Color, text: str) -> None:
+        """A line of the monospaced font (never bold)."""
+        assert self.mono_font is not None
+        self._fill(color)
+        state = ""
+        if size != self.size or self.font_index != _MONO_INDEX:
+            self.size = size
+            self.font_index = _MONO_INDEX
+            state += f"/F{_MONO_INDEX} {size:.2f} Tf "
+        if self.mode != 0:
+            self.mode = 0
+            state += "0 Tr "
+        self.out.append(
+            f"BT {state}{x * _K:.2f} {(PAGE_H - baseline) * _K:.2f} Td "
+            f"<{self.mono_font.encode(text)}> Tj ET"
         )
 
     def rect(self, x: float, y: float, w: float, h: float, color: Color) -> None:
@@ -250,6 +278,8 @@ class _Stream:
                 rect(*op[1:])  # type: ignore[arg-type]
             elif kind == "P":
                 self.rects(*op[1:])  # type: ignore[arg-type]
+            elif kind == "M":
+                self.mono(*op[1:])  # type: ignore[arg-type]
             else:
                 line(*op[1:])  # type: ignore[arg-type]
 
@@ -274,14 +304,15 @@ def _decorations(
     put(MARGIN_L, top, left_lines[0], 6.5)
     put(PAGE_W - MARGIN_R - right_w, top, right, 6.5)
     ops.append(("L", MARGIN_L, top + 3.5, PAGE_W - MARGIN_R, top + 3.5, RULE, 0.2))
-    y = PAGE_H - MARGIN_B + 3.5
-    ops.append(("L", MARGIN_L, y - 1.2, PAGE_W - MARGIN_R, y - 1.2, RULE, 0.2))
+    y = PAGE_H - MARGIN_B + 2.6
+    ops.append(("L", MARGIN_L, y - 1.0, PAGE_W - MARGIN_R, y - 1.0, RULE, 0.2))
     number = f"Page {page} / {pages}"
     number_w = font.text_width(number, 6.5)
-    for i, text in enumerate(
-        wrap(font, meta.footer_note, PAGE_W - MARGIN_L - MARGIN_R - number_w - 6, 6)[:2]
-    ):
-        put(MARGIN_L, y + i * line_height(6), text, 6)
+    width = PAGE_W - MARGIN_L - MARGIN_R - number_w - 6
+    lines = [(t, INK) for t in (wrap(font, meta.seller, width, 6.5) if meta.seller else [])]
+    lines += [(t, MUTED) for t in wrap(font, meta.footer_note, width, 6)[: 4 - len(lines)]]
+    for i, (text, color) in enumerate(lines):
+        put(MARGIN_L, y + i * line_height(6), text, 6, color)
     put(PAGE_W - MARGIN_R - number_w, y, number, 6.5)
     return ops
 
@@ -293,10 +324,15 @@ def write_pdf(
     meta: DocMeta,
     part: int = 1,
     parts: int = 1,
+    mono: EvidenceFont | None = None,
 ) -> bytes:
-    """One PDF file of `pages` (display lists), as part `part` of `parts`."""
+    """One PDF file of `pages` (display lists), as part `part` of `parts`.
+
+    `mono` is the monospaced font of "M" operations (raw carrier responses).
+    """
     pdf = _EvidencePDF(unit="mm", format="A4")
     pdf.doc_font = _DocFont(font)
+    pdf.mono_font = _DocFont(mono) if mono is not None else None
     pdf.set_auto_page_break(False)
     pdf.set_creation_date(meta.created_at)
     pdf.set_title(meta.title)
@@ -311,7 +347,9 @@ def write_pdf(
     for number, ops in enumerate(pages, start=1):
         pdf.add_page()
         catalog.add(PDFResourceType.FONT, _FONT_INDEX, pdf.page)
-        stream = _Stream(pdf.doc_font)
+        if mono is not None and any(op[0] == "M" for op in ops):
+            catalog.add(PDFResourceType.FONT, _MONO_INDEX, pdf.page)
+        stream = _Stream(pdf.doc_font, pdf.mono_font)
         stream.out.append("0 J")
         stream.ops(ops)
         stream.ops(_decorations(font, meta, page=number, pages=total, part=part, parts=parts))
@@ -326,9 +364,10 @@ def write_parts(
     meta: DocMeta,
     max_bytes: int,
     what: str,
+    mono: EvidenceFont | None = None,
 ) -> list[bytes]:
     """`pages` as one PDF, or as numbered parts of whole pages when one would exceed `max_bytes`."""
-    whole = write_pdf(pages, font=font, meta=meta)
+    whole = write_pdf(pages, font=font, meta=meta, mono=mono)
     if len(whole) <= max_bytes:
         return [whole]
     count = len(pages)
@@ -336,7 +375,14 @@ def write_parts(
     while True:
         total = math.ceil(count / per)
         parts = [
-            write_pdf(pages[i * per : (i + 1) * per], font=font, meta=meta, part=i + 1, parts=total)
+            write_pdf(
+                pages[i * per : (i + 1) * per],
+                font=font,
+                meta=meta,
+                part=i + 1,
+                parts=total,
+                mono=mono,
+            )
             for i in range(total)
         ]
         if all(len(part) <= max_bytes for part in parts):
