@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
 
+import pypdf
 import pytest
 from typer.testing import CliRunner
 
@@ -121,3 +123,61 @@ def test_export_into_a_non_empty_folder_is_a_clear_error(pulled: str, tmp_path: 
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_export_seller_zip_name_and_the_two_audiences(pulled: str, tmp_path: Path) -> None:
+    seller = "深圳市XX科技有限公司 / Shenzhen XX Tech Co., Ltd."
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            pulled,
+            "export",
+            "--out",
+            str(tmp_path / "appeal"),
+            "--zip",
+            "--reference-id",
+            "EVR-TEST-2",
+            "--as-of",
+            "2026-11-20",
+            "--seller",
+            seller,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "precheck/" in result.output
+    assert "never upload" in result.output
+    archive = tmp_path / "appeal.zip"
+    assert archive.is_file()
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+        assert "precheck/precheck.pdf" in names
+        assert "precheck/precheck.csv" in names
+        manifest = json.loads(zipped.read("manifest.json"))
+        assert manifest["seller"] == seller
+        summary = zipped.read("upload/00-summary.pdf")
+    text = "".join(
+        page.extract_text() for page in pypdf.PdfReader(io.BytesIO(summary)).pages
+    ).replace(" ", "")
+    assert seller.replace(" ", "") in text
+
+
+def test_created_at_earlier_than_the_data_is_one_clear_line(pulled: str, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            pulled,
+            "export",
+            "--out",
+            str(tmp_path / "early"),
+            "--as-of",
+            "2026-11-20",
+            "--created-at",
+            "2026-11-20T00:00:00Z",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "earlier than the data" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "early").exists()

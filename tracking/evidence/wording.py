@@ -24,6 +24,9 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 def _humanize(token: str) -> str:
     """`CLEAR_CUSTOMS` -> `Clear customs`; `InTransit_PickedUp` -> `In transit, picked up`."""
+    if token.upper() == token:
+        text = token.replace("_", " ").strip().lower()
+        return text[:1].upper() + text[1:]
     parts = [p for p in token.split("_") if p]
     words = []
     for part in parts:
