@@ -16,12 +16,12 @@ import math
 from typing import Any
 from urllib.parse import urlsplit
 
-import segno
 from PIL import Image, ImageDraw, ImageFont
 
 from tracking.evidence import labels as lb
 from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.layout import ACCENT, AMBER, GREEN, INK, MUTED, PT, RED, RULE, Color, wrap
+from tracking.evidence.qr import qr_matrix
 from tracking.evidence.wording import link_label
 from tracking.exceptions import InputError
 from tracking.views import BundleInfo, EventView, ExchangeView, OrderEvidence
@@ -382,7 +382,7 @@ _QR = 150
 
 def _qr_image(c: _Canvas, url: str, *, x: int, y: int) -> None:
     """The QR code of `url`, `_QR` pixels square (quiet zone included)."""
-    matrix = segno.make(url, error="m", micro=False, mask=2).matrix
+    matrix = qr_matrix(url)
     step = _QR / (len(matrix) + 8)
     c.draw.rectangle((x, y, x + _QR, y + _QR), fill=(255, 255, 255))
     for row_index, row in enumerate(matrix):

@@ -12,6 +12,7 @@ taller than a page.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -50,7 +51,8 @@ Color = tuple[int, int, int]
 Op = tuple[object, ...]
 """A drawing operation: ("T", x, baseline, size, color, bold, text), ("M", x, baseline, size,
 color, text) (monospaced), ("R", x, y, w, h, color),
-("P", color, [(x, y, w, h), ...]) (many filled boxes), ("L", x0, y0, x1, y1, color, width);
+("P", color, [(x, y, w, h), ...]) (many filled boxes), ("G", color, x, y, step, runs) (boxes
+as PDF `re` operators in units of `step` mm, a QR code), ("L", x0, y0, x1, y1, color, width);
 millimetres from the top-left corner."""
 
 INK: Color = (33, 37, 41)
@@ -91,8 +93,21 @@ def wrap(font: EvidenceFont, text: str, width: float, size: float) -> list[str]:
     """`text` broken into lines no wider than `width` mm at `size` pt.
 
     Breaks after spaces and punctuation, between CJK characters, and inside words only
-    when a word (a URL, a digest) is wider than the line.
+    when a word (a URL, a digest) is wider than the line. Texts up to 240 characters (labels,
+    column headings, running footers, repeated on every page and in every document) are
+    wrapped once per process.
     """
+    if len(text) <= 240:
+        return list(_wrap_cached(font, text, width, size))
+    return _wrap(font, text, width, size)
+
+
+@functools.lru_cache(maxsize=16384)
+def _wrap_cached(font: EvidenceFont, text: str, width: float, size: float) -> tuple[str, ...]:
+    return tuple(_wrap(font, text, width, size))
+
+
+def _wrap(font: EvidenceFont, text: str, width: float, size: float) -> list[str]:
     limit = max(width, 1.0) / (size * PT / 1000)
     widths = font.widths
     default = font.default_width

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import segno
-
 from tracking.evidence import labels as lb
 from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.labels import bi
@@ -31,6 +29,7 @@ from tracking.evidence.layout import (
     wrap,
 )
 from tracking.evidence.logs import LoggedResponse, draw_order_appendix, masked_url, status_words
+from tracking.evidence.qr import qr_runs
 from tracking.evidence.wording import link_label, status_cell
 from tracking.evidence.writer import DocMeta, write_parts
 from tracking.views import BundleInfo, OrderEvidence
@@ -100,24 +99,9 @@ def _badge(doc: Layout, verdict: str, *, x_right: float, y: float) -> None:
 
 def qr(doc: Layout, url: str, *, x: float, y: float, size: float) -> None:
     """The QR code of `url` as filled squares (quiet zone included in `size`)."""
-    code = segno.make(url, error="m", micro=False, mask=2)
-    matrix = code.matrix
-    step = size / (len(matrix) + 8)
+    modules, runs = qr_runs(url)
     doc.fill(x, y, size, size, WHITE)
-    boxes: list[tuple[float, float, float, float]] = []
-    for row_index, row in enumerate(matrix):
-        yy = y + (row_index + 4) * step
-        col = 0
-        n = len(row)
-        while col < n:
-            if row[col]:
-                start = col
-                while col < n and row[col]:
-                    col += 1
-                boxes.append((x + (start + 4) * step, yy, (col - start) * step, step + 0.02))
-            else:
-                col += 1
-    doc.boxes(INK, boxes)
+    doc.ops.append(("G", INK, x, y, size / modules, runs))
 
 
 def _short(digest: str) -> str:

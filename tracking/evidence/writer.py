@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,10 +48,9 @@ from tracking.exceptions import InputError
 __all__ = ["DocMeta", "write_parts", "write_pdf"]
 
 _K = 72 / 25.4  # points per mm
-_FONT_INDEX = 1  # the text font of every evidence PDF: /F1
-_MONO_INDEX = 2  # the monospaced font of raw carrier responses, when a document shows one: /F2
+_FONT_INDEX = 1  # the only font of every evidence PDF: /F1 (text and monospaced codes)
 _SUBSET_TAG = "TEVAAA"
-_MONO_TAG = "TEVAAB"
+_PAGE_LEVEL = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +71,29 @@ class DocMeta:
 
 
 class _DocFont:
-    """Character codes of one PDF's font, assigned in order of first use (0 is .notdef)."""
+    """Character codes of one PDF's font, assigned in order of first use (0 is .notdef).
 
-    def __init__(self, font: EvidenceFont) -> None:
+    With `mono`, a face sharing the text face's glyph table (`EvidenceFont.shares_glyphs`),
+    monospaced text gets codes of its own in the same font: its glyphs and advance widths
+    come from the mono face, so one embedded subset serves both.
+    """
+
+    def __init__(self, font: EvidenceFont, mono: EvidenceFont | None = None) -> None:
+        if mono is not None and not font.shares_glyphs(mono):
+            raise ValueError(f"{mono.name} does not share the glyphs of {font.name}")
         self.font = font
+        self.mono = mono
         self.codes: dict[str, str] = {}
-        self.order: list[str] = []
+        self.mono_codes: dict[str, str] = {}
+        self.order: list[str] = []  # the character of each code
+        self.gids: list[int | None] = []
+        self.widths: list[int] = []
+
+    def _add(self, face: EvidenceFont, char: str) -> str:
+        self.order.append(char)
+        self.gids.append(face.gid_of_char.get(char))
+        self.widths.append(face.widths.get(char, face.default_width))
+        return f"{len(self.order):04X}"
 
     def encode(self, text: str) -> str:
         codes = self.codes
@@ -88,8 +105,22 @@ class _DocFont:
         for c in text:
             code = codes.get(c)
             if code is None:
-                self.order.append(c)
-                code = codes[c] = f"{len(self.order):04X}"
+                code = codes[c] = self._add(self.font, c)
+            out.append(code)
+        return "".join(out)
+
+    def encode_mono(self, text: str) -> str:
+        assert self.mono is not None
+        codes = self.mono_codes
+        try:
+            return "".join([codes[c] for c in text])
+        except KeyError:
+            pass
+        out = []
+        for c in text:
+            code = codes.get(c)
+            if code is None:
+                code = codes[c] = self._add(self.mono, c)
             out.append(code)
         return "".join(out)
 
@@ -104,27 +135,41 @@ class _EvidencePDF(FPDF):
     """An FPDF that carries its evidence font."""
 
     doc_font: _DocFont
-    mono_font: _DocFont | None
+
+
+class _Stream1(PDFContentStream):
+    """A content stream compressed fast (zlib level 1: a few % larger, several times faster)."""
+
+    _COMPRESSION_LEVEL = 1
 
 
 class _Producer(OutputProducer):
-    """fpdf2's output producer, plus the evidence font objects."""
+    """fpdf2's output producer, plus the evidence font objects; page content is compressed at
+    zlib level 1 (the document is written with `compress=False`, pages compressed here)."""
+
+    def _add_pages(self, _slice: slice = slice(0, None)) -> Any:
+        pages = super()._add_pages(_slice)
+        for page in pages:
+            stream = page.contents
+            if isinstance(stream, PDFContentStream) and stream.filter is None:
+                packed = zlib.compress(stream.content_stream(), _PAGE_LEVEL)
+                stream._contents = packed
+                stream.filter = Name("FlateDecode")
+                stream.length = len(packed)
+        return pages
 
     def _add_fonts(self, *args: Any, **kwargs: Any) -> Any:
         fonts = super()._add_fonts(*args, **kwargs)
         pdf = self.fpdf
-        if isinstance(pdf, _EvidencePDF):
-            if pdf.doc_font.order:
-                fonts[_FONT_INDEX] = self._add_evidence_font(pdf.doc_font, _SUBSET_TAG)
-            if pdf.mono_font is not None and pdf.mono_font.order:
-                fonts[_MONO_INDEX] = self._add_evidence_font(pdf.mono_font, _MONO_TAG)
+        if isinstance(pdf, _EvidencePDF) and pdf.doc_font.order:
+            fonts[_FONT_INDEX] = self._add_evidence_font(pdf.doc_font)
         return fonts
 
-    def _add_evidence_font(self, doc_font: _DocFont, tag: str) -> PDFFont:
+    def _add_evidence_font(self, doc_font: _DocFont) -> PDFFont:
         font = doc_font.font
         chars = doc_font.order
-        name = f"{tag}+{font.name}"
-        widths = " ".join(str(font.widths.get(c, font.default_width)) for c in chars)
+        name = f"{_SUBSET_TAG}+{font.name}"
+        widths = " ".join(map(str, doc_font.widths))
         composite = PDFFont(subtype="Type0", base_font=name, encoding="Identity-H")
         self._add_pdf_obj(composite, "fonts")
         cid_font = PDFFont(
@@ -137,7 +182,7 @@ class _Producer(OutputProducer):
         for start in range(0, len(entries), 100):
             block = entries[start : start + 100]
             blocks.append(f"{len(block)} beginbfchar\n" + "\n".join(block) + "\nendbfchar\n")
-        to_unicode = PDFContentStream(
+        to_unicode = _Stream1(
             (
                 "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
                 "/CIDSystemInfo\n<</Registry (Adobe)\n/Ordering (UCS)\n/Supplement 0\n>> def\n"
@@ -167,7 +212,12 @@ class _Producer(OutputProducer):
         self._add_pdf_obj(descriptor, "fonts")
         cid_font.font_descriptor = descriptor
         cid_font.c_i_d_to_g_i_d_map = Name("Identity")  # type: ignore[assignment]
-        program = _FontStream(contents=font.program(enumerate(chars, start=1)))
+        program = _FontStream(
+            contents=font.program_glyphs(
+                (code, gid, ord(char))
+                for code, (gid, char) in enumerate(zip(doc_font.gids, chars, strict=True), 1)
+            )
+        )
         self._add_pdf_obj(program, "fonts")
         descriptor.font_file2 = program  # type: ignore[attr-defined]
         return composite
@@ -178,6 +228,7 @@ def _rgb(color: Color) -> str:
     return "{:.3f} {:.3f} {:.3f}".format(*(c / 255 for c in color))
 
 
+@functools.cache
 def _utf16(char: str) -> str:
     return char.encode("utf-16-be").hex().upper()
 
@@ -185,10 +236,8 @@ def _utf16(char: str) -> str:
 class _Stream:
     """PDF operators of one page, with the graphics state tracked to skip redundant ones."""
 
-    def __init__(self, doc_font: _DocFont, mono_font: _DocFont | None = None) -> None:
+    def __init__(self, doc_font: _DocFont) -> None:
         self.doc_font = doc_font
-        self.mono_font = mono_font
-        self.font_index = _FONT_INDEX
         self.out: list[str] = []
         self.fill: Color | None = None
         self.stroke: Color | None = None
@@ -214,9 +263,8 @@ class _Stream:
     ) -> None:
         self._fill(color)
         state = ""
-        if size != self.size or self.font_index != _FONT_INDEX:
+        if size != self.size:
             self.size = size
-            self.font_index = _FONT_INDEX
             state += f"/F{_FONT_INDEX} {size:.2f} Tf "
         if bold:
             self._stroke(color, round(size * 0.02, 2))
@@ -232,20 +280,26 @@ class _Stream:
         )
 
     def mono(self, x: float, baseline: float, size: float, color: Color, text: str) -> None:
-        """A line of the monospaced font (never bold)."""
-        assert self.mono_font is not None
+        """A line of the monospaced face (never bold): its own codes in the same font."""
         self._fill(color)
         state = ""
-        if size != self.size or self.font_index != _MONO_INDEX:
+        if size != self.size:
             self.size = size
-            self.font_index = _MONO_INDEX
-            state += f"/F{_MONO_INDEX} {size:.2f} Tf "
+            state += f"/F{_FONT_INDEX} {size:.2f} Tf "
         if self.mode != 0:
             self.mode = 0
             state += "0 Tr "
         self.out.append(
             f"BT {state}{x * _K:.2f} {(PAGE_H - baseline) * _K:.2f} Td "
-            f"<{self.mono_font.encode(text)}> Tj ET"
+            f"<{self.doc_font.encode_mono(text)}> Tj ET"
+        )
+
+    def grid(self, color: Color, x: float, y: float, step: float, runs: str) -> None:
+        """Boxes given in units of `step` mm from (x, y) downwards (a QR code's modules)."""
+        self._fill(color)
+        scale = step * _K
+        self.out.append(
+            f"q {scale:.4f} 0 0 {-scale:.4f} {x * _K:.2f} {(PAGE_H - y) * _K:.2f} cm {runs} f Q"
         )
 
     def rect(self, x: float, y: float, w: float, h: float, color: Color) -> None:
@@ -280,6 +334,8 @@ class _Stream:
                 self.rects(*op[1:])  # type: ignore[arg-type]
             elif kind == "M":
                 self.mono(*op[1:])  # type: ignore[arg-type]
+            elif kind == "G":
+                self.grid(*op[1:])  # type: ignore[arg-type]
             else:
                 line(*op[1:])  # type: ignore[arg-type]
 
@@ -331,9 +387,9 @@ def write_pdf(
     `mono` is the monospaced font of "M" operations (raw carrier responses).
     """
     pdf = _EvidencePDF(unit="mm", format="A4")
-    pdf.doc_font = _DocFont(font)
-    pdf.mono_font = _DocFont(mono) if mono is not None else None
+    pdf.doc_font = _DocFont(font, mono)
     pdf.set_auto_page_break(False)
+    pdf.set_compression(False)  # pages are compressed by `_Producer._add_pages`
     pdf.set_creation_date(meta.created_at)
     pdf.set_title(meta.title)
     pdf.set_subject(meta.subject)
@@ -347,9 +403,7 @@ def write_pdf(
     for number, ops in enumerate(pages, start=1):
         pdf.add_page()
         catalog.add(PDFResourceType.FONT, _FONT_INDEX, pdf.page)
-        if mono is not None and any(op[0] == "M" for op in ops):
-            catalog.add(PDFResourceType.FONT, _MONO_INDEX, pdf.page)
-        stream = _Stream(pdf.doc_font, pdf.mono_font)
+        stream = _Stream(pdf.doc_font)
         stream.out.append("0 J")
         stream.ops(ops)
         stream.ops(_decorations(font, meta, page=number, pages=total, part=part, parts=parts))
