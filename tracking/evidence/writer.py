@@ -88,6 +88,7 @@ class _DocFont:
         self.order: list[str] = []  # the character of each code
         self.gids: list[int | None] = []
         self.widths: list[int] = []
+        self.seen: dict[str, str] = {}  # text -> its codes (labels repeat on every page)
 
     def _add(self, face: EvidenceFont, char: str) -> str:
         self.order.append(char)
@@ -96,22 +97,18 @@ class _DocFont:
         return f"{len(self.order):04X}"
 
     def encode(self, text: str) -> str:
-        codes = self.codes
-        try:
-            return "".join([codes[c] for c in text])
-        except KeyError:
-            pass
-        out = []
-        for c in text:
-            code = codes.get(c)
-            if code is None:
-                code = codes[c] = self._add(self.font, c)
-            out.append(code)
-        return "".join(out)
+        """`text` as hex codes of the text face (a text seen before costs one lookup)."""
+        found = self.seen.get(text)
+        if found is None:
+            found = self.seen[text] = self._encode(text, self.codes, self.font)
+        return found
 
     def encode_mono(self, text: str) -> str:
+        """`text` as hex codes of the monospaced face."""
         assert self.mono is not None
-        codes = self.mono_codes
+        return self._encode(text, self.mono_codes, self.mono)
+
+    def _encode(self, text: str, codes: dict[str, str], face: EvidenceFont) -> str:
         try:
             return "".join([codes[c] for c in text])
         except KeyError:
@@ -120,7 +117,7 @@ class _DocFont:
         for c in text:
             code = codes.get(c)
             if code is None:
-                code = codes[c] = self._add(self.mono, c)
+                code = codes[c] = self._add(face, c)
             out.append(code)
         return "".join(out)
 
