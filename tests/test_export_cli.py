@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -181,3 +182,34 @@ def test_created_at_earlier_than_the_data_is_one_clear_line(pulled: str, tmp_pat
     assert "earlier than the data" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "early").exists()
+
+
+def test_worker_export_is_the_same_export_as_the_cli(
+    pulled: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from carriers.registry import all_carriers
+    from tracking import workers
+    from tracking.config import Settings
+    from tracking.storage import open_engine
+
+    runtime = workers._Runtime(
+        config=workers.WorkerConfig(database_url=pulled),
+        settings=Settings(database_url=pulled, signing_key=None),
+        engine=open_engine(pulled),
+        carriers=all_carriers(),
+        limits=None,  # type: ignore[arg-type]
+        app=None,
+    )
+    monkeypatch.setattr(workers, "_runtime", runtime)
+    done = asyncio.run(
+        workers.export(
+            out=str(tmp_path / "worker"),
+            reference_id="EVR-TEST-1",
+            as_of="2026-11-20",
+            created_at=CREATED_AT,
+            zip=True,
+        )
+    )
+    assert done["path"].endswith("worker.zip")
+    export(pulled, tmp_path / "cli", "--zip")
+    assert (tmp_path / "worker.zip").read_bytes() == (tmp_path / "cli.zip").read_bytes()

@@ -21,14 +21,29 @@ from sqlalchemy.engine import Engine
 from tracking.assemble import iter_order_evidence
 from tracking.evidence import BundleResult, load_signing_key, write_bundle
 from tracking.evidence.citing import Citation
+from tracking.exceptions import InputError
 from tracking.policies import Policy
 from tracking.repository import raw_body
 from tracking.storage import OrderRecord, VerdictRecord
 from tracking.views import BundleInfo, OrderEvidence
 
-__all__ = ["ExportRequest", "export_bundle", "zip_path"]
+__all__ = ["ExportRequest", "export_bundle", "moment", "zip_path"]
 
 NOT_SET = "(not set)"
+
+
+def moment(value: str) -> datetime:
+    """`2026-11-20` (the end of that day, UTC) or an ISO time (UTC when it has no offset)."""
+    try:
+        if len(value) == 10:
+            day = datetime.fromisoformat(value)
+            return day.replace(hour=23, minute=59, second=59, tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"{value!r} is not a date (use 2026-11-20 or 2026-11-20T12:00:00Z)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def zip_path(out: Path) -> Path:

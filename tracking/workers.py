@@ -461,7 +461,7 @@ async def export(
 ) -> dict[str, Any]:
     """An evidence bundle as a job: the same `export_bundle` as the CLI and the API, in a thread."""
     from tracking import __version__
-    from tracking.export import ExportRequest, export_bundle
+    from tracking.export import ExportRequest, export_bundle, moment
 
     rt = _rt()
     request = ExportRequest(
@@ -469,9 +469,9 @@ async def export(
         tenant=tenant,
         reference_id=reference_id,
         seller=seller,
-        as_of=datetime.fromisoformat(as_of) if as_of else None,
+        as_of=moment(as_of) if as_of else None,
         window_days=window_days,
-        created_at=datetime.fromisoformat(created_at) if created_at else None,
+        created_at=moment(created_at) if created_at else None,
         verdicts=tuple(verdicts or ()),
         include=tuple(include or ()),
         exclude=tuple(exclude or ()),

@@ -279,7 +279,12 @@ def draw_response(
         )
     else:
         text = body_text(response.body, exchange.content_type)
-        doc.paragraph("Body, as received (JSON indented for reading):", size=7, color=MUTED)
+        indented = text.startswith(("{\n", "[\n"))
+        doc.paragraph(
+            "Body, as received" + (" (JSON indented for reading):" if indented else ":"),
+            size=7,
+            color=MUTED,
+        )
     if len(text) > MAX_BODY_CHARS and numbers:
         text = (
             text[:MAX_BODY_CHARS] + f"\n… cut here: the rest is in {whole_in or 'the log volumes'}"

@@ -315,6 +315,11 @@ _CSV_COLUMNS = (
 )
 
 
+def _cell(value: str) -> str:
+    """A value a spreadsheet shows as text, never runs as a formula (OWASP CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def precheck_csv(rows: Sequence[OrderRow]) -> bytes:
     """The precheck spreadsheet: UTF-8 with BOM, CRLF rows (Excel opens it as is)."""
     buffer = io.StringIO(newline="")
@@ -323,7 +328,8 @@ def precheck_csv(rows: Sequence[OrderRow]) -> bytes:
     for r in rows:
         en, zh = action(r)
         writer.writerow(
-            (
+            _cell(value)
+            for value in (
                 r.tenant,
                 r.order_id,
                 lb.fmt_utc(r.order_date),
