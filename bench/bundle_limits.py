@@ -34,9 +34,7 @@ def main() -> int:
     parser.add_argument("--cite", choices=("all", "pass"), default="all")
     args = parser.parse_args()
     store = RawStore()
-    citation = (
-        Citation(verdicts=("pass", "fail", "pending")) if args.cite == "all" else Citation()
-    )
+    citation = Citation(verdicts=("pass", "fail", "pending")) if args.cite == "all" else Citation()
     cited: set[str] = set()
     left_out: set[str] = set()
 
