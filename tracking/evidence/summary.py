@@ -121,6 +121,14 @@ class SummaryData:
     public_key_hex: str = ""
 
 
+def _n(count: int, noun: str) -> str:
+    """`1 order`, `2 orders`, `3 destination countries`."""
+    if count == 1:
+        return f"1 {noun}"
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{count} {plural}"
+
+
 def _day(moment: datetime | None) -> str:
     return lb.fmt_utc(moment)[:10] if moment else "—"
 
@@ -196,11 +204,12 @@ def _body(doc: Layout, data: SummaryData) -> None:
     doc.heading("What this bundle documents", "本证据包的内容")
     if total:
         doc.paragraph(
-            f"This bundle documents {total} orders shipped between {first} "
+            f"This bundle documents {_n(total, 'order')} shipped between {first} "
             f"and {last} (date of the first carrier event), carried by "
-            f"{len(carriers)} carriers to {len(destinations)} destination countries. For "
-            f"{complete} of these {total} orders the carrier events show all three milestones: "
-            "departed the origin country, arrived in the destination country, delivered.",
+            f"{_n(len(carriers), 'carrier')} to {_n(len(destinations), 'destination country')}. "
+            f"For {complete} of these {_n(total, 'order')} the carrier events show all three "
+            "milestones: departed the origin country, arrived in the destination country, "
+            "delivered.",
             size=9,
             after=0.6,
         )
