@@ -34,13 +34,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tracking.domain import as_utc
 from tracking.evidence import manifest as mf
-from tracking.evidence.archive import write_zip
 from tracking.evidence.citing import Citation
 from tracking.evidence.fonts import EvidenceFont, get_font, get_mono_font
 from tracking.evidence.image import render_order_png, split_png
@@ -54,7 +53,8 @@ from tracking.evidence.precheck import (
     precheck_csv,
     render_precheck_pdf,
 )
-from tracking.evidence.signing import public_key_hex, sign_manifest
+from tracking.evidence.seal import BundleResult, Written, seal
+from tracking.evidence.signing import public_key_hex
 from tracking.evidence.summary import (
     Group,
     OrderRow,
@@ -70,25 +70,6 @@ from tracking.views import BundleInfo, ExchangeView, OrderEvidence
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "BundleResult", "write_bundle"]
 
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class BundleResult:
-    """What `write_bundle` wrote: the bundle path, its file count and size, the manifest digest."""
-
-    path: Path
-    files: int
-    orders: int
-    bytes: int
-    manifest_sha256: str
-    signed: bool
-
-
-@dataclass(slots=True)
-class _Written:
-    path: str  # bundle-relative, final
-    sha256: str
-    size: int
 
 
 @dataclass(slots=True)
@@ -240,7 +221,7 @@ class _State:
     """What the streaming pass keeps: files written, raw bodies, exchanges, citing orders."""
 
     stage: Path
-    written: list[_Written]
+    written: list[Written]
     raw_paths: dict[str, str]
     exchanges: dict[tuple[Any, ...], str]
     fetches: dict[str, ExchangeView]
@@ -263,7 +244,7 @@ def _responses(
             rel = f"raw/{digest}.{mf.raw_extension(exchange.content_type)}"
             _write(state.stage / rel, body)
             state.raw_paths[digest] = rel
-            state.written.append(_Written(rel, digest, len(body)))
+            state.written.append(Written(rel, digest, len(body)))
         else:
             body = (state.stage / state.raw_paths[digest]).read_bytes()
         out.append(LoggedResponse(exchange, body))
@@ -357,7 +338,7 @@ def _build(
                 ):
                     rel = f"upload/orders/{name}"
                     os.replace(source, stage / rel)
-                    written.append(_Written(rel, digest, size))
+                    written.append(Written(rel, digest, size))
                     order_files.append(rel)
             item.row = replace(item.row, files=tuple(order_files))
             by_key[item.key] = item
@@ -376,13 +357,13 @@ def _build(
             _part_names("00-summary", len(summary_parts), "pdf"), summary_parts, strict=True
         ):
             rel = f"upload/{name}"
-            written.append(_Written(rel, *_write(stage / rel, data)))
+            written.append(Written(rel, *_write(stage / rel, data)))
 
         everyone = sorted([*rows, *others], key=lambda r: (r.tenant, r.order_id))
         precheck = render_precheck_pdf(info, everyone, font=font, citation=citation.describe())
-        written.append(_Written(PRECHECK_PDF, *_write(stage / PRECHECK_PDF, precheck)))
+        written.append(Written(PRECHECK_PDF, *_write(stage / PRECHECK_PDF, precheck)))
         sheet = precheck_csv(everyone)
-        written.append(_Written(PRECHECK_CSV, *_write(stage / PRECHECK_CSV, sheet)))
+        written.append(Written(PRECHECK_CSV, *_write(stage / PRECHECK_CSV, sheet)))
 
         written.sort(key=lambda w: w.path)
         files: list[mf.FileEntry] = [
@@ -429,7 +410,7 @@ def _build(
                 exchanges=(state.exchanges[k] for k in sorted(state.exchanges, key=_sort_key)),
                 files=files,
             )
-    return _finish(
+    return seal(
         stage,
         temp,
         out,
@@ -462,60 +443,8 @@ def _write_volumes(
         responses(), font=font, mono=mono, meta=meta, max_bytes=max_bytes
     ):
         rel = f"upload/{volume.name}"
-        state.written.append(_Written(rel, *_write(state.stage / rel, volume.data)))
+        state.written.append(Written(rel, *_write(state.stage / rel, volume.data)))
         yield VolumeEntry(volume.name, len(volume.digests), volume.digests[0], volume.digests[-1])
-
-
-def _finish(
-    stage: Path,
-    temp: Path,
-    out: Path,
-    *,
-    info: BundleInfo,
-    written: list[_Written],
-    rows: int,
-    as_zip: bool,
-    signing_key: Ed25519PrivateKey | None,
-    manifest_path: Path,
-) -> BundleResult:
-    manifest_bytes = manifest_path.read_bytes()
-    manifest_sha = hashlib.sha256(manifest_bytes).hexdigest()
-    sums = mf.sums_text([(w.path, w.sha256) for w in written] + [(mf.MANIFEST_NAME, manifest_sha)])
-    (stage / mf.SUMS_NAME).write_bytes(sums.encode("utf-8"))
-    all_paths = [w.path for w in written] + [mf.MANIFEST_NAME, mf.SUMS_NAME]
-    if signing_key is not None:
-        (stage / mf.SIGNATURE_NAME).write_bytes(sign_manifest(manifest_bytes, signing_key))
-        all_paths.append(mf.SIGNATURE_NAME)
-    total = sum((stage / path).stat().st_size for path in all_paths)
-
-    if as_zip:
-        archive = temp / "bundle.zip"
-        with archive.open("wb") as sink:
-            write_zip(
-                sink,
-                [(path, _opener(stage / path)) for path in all_paths],
-                created_at=info.created_at,
-            )
-        total = archive.stat().st_size
-        if out.is_dir():
-            out.rmdir()
-        os.replace(archive, out)
-    else:
-        if out.is_dir():
-            out.rmdir()
-        os.replace(stage, out)
-    return BundleResult(
-        path=out,
-        files=len(all_paths),
-        orders=rows,
-        bytes=total,
-        manifest_sha256=manifest_sha,
-        signed=signing_key is not None,
-    )
-
-
-def _opener(path: Path) -> Callable[[], IO[bytes]]:
-    return lambda: path.open("rb")
 
 
 def _sort_key(entry: tuple[Any, ...]) -> tuple[str, ...]:
