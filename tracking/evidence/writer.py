@@ -114,12 +114,28 @@ class _DocFont:
         except KeyError:
             pass
         out = []
+        font = self.font
         for c in text:
             code = codes.get(c)
             if code is None:
-                code = codes[c] = self._add(face, c)
+                if face is not font and self._same_glyph(c):
+                    # CJK: the same glyph at the same width in both faces, one code for both
+                    code = self.codes.get(c) or self._encode(c, self.codes, font)
+                    codes[c] = code
+                else:
+                    code = codes[c] = self._add(face, c)
             out.append(code)
         return "".join(out)
+
+    def _same_glyph(self, char: str) -> bool:
+        mono, font = self.mono, self.font
+        assert mono is not None
+        gid = mono.gid_of_char.get(char)
+        return (
+            gid is not None
+            and gid == font.gid_of_char.get(char)
+            and mono.widths.get(char) == font.widths.get(char)
+        )
 
 
 class _FontStream(PDFFontStream):
