@@ -319,3 +319,14 @@ def test_exact_seller_name_with_both_scripts(tmp_path: Path) -> None:
     for path in (out / "upload").rglob("*.pdf"):
         for page in _pages(path):
             assert _compact(seller) in _compact(page)
+
+
+def test_precheck_sheet_never_runs_a_cell_as_a_formula(tmp_path: Path) -> None:
+    store = RawStore()
+    hostile = replace(delivered_us(store), order_id="=HYPERLINK(1)", verdict="fail")
+    out = tmp_path / "f"
+    write_bundle(out, info=make_info(), orders=[hostile], raw_body=store)
+    rows = list(
+        csv.DictReader(io.StringIO((out / "precheck" / "precheck.csv").read_text("utf-8-sig")))
+    )
+    assert rows[0]["order_id"] == "'=HYPERLINK(1)"
