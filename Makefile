@@ -22,9 +22,12 @@ demo: $(STAMP)
 	$(BIN)/track-evidence --db sqlite:///$(DEMO)/track-evidence.db pull examples/orders.csv \
 		--sandbox --as-of $(AS_OF) --errors $(DEMO)/orders.errors.csv
 	$(BIN)/track-evidence --db sqlite:///$(DEMO)/track-evidence.db export --out $(DEMO)/bundle \
-		--reference-id DEMO-EVR-2026-0001 --as-of $(AS_OF) --created-at $(AS_OF)T23:59:59Z
+		--reference-id DEMO-EVR-2026-0001 --as-of $(AS_OF) \
+		--seller "深圳市XX科技有限公司 / Shenzhen XX Tech Co., Ltd."
 	$(BIN)/track-evidence verify $(DEMO)/bundle
-	@echo "evidence bundle: $(DEMO)/bundle (upload the files in $(DEMO)/bundle/upload)"
+	@echo "evidence bundle: $(DEMO)/bundle"
+	@echo "  upload to the marketplace: only the files in $(DEMO)/bundle/upload (the orders that pass)"
+	@echo "  your own precheck, never upload it: $(DEMO)/bundle/precheck (every order, what to do)"
 
 ## test: ruff, mypy (strict on tracking/ and carriers/) and pytest
 test: lint typecheck pytest

@@ -439,11 +439,13 @@ async def test_pull_evidence_bundle_and_tenant_isolation(
         assert made.status_code == 202
         bundle = await finished(a, made.headers["location"])
         assert bundle["status"] == "succeeded", bundle
-        assert bundle["orders"] == len(expected)
+        # upload/ cites the orders that pass; the precheck covers every order
+        assert bundle["orders"] == sum(1 for v in verdicts.values() if v == "pass")
         assert bundle["orders_skipped"] == 0
         paths = {f["path"]: f for f in bundle["files"]}
         assert "manifest.json" in paths
         assert "upload/00-summary.pdf" in paths
+        assert "precheck/precheck.pdf" in paths
         pdf = await a.get(paths["upload/00-summary.pdf"]["href"])
         assert pdf.status_code == 200
         assert pdf.content.startswith(b"%PDF")

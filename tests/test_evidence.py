@@ -40,6 +40,7 @@ from tracking.evidence import (
     verify_bundle,
     write_bundle,
 )
+from tracking.evidence.citing import Citation
 from tracking.evidence.fonts import get_font
 from tracking.evidence.image import render_order_png, split_png
 from tracking.evidence.manifest import SCHEMA_PATH, raw_extension
@@ -121,25 +122,26 @@ def test_bundle_layout_and_result(bundle: tuple[Path, BundleResult], store: RawS
     root, result = bundle
     files = _files(root)
     assert result.path == root
-    assert result.orders == 6
+    assert result.orders == 3  # the cited orders: those that pass
     assert result.signed is True
     assert result.files == len(files)
     assert result.bytes == sum(len(data) for data in files.values())
     assert {"manifest.json", "SHA256SUMS", "manifest.sig", "upload/00-summary.pdf"} <= set(files)
+    assert {"precheck/precheck.pdf", "precheck/precheck.csv"} <= set(files)
+    assert "upload/carrier-api-logs-01.pdf" in files
     for name in files:
-        assert name.split("/")[0] in ("upload", "raw") or name in (
+        assert name.split("/")[0] in ("upload", "raw", "precheck") or name in (
             "manifest.json",
             "SHA256SUMS",
             "manifest.sig",
         )
     orders = sorted(n for n in files if n.startswith("upload/orders/"))
-    assert len([n for n in orders if n.endswith(".pdf")]) == 6  # a PDF per order
+    assert len([n for n in orders if n.endswith(".pdf")]) == 3  # a PDF per cited order
     pngs = {n.removeprefix("upload/orders/") for n in orders if n.endswith(".png")}
-    assert pngs == {  # a PNG per order whose delivery is proven
+    assert pngs == {  # a PNG per cited order whose delivery is proven
         "JM240501-88231.png",
         "JM240502-LONG.png",
         "JM240503-10977.png",
-        "JM240510-55102.png",
     }
     raw = [n for n in files if n.startswith("raw/")]
     for name in raw:
@@ -164,17 +166,24 @@ def test_upload_is_only_small_pdf_png(bundle: tuple[Path, BundleResult]) -> None
 def test_two_thousand_orders(tmp_path: Path) -> None:
     store = RawStore()
     out = tmp_path / "big"
-    result = write_bundle(out, info=make_info(), orders=light_orders(store, 2000), raw_body=store)
+    result = write_bundle(
+        out,
+        info=make_info(),
+        orders=light_orders(store, 2000),
+        raw_body=store,
+        citation=Citation(verdicts=("pass", "fail", "pending")),
+    )
     assert result.orders == 2000
     uploads = _check_upload(out)
-    assert len(uploads) == 2000 + 200 + 1  # PDFs, PNGs of the delivered, the summary
+    # PDFs and PNGs of every order, the summary, one volume of carrier API logs
+    assert len(uploads) == 2000 + 200 + 1 + 1
     reader = pypdf.PdfReader(out / "upload" / "00-summary.pdf")
     assert len(reader.pages) > 40  # long tables paginate
     for page in (reader.pages[2], reader.pages[-2]):  # headers repeat on every page
         text = page.extract_text()
         assert "Order ID" in text
         assert "订单号" in text
-    assert "200 of 2000" in reader.pages[0].extract_text()
+    assert "This bundle documents 2000 orders" in reader.pages[0].extract_text()
     assert verify_bundle(out).ok
 
 
@@ -183,7 +192,14 @@ def test_summary_splits_into_numbered_parts(tmp_path: Path) -> None:
     out = tmp_path / "split"
     limit = 48_000
     orders = [o for o in light_orders(store, 200) if o.verdict != "pass"]
-    write_bundle(out, info=make_info(), orders=orders, raw_body=store, max_file_bytes=limit)
+    write_bundle(
+        out,
+        info=make_info(),
+        orders=orders,
+        raw_body=store,
+        max_file_bytes=limit,
+        citation=Citation(verdicts=("fail", "pending")),
+    )
     _check_upload(out, limit)
     upload = out / "upload"
     assert not (upload / "00-summary.pdf").exists()
@@ -260,7 +276,13 @@ def test_order_pdf_text_has_original_texts_and_reference(bundle: tuple[Path, Bun
         "离开中国已出口直封",
     ):
         assert original in compact
-    for label in ("Milestones", "物流节点", "Timeline", "物流轨迹", "Raw carrier responses"):
+    for label in (
+        "Milestones",
+        "物流节点",
+        "Timeline",
+        "物流轨迹",
+        "Appendix: carrier API responses",
+    ):
         assert label in text
     assert "https://www.pochta.ru/tracking?barcode=RR123456785CN" in compact
     assert "+08:00" in text
@@ -270,7 +292,7 @@ def test_order_pdf_text_has_original_texts_and_reference(bundle: tuple[Path, Bun
 def test_order_pdf_embeds_one_small_subset_font(bundle: tuple[Path, BundleResult]) -> None:
     reader = pypdf.PdfReader(bundle[0] / "upload" / "orders" / "JM240501-88231.pdf")
     fonts = reader.pages[0]["/Resources"]["/Font"]
-    (font,) = (ref.get_object() for ref in fonts.values())
+    (font,) = (ref.get_object() for ref in fonts.values())  # the appendix adds the mono face
     assert font["/Subtype"] == "/Type0"
     assert str(font["/BaseFont"]).endswith("+WenQuanYiMicroHei")
     descendant = font["/DescendantFonts"][0].get_object()
@@ -282,14 +304,14 @@ def test_order_pdf_embeds_one_small_subset_font(bundle: tuple[Path, BundleResult
     assert all(ord(c) in cmap for c in "已揽收Вручение")
 
 
-def test_summary_pdf_has_cover_figures_and_failures(bundle: tuple[Path, BundleResult]) -> None:
+def test_summary_pdf_states_what_it_documents(bundle: tuple[Path, BundleResult]) -> None:
     text = _pdf_text((bundle[0] / "upload" / "00-summary.pdf").read_bytes())
     assert REFERENCE_ID in text
-    assert "3 of 6" in text
-    assert "orders in the window have all three milestones" in text
-    assert "Missing milestone(s): departed from the origin country." in text
-    assert "The parcel is returning to the sender." in text
-    assert "JM240725-00017.pdf" in text  # the index names every order's files
+    assert "This bundle documents 3 orders shipped between" in " ".join(text.split())
+    assert "Missing milestone(s): departed from the origin country." not in text
+    assert "The parcel is returning to the sender." not in text
+    assert "JM240502-LONG.pdf" in text  # the index names every cited order's files
+    assert "JM240725-00017" not in text
     assert "Cainiao" in text
     assert "Russian Federation" in text
 
@@ -647,7 +669,8 @@ def test_empty_bundle(tmp_path: Path) -> None:
     result = write_bundle(tmp_path / "none", info=make_info(), orders=[], raw_body=RawStore())
     assert result.orders == 0
     assert verify_bundle(tmp_path / "none").ok
-    assert "0 of 0" in _pdf_text((tmp_path / "none" / "upload" / "00-summary.pdf").read_bytes())
+    text = _pdf_text((tmp_path / "none" / "upload" / "00-summary.pdf").read_bytes())
+    assert "This bundle documents no orders" in text
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import zipfile
 from pathlib import Path
 
+import pypdf
 import pytest
 from typer.testing import CliRunner
 
@@ -13,6 +16,8 @@ from tracking.cli import app
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# Fixed for byte-identical bundles; later than the sandbox's fetches (they carry the real clock).
+CREATED_AT = "2036-01-01T00:00:00Z"
 UPLOAD_TYPES = {b"%PDF": "pdf", b"\x89PNG": "png", b"\xff\xd8\xff": "jpg"}
 
 
@@ -50,7 +55,7 @@ def export(url: str, out: Path, *extra: str) -> dict[str, object]:
             "--as-of",
             "2026-11-20",
             "--created-at",
-            "2026-11-21T00:00:00Z",
+            CREATED_AT,
             "--json",
             *extra,
         ],
@@ -62,7 +67,10 @@ def export(url: str, out: Path, *extra: str) -> dict[str, object]:
 def test_export_writes_upload_ready_files_and_verify_passes(pulled: str, tmp_path: Path) -> None:
     out = tmp_path / "bundle"
     report = export(pulled, out)
-    assert report["orders"] == 39  # the 40th order is older than the 90-day window
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    # the 40th order is older than the 90-day window; upload/ cites those that pass
+    assert manifest["citation"]["cited"] + manifest["citation"]["not_cited"] == 39
+    assert report["orders"] == manifest["summary"]["verdicts"]["pass"] > 0
     uploads = sorted((out / "upload").rglob("*.*"))
     assert uploads
     for path in uploads:
@@ -71,7 +79,7 @@ def test_export_writes_upload_ready_files_and_verify_passes(pulled: str, tmp_pat
         assert path.stat().st_size <= 10 * 1024 * 1024
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["reference_id"] == "EVR-TEST-1"
-    assert len(manifest["orders"]) == 39
+    assert len(manifest["orders"]) == report["orders"]
     raws = {p.stem for p in (out / "raw").iterdir()}
     cited = {sha for o in manifest["orders"] for sha in o["exchanges"]}
     assert cited <= raws
@@ -80,9 +88,10 @@ def test_export_writes_upload_ready_files_and_verify_passes(pulled: str, tmp_pat
 
 
 def test_same_database_and_options_give_identical_bundle(pulled: str, tmp_path: Path) -> None:
-    a, b = tmp_path / "a.zip", tmp_path / "b.zip"
+    a, b = tmp_path / "a", tmp_path / "b.zip"
     export(pulled, a, "--zip")
     export(pulled, b, "--zip")
+    a = tmp_path / "a.zip"  # --zip writes NAME.zip
     assert a.read_bytes() == b.read_bytes()
     assert zipfile.ZipFile(a).testzip() is None
 
@@ -115,3 +124,92 @@ def test_export_into_a_non_empty_folder_is_a_clear_error(pulled: str, tmp_path: 
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_export_seller_zip_name_and_the_two_audiences(pulled: str, tmp_path: Path) -> None:
+    seller = "深圳市XX科技有限公司 / Shenzhen XX Tech Co., Ltd."
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            pulled,
+            "export",
+            "--out",
+            str(tmp_path / "appeal"),
+            "--zip",
+            "--reference-id",
+            "EVR-TEST-2",
+            "--as-of",
+            "2026-11-20",
+            "--seller",
+            seller,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "precheck/" in result.output
+    assert "never upload" in result.output
+    archive = tmp_path / "appeal.zip"
+    assert archive.is_file()
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+        assert "precheck/precheck.pdf" in names
+        assert "precheck/precheck.csv" in names
+        manifest = json.loads(zipped.read("manifest.json"))
+        assert manifest["seller"] == seller
+        summary = zipped.read("upload/00-summary.pdf")
+    text = "".join(
+        page.extract_text() for page in pypdf.PdfReader(io.BytesIO(summary)).pages
+    ).replace(" ", "")
+    assert seller.replace(" ", "") in text
+
+
+def test_created_at_earlier_than_the_data_is_one_clear_line(pulled: str, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            pulled,
+            "export",
+            "--out",
+            str(tmp_path / "early"),
+            "--as-of",
+            "2026-11-20",
+            "--created-at",
+            "2026-11-20T00:00:00Z",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "earlier than the data" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "early").exists()
+
+
+def test_worker_export_is_the_same_export_as_the_cli(
+    pulled: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from carriers.registry import all_carriers
+    from tracking import workers
+    from tracking.config import Settings
+    from tracking.storage import open_engine
+
+    runtime = workers._Runtime(
+        config=workers.WorkerConfig(database_url=pulled),
+        settings=Settings(database_url=pulled, signing_key=None),
+        engine=open_engine(pulled),
+        carriers=all_carriers(),
+        limits=None,  # type: ignore[arg-type]
+        app=None,
+    )
+    monkeypatch.setattr(workers, "_runtime", runtime)
+    done = asyncio.run(
+        workers.export(
+            out=str(tmp_path / "worker"),
+            reference_id="EVR-TEST-1",
+            as_of="2026-11-20",
+            created_at=CREATED_AT,
+            zip=True,
+        )
+    )
+    assert done["path"].endswith("worker.zip")
+    export(pulled, tmp_path / "cli", "--zip")
+    assert (tmp_path / "worker.zip").read_bytes() == (tmp_path / "cli.zip").read_bytes()

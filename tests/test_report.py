@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import tests.test_pull as sandbox
 from carriers.registry import all_carriers
 from tracking.assemble import iter_order_evidence
 from tracking.evidence import write_bundle
+from tracking.evidence.citing import Citation
 from tracking.policies import POLICIES
 from tracking.report import PortfolioReport, build_report, register, rejudge, render_text
 from tracking.repository import raw_body
@@ -95,7 +96,8 @@ async def test_report_agrees_with_the_bundle_summary(
         seller="default",
         window_start=window[0],
         window_end=window[1],
-        created_at=AS_OF,
+        # after the sandbox's fetches, which carry the real clock
+        created_at=datetime(2036, 1, 1, tzinfo=UTC),
     )
     out = tmp_path / "bundle"
     write_bundle(
@@ -103,6 +105,8 @@ async def test_report_agrees_with_the_bundle_summary(
         info=info,
         orders=iter_order_evidence(engine, carriers=all_carriers(), window=window),
         raw_body=lambda digest: raw_body(engine, digest),
+        # every judged order cited: the manifest's figures then cover the report's portfolio
+        citation=Citation(verdicts=("pass", "fail", "pending")),
     )
     summary = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["summary"]
     report = build_report(engine, as_of=AS_OF, window_days=90).as_json()

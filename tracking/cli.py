@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -629,21 +629,37 @@ def _parsed_json(code: str, number: str, outcome: TrackResult | CarrierFailure) 
 
 @app.command("export")
 def export_command(
-    out: Annotated[Path, typer.Option("--out", help="Bundle folder (or .zip with --zip).")],
+    out: Annotated[Path, typer.Option("--out", help="Bundle folder (NAME.zip with --zip).")],
     reference_id: Annotated[
         str | None,
         typer.Option(
             help="Evidence Reference ID from the suspension notice (cited on every page)."
         ),
     ] = None,
+    seller: Annotated[
+        str | None,
+        typer.Option(
+            help="Seller's registered name, printed exactly as given on every page "
+            "(default: the tenant)."
+        ),
+    ] = None,
     as_zip: Annotated[
-        bool, typer.Option("--zip", help="Write one zip file instead of a folder.")
+        bool, typer.Option("--zip", help="Write one zip file, NAME.zip, instead of a folder.")
     ] = (False),
     verdict: Annotated[
-        list[str] | None, typer.Option(help="Only orders with this verdict (repeatable).")
+        list[str] | None,
+        typer.Option(help="Cite orders with this verdict (repeatable; default: pass)."),
     ] = None,
     order: Annotated[
-        list[str] | None, typer.Option(help="Only this order id (repeatable).")
+        list[str] | None, typer.Option(help="Cite only among these order ids (repeatable).")
+    ] = None,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(help="Cite this order whatever its verdict (repeatable; recorded)."),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(help="Never cite this order (repeatable; recorded)."),
     ] = None,
     tenant: Annotated[str, typer.Option(help="Seller account / store.")] = "default",
     as_of: Annotated[str | None, typer.Option(help="End of the window (default: now).")] = None,
@@ -651,7 +667,8 @@ def export_command(
     created_at: Annotated[
         str | None,
         typer.Option(
-            help="Creation time recorded in the bundle (fix it for byte-identical output)."
+            help="Creation time recorded in the bundle (fix it for byte-identical output; "
+            "never earlier than the data shown)."
         ),
     ] = None,
     policy: Annotated[
@@ -666,14 +683,9 @@ def export_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Write an evidence bundle: upload-ready PDFs/PNGs, raw carrier logs, signed manifest."""
+    """Write an evidence bundle: upload/ for the reviewer, precheck/ for you (never upload it)."""
     # The bundle's PDF, image and crypto libraries load only for the commands that need them.
-    from tracking.assemble import iter_order_evidence
-    from tracking.evidence import load_signing_key, write_bundle
-    from tracking.repository import raw_body
-    from tracking.views import BundleInfo
-
-    # The bundle's PDF, image and crypto libraries load only for the commands that need them.
+    from tracking.export import ExportRequest, export_bundle
 
     for status in verdict or ():
         if status not in ("pass", "fail", "pending"):
@@ -681,58 +693,30 @@ def export_command(
     with _errors():
         settings = _settings()
         engine = open_engine(settings.database_url)
-        moment = _as_of(as_of)
-        window = (moment - timedelta(days=window_days), moment)
-        policy_name = policy or _stored_policy(engine, tenant=tenant, window=window)
-        if policy is not None:
-            rejudge(
-                engine,
-                policy=_policy(policy, settings),
-                as_of=moment,
-                tenant=tenant,
-                window=window,
-            )
-        created = _as_of(created_at) if created_at else datetime.now(UTC)
-        key_path = sign_key or settings.signing_key
-        key = load_signing_key(key_path) if key_path else None
         if reference_id is None:
             err.print(
                 "warning: no --reference-id; marketplaces ignore material that does not cite "
                 "the Evidence Reference ID of the suspension notice"
             )
-        info = BundleInfo(
-            reference_id=reference_id or "(not set)",
-            seller=tenant,
-            window_start=window[0],
-            window_end=window[1],
-            created_at=created,
-            policy=policy_name,
-            tool_version=__version__,
-            filters={
-                k: v
-                for k, v in {
-                    "verdict": ",".join(verdict or ()),
-                    "order": ",".join(order or ()),
-                }.items()
-                if v
-            },
-        )
-        orders = iter_order_evidence(
-            engine,
-            carriers=all_carriers(),
+        request = ExportRequest(
+            out=out,
             tenant=tenant,
-            window=(info.window_start, info.window_end),
-            verdicts=verdict or (),
-            order_ids=order or (),
-        )
-        result = write_bundle(
-            out,
-            info=info,
-            orders=orders,
-            raw_body=lambda sha: raw_body(engine, sha),
+            reference_id=reference_id,
+            seller=seller,
+            as_of=_as_of(as_of),
+            window_days=window_days,
+            created_at=_as_of(created_at) if created_at else None,
+            verdicts=tuple(verdict or ()),
+            orders=tuple(order or ()),
+            include=tuple(include or ()),
+            exclude=tuple(exclude or ()),
             as_zip=as_zip,
-            signing_key=key,
+            policy=_policy(policy, settings) if policy is not None else None,
+            signing_key=sign_key or settings.signing_key,
+            tool_version=__version__,
+            filters={"verdict": ",".join(verdict or ()), "order": ",".join(order or ())},
         )
+        result = export_bundle(engine, request, carriers=all_carriers())
         payload = {
             "path": str(result.path),
             "orders": result.orders,
@@ -740,30 +724,19 @@ def export_command(
             "bytes": result.bytes,
             "manifest_sha256": result.manifest_sha256,
             "signed": result.signed,
+            "upload": "upload/",
+            "precheck": "precheck/",
         }
         if as_json:
             typer.echo(json.dumps(payload))
             return
         _out().print(
-            f"bundle written: {result.path} ({result.orders} orders, {result.files} files, "
-            f"{result.bytes / 1_048_576:.1f} MB, {'signed' if result.signed else 'unsigned'})"
+            f"bundle written: {result.path} ({result.orders} orders cited, {result.files} files, "
+            f"{result.bytes / 1_048_576:.1f} MB, {'signed' if result.signed else 'unsigned'})\n"
+            f"  upload/    for the marketplace: upload these files (PDF/PNG, each <= 10 MB)\n"
+            f"  precheck/  for you only, never upload: every order's verdict, the orders not to "
+            "cite and what to do"
         )
-
-
-def _stored_policy(engine: Any, *, tenant: str, window: tuple[datetime, datetime]) -> str:
-    """The policy the stored verdicts of a tenant's window were judged under (or several)."""
-    o = OrderRecord.__table__  # type: ignore[attr-defined]
-    v = VerdictRecord.__table__  # type: ignore[attr-defined]
-    with engine.connect() as connection:
-        names = sorted(
-            connection.execute(
-                sa.select(v.c.policy)
-                .join(o, o.c.id == v.c.order_pk)
-                .where(o.c.tenant == tenant, o.c.order_date.between(*window))
-                .distinct()
-            ).scalars()
-        )
-    return "+".join(names) or "default"
 
 
 @app.command("verify")

@@ -810,7 +810,8 @@ def bundles_for(
             )
             for x in exchanges.get(leg.id, []):
                 if x.sha256 not in seen:
-                    headers = dict(json.loads(x.headers))
+                    pairs = tuple((str(k), str(v)) for k, v in json.loads(x.headers))
+                    headers = dict(pairs)
                     seen[x.sha256] = ExchangeView(
                         sha256=x.sha256,
                         carrier=x.carrier,
@@ -820,6 +821,7 @@ def bundles_for(
                         fetched_at=x.fetched_at,
                         size=x.size,
                         content_type=headers.get("content-type", "application/octet-stream"),
+                        headers=pairs,
                     )
         events.sort(key=lambda e: e.occurred_at)
         data.append(

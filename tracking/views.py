@@ -37,6 +37,7 @@ class ExchangeView:
     fetched_at: datetime
     size: int
     content_type: str
+    headers: tuple[tuple[str, str], ...] = ()  # response headers kept (carriers.http allow-list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,6 @@ import functools
 import json
 import logging
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -447,17 +445,49 @@ async def pull(
     return report.as_json()
 
 
-async def export(*, args: list[str]) -> dict[str, Any]:
-    """`track-evidence export ARGS` as a job, in a child process on this worker's database."""
+async def export(
+    *,
+    out: str,
+    tenant: str = "default",
+    reference_id: str | None = None,
+    seller: str | None = None,
+    as_of: str | None = None,
+    window_days: int = 90,
+    created_at: str | None = None,
+    verdicts: list[str] | None = None,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    zip: bool = False,
+) -> dict[str, Any]:
+    """An evidence bundle as a job: the same `export_bundle` as the CLI and the API, in a thread."""
+    from tracking import __version__
+    from tracking.export import ExportRequest, export_bundle, moment
+
     rt = _rt()
-    command = [sys.executable, "-m", "tracking", "--db", rt.config.database_url, "export", *args]
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    request = ExportRequest(
+        out=Path(out),
+        tenant=tenant,
+        reference_id=reference_id,
+        seller=seller,
+        as_of=moment(as_of) if as_of else None,
+        window_days=window_days,
+        created_at=moment(created_at) if created_at else None,
+        verdicts=tuple(verdicts or ()),
+        include=tuple(include or ()),
+        exclude=tuple(exclude or ()),
+        as_zip=zip,
+        signing_key=rt.settings.signing_key,
+        tool_version=__version__,
     )
-    out, err = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"export failed ({process.returncode}): {err.decode()[-500:]}")
-    return {"returncode": 0, "output": out.decode()[-2000:]}
+    result = await asyncio.to_thread(export_bundle, rt.engine, request, carriers=rt.carriers)
+    return {
+        "path": str(result.path),
+        "orders": result.orders,
+        "files": result.files,
+        "bytes": result.bytes,
+        "manifest_sha256": result.manifest_sha256,
+        "signed": result.signed,
+    }
 
 
 async def retry_stalled() -> int:

@@ -19,7 +19,7 @@ import json
 import logging
 import shutil
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,15 +32,11 @@ from tracking import __version__
 from tracking.api.context import ApiContext
 from tracking.api.models import BundleCreate, PullCreate
 from tracking.api.tables import JobRecord
-from tracking.assemble import iter_order_evidence
-from tracking.evidence import load_signing_key, write_bundle
 from tracking.evidence.manifest import media_type
 from tracking.exceptions import ConfigError, StorageError, TrackingError
 from tracking.pipeline import pull
-from tracking.repository import raw_body
 from tracking.storage import OrderRecord, VerdictRecord, transaction
 from tracking.validator import POLICIES
-from tracking.views import BundleInfo, OrderEvidence
 
 __all__ = [
     "HEARTBEAT_SECONDS",
@@ -516,6 +512,8 @@ def _count(
 
 
 def _build_bundle(ctx: ApiContext, job: Job, progress: ProgressFn) -> dict[str, Any]:
+    from tracking.export import ExportRequest, export_bundle
+
     params = BundleCreate.model_validate(job.params)
     as_of = params.as_of or job.created_at
     window = (as_of - timedelta(days=params.window_days), as_of)
@@ -524,41 +522,28 @@ def _build_bundle(ctx: ApiContext, job: Job, progress: ProgressFn) -> dict[str, 
     if root.exists():
         shutil.rmtree(root)  # a rerun after a restart starts from scratch
     root.mkdir(parents=True)
-    total, skipped = _count(ctx.engine, tenant=job.tenant, window=window, verdicts=verdicts)
+    total, skipped = _count(ctx.engine, tenant=job.tenant, window=window, verdicts=None)
     progress({"orders_total": total, "orders_done": 0})
-    key_path = ctx.settings.signing_key
-    info = BundleInfo(
-        reference_id=params.reference_id,
-        seller=params.seller or job.tenant,
-        window_start=window[0],
-        window_end=window[1],
-        created_at=job.created_at,
-        policy=ctx.settings.policy,
-        tool_version=__version__,
-        filters={"verdict": ",".join(verdicts)} if verdicts else {},
-    )
-
-    def counted() -> Iterator[OrderEvidence]:
-        orders = iter_order_evidence(
-            ctx.engine,
-            carriers=ctx.carriers,
-            tenant=job.tenant,
-            window=window,
-            verdicts=verdicts or (),
-        )
-        for done, order in enumerate(orders, start=1):
-            yield order
-            progress({"orders_total": total, "orders_done": done})
-
     as_zip = params.format == "zip"
-    target = root / ("bundle.zip" if as_zip else "bundle")
-    result = write_bundle(
-        target,
-        info=info,
-        orders=counted(),
-        raw_body=lambda sha: raw_body(ctx.engine, sha),
-        as_zip=as_zip,
-        signing_key=load_signing_key(key_path) if key_path else None,
+    result = export_bundle(
+        ctx.engine,
+        ExportRequest(
+            out=root / ("bundle.zip" if as_zip else "bundle"),
+            tenant=job.tenant,
+            reference_id=params.reference_id,
+            seller=params.seller,
+            as_of=as_of,
+            window_days=params.window_days,
+            verdicts=tuple(verdicts or ()),
+            include=tuple(params.include or ()),
+            exclude=tuple(params.exclude or ()),
+            as_zip=as_zip,
+            signing_key=ctx.settings.signing_key,
+            tool_version=__version__,
+            filters={"verdict": ",".join(verdicts)} if verdicts else {},
+        ),
+        carriers=ctx.carriers,
+        progress=lambda done: progress({"orders_total": total, "orders_done": done}),
     )
     return {
         "base": "" if as_zip else "bundle",
@@ -567,7 +552,7 @@ def _build_bundle(ctx: ApiContext, job: Job, progress: ProgressFn) -> dict[str, 
         "bytes": result.bytes,
         "manifest_sha256": result.manifest_sha256,
         "signed": result.signed,
-        "files": _files(root if as_zip else target),
+        "files": _files(root if as_zip else result.path),
     }
 
 

@@ -210,7 +210,19 @@ class BundleCreate(_Request):
     as_of: IsoDateTime | None = Field(default=None, description="End of the window; now.")
     window_days: int = Field(default=90, ge=1, le=3660)
     verdicts: list[VerdictStatus] | None = Field(
-        default=None, description="Only orders with these verdicts; all by default."
+        default=None,
+        description="upload/ cites the orders with these verdicts; `pass` by default. The "
+        "precheck/ folder (never for upload) covers every order of the window.",
+    )
+    include: list[str] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Order ids to cite whatever their verdict (recorded in the manifest).",
+    )
+    exclude: list[str] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Order ids never to cite (recorded in the manifest).",
     )
     format: Literal["folder", "zip"] = Field(
         default="folder", description="Separate files, or one zip file."

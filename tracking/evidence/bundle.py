@@ -1,21 +1,26 @@
-"""`write_bundle`: the upload-ready evidence bundle of an appeal (design §11).
+"""`write_bundle`: the evidence bundle of an appeal, for two audiences (design §11).
 
 Layout (a folder, or the same tree as a zip file):
 
-    upload/00-summary.pdf          cover, portfolio figures, failing orders, index
-                                   (00-summary-part1.pdf, … when over the file limit)
-    upload/orders/<stem>.pdf       one per order (<stem>-part1.pdf, … when over the limit)
-    upload/orders/<stem>.png       the delivery-status image of each order
-    raw/<sha256>.<ext>             every raw carrier response the documents cite
+    upload/00-summary.pdf          for the reviewer: what the bundle documents, how to check it,
+                                   index (00-summary-part1.pdf, … when over the file limit)
+    upload/orders/<stem>.pdf       one per cited order, ending with its raw carrier responses
+    upload/orders/<stem>.png       the delivery-status image of each cited, delivered order
+    upload/carrier-api-logs-NN.pdf every cited raw response in full, indexed by digest and order
+    precheck/precheck.pdf, .csv    for the seller, never uploaded: every order of the window,
+                                   verdicts, findings, what to do, the orders not to cite
+    raw/<sha256>.<ext>             every raw carrier response the upload cites, byte for byte
     manifest.json                  see `tracking.evidence.manifest`
     SHA256SUMS                     `sha256sum -c` format, every file but itself and the signature
     manifest.sig                   with a signing key: see `tracking.evidence.signing`
 
-Orders are streamed: each order's files are rendered and written as it arrives, and only a
-small row per order stays in memory for the summary. File stems are decided on the whole
-set of order ids at the end (`tracking.evidence.names`), then files are renamed. Everything
-is written into a temporary sibling of `out` and renamed into place at the very end, so a
-failure never leaves a half-written bundle. The same inputs give a byte-identical bundle.
+`upload/` holds only the cited orders (`tracking.evidence.citing.Citation`: by default those
+that pass); no other order id appears in it. Orders are streamed: each cited order's files are
+rendered and written as it arrives, and only a small row per order stays in memory for the
+summary and the precheck. File stems are decided on the set of cited order ids at the end
+(`tracking.evidence.names`), then files are renamed. Everything is written into a temporary
+sibling of `out` and renamed into place at the very end, so a failure never leaves a
+half-written bundle. The same inputs give a byte-identical bundle.
 """
 
 from __future__ import annotations
@@ -29,51 +34,42 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tracking.countries import country_name
 from tracking.domain import as_utc
 from tracking.evidence import manifest as mf
-from tracking.evidence.archive import write_zip
-from tracking.evidence.fonts import EvidenceFont, get_font
+from tracking.evidence.citing import Citation
+from tracking.evidence.fonts import EvidenceFont, get_font, get_mono_font
 from tracking.evidence.image import render_order_png, split_png
 from tracking.evidence.labels import fail_reasons
+from tracking.evidence.logs import LoggedResponse
 from tracking.evidence.names import assign_stems
-from tracking.evidence.pdf import (
-    CarrierFigure,
+from tracking.evidence.pdf import doc_meta, render_order_pdf
+from tracking.evidence.precheck import (
+    PRECHECK_CSV,
+    PRECHECK_PDF,
+    precheck_csv,
+    render_precheck_pdf,
+)
+from tracking.evidence.seal import BundleResult, Written, seal
+from tracking.evidence.signing import public_key_hex
+from tracking.evidence.summary import (
+    Group,
     OrderRow,
     SummaryData,
-    render_order_pdf,
+    VolumeEntry,
+    groups,
     render_summary_pdf,
 )
-from tracking.evidence.signing import sign_manifest
+from tracking.evidence.volumes import render_log_volumes
 from tracking.exceptions import InputError, StorageError
-from tracking.views import BundleInfo, OrderEvidence
+from tracking.views import BundleInfo, ExchangeView, OrderEvidence
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "BundleResult", "write_bundle"]
 
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class BundleResult:
-    """What `write_bundle` wrote: the bundle path, its file count and size, the manifest digest."""
-
-    path: Path
-    files: int
-    orders: int
-    bytes: int
-    manifest_sha256: str
-    signed: bool
-
-
-@dataclass(slots=True)
-class _Written:
-    path: str  # bundle-relative, final
-    sha256: str
-    size: int
 
 
 @dataclass(slots=True)
@@ -108,12 +104,18 @@ def _check_out(out: Path, *, as_zip: bool) -> None:
     raise InputError(f"{out} already exists and is {kind}; choose a new path for the bundle")
 
 
-def _row(order: OrderEvidence) -> OrderRow:
+def _row(order: OrderEvidence, *, cited: bool) -> OrderRow:
     statuses = {m.stage: m.status for m in order.milestones}
-    english, chinese = fail_reasons(order)
+    english, chinese = fail_reasons(order) if order.verdict != "pass" else ([], [])
+    warnings = [f for f in order.findings if f.severity == "warning"]
+    codes = [f.code for f in order.findings if f.severity == "error"]
+    codes += [f.code for f in warnings]
+    if any(m.status == "missing" for m in order.milestones):
+        codes.append("milestone.missing")
     return OrderRow(
         tenant=order.tenant,
         order_id=order.order_id,
+        order_date=order.order_date,
         verdict=order.verdict,
         carrier=order.carrier,
         carrier_name=order.carrier_name,
@@ -126,42 +128,26 @@ def _row(order: OrderEvidence) -> OrderRow:
         ),
         reasons_en=tuple(english),
         reasons_zh=tuple(chinese),
+        warnings_en=tuple(f.message for f in warnings),
+        warnings_zh=tuple(f.message_zh for f in warnings if f.message_zh),
+        codes=tuple(dict.fromkeys(codes)),
+        shipped_at=order.events[0].occurred_at if order.events else None,
+        cited=cited,
     )
 
 
-def _figures(
-    rows: Iterable[OrderRow], key: Callable[[OrderRow], tuple[str, str]]
-) -> tuple[CarrierFigure, ...]:
-    groups: dict[tuple[str, str], list[OrderRow]] = defaultdict(list)
-    for row in rows:
-        groups[key(row)].append(row)
-    figures = [
-        CarrierFigure(
-            key=code,
-            label=label,
-            orders=len(members),
-            complete=sum(1 for r in members if r.complete),
-            passed=sum(1 for r in members if r.verdict == "pass"),
-            failed=sum(1 for r in members if r.verdict == "fail"),
-            pending=sum(1 for r in members if r.verdict == "pending"),
-        )
-        for (code, label), members in groups.items()
-    ]
-    return tuple(sorted(figures, key=lambda f: (-f.orders, f.key)))
-
-
-def _figure_json(figures: Iterable[CarrierFigure], name: str) -> list[dict[str, Any]]:
+def _group_json(items: Iterable[Group], name: str) -> list[dict[str, Any]]:
     return [
         {
-            name: f.key,
-            "name": f.label,
-            "orders": f.orders,
-            "all_milestones": f.complete,
-            "pass": f.passed,
-            "fail": f.failed,
-            "pending": f.pending,
+            name: g.key,
+            "name": g.label,
+            "orders": g.orders,
+            "all_milestones": g.complete,
+            "pass": g.passed,
+            "fail": g.failed,
+            "pending": g.pending,
         }
-        for f in figures
+        for g in items
     ]
 
 
@@ -169,23 +155,12 @@ def _delivered(order: OrderEvidence) -> bool:
     return any(m.stage == "delivered" and m.status != "missing" for m in order.milestones)
 
 
-def _render(
-    order: OrderEvidence, info: BundleInfo, max_bytes: int
-) -> tuple[list[bytes], list[bytes]]:
-    """An order's PDF parts and, when its delivery is proven, its PNG parts."""
-    font = get_font()
-    pdfs = render_order_pdf(order, info=info, font=font, max_bytes=max_bytes)
-    if not _delivered(order):
-        return pdfs, []
-    return pdfs, split_png(render_order_png(order, info=info, font=font), max_bytes)
-
-
-def _rendered(
-    orders: Iterable[OrderEvidence], info: BundleInfo, max_bytes: int
-) -> Iterator[tuple[OrderEvidence, tuple[list[bytes], list[bytes]]]]:
-    """(order, its rendered files), one order at a time (a generator stays a stream)."""
-    for order in orders:
-        yield order, _render(order, info, max_bytes)
+def _earliest(exchanges: Iterable[ExchangeView]) -> dict[str, ExchangeView]:
+    """The earliest fetch of each body digest."""
+    out: dict[str, ExchangeView] = {}
+    for x in sorted(exchanges, key=lambda x: (x.fetched_at, x.url, x.sha256)):
+        out.setdefault(x.sha256, x)
+    return out
 
 
 def _part_names(stem: str, count: int, ext: str) -> list[str]:
@@ -203,13 +178,17 @@ def write_bundle(
     as_zip: bool = False,
     signing_key: Ed25519PrivateKey | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    citation: Citation | None = None,
 ) -> BundleResult:
-    """Write the evidence bundle of `orders` to `out` (a folder, or a zip file with `as_zip`).
+    """Write the evidence bundle of `orders` (every order of the window) to `out`.
 
-    `out` must not exist, or be an empty folder. `orders` may be a generator; `raw_body(sha256)`
-    returns a stored raw carrier body. Every order gets a PDF; an order whose delivery is
-    proven also gets the delivery-status PNG. Raises `InputError` for an unusable `out`,
-    duplicate orders or a `max_file_bytes` too small for one page, `StorageError` when a raw
+    `out` (a folder, or a zip file with `as_zip`) must not exist, or be an empty folder.
+    `orders` may be a generator; `raw_body(sha256)` returns a stored raw carrier body.
+    `citation` picks the orders `upload/` documents (default: those that pass); each cited
+    order gets a PDF ending with its raw carrier responses, and a delivered one also the
+    delivery-status PNG; the precheck covers every order. Raises `InputError` for an unusable
+    `out`, duplicate orders, an unknown included/excluded order, a creation time earlier than
+    the data shown, or a `max_file_bytes` too small for one page; `StorageError` when a raw
     body does not match its digest.
     """
     if max_file_bytes <= 0:
@@ -218,7 +197,6 @@ def write_bundle(
     for moment in (info.created_at, info.window_start, info.window_end):
         as_utc(moment)
     info = replace(info, tool_version=info.tool_version or _tool_version())
-    font = get_font()
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
@@ -226,16 +204,60 @@ def write_bundle(
             temp,
             out,
             info=info,
-            orders=_rendered(orders, info, max_file_bytes),
+            orders=orders,
             raw_body=raw_body,
             as_zip=as_zip,
             signing_key=signing_key,
             max_bytes=max_file_bytes,
-            font=font,
+            citation=citation or Citation(),
         )
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return result
+
+
+@dataclass(slots=True)
+class _State:
+    """What the streaming pass keeps: files written, raw bodies, exchanges, citing orders."""
+
+    stage: Path
+    written: list[Written]
+    raw_paths: dict[str, str]
+    exchanges: dict[tuple[Any, ...], str]
+    fetches: dict[str, ExchangeView]
+    cited_by: dict[str, set[str]]
+    latest: Any = None  # the latest fetch time of the data shown
+
+
+def _responses(
+    order: OrderEvidence, state: _State, raw_body: Callable[[str], bytes]
+) -> list[LoggedResponse]:
+    """The order's raw responses (checked against their digests, stored once in raw/)."""
+    out = []
+    for digest, exchange in sorted(
+        _earliest(order.exchanges).items(), key=lambda kv: kv[1].fetched_at
+    ):
+        if digest not in state.raw_paths:
+            body = raw_body(digest)
+            if hashlib.sha256(body).hexdigest() != digest:
+                raise StorageError(f"stored raw body {digest} does not match its sha256")
+            rel = f"raw/{digest}.{mf.raw_extension(exchange.content_type)}"
+            _write(state.stage / rel, body)
+            state.raw_paths[digest] = rel
+            state.written.append(Written(rel, digest, len(body)))
+        else:
+            body = (state.stage / state.raw_paths[digest]).read_bytes()
+        out.append(LoggedResponse(exchange, body))
+        state.cited_by[digest].add(order.order_id)
+        known = state.fetches.get(digest)
+        if known is None or (exchange.fetched_at, exchange.url) < (known.fetched_at, known.url):
+            state.fetches[digest] = exchange
+    for exchange in order.exchanges:
+        entry = mf.exchange_entry(exchange, state.raw_paths[exchange.sha256])
+        state.exchanges.setdefault(tuple(entry.values()), mf.dumps(entry))
+        if state.latest is None or exchange.fetched_at > state.latest:
+            state.latest = exchange.fetched_at
+    return out
 
 
 def _build(
@@ -243,31 +265,46 @@ def _build(
     out: Path,
     *,
     info: BundleInfo,
-    orders: Iterable[tuple[OrderEvidence, tuple[list[bytes], list[bytes]]]],
+    orders: Iterable[OrderEvidence],
     raw_body: Callable[[str], bytes],
     as_zip: bool,
     signing_key: Ed25519PrivateKey | None,
     max_bytes: int,
-    font: EvidenceFont,
+    citation: Citation,
 ) -> BundleResult:
+    font = get_font()
+    mono = get_mono_font()
     stage = temp / "bundle"
     pending_dir = temp / "pending"
     (stage / "upload" / "orders").mkdir(parents=True)
     (stage / "raw").mkdir()
+    (stage / "precheck").mkdir()
     pending_dir.mkdir()
-    written: list[_Written] = []
-    raw_paths: dict[str, str] = {}
-    exchanges: dict[tuple[Any, ...], str] = {}
+    state = _State(stage, [], {}, {}, {}, defaultdict(set))
+    written = state.written
     pending: list[_Pending] = []
+    others: list[OrderRow] = []
     keys: set[tuple[str, str]] = set()
     fragments_path = temp / "orders.jsonl"
 
     with fragments_path.open("w+", encoding="utf-8", newline="") as fragments:
-        for seq, (order, (pdfs, pngs)) in enumerate(orders):
+        for seq, order in enumerate(orders):
             key = (order.tenant, order.order_id)
             if key in keys:
                 raise InputError(f"order {order.order_id!r} of {order.tenant!r} appears twice")
             keys.add(key)
+            if not citation.cites(order):
+                others.append(_row(order, cited=False))
+                continue
+            responses = _responses(order, state, raw_body)
+            pdfs = render_order_pdf(
+                order, info=info, font=font, max_bytes=max_bytes, responses=responses, mono=mono
+            )
+            pngs = (
+                split_png(render_order_png(order, info=info, font=font), max_bytes)
+                if _delivered(order)
+                else []
+            )
             pdf_files = []
             for i, data in enumerate(pdfs):
                 path = pending_dir / f"{seq}-{i}.pdf"
@@ -276,26 +313,21 @@ def _build(
             for i, data in enumerate(pngs):
                 path = pending_dir / f"{seq}-{i}.png"
                 png_files.append((path, *_write(path, data)))
-            for exchange in sorted(order.exchanges, key=lambda x: (x.sha256, x.fetched_at, x.url)):
-                digest = exchange.sha256
-                if digest not in raw_paths:
-                    body = raw_body(digest)
-                    if hashlib.sha256(body).hexdigest() != digest:
-                        raise StorageError(f"stored raw body {digest} does not match its sha256")
-                    rel = f"raw/{digest}.{mf.raw_extension(exchange.content_type)}"
-                    _write(stage / rel, body)
-                    raw_paths[digest] = rel
-                    written.append(_Written(rel, digest, len(body)))
-                entry = mf.exchange_entry(exchange, raw_paths[digest])
-                exchanges.setdefault(tuple(entry.values()), mf.dumps(entry))
             head, body_json = mf.order_entry_parts(order)
             text = head + "\n" + body_json + "\n"
             offset = fragments.tell()
             fragments.write(text)
-            pending.append(_Pending(key, _row(order), pdf_files, png_files, (offset, len(text))))
+            pending.append(
+                _Pending(key, _row(order, cited=True), pdf_files, png_files, (offset, len(text)))
+            )
+        citation.check_known(order_id for _, order_id in keys)
+        if state.latest is not None and as_utc(state.latest) > as_utc(info.created_at):
+            raise InputError(
+                f"the creation time {mf.iso(info.created_at)} is earlier than the data the bundle "
+                f"shows (fetched up to {mf.iso(state.latest)}); give a later --created-at"
+            )
 
-        stems = assign_stems(keys)
-        rows: list[OrderRow] = []
+        stems = assign_stems({item.key for item in pending})
         by_key: dict[tuple[str, str], _Pending] = {}
         for item in pending:
             stem = stems[item.key]
@@ -306,32 +338,32 @@ def _build(
                 ):
                     rel = f"upload/orders/{name}"
                     os.replace(source, stage / rel)
-                    written.append(_Written(rel, digest, size))
+                    written.append(Written(rel, digest, size))
                     order_files.append(rel)
             item.row = replace(item.row, files=tuple(order_files))
             by_key[item.key] = item
         ordered = [by_key[key] for key in sorted(by_key)]
         rows = [item.row for item in ordered]
 
+        volumes = _write_volumes(state, info, font=font, mono=mono, max_bytes=max_bytes)
         summary = SummaryData(
             info=info,
             rows=tuple(rows),
-            by_carrier=_figures(rows, lambda r: (r.carrier, r.carrier_name or r.carrier)),
-            by_destination=_figures(
-                rows,
-                lambda r: (
-                    r.destination_country,
-                    country_name(r.destination_country) or r.destination_country or "—",
-                ),
-            ),
-            raw_files=len(raw_paths),
+            volumes=tuple(volumes),
+            public_key_hex=public_key_hex(signing_key.public_key()) if signing_key else "",
         )
         summary_parts = render_summary_pdf(summary, font=font, max_bytes=max_bytes)
         for name, data in zip(
             _part_names("00-summary", len(summary_parts), "pdf"), summary_parts, strict=True
         ):
             rel = f"upload/{name}"
-            written.append(_Written(rel, *_write(stage / rel, data)))
+            written.append(Written(rel, *_write(stage / rel, data)))
+
+        everyone = sorted([*rows, *others], key=lambda r: (r.tenant, r.order_id))
+        precheck = render_precheck_pdf(info, everyone, font=font, citation=citation.describe())
+        written.append(Written(PRECHECK_PDF, *_write(stage / PRECHECK_PDF, precheck)))
+        sheet = precheck_csv(everyone)
+        written.append(Written(PRECHECK_CSV, *_write(stage / PRECHECK_CSV, sheet)))
 
         written.sort(key=lambda w: w.path)
         files: list[mf.FileEntry] = [
@@ -343,15 +375,19 @@ def _build(
             }
             for w in written
         ]
-        complete = sum(1 for r in rows if r.complete)
         figures = {
             "orders": len(rows),
-            "all_milestones": complete,
+            "all_milestones": sum(1 for r in rows if r.complete),
             "verdicts": {
                 v: sum(1 for r in rows if r.verdict == v) for v in ("pass", "fail", "pending")
             },
-            "by_carrier": _figure_json(summary.by_carrier, "carrier"),
-            "by_destination": _figure_json(summary.by_destination, "country"),
+            "by_carrier": _group_json(groups(rows, by="carrier"), "carrier"),
+            "by_destination": _group_json(groups(rows, by="destination"), "country"),
+        }
+        citation_json = {
+            **citation.as_json(),
+            "cited": len(rows),
+            "not_cited": len(others),
         }
 
         def order_items() -> Iterable[str]:
@@ -369,48 +405,46 @@ def _build(
                 info=info,
                 tool_version=info.tool_version,
                 summary=figures,
+                citation=citation_json,
                 orders=order_items(),
-                exchanges=(exchanges[k] for k in sorted(exchanges, key=_sort_key)),
+                exchanges=(state.exchanges[k] for k in sorted(state.exchanges, key=_sort_key)),
                 files=files,
             )
-    manifest_bytes = manifest_path.read_bytes()
-    manifest_sha = hashlib.sha256(manifest_bytes).hexdigest()
-    sums = mf.sums_text([(w.path, w.sha256) for w in written] + [(mf.MANIFEST_NAME, manifest_sha)])
-    (stage / mf.SUMS_NAME).write_bytes(sums.encode("utf-8"))
-    all_paths = [w.path for w in written] + [mf.MANIFEST_NAME, mf.SUMS_NAME]
-    if signing_key is not None:
-        (stage / mf.SIGNATURE_NAME).write_bytes(sign_manifest(manifest_bytes, signing_key))
-        all_paths.append(mf.SIGNATURE_NAME)
-    total = sum((stage / path).stat().st_size for path in all_paths)
-
-    if as_zip:
-        archive = temp / "bundle.zip"
-        with archive.open("wb") as sink:
-            write_zip(
-                sink,
-                [(path, _opener(stage / path)) for path in all_paths],
-                created_at=info.created_at,
-            )
-        total = archive.stat().st_size
-        if out.is_dir():
-            out.rmdir()
-        os.replace(archive, out)
-    else:
-        if out.is_dir():
-            out.rmdir()
-        os.replace(stage, out)
-    return BundleResult(
-        path=out,
-        files=len(all_paths),
-        orders=len(rows),
-        bytes=total,
-        manifest_sha256=manifest_sha,
-        signed=signing_key is not None,
+    return seal(
+        stage,
+        temp,
+        out,
+        info=info,
+        written=written,
+        rows=len(rows),
+        as_zip=as_zip,
+        signing_key=signing_key,
+        manifest_path=manifest_path,
     )
 
 
-def _opener(path: Path) -> Callable[[], IO[bytes]]:
-    return lambda: path.open("rb")
+def _write_volumes(
+    state: _State, info: BundleInfo, *, font: EvidenceFont, mono: EvidenceFont, max_bytes: int
+) -> Iterator[VolumeEntry]:
+    """Write upload/carrier-api-logs-NN.pdf; the summary's index entry of each."""
+    meta = doc_meta(
+        info,
+        title=f"Carrier API logs — {info.reference_id}",
+        subject="Raw responses of the carriers' tracking systems, as received",
+        right="Carrier API logs / 承运商接口日志",
+    )
+
+    def responses() -> Iterator[LoggedResponse]:
+        for digest in sorted(state.fetches):
+            body = (state.stage / state.raw_paths[digest]).read_bytes()
+            yield LoggedResponse(state.fetches[digest], body, tuple(sorted(state.cited_by[digest])))
+
+    for volume in render_log_volumes(
+        responses(), font=font, mono=mono, meta=meta, max_bytes=max_bytes
+    ):
+        rel = f"upload/{volume.name}"
+        state.written.append(Written(rel, *_write(state.stage / rel, volume.data)))
+        yield VolumeEntry(volume.name, len(volume.digests), volume.digests[0], volume.digests[-1])
 
 
 def _sort_key(entry: tuple[Any, ...]) -> tuple[str, ...]:

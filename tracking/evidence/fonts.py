@@ -22,7 +22,7 @@ import struct
 import sys
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
@@ -34,12 +34,16 @@ __all__ = [
     "EvidenceFont",
     "font_path",
     "get_font",
+    "get_mono_font",
 ]
 
 FONT_NAME = "WenQuanYi Micro Hei"
 FONT_LICENSE = "Apache-2.0"
 FONT_INDEX = 0
 """Index of the proportional face inside `wqy-microhei.ttc` (1 is the monospaced one)."""
+MONO_INDEX = 1
+"""WenQuanYi Micro Hei Mono: the same glyphs (Latin, Cyrillic, CJK) at fixed advances, for
+the pretty-printed carrier responses (Latin 0.6 em, CJK 1 em)."""
 
 _FONT_PACKAGE = "paperang_p2_fonts_cjk"
 _FONT_RESOURCE = ("fonts", "wqy-microhei.ttc")
@@ -70,6 +74,7 @@ class _GlyphData:
     metrics: tuple[int, int]  # advance width, left side bearing (as uint16)
     components: tuple[int, ...] = ()
     component_offsets: tuple[int, ...] = ()  # byte offset of each component's glyph index
+    checksum: int = 0  # of `data` (padded), so a glyf table's checksum is a sum of these
 
 
 def _padded(data: bytes) -> bytes:
@@ -80,6 +85,11 @@ def _strip_glyph(data: bytes, metrics: tuple[int, int]) -> _GlyphData:
     """Drop a glyph's TrueType instructions and list its components."""
     if len(data) < 10:
         return _GlyphData(b"", metrics)
+    found = _strip(data, metrics)
+    return replace(found, checksum=_checksum(found.data))
+
+
+def _strip(data: bytes, metrics: tuple[int, int]) -> _GlyphData:
     contours = struct.unpack_from(">h", data, 0)[0]
     if contours >= 0:
         at = 10 + 2 * contours
@@ -117,8 +127,14 @@ def _checksum(data: bytes) -> int:
     return sum(words) & 0xFFFFFFFF
 
 
-def _sfnt(tables: dict[bytes, bytes]) -> bytes:
-    """An sfnt (TrueType) file of `tables`, with checksums and head.checkSumAdjustment."""
+def _sfnt(tables: dict[bytes, bytes], sums: dict[bytes, int] | None = None) -> bytes:
+    """An sfnt (TrueType) file of `tables`, with checksums and head.checkSumAdjustment.
+
+    `sums` gives table checksums already known. The file's checksum is the sum of the
+    directory's and the tables' (every table starts on a 4-byte boundary), so the whole file
+    is never summed again.
+    """
+    sums = sums or {}
     tags = sorted(tables)
     count = len(tags)
     power = 1
@@ -132,14 +148,18 @@ def _sfnt(tables: dict[bytes, bytes]) -> bytes:
     body = bytearray()
     offset = 12 + 16 * count
     head_at = 0
+    total = 0
     for tag in tags:
         data = tables[tag]
         if tag == b"head":
             head_at = offset + len(body)
-        directory += struct.pack(">4sIII", tag, _checksum(data), offset + len(body), len(data))
+        checksum = sums[tag] if tag in sums else _checksum(data)
+        total += checksum
+        directory += struct.pack(">4sIII", tag, checksum, offset + len(body), len(data))
         body += data + b"\x00" * (-len(data) % 4)
     font = bytearray(header + directory + body)
-    adjustment = (0xB1B0AFBA - _checksum(bytes(font))) & 0xFFFFFFFF
+    total += _checksum(bytes(header + directory))
+    adjustment = (0xB1B0AFBA - total) & 0xFFFFFFFF
     struct.pack_into(">I", font, head_at + 8, adjustment)
     return bytes(font)
 
@@ -223,8 +243,10 @@ class EvidenceFont:
             char = chr(code)
             self.widths[char] = int(metrics[name][0] * scale + 0.501)
             self.gid_of_char[char] = int(gid_of[name])
+        self._chars = frozenset(self.widths)
         # font program pieces
         reader = face.reader
+        self.glyf_offset = int(reader.tables[b"glyf"].offset if b"glyf" in reader.tables else -1)
         self._glyf = bytes(reader["glyf"])
         long_loca = bool(head.indexToLocFormat)
         loca = array.array("I" if long_loca else "H")
@@ -261,9 +283,9 @@ class EvidenceFont:
 
     def clean(self, text: str) -> str:
         """`text` with control characters as spaces and characters the font lacks as □."""
-        widths = self.widths
-        if all(c in widths for c in text):
+        if self._chars.issuperset(text):
             return text
+        widths = self.widths
         out = []
         for c in text:
             if c in widths:
@@ -295,32 +317,48 @@ class EvidenceFont:
                 self._glyph_cache[gid] = found
         return found
 
+    def shares_glyphs(self, other: EvidenceFont) -> bool:
+        """Whether `other` is a face of the same collection drawing from the same glyf table
+        (WenQuanYi Micro Hei and its Mono face do: only their cmaps differ)."""
+        return self.path == other.path and self.glyf_offset == other.glyf_offset >= 0
+
     def program(self, codes: Iterable[tuple[int, str]]) -> bytes:
         """A TrueType font whose glyph *code* draws character *char*, for (code, char) pairs.
 
         Codes absent from `codes` (and code 0) get an empty glyph; composite glyphs get
         their components appended after the highest code.
         """
+        get = self.gid_of_char.get
+        return self.program_glyphs((code, get(char), ord(char)) for code, char in codes)
+
+    def program_glyphs(self, glyphs: Iterable[tuple[int, int | None, int]]) -> bytes:
+        """`program` for (code, glyph id, unicode) triples: glyph ids of this face, or of a
+        face that `shares_glyphs` with it. A unicode already given keeps its first code."""
         by_code: dict[int, int] = {0: 0}
         unicode_of: dict[int, int] = {}
-        for code, char in codes:
-            gid = self.gid_of_char.get(char)
+        seen: set[int] = set()
+        for code, gid, unicode in glyphs:
             if gid is None or code <= 0:
                 continue
             by_code[code] = gid
-            unicode_of[code] = ord(char)
+            if unicode not in seen:
+                seen.add(unicode)
+                unicode_of[code] = unicode
         count = max(by_code) + 1
         new_of: dict[int, int] = {}
         for code, gid in sorted(by_code.items()):
             new_of.setdefault(gid, code)
         extra: list[int] = []
-        stack = [gid for gid in by_code.values()]
+        glyph = self._glyph
+        infos = {gid: glyph(gid) for gid in by_code.values()}
+        stack = [gid for gid, info in infos.items() if info.components]
         while stack:
             gid = stack.pop()
-            for component in self._glyph(gid).components:
+            for component in infos[gid].components:
                 if component not in new_of:
                     new_of[component] = count + len(extra)
                     extra.append(component)
+                    infos[component] = glyph(component)
                     stack.append(component)
         slots: list[int | None] = [by_code.get(code) for code in range(count)]
         slots.extend(extra)
@@ -328,19 +366,23 @@ class EvidenceFont:
         offsets = [0]
         metrics: list[int] = []
         position = 0
+        glyf_sum = 0
         empty = (0, 0)
         for gid in slots:
             if gid is None:
                 offsets.append(position)
                 metrics.extend(empty)
                 continue
-            info = self._glyph(gid)
+            info = infos[gid]
             data = info.data
             if info.components:
                 body = bytearray(data)
                 for offset, component in zip(info.component_offsets, info.components, strict=True):
                     struct.pack_into(">H", body, offset, new_of[component])
                 data = bytes(body)
+                glyf_sum += _checksum(data)
+            else:
+                glyf_sum += info.checksum
             pieces.append(data)
             position += len(data)
             offsets.append(position)
@@ -367,7 +409,8 @@ class EvidenceFont:
                 b"maxp": bytes(maxp),
                 b"name": self._name,
                 b"post": self._post,
-            }
+            },
+            {b"glyf": glyf_sum & 0xFFFFFFFF},
         )
 
 
@@ -375,3 +418,9 @@ class EvidenceFont:
 def get_font() -> EvidenceFont:
     """The process-wide parsed evidence font (parsed on first use, a fraction of a second)."""
     return EvidenceFont(font_path())
+
+
+@functools.cache
+def get_mono_font() -> EvidenceFont:
+    """The process-wide monospaced face of the same collection (raw carrier responses)."""
+    return EvidenceFont(font_path(), index=MONO_INDEX)

@@ -2,7 +2,9 @@
 
 It is plainly a rendering, never an imitation of a carrier website: a banner says so in
 English and Chinese, and the footer names the carrier response it renders (carrier, request,
-fetch time, sha256 digest and its file in the bundle) and the Evidence Reference ID. The same
+endpoint host, fetch time, sha256 digest) in one line. The Evidence Reference ID, the order
+id and the tracking number stand large at the top, with the public tracking page and its QR
+code. The same
 font as the PDFs is used; PNG encoding is deterministic (no metadata chunks, fixed settings).
 """
 
@@ -12,13 +14,15 @@ import functools
 import io
 import math
 from typing import Any
+from urllib.parse import urlsplit
 
 from PIL import Image, ImageDraw, ImageFont
 
 from tracking.evidence import labels as lb
 from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.layout import ACCENT, AMBER, GREEN, INK, MUTED, PT, RED, RULE, Color, wrap
-from tracking.evidence.manifest import raw_extension
+from tracking.evidence.qr import qr_matrix
+from tracking.evidence.wording import link_label
 from tracking.exceptions import InputError
 from tracking.views import BundleInfo, EventView, ExchangeView, OrderEvidence
 
@@ -183,7 +187,30 @@ def render_order_png(order: OrderEvidence, *, info: BundleInfo, font: EvidenceFo
         bold=True,
     )
     c.text(PAD, 42, "承运商数据渲染图 — 并非承运商网站截图 · track-evidence", 16, _BANNER_INK)
-    c.y = 100
+    c.y = 92
+
+    # who and what: the reference, the order and the number, large; the public page and its QR
+    url = order.public_url or next((leg.public_url for leg in order.legs if leg.public_url), "")
+    text_w = WIDTH - 2 * PAD - (_QR + 20 if url else 0)
+    c.text(PAD, c.y, "Evidence Reference ID / 证据参考编号", 14, MUTED)
+    c.y += 20
+    c.para(info.reference_id, 26, ACCENT, bold=True, width=text_w, max_lines=2)
+    c.text(PAD, c.y + 4, "Order / 订单", 14, MUTED)
+    c.y += 22
+    c.para(order.order_id, 26, INK, bold=True, width=text_w, max_lines=2)
+    c.text(PAD, c.y + 4, "Tracking number / 运单号", 14, MUTED)
+    c.y += 22
+    number_size = 26 if c.width(order.tracking_number, 26) <= text_w else 20
+    c.para(order.tracking_number, number_size, INK, bold=True, width=text_w, max_lines=2)
+    if url:
+        _qr_image(c, url, x=WIDTH - PAD - _QR, y=96)
+        what_en, what_zh = link_label(order.carrier_name, url)
+        c.y += 6
+        c.para(f"Check it on {what_en} / 在{what_zh}查询:", 14, MUTED)
+        c.para(url, 14, ACCENT, max_lines=2)
+    c.y = max(c.y, 96 + _QR) + 16
+    c.rule()
+    c.y += 16
 
     # status
     if delivered is not None:
@@ -194,8 +221,7 @@ def render_order_png(order: OrderEvidence, *, info: BundleInfo, font: EvidenceFo
         mark, color, title = "✘", RED, "Not delivered / 未妥投"
     c.draw.ellipse((PAD, c.y, PAD + 64, c.y + 64), fill=color)
     _mark(c.draw, mark, PAD, c.y)
-    c.text(PAD + 84, c.y + 2, title, 30, color, bold=True)
-    c.text(PAD + 84, c.y + 42, f"Order / 订单 {order.order_id}"[:90], 17, INK)
+    c.text(PAD + 84, c.y + 14, title, 30, color, bold=True)
     c.y += 84
     if shown is not None:
         local = lb.fmt_local(shown.occurred_at, shown.local_offset)
@@ -233,7 +259,6 @@ def render_order_png(order: OrderEvidence, *, info: BundleInfo, font: EvidenceFo
             ),
         ),
         ("Seller / 卖家", info.seller),
-        ("Evidence Reference ID / 证据参考编号", info.reference_id),
     ]
     value_x = PAD + 300
     value_w = WIDTH - 2 * PAD - 316
@@ -308,19 +333,12 @@ def render_order_png(order: OrderEvidence, *, info: BundleInfo, font: EvidenceFo
     c.y += 14
     source = _source(order, delivered or last)
     if source is not None:
+        host = urlsplit(source.url).hostname or source.url
         c.para(
-            f"Rendered from the {source.carrier} response fetched at "
-            f"{lb.fmt_utc(source.fetched_at, seconds=True)} "
-            f"({source.method} {source.url}, HTTP {source.status}).",
-            14,
+            f"Source / 来源: {source.carrier} · {host} · fetched "
+            f"{lb.fmt_utc(source.fetched_at, seconds=True)} · sha256 {source.sha256}",
+            12 if c.width(source.sha256, 12) * 2.2 < WIDTH - 2 * PAD else 11,
             INK,
-            max_lines=4,
-        )
-        c.para(f"Raw response sha256: {source.sha256}", 14, INK, max_lines=2)
-        c.para(
-            f"File in this bundle: raw/{source.sha256}.{raw_extension(source.content_type)}",
-            13,
-            MUTED,
             max_lines=2,
         )
     else:
@@ -330,9 +348,9 @@ def render_order_png(order: OrderEvidence, *, info: BundleInfo, font: EvidenceFo
             RED,
         )
     c.para(
-        f"Evidence Reference ID {info.reference_id} · "
-        f"rendered by track-evidence {info.tool_version} "
-        f"at {lb.fmt_utc(info.created_at)} · 由 track-evidence 根据承运商数据生成",
+        f"Rendered by track-evidence {info.tool_version} at {lb.fmt_utc(info.created_at)}; the "
+        "raw response is reproduced in the order's PDF. / 由 track-evidence 根据承运商数据生成，"
+        "原始响应见订单 PDF。",
         13,
         MUTED,
         max_lines=3,
@@ -357,6 +375,25 @@ def _mark(draw: ImageDraw.ImageDraw, mark: str, x: int, y: int) -> None:
     else:
         for i in range(3):
             draw.ellipse((x + 15 + i * 14, y + 28, x + 23 + i * 14, y + 36), fill=white)
+
+
+_QR = 150
+
+
+def _qr_image(c: _Canvas, url: str, *, x: int, y: int) -> None:
+    """The QR code of `url`, `_QR` pixels square (quiet zone included)."""
+    matrix = qr_matrix(url)
+    step = _QR / (len(matrix) + 8)
+    c.draw.rectangle((x, y, x + _QR, y + _QR), fill=(255, 255, 255))
+    for row_index, row in enumerate(matrix):
+        top = y + (row_index + 4) * step
+        for col, dark in enumerate(row):
+            if dark:
+                left = x + (col + 4) * step
+                c.draw.rectangle(
+                    (round(left), round(top), round(left + step) - 1, round(top + step) - 1),
+                    fill=INK,
+                )
 
 
 def bi_status(status: str) -> str:

@@ -12,6 +12,7 @@ taller than a page.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -48,8 +49,10 @@ __all__ = [
 
 Color = tuple[int, int, int]
 Op = tuple[object, ...]
-"""A drawing operation: ("T", x, baseline, size, color, bold, text), ("R", x, y, w, h, color),
-("P", color, [(x, y, w, h), ...]) (many filled boxes), ("L", x0, y0, x1, y1, color, width);
+"""A drawing operation: ("T", x, baseline, size, color, bold, text), ("M", x, baseline, size,
+color, text) (monospaced), ("R", x, y, w, h, color),
+("P", color, [(x, y, w, h), ...]) (many filled boxes), ("G", color, x, y, step, runs) (boxes
+as PDF `re` operators in units of `step` mm, a QR code), ("L", x0, y0, x1, y1, color, width);
 millimetres from the top-left corner."""
 
 INK: Color = (33, 37, 41)
@@ -90,8 +93,21 @@ def wrap(font: EvidenceFont, text: str, width: float, size: float) -> list[str]:
     """`text` broken into lines no wider than `width` mm at `size` pt.
 
     Breaks after spaces and punctuation, between CJK characters, and inside words only
-    when a word (a URL, a digest) is wider than the line.
+    when a word (a URL, a digest) is wider than the line. Texts up to 240 characters (labels,
+    column headings, running footers, repeated on every page and in every document) are
+    wrapped once per process.
     """
+    if len(text) <= 240:
+        return list(_wrap_cached(font, text, width, size))
+    return _wrap(font, text, width, size)
+
+
+@functools.lru_cache(maxsize=16384)
+def _wrap_cached(font: EvidenceFont, text: str, width: float, size: float) -> tuple[str, ...]:
+    return tuple(_wrap(font, text, width, size))
+
+
+def _wrap(font: EvidenceFont, text: str, width: float, size: float) -> list[str]:
     limit = max(width, 1.0) / (size * PT / 1000)
     widths = font.widths
     default = font.default_width
@@ -202,6 +218,11 @@ class Layout:
         if text:
             self.ops.append(("T", x, y_top + size * PT * self._ascent, size, color, bold, text))
 
+    def mono(self, x: float, y_top: float, text: str, *, size: float, color: Color = INK) -> None:
+        """One line of the monospaced font (`tracking.evidence.writer` draws it as /F2)."""
+        if text:
+            self.ops.append(("M", x, y_top + size * PT * self._ascent, size, color, text))
+
     def fill(self, x: float, y: float, w: float, h: float, color: Color) -> None:
         self.ops.append(("R", x, y, w, h, color))
 
@@ -261,9 +282,17 @@ class Layout:
         out: list[_Line] = []
         clean = self.font.clean
         for span in spans:
-            step = line_height(span.size)
-            for text in wrap(self.font, clean(span.text), width, span.size):
-                out.append(_Line(text, span.size, span.color, span.bold, step))
+            text = clean(span.text)
+            size = span.size
+            if " " not in text and len(text) <= 48:
+                # One token (a tracking number, an id): never broken across lines; set smaller
+                # when it is wider than the cell, down to 60 % of its size.
+                full = self.font.text_width(text, size)
+                if full > width:
+                    size = max(round(size * width / full - 0.05, 2), span.size * 0.6)
+            step = line_height(size)
+            for line in wrap(self.font, text, width, size):
+                out.append(_Line(line, size, span.color, span.bold, step))
         return out
 
     def key_values(

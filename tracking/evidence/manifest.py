@@ -5,7 +5,11 @@ stays diffable and is written as a stream. Its JSON Schema is committed next to 
 (`manifest.schema.json`). Layout of the top-level object, in this order:
 
     schema_version, tool {name, version}, created_at, reference_id, seller,
-    window {start, end}, policy, filters, summary, orders [...], exchanges [...], files [...]
+    window {start, end}, policy, filters, summary, citation, orders [...], exchanges [...],
+    files [...]
+
+`summary` counts the cited orders (those `upload/` documents); `citation` records the rule
+that picked them (verdicts, named orders, `include`, `exclude`) and how many were left out.
 
 `files` lists every file of the bundle except `manifest.json`, `SHA256SUMS` and
 `manifest.sig`, sorted by path, each with its sha256, size and media type. `SHA256SUMS`
@@ -59,6 +63,7 @@ MEDIA_TYPES: dict[str, str] = {
     "xml": "application/xml",
     "html": "text/html",
     "txt": "text/plain",
+    "csv": "text/csv",
     "bin": "application/octet-stream",
 }
 
@@ -208,6 +213,7 @@ def write_manifest(
     tool_version: str,
     summary: Mapping[str, Any],
     orders: Iterable[str],
+    citation: Mapping[str, Any] | None = None,
     exchanges: Iterable[str],
     files: Sequence[FileEntry],
 ) -> None:
@@ -223,6 +229,8 @@ def write_manifest(
         ("filters", dict(sorted(info.filters.items()))),
         ("summary", summary),
     ]
+    if citation is not None:
+        head.append(("citation", citation))
     out.write("{\n")
     for key, value in head:
         out.write(f"{json.dumps(key)}:{dumps(value)},\n")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ from fpdf.syntax import Name, PDFArray, PDFContentStream
 
 from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.layout import (
+    INK,
     MARGIN_B,
     MARGIN_L,
     MARGIN_R,
@@ -46,8 +48,9 @@ from tracking.exceptions import InputError
 __all__ = ["DocMeta", "write_parts", "write_pdf"]
 
 _K = 72 / 25.4  # points per mm
-_FONT_INDEX = 1  # the only font of every evidence PDF: /F1
+_FONT_INDEX = 1  # the only font of every evidence PDF: /F1 (text and monospaced codes)
 _SUBSET_TAG = "TEVAAA"
+_PAGE_LEVEL = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,30 +67,75 @@ class DocMeta:
     header_right: str
     footer_note: str
     lang: str = "en"
+    seller: str = ""  # printed on every page, exactly as given (wrapped, never cut)
 
 
 class _DocFont:
-    """Character codes of one PDF's font, assigned in order of first use (0 is .notdef)."""
+    """Character codes of one PDF's font, assigned in order of first use (0 is .notdef).
 
-    def __init__(self, font: EvidenceFont) -> None:
+    With `mono`, a face sharing the text face's glyph table (`EvidenceFont.shares_glyphs`),
+    monospaced text gets codes of its own in the same font: its glyphs and advance widths
+    come from the mono face, so one embedded subset serves both.
+    """
+
+    def __init__(self, font: EvidenceFont, mono: EvidenceFont | None = None) -> None:
+        if mono is not None and not font.shares_glyphs(mono):
+            raise ValueError(f"{mono.name} does not share the glyphs of {font.name}")
         self.font = font
+        self.mono = mono
         self.codes: dict[str, str] = {}
-        self.order: list[str] = []
+        self.mono_codes: dict[str, str] = {}
+        self.order: list[str] = []  # the character of each code
+        self.gids: list[int | None] = []
+        self.widths: list[int] = []
+        self.seen: dict[str, str] = {}  # text -> its codes (labels repeat on every page)
+
+    def _add(self, face: EvidenceFont, char: str) -> str:
+        self.order.append(char)
+        self.gids.append(face.gid_of_char.get(char))
+        self.widths.append(face.widths.get(char, face.default_width))
+        return f"{len(self.order):04X}"
 
     def encode(self, text: str) -> str:
-        codes = self.codes
+        """`text` as hex codes of the text face (a text seen before costs one lookup)."""
+        found = self.seen.get(text)
+        if found is None:
+            found = self.seen[text] = self._encode(text, self.codes, self.font)
+        return found
+
+    def encode_mono(self, text: str) -> str:
+        """`text` as hex codes of the monospaced face."""
+        assert self.mono is not None
+        return self._encode(text, self.mono_codes, self.mono)
+
+    def _encode(self, text: str, codes: dict[str, str], face: EvidenceFont) -> str:
         try:
             return "".join([codes[c] for c in text])
         except KeyError:
             pass
         out = []
+        font = self.font
         for c in text:
             code = codes.get(c)
             if code is None:
-                self.order.append(c)
-                code = codes[c] = f"{len(self.order):04X}"
+                if face is not font and self._same_glyph(c):
+                    # CJK: the same glyph at the same width in both faces, one code for both
+                    code = self.codes.get(c) or self._encode(c, self.codes, font)
+                    codes[c] = code
+                else:
+                    code = codes[c] = self._add(face, c)
             out.append(code)
         return "".join(out)
+
+    def _same_glyph(self, char: str) -> bool:
+        mono, font = self.mono, self.font
+        assert mono is not None
+        gid = mono.gid_of_char.get(char)
+        return (
+            gid is not None
+            and gid == font.gid_of_char.get(char)
+            and mono.widths.get(char) == font.widths.get(char)
+        )
 
 
 class _FontStream(PDFFontStream):
@@ -102,8 +150,26 @@ class _EvidencePDF(FPDF):
     doc_font: _DocFont
 
 
+class _Stream1(PDFContentStream):
+    """A content stream compressed fast (zlib level 1: a few % larger, several times faster)."""
+
+    _COMPRESSION_LEVEL = 1
+
+
 class _Producer(OutputProducer):
-    """fpdf2's output producer, plus the evidence font objects."""
+    """fpdf2's output producer, plus the evidence font objects; page content is compressed at
+    zlib level 1 (the document is written with `compress=False`, pages compressed here)."""
+
+    def _add_pages(self, _slice: slice = slice(0, None)) -> Any:
+        pages = super()._add_pages(_slice)
+        for page in pages:
+            stream = page.contents
+            if isinstance(stream, PDFContentStream) and stream.filter is None:
+                packed = zlib.compress(stream.content_stream(), _PAGE_LEVEL)
+                stream._contents = packed
+                stream.filter = Name("FlateDecode")
+                stream.length = len(packed)
+        return pages
 
     def _add_fonts(self, *args: Any, **kwargs: Any) -> Any:
         fonts = super()._add_fonts(*args, **kwargs)
@@ -116,7 +182,7 @@ class _Producer(OutputProducer):
         font = doc_font.font
         chars = doc_font.order
         name = f"{_SUBSET_TAG}+{font.name}"
-        widths = " ".join(str(font.widths.get(c, font.default_width)) for c in chars)
+        widths = " ".join(map(str, doc_font.widths))
         composite = PDFFont(subtype="Type0", base_font=name, encoding="Identity-H")
         self._add_pdf_obj(composite, "fonts")
         cid_font = PDFFont(
@@ -129,7 +195,7 @@ class _Producer(OutputProducer):
         for start in range(0, len(entries), 100):
             block = entries[start : start + 100]
             blocks.append(f"{len(block)} beginbfchar\n" + "\n".join(block) + "\nendbfchar\n")
-        to_unicode = PDFContentStream(
+        to_unicode = _Stream1(
             (
                 "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
                 "/CIDSystemInfo\n<</Registry (Adobe)\n/Ordering (UCS)\n/Supplement 0\n>> def\n"
@@ -159,7 +225,12 @@ class _Producer(OutputProducer):
         self._add_pdf_obj(descriptor, "fonts")
         cid_font.font_descriptor = descriptor
         cid_font.c_i_d_to_g_i_d_map = Name("Identity")  # type: ignore[assignment]
-        program = _FontStream(contents=font.program(enumerate(chars, start=1)))
+        program = _FontStream(
+            contents=font.program_glyphs(
+                (code, gid, ord(char))
+                for code, (gid, char) in enumerate(zip(doc_font.gids, chars, strict=True), 1)
+            )
+        )
         self._add_pdf_obj(program, "fonts")
         descriptor.font_file2 = program  # type: ignore[attr-defined]
         return composite
@@ -170,6 +241,7 @@ def _rgb(color: Color) -> str:
     return "{:.3f} {:.3f} {:.3f}".format(*(c / 255 for c in color))
 
 
+@functools.cache
 def _utf16(char: str) -> str:
     return char.encode("utf-16-be").hex().upper()
 
@@ -220,6 +292,29 @@ class _Stream:
             f"<{self.doc_font.encode(text)}> Tj ET"
         )
 
+    def mono(self, x: float, baseline: float, size: float, color: Color, text: str) -> None:
+        """A line of the monospaced face (never bold): its own codes in the same font."""
+        self._fill(color)
+        state = ""
+        if size != self.size:
+            self.size = size
+            state += f"/F{_FONT_INDEX} {size:.2f} Tf "
+        if self.mode != 0:
+            self.mode = 0
+            state += "0 Tr "
+        self.out.append(
+            f"BT {state}{x * _K:.2f} {(PAGE_H - baseline) * _K:.2f} Td "
+            f"<{self.doc_font.encode_mono(text)}> Tj ET"
+        )
+
+    def grid(self, color: Color, x: float, y: float, step: float, runs: str) -> None:
+        """Boxes given in units of `step` mm from (x, y) downwards (a QR code's modules)."""
+        self._fill(color)
+        scale = step * _K
+        self.out.append(
+            f"q {scale:.4f} 0 0 {-scale:.4f} {x * _K:.2f} {(PAGE_H - y) * _K:.2f} cm {runs} f Q"
+        )
+
     def rect(self, x: float, y: float, w: float, h: float, color: Color) -> None:
         self._fill(color)
         self.out.append(f"{x * _K:.2f} {(PAGE_H - y - h) * _K:.2f} {w * _K:.2f} {h * _K:.2f} re f")
@@ -250,6 +345,10 @@ class _Stream:
                 rect(*op[1:])  # type: ignore[arg-type]
             elif kind == "P":
                 self.rects(*op[1:])  # type: ignore[arg-type]
+            elif kind == "M":
+                self.mono(*op[1:])  # type: ignore[arg-type]
+            elif kind == "G":
+                self.grid(*op[1:])  # type: ignore[arg-type]
             else:
                 line(*op[1:])  # type: ignore[arg-type]
 
@@ -274,14 +373,15 @@ def _decorations(
     put(MARGIN_L, top, left_lines[0], 6.5)
     put(PAGE_W - MARGIN_R - right_w, top, right, 6.5)
     ops.append(("L", MARGIN_L, top + 3.5, PAGE_W - MARGIN_R, top + 3.5, RULE, 0.2))
-    y = PAGE_H - MARGIN_B + 3.5
-    ops.append(("L", MARGIN_L, y - 1.2, PAGE_W - MARGIN_R, y - 1.2, RULE, 0.2))
+    y = PAGE_H - MARGIN_B + 2.6
+    ops.append(("L", MARGIN_L, y - 1.0, PAGE_W - MARGIN_R, y - 1.0, RULE, 0.2))
     number = f"Page {page} / {pages}"
     number_w = font.text_width(number, 6.5)
-    for i, text in enumerate(
-        wrap(font, meta.footer_note, PAGE_W - MARGIN_L - MARGIN_R - number_w - 6, 6)[:2]
-    ):
-        put(MARGIN_L, y + i * line_height(6), text, 6)
+    width = PAGE_W - MARGIN_L - MARGIN_R - number_w - 6
+    lines = [(t, INK) for t in (wrap(font, meta.seller, width, 6.5) if meta.seller else [])]
+    lines += [(t, MUTED) for t in wrap(font, meta.footer_note, width, 6)[: 4 - len(lines)]]
+    for i, (text, color) in enumerate(lines):
+        put(MARGIN_L, y + i * line_height(6), text, 6, color)
     put(PAGE_W - MARGIN_R - number_w, y, number, 6.5)
     return ops
 
@@ -293,11 +393,16 @@ def write_pdf(
     meta: DocMeta,
     part: int = 1,
     parts: int = 1,
+    mono: EvidenceFont | None = None,
 ) -> bytes:
-    """One PDF file of `pages` (display lists), as part `part` of `parts`."""
+    """One PDF file of `pages` (display lists), as part `part` of `parts`.
+
+    `mono` is the monospaced font of "M" operations (raw carrier responses).
+    """
     pdf = _EvidencePDF(unit="mm", format="A4")
-    pdf.doc_font = _DocFont(font)
+    pdf.doc_font = _DocFont(font, mono)
     pdf.set_auto_page_break(False)
+    pdf.set_compression(False)  # pages are compressed by `_Producer._add_pages`
     pdf.set_creation_date(meta.created_at)
     pdf.set_title(meta.title)
     pdf.set_subject(meta.subject)
@@ -326,9 +431,10 @@ def write_parts(
     meta: DocMeta,
     max_bytes: int,
     what: str,
+    mono: EvidenceFont | None = None,
 ) -> list[bytes]:
     """`pages` as one PDF, or as numbered parts of whole pages when one would exceed `max_bytes`."""
-    whole = write_pdf(pages, font=font, meta=meta)
+    whole = write_pdf(pages, font=font, meta=meta, mono=mono)
     if len(whole) <= max_bytes:
         return [whole]
     count = len(pages)
@@ -336,7 +442,14 @@ def write_parts(
     while True:
         total = math.ceil(count / per)
         parts = [
-            write_pdf(pages[i * per : (i + 1) * per], font=font, meta=meta, part=i + 1, parts=total)
+            write_pdf(
+                pages[i * per : (i + 1) * per],
+                font=font,
+                meta=meta,
+                part=i + 1,
+                parts=total,
+                mono=mono,
+            )
             for i in range(total)
         ]
         if all(len(part) <= max_bytes for part in parts):
