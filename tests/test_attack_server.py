@@ -487,6 +487,10 @@ async def test_bodies_are_limited_while_streamed(engine: sa.Engine, tmp_path: Pa
     async with running(app), client(app) as anonymous:
         got = await anonymous.post("/v1/pulls", content=chunks(1 << 20))
         assert_problem(got, 401)
+        # a carrier push carries no key (the carrier signs it) but is limited all the same,
+        # before the route runs
+        pushed = await anonymous.post("/v1/carriers/17track/push", content=b"{" * 8192)
+        assert_problem(pushed, 413)
 
 
 # -- 5. verify on hostile bundles ------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Final
 
 from anyio import to_thread
 from starlette.exceptions import HTTPException
@@ -26,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tracking.api.keys import Principal, authenticate
 from tracking.api.problems import PROBLEM_MEDIA_TYPE
 
-__all__ = ["BodyTooLarge", "RequestGuard"]
+__all__ = ["CARRIER_PUSH_PREFIX", "BodyTooLarge", "RequestGuard"]
 
 _TYPE_ROOT = "urn:track-evidence:problem:"
 _BEARER = re.compile(r"Bearer[ \t]+(\S+)[ \t]*", re.IGNORECASE)
@@ -84,6 +85,10 @@ async def _problem(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+CARRIER_PUSH_PREFIX: Final = "/v1/carriers/"
+"""Routes under this prefix are carriers' webhooks, authenticated by the carrier's signature."""
+
+
 class RequestGuard:
     """The ASGI middleware (see the module docstring).
 
@@ -110,8 +115,11 @@ class RequestGuard:
         if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")):
             await self.app(scope, receive, send)
             return
-        principal = await self._principal(scope)
-        if principal is None:
+        # Carrier pushes carry no API key: the carrier signs the body and the route checks that
+        # signature (tracking/api/routes/carrier_push.py); the body limit still applies.
+        pushed = path.startswith(CARRIER_PUSH_PREFIX)
+        principal = None if pushed else await self._principal(scope)
+        if principal is None and not pushed:
             given = _header(scope, b"authorization") is not None
             await _problem(
                 send,
@@ -130,7 +138,8 @@ class RequestGuard:
                 ),
             )
             return
-        scope.setdefault("state", {})["principal"] = principal
+        if principal is not None:
+            scope.setdefault("state", {})["principal"] = principal
         limit = self.limit_for(str(scope.get("method", "")), path)
         declared = _header(scope, b"content-length")
         if declared is not None:
