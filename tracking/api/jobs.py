@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Connection, Engine, Row
 
 from tracking import __version__
 from tracking.api.context import ApiContext
@@ -113,8 +113,16 @@ def _job(row: Row[Any]) -> Job:
 # -- rows ------------------------------------------------------------------------------------
 
 
-def create_job(engine: Engine, *, tenant: str, kind: str, params: Mapping[str, Any]) -> Job:
-    """Queue a job for `tenant`."""
+def create_job(
+    engine: Engine,
+    *,
+    tenant: str,
+    kind: str,
+    params: Mapping[str, Any],
+    on_insert: Callable[[Connection, Job], None] | None = None,
+) -> Job:
+    """Queue a job for `tenant`; `on_insert` runs in the same transaction (queues its task on
+    PostgreSQL: `tracking.api.procrastinate_jobs.defer_api_job`)."""
     job_id = str(uuid.uuid4())
     with transaction(engine) as connection:
         connection.execute(
@@ -130,8 +138,10 @@ def create_job(engine: Engine, *, tenant: str, kind: str, params: Mapping[str, A
                 "created_at": datetime.now(UTC),
             },
         )
-        row = connection.execute(sa.select(J).where(J.c.id == job_id)).one()
-    return _job(row)
+        job = _job(connection.execute(sa.select(J).where(J.c.id == job_id)).one())
+        if on_insert is not None:
+            on_insert(connection, job)
+    return job
 
 
 def get_job(engine: Engine, *, tenant: str, kind: str, job_id: str) -> Job | None:
@@ -368,6 +378,10 @@ class JobRunner:
             running = [name.removeprefix("job-") for name in (t.get_name() for t in self._tasks)]
             with contextlib.suppress(StorageError):
                 await asyncio.to_thread(beat, self._engine, job_ids=running)
+
+    async def run_job(self, job: Job) -> None:
+        """Run one job already marked running (by Procrastinate's `api_job` task on PostgreSQL)."""
+        await self._execute(job)
 
     async def _execute(self, job: Job) -> None:
         latest: dict[str, Any] = {}
