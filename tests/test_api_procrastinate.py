@@ -252,3 +252,46 @@ async def test_the_job_of_a_killed_process_is_run_again(
     assert job.attempts == 2
     (row,) = queue_rows(pg_engine, "api_job")
     assert row.status == "succeeded"
+
+
+WORKER_MAIN = "from tracking import cli, workers; workers.register(cli.app); cli.main()"
+
+
+def start_worker(engine: sa.Engine, data_dir: Path) -> subprocess.Popen[bytes]:
+    """`track-evidence worker --queues api` on the test's database and its own data folder."""
+    url = engine.url.render_as_string(hide_password=False)
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-c", WORKER_MAIN, "--db", url, "worker", "--queues", "api"),
+            *("--refresh-minutes", "0", "--heartbeat-seconds", "0.5"),
+        ],
+        cwd=Path(__file__).parent.parent,
+        env={**os.environ, "TRACK_EVIDENCE_DATA_DIR": str(data_dir)},
+    )
+
+
+async def test_worker_processes_take_api_jobs(pg_engine: sa.Engine, tmp_path: Path) -> None:
+    key = create_key(pg_engine, "shop-a")
+    idle = make_app(pg_engine, tmp_path, run_jobs=False, deliver_webhooks=False)
+    async with running(idle), client(idle, key) as http:
+        pull_id = (await http.post("/v1/pulls", json={})).json()["id"]
+        bundle_id = (await http.post("/v1/bundles", json={"reference_id": "EVR-W"})).json()["id"]
+    worker = start_worker(pg_engine, tmp_path / "worker-data")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            jobs = [
+                get_job(pg_engine, tenant="shop-a", kind=kind, job_id=job_id)
+                for kind, job_id in (("pull", pull_id), ("bundle", bundle_id))
+            ]
+            if all(j is not None and j.status in ("succeeded", "failed") for j in jobs):
+                break
+            assert worker.poll() is None, "the worker died"
+            assert time.monotonic() < deadline, f"jobs not done: {jobs}"
+            await asyncio.sleep(0.1)
+    finally:
+        worker.terminate()
+        worker.wait()
+    assert [j.status if j else None for j in jobs] == ["succeeded", "succeeded"]
+    manifest = tmp_path / "worker-data" / "bundles" / bundle_id / "bundle" / "manifest.json"
+    assert manifest.is_file()

@@ -28,12 +28,8 @@ from tracking.api.guard import RequestGuard
 from tracking.api.jobs import Job, JobRunner, bundle_handler, pull_handler
 from tracking.api.models import OrderIn
 from tracking.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from tracking.api.procrastinate_jobs import (
-    ProcrastinateRunner,
-    WorkerTuning,
-    defer_api_job,
-    uses_procrastinate,
-)
+from tracking.api.procrastinate_jobs import defer_api_job, uses_procrastinate
+from tracking.api.procrastinate_runner import ProcrastinateRunner, WorkerTuning
 from tracking.api.routes import bundles, exchanges, orders, pulls, summary, webhooks
 from tracking.api.webhooks import (
     emit_bundle_ready,
@@ -141,7 +137,7 @@ def create_app(
         tasks: list[asyncio.Task[None]] = []
         handlers = {"pull": pull_handler(context), "bundle": bundle_handler(context)}
         if uses_procrastinate(db):
-            # PostgreSQL: jobs and deliveries run on Procrastinate (see procrastinate_jobs).
+            # PostgreSQL: jobs and deliveries run on Procrastinate (procrastinate_jobs, _runner).
             queues = ProcrastinateRunner(
                 context,
                 handlers=handlers,

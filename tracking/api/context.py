@@ -79,6 +79,7 @@ class ApiContext:
     options: ApiOptions
     carriers: Mapping[str, CarrierInfo]
     sandbox: SandboxServer | None = None
+    sandbox_url: str | None = None  # a `worker --sandbox-url`: pulls fetch from it
     wake_jobs: Callable[[], None] | None = None  # set by the job runner (thread-safe)
     wake_webhooks: Callable[[], None] | None = None  # set by the dispatcher (thread-safe)
     # On PostgreSQL: queues a new job row's Procrastinate task, in the row's transaction.

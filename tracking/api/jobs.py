@@ -469,6 +469,7 @@ def pull_handler(ctx: ApiContext) -> JobHandler:
             policy=policy,
             tenant=job.tenant,
             sandbox=ctx.sandbox,
+            sandbox_url=ctx.sandbox_url,
             progress=hook,
             fetcher_options=ctx.options.fetcher_options,
         )

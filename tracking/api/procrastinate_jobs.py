@@ -34,39 +34,32 @@ howto/advanced/locks.html and .../howto/advanced/schedule.html, and the
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tracking import __version__
-from tracking.api.context import ApiContext
-from tracking.api.dispatch import WebhookDispatcher, _Due, _record
-from tracking.api.jobs import J, Job, JobHandler, JobRunner, _job
-from tracking.api.outbound import GuardedTransport
-from tracking.api.webhooks import D, W, emit_verdict_changes
-from tracking.exceptions import StorageError
-from tracking.limits import libpq_url
+from tracking.api.dispatch import _Due
+from tracking.api.jobs import J, Job, _job
+from tracking.api.webhooks import D, W
 from tracking.storage import transaction
-from tracking.workers import NAMESPACE, _job_writer, ensure_job_schema
+from tracking.workers import NAMESPACE, _job_writer
 
 __all__ = [
     "API_QUEUE",
     "WEBHOOK_QUEUE",
-    "ProcrastinateRunner",
+    "adopt_orphan_jobs",
+    "database_url",
     "defer_api_job",
     "queue_due_deliveries",
+    "retry_due",
+    "schedule_retry",
+    "start_job",
+    "still_due",
     "uses_procrastinate",
 ]
-
-_log = logging.getLogger(__name__)
 
 API_QUEUE = "api"
 WEBHOOK_QUEUE = "webhooks"
@@ -210,7 +203,7 @@ def _queue_attempt(
     )
 
 
-def _still_due(engine: Engine, *, delivery_id: str, token: str, manual: bool) -> _Due | None:
+def still_due(engine: Engine, *, delivery_id: str, token: str, manual: bool) -> _Due | None:
     """The delivery, if it is still pending for the attempt `token` and its webhook exists."""
     with engine.connect() as connection:
         row = connection.execute(
@@ -236,7 +229,7 @@ def _still_due(engine: Engine, *, delivery_id: str, token: str, manual: bool) ->
     )
 
 
-def _schedule_retry(engine: Engine, *, delivery_id: str) -> None:
+def schedule_retry(engine: Engine, *, delivery_id: str) -> None:
     """After a failed attempt: queue a `webhook_retry` at the delivery's next attempt time."""
     with transaction(engine) as connection:
         row = connection.execute(
@@ -253,7 +246,7 @@ def _schedule_retry(engine: Engine, *, delivery_id: str) -> None:
         )
 
 
-def _retry_due(engine: Engine, *, delivery_id: str, token: str) -> bool:
+def retry_due(engine: Engine, *, delivery_id: str, token: str) -> bool:
     """A retry came due: queue its locked attempt if the delivery still waits for it."""
     with transaction(engine) as connection:
         row = connection.execute(
@@ -275,223 +268,3 @@ def _retry_due(engine: Engine, *, delivery_id: str, token: str) -> bool:
             manual=False,
         )
     return True
-
-
-# -- the in-process worker of `serve` --------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerTuning:
-    """How the in-process Procrastinate worker runs (`ApiOptions` gives the values)."""
-
-    job_concurrency: int = 2
-    webhook_concurrency: int = 8
-    poll_seconds: float = 2.0
-    webhook_poll_seconds: float = 2.0
-    heartbeat_seconds: float = 10.0
-    stalled_after: float = 30.0
-    shutdown_seconds: float = 5.0
-
-
-class ProcrastinateRunner:
-    """Runs the `api` and `webhooks` queues in this process, and plans webhook deliveries.
-
-    **Parameters:**
-
-    * **context** - the app's context (engine, options).
-    * **handlers** - a handler per job kind, as for `JobRunner`.
-    * **after** - awaited with each finished job (webhook events).
-    * **jobs** / **webhooks** - which queues this process serves.
-    * **tuning** - concurrency, polling and heartbeat intervals.
-    """
-
-    def __init__(
-        self,
-        context: ApiContext,
-        *,
-        handlers: Mapping[str, JobHandler],
-        after: Callable[[Job], Awaitable[None]] | None,
-        jobs: bool,
-        webhooks: bool,
-        tuning: WorkerTuning,
-    ) -> None:
-        self._context = context
-        self._engine = context.engine
-        self._url = database_url(context.engine)
-        self._jobs = jobs
-        self._webhooks = webhooks
-        self._tuning = tuning
-        self._runner = JobRunner(
-            context.engine,
-            handlers=handlers,
-            concurrency=tuning.job_concurrency,
-            after=after,
-            progress_seconds=min(0.5, tuning.poll_seconds),
-        )
-        opts = context.options
-        self._dispatcher = WebhookDispatcher(
-            context.engine,
-            schedule=opts.webhook_schedule,
-            timeout_seconds=opts.webhook_timeout_seconds,
-            transport=opts.webhook_transport,
-            allow_internal=context.settings.allow_internal_webhooks,
-        )
-        self._client: httpx.AsyncClient | None = None
-        self._event = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._app = self._make_app()
-
-    def _make_app(self) -> Any:
-        import procrastinate
-
-        app = procrastinate.App(
-            connector=procrastinate.PsycopgConnector(
-                conninfo=libpq_url(self._url), min_size=1, max_size=8
-            )
-        )
-        again = procrastinate.RetryStrategy(max_attempts=20, wait=2)
-        app.task(name=TASK_JOB, queue=API_QUEUE, retry=again)(self.api_job)
-        app.task(name=TASK_ATTEMPT, queue=WEBHOOK_QUEUE, retry=again)(self.webhook_attempt)
-        app.task(name=TASK_RETRY, queue=WEBHOOK_QUEUE, retry=again)(self.webhook_retry)
-        return app
-
-    async def prepare(self) -> None:
-        """Apply Procrastinate's schema if missing (before any job can be queued)."""
-        async with self._app.open_async():
-            await ensure_job_schema(self._app, database_url=self._url)
-        await asyncio.to_thread(adopt_orphan_jobs, self._engine)
-
-    def wake(self) -> None:
-        """Plan due deliveries now (callable from any thread)."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._event.set)
-
-    # -- tasks -------------------------------------------------------------------------------
-
-    async def api_job(self, job_id: str) -> str:
-        """Run one API job (its row says what); how it ended."""
-        job = await asyncio.to_thread(start_job, self._engine, job_id=job_id)
-        if job is None:
-            return "already ended"
-        await self._runner.run_job(job)
-        return "done"
-
-    async def webhook_attempt(self, delivery_id: str, token: str, manual: bool = False) -> str:
-        """One attempt of one delivery, within the total deadline; then its retry, if any."""
-        due = await asyncio.to_thread(
-            _still_due, self._engine, delivery_id=delivery_id, token=token, manual=manual
-        )
-        if due is None or self._client is None:
-            return "not due"
-        outcome = await self._dispatcher.send(self._client, due)
-        await asyncio.to_thread(
-            _record,
-            self._engine,
-            due=due,
-            outcome=outcome,
-            now=datetime.now(UTC),
-            schedule=self._dispatcher.schedule,
-        )
-        if not outcome.ok:
-            await asyncio.to_thread(_schedule_retry, self._engine, delivery_id=delivery_id)
-        return "delivered" if outcome.ok else "failed"
-
-    async def webhook_retry(self, delivery_id: str, token: str) -> str:
-        """A delivery's retry time came: queue its attempt (behind the webhook's lock)."""
-        queued = await asyncio.to_thread(
-            _retry_due, self._engine, delivery_id=delivery_id, token=token
-        )
-        return "queued" if queued else "not due"
-
-    # -- running -----------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        """Serve the queues until cancelled; running jobs get `shutdown_seconds` to finish."""
-        self._loop = asyncio.get_running_loop()
-        t = self._tuning
-        transport = self._context.options.webhook_transport or GuardedTransport(
-            allow_internal=self._context.settings.allow_internal_webhooks
-        )
-        common: dict[str, Any] = {
-            "install_signal_handlers": False,
-            "update_heartbeat_interval": t.heartbeat_seconds,
-            "stalled_worker_timeout": t.stalled_after,
-            "shutdown_graceful_timeout": t.shutdown_seconds,
-            "delete_jobs": "never",
-        }
-        async with (
-            self._app.open_async(),
-            httpx.AsyncClient(
-                transport=transport,
-                timeout=httpx.Timeout(self._dispatcher.timeout),
-                follow_redirects=False,
-                trust_env=False,
-                headers={"User-Agent": f"track-evidence/{__version__} (webhooks)"},
-            ) as client,
-        ):
-            self._client = client
-            workers: list[asyncio.Task[Any]] = [
-                asyncio.create_task(self._retry_stalled(), name="track-evidence-stalled")
-            ]
-            if self._jobs:
-                workers.append(
-                    asyncio.create_task(
-                        self._app.run_worker_async(
-                            queues=[API_QUEUE],
-                            concurrency=t.job_concurrency,
-                            name="serve-api",
-                            fetch_job_polling_interval=t.poll_seconds,
-                            **common,
-                        )
-                    )
-                )
-            if self._webhooks:
-                workers.append(
-                    asyncio.create_task(
-                        self._app.run_worker_async(
-                            queues=[WEBHOOK_QUEUE],
-                            concurrency=t.webhook_concurrency,
-                            name="serve-webhooks",
-                            fetch_job_polling_interval=t.webhook_poll_seconds,
-                            **common,
-                        )
-                    )
-                )
-                workers.append(asyncio.create_task(self._plan(), name="track-evidence-planner"))
-            try:
-                await asyncio.gather(*workers)
-            finally:
-                for task in workers:
-                    task.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
-                self._client = None
-                self._loop = None
-
-    async def _plan(self) -> None:
-        """Turn verdict changes into events and queue due deliveries, until cancelled."""
-        while True:
-            self._event.clear()
-            try:
-                await asyncio.to_thread(emit_verdict_changes, self._engine)
-                await asyncio.to_thread(queue_due_deliveries, self._engine)
-            except StorageError as exc:
-                _log.warning("webhook planner: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), self._tuning.webhook_poll_seconds)
-
-    async def _retry_stalled(self) -> None:
-        """Retry the `api` and `webhooks` jobs of workers whose heartbeat stopped."""
-        manager = self._app.job_manager
-        while True:
-            await asyncio.sleep(max(0.5, self._tuning.stalled_after / 2))
-            for queue in (API_QUEUE, WEBHOOK_QUEUE):
-                try:
-                    stalled = await manager.get_stalled_jobs(
-                        queue=queue, seconds_since_heartbeat=self._tuning.stalled_after
-                    )
-                    for job in stalled:
-                        _log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
-                        await manager.retry_job(job)
-                except Exception as exc:  # the database is away: try again next round
-                    _log.warning("cannot retry stalled jobs: %s", exc)
