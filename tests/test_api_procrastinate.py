@@ -295,3 +295,37 @@ async def test_worker_processes_take_api_jobs(pg_engine: sa.Engine, tmp_path: Pa
     assert [j.status if j else None for j in jobs] == ["succeeded", "succeeded"]
     manifest = tmp_path / "worker-data" / "bundles" / bundle_id / "bundle" / "manifest.json"
     assert manifest.is_file()
+
+
+async def test_a_job_cut_short_by_a_shutdown_runs_again(
+    pg_engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracking.api.app as api_app
+
+    async def hang(job: Any, progress: Any) -> dict[str, Any]:
+        await asyncio.sleep(3600)
+        return {}
+
+    key = create_key(pg_engine, "shop-a")
+    with monkeypatch.context() as patch:
+        patch.setattr(api_app, "pull_handler", lambda context: hang)
+        first = make_app(pg_engine, tmp_path)
+        async with running(first), client(first, key) as http:
+            job_id = (await http.post("/v1/pulls", json={})).json()["id"]
+
+            async def started() -> bool:
+                return bool((await http.get(f"/v1/pulls/{job_id}")).json()["status"] == "running")
+
+            await eventually(started)
+    job = get_job(pg_engine, tenant="shop-a", kind="pull", job_id=job_id)
+    assert job is not None
+    assert job.status == "queued"  # handed back at shutdown, not left "running"
+    app = make_app(pg_engine, tmp_path)
+    async with running(app), client(app, key) as http:
+        state = await finished(http, f"/v1/pulls/{job_id}")
+    assert state["status"] == "succeeded", state
+    job = get_job(pg_engine, tenant="shop-a", kind="pull", job_id=job_id)
+    assert job is not None
+    assert job.attempts == 2
+    (task,) = queue_rows(pg_engine, "api_job")  # the same Procrastinate job, retried
+    assert task.status == "succeeded"
