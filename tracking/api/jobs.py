@@ -6,8 +6,9 @@ at most one job per tenant and kind at a time, saves progress while it runs and 
 when it ends. Jobs survive a restart: at startup, jobs left `running` by a stopped process
 are queued again (pulls are idempotent; a bundle is rebuilt from scratch).
 
-At scale the same rows are the hand-over point to distributed workers: start the API with
-`ApiOptions(run_jobs=False)` and let the workers claim jobs with `claim_jobs`.
+This runner serves the embedded SQLite default. On PostgreSQL the same rows are run by
+Procrastinate instead (`tracking.api.procrastinate_jobs`: `create_job` queues the row's task
+in its transaction, and `serve` or `worker --queues api` processes run it).
 """
 
 from __future__ import annotations
