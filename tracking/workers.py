@@ -592,6 +592,7 @@ async def defer(
 async def run_worker(config: WorkerConfig, *, settings: Settings) -> None:
     """Run one worker process until it is stopped (SIGINT/SIGTERM: graceful)."""
     from carriers.registry import all_carriers
+    from tracking.api.procrastinate_runner import worker_api_queues
 
     global _runtime
     require_postgres(config.database_url)
@@ -603,7 +604,17 @@ async def run_worker(config: WorkerConfig, *, settings: Settings) -> None:
     )
     app = make_app(config)
     try:
-        async with app.open_async():
+        async with (
+            app.open_async(),
+            worker_api_queues(
+                app,
+                queues=config.queues,
+                engine=engine,
+                settings=settings,
+                sandbox_url=config.sandbox_url,
+                fetcher_options={"limiter_factory": limits.factory()},
+            ),
+        ):
             await ensure_job_schema(app, database_url=config.database_url)
             _runtime = _Runtime(
                 config=config,
@@ -644,7 +655,10 @@ def register(app: typer.Typer) -> None:
     def worker_command(
         concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once.")] = 4,
         queues: Annotated[
-            str, typer.Option(help="Comma-separated queues to serve (pull, refresh, export).")
+            str,
+            typer.Option(
+                help="Comma-separated queues to serve (pull, refresh, export; also api, webhooks)."
+            ),
         ] = ",".join(QUEUES),
         refresh_minutes: Annotated[
             int,

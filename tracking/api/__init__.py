@@ -10,6 +10,8 @@ tracking.api
 ├── models.py     request and response bodies
 ├── crud.py       keyword-only reads and writes behind the routes
 ├── jobs.py       the jobs table and the in-process runner (pulls, bundles)
+├── procrastinate_jobs.py    on PostgreSQL: jobs and deliveries queued on Procrastinate
+├── procrastinate_runner.py  ... and run by the Procrastinate worker of serve (or worker)
 ├── webhooks.py   signing, events, deliveries, the retrying dispatcher
 ├── tables.py     the API's tables (migration 0002)
 └── routes/       one router per resource

@@ -28,6 +28,8 @@ from tracking.api.guard import RequestGuard
 from tracking.api.jobs import Job, JobRunner, bundle_handler, pull_handler
 from tracking.api.models import OrderIn
 from tracking.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from tracking.api.procrastinate_jobs import defer_api_job, uses_procrastinate
+from tracking.api.procrastinate_runner import ProcrastinateRunner, WorkerTuning
 from tracking.api.routes import bundles, carrier_push, exchanges, orders, pulls, summary, webhooks
 from tracking.api.webhooks import (
     emit_bundle_ready,
@@ -135,17 +137,39 @@ def create_app(
         )
         await asyncio.to_thread(init_verdict_cursor, db)
         tasks: list[asyncio.Task[None]] = []
-        if opts.run_jobs:
+        handlers = {"pull": pull_handler(context), "bundle": bundle_handler(context)}
+        if uses_procrastinate(db):
+            # PostgreSQL: jobs and deliveries run on Procrastinate (procrastinate_jobs, _runner).
+            queues = ProcrastinateRunner(
+                context,
+                handlers=handlers,
+                after=_after_job(context),
+                jobs=opts.run_jobs,
+                webhooks=opts.deliver_webhooks,
+                tuning=WorkerTuning(
+                    job_concurrency=opts.job_concurrency,
+                    poll_seconds=opts.job_poll_seconds,
+                    webhook_poll_seconds=opts.webhook_poll_seconds,
+                    heartbeat_seconds=opts.heartbeat_seconds,
+                    stalled_after=opts.stalled_after_seconds,
+                ),
+            )
+            await queues.prepare()
+            context.defer_job = defer_api_job
+            if opts.run_jobs or opts.deliver_webhooks:
+                context.wake_webhooks = queues.wake
+                tasks.append(asyncio.create_task(queues.run(), name="track-evidence-queues"))
+        elif opts.run_jobs:
             runner = JobRunner(
                 db,
-                handlers={"pull": pull_handler(context), "bundle": bundle_handler(context)},
+                handlers=handlers,
                 concurrency=opts.job_concurrency,
                 poll_seconds=opts.job_poll_seconds,
                 after=_after_job(context),
             )
             context.wake_jobs = runner.wake
             tasks.append(asyncio.create_task(runner.run(), name="track-evidence-jobs"))
-        if opts.deliver_webhooks:
+        if opts.deliver_webhooks and not uses_procrastinate(db):
             dispatcher = WebhookDispatcher(
                 db,
                 schedule=opts.webhook_schedule,
@@ -174,7 +198,7 @@ def create_app(
                         await task
                     except Exception:
                         _log.exception("background task %s failed", task.get_name())
-            context.wake_jobs = context.wake_webhooks = None
+            context.wake_jobs = context.wake_webhooks = context.defer_job = None
             if own:
                 db.dispose()
 

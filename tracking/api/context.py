@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from carriers.base import CarrierInfo
 from tracking.config import Settings
@@ -49,6 +49,8 @@ class ApiOptions:
     * **fetcher_options** - passed to the pull's fetcher (rate overrides, timeouts...).
     * **max_upload_bytes** - the largest orders upload accepted.
     * **max_json_bytes** - the largest body of any other request.
+    * **heartbeat_seconds** - on PostgreSQL: how often this process's Procrastinate worker
+      says it is alive; silent for `stalled_after_seconds`, its jobs are run again elsewhere.
     """
 
     data_dir: Path = Path("track-evidence-data")
@@ -64,6 +66,8 @@ class ApiOptions:
     fetcher_options: Mapping[str, Any] = field(default_factory=dict)
     max_upload_bytes: int = 50 * 1024 * 1024
     max_json_bytes: int = 1024 * 1024
+    heartbeat_seconds: float = 10.0
+    stalled_after_seconds: float = 30.0
 
 
 @dataclass(slots=True)
@@ -75,8 +79,11 @@ class ApiContext:
     options: ApiOptions
     carriers: Mapping[str, CarrierInfo]
     sandbox: SandboxServer | None = None
+    sandbox_url: str | None = None  # a `worker --sandbox-url`: pulls fetch from it
     wake_jobs: Callable[[], None] | None = None  # set by the job runner (thread-safe)
     wake_webhooks: Callable[[], None] | None = None  # set by the dispatcher (thread-safe)
+    # On PostgreSQL: queues a new job row's Procrastinate task, in the row's transaction.
+    defer_job: Callable[[Connection, Any], None] | None = None
 
     def jobs_changed(self) -> None:
         """Tell the job runner (if any) that a job was queued."""

@@ -247,6 +247,16 @@ class WebhookDispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: dict[str, int] = {}
 
+    @property
+    def schedule(self) -> tuple[timedelta, ...]:
+        """Waits between attempts."""
+        return self._schedule
+
+    @property
+    def timeout(self) -> float:
+        """The total time one attempt may take."""
+        return self._timeout
+
     def wake(self) -> None:
         """Look for due deliveries now (callable from any thread)."""
         loop = self._loop

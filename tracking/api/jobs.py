@@ -6,8 +6,9 @@ at most one job per tenant and kind at a time, saves progress while it runs and 
 when it ends. Jobs survive a restart: at startup, jobs left `running` by a stopped process
 are queued again (pulls are idempotent; a bundle is rebuilt from scratch).
 
-At scale the same rows are the hand-over point to distributed workers: start the API with
-`ApiOptions(run_jobs=False)` and let the workers claim jobs with `claim_jobs`.
+This runner serves the embedded SQLite default. On PostgreSQL the same rows are run by
+Procrastinate instead (`tracking.api.procrastinate_jobs`: `create_job` queues the row's task
+in its transaction, and `serve` or `worker --queues api` processes run it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Connection, Engine, Row
 
 from tracking import __version__
 from tracking.api.context import ApiContext
@@ -109,8 +110,16 @@ def _job(row: Row[Any]) -> Job:
 # -- rows ------------------------------------------------------------------------------------
 
 
-def create_job(engine: Engine, *, tenant: str, kind: str, params: Mapping[str, Any]) -> Job:
-    """Queue a job for `tenant`."""
+def create_job(
+    engine: Engine,
+    *,
+    tenant: str,
+    kind: str,
+    params: Mapping[str, Any],
+    on_insert: Callable[[Connection, Job], None] | None = None,
+) -> Job:
+    """Queue a job for `tenant`; `on_insert` runs in the same transaction (queues its task on
+    PostgreSQL: `tracking.api.procrastinate_jobs.defer_api_job`)."""
     job_id = str(uuid.uuid4())
     with transaction(engine) as connection:
         connection.execute(
@@ -126,8 +135,10 @@ def create_job(engine: Engine, *, tenant: str, kind: str, params: Mapping[str, A
                 "created_at": datetime.now(UTC),
             },
         )
-        row = connection.execute(sa.select(J).where(J.c.id == job_id)).one()
-    return _job(row)
+        job = _job(connection.execute(sa.select(J).where(J.c.id == job_id)).one())
+        if on_insert is not None:
+            on_insert(connection, job)
+    return job
 
 
 def get_job(engine: Engine, *, tenant: str, kind: str, job_id: str) -> Job | None:
@@ -365,6 +376,10 @@ class JobRunner:
             with contextlib.suppress(StorageError):
                 await asyncio.to_thread(beat, self._engine, job_ids=running)
 
+    async def run_job(self, job: Job) -> None:
+        """Run one job already marked running (by Procrastinate's `api_job` task on PostgreSQL)."""
+        await self._execute(job)
+
     async def _execute(self, job: Job) -> None:
         latest: dict[str, Any] = {}
         saved: dict[str, Any] = {}
@@ -451,6 +466,7 @@ def pull_handler(ctx: ApiContext) -> JobHandler:
             policy=policy,
             tenant=job.tenant,
             sandbox=ctx.sandbox,
+            sandbox_url=ctx.sandbox_url,
             progress=hook,
             fetcher_options=ctx.options.fetcher_options,
         )

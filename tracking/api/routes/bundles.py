@@ -72,6 +72,7 @@ async def create_bundle_route(
             tenant=principal.tenant,
             kind="bundle",
             params=body.model_dump(mode="json", exclude_none=True),
+            on_insert=context.defer_job,
         )
     )
     context.jobs_changed()

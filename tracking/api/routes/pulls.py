@@ -65,6 +65,7 @@ async def create_pull_route(
             tenant=principal.tenant,
             kind="pull",
             params=body.model_dump(mode="json", exclude_none=True),
+            on_insert=context.defer_job,
         )
     )
     context.jobs_changed()

@@ -1,0 +1,270 @@
+"""API jobs and webhook deliveries on Procrastinate, when the database is PostgreSQL.
+
+The embedded SQLite default keeps the in-process `JobRunner` and `WebhookDispatcher`. On
+PostgreSQL the same work runs on Procrastinate, the job queue the distributed `worker`
+processes already use (design §12), so any number of `serve` processes share it and a
+process that dies mid-job has its job retried by the others:
+
+* **API jobs** (queue `api`). `create_job` inserts the job row and defers its `api_job` task
+  in the same transaction (`defer_api_job`), so a job row never exists without its task.
+  The row stays the API's source of truth (status, progress, result); the task only runs
+  the job's handler (`JobRunner.run_job`). Fairness: the task's Procrastinate *lock* is
+  `api:<tenant>:<kind>`, so a tenant runs one job of a kind at a time; its *priority* is
+  minus the number of the tenant's jobs still waiting or running when it was queued, so
+  workers take every tenant's first job before anyone's second (Procrastinate fetches the
+  highest priority first, then the oldest: a tenant that queued a hundred pulls never
+  starves one that queued one).
+* **Webhook deliveries** (queue `webhooks`). The planner (`queue_due_deliveries`, run by
+  each `serve` process) defers one `webhook_attempt` per due delivery that has no job yet,
+  with the lock `webhook:<id>` (one attempt in flight per webhook: a slow receiver holds
+  one worker slot, its own). An attempt has the dispatcher's total deadline and guarded
+  transport (`WebhookDispatcher.send`). A failed attempt defers a `webhook_retry` at the
+  retry schedule's time (`schedule_at`), without a lock - a job waiting on a lock would hold
+  back the webhook's newer deliveries - which queues the locked attempt when it comes due.
+  Every task carries the `next_attempt_at` it was queued for (`token`) and does nothing if
+  the delivery changed since (replayed, cancelled, attempted), so no attempt is sent twice.
+* **Dead workers.** Jobs of a worker whose heartbeat stopped are retried (`retry_stalled`);
+  an `api_job` then takes over the job row that the dead worker left `running`.
+
+Procrastinate semantics relied on (lock: jobs sharing a lock run one at a time, in
+priority-then-id order; `schedule_at`): https://procrastinate.readthedocs.io/en/stable/
+howto/advanced/locks.html and .../howto/advanced/schedule.html, and the
+`procrastinate_fetch_job_v2` function of procrastinate 3.x's `sql/schema.sql`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from tracking.api.dispatch import _Due
+from tracking.api.jobs import J, Job, _job
+from tracking.api.webhooks import D, W
+from tracking.storage import transaction
+from tracking.workers import NAMESPACE, _job_writer
+
+__all__ = [
+    "API_QUEUE",
+    "WEBHOOK_QUEUE",
+    "adopt_orphan_jobs",
+    "database_url",
+    "defer_api_job",
+    "queue_due_deliveries",
+    "retry_due",
+    "schedule_retry",
+    "start_job",
+    "still_due",
+    "uses_procrastinate",
+]
+
+API_QUEUE = "api"
+WEBHOOK_QUEUE = "webhooks"
+TASK_JOB = f"{NAMESPACE}:api_job"
+TASK_ATTEMPT = f"{NAMESPACE}:webhook_attempt"
+TASK_RETRY = f"{NAMESPACE}:webhook_retry"
+
+
+def uses_procrastinate(engine: Engine) -> bool:
+    """Whether API jobs and webhook deliveries of this database run on Procrastinate."""
+    return engine.dialect.name == "postgresql"
+
+
+def database_url(engine: Engine) -> str:
+    """The engine's URL with its password (Procrastinate opens its own connections)."""
+    return engine.url.render_as_string(hide_password=False)
+
+
+# -- queueing (inside the caller's transaction) ----------------------------------------------
+
+
+def _defer(connection: Connection, task: str, *, args: Mapping[str, Any], **options: Any) -> None:
+    """Insert one Procrastinate job on `connection`: it commits (or not) with the caller."""
+    _job_writer().configure_task(
+        task, connection=connection.connection.driver_connection, **options
+    ).defer(**args)
+
+
+def defer_api_job(connection: Connection, job: Job) -> None:
+    """Queue the `api_job` task of a job row just inserted on `connection`.
+
+    Priority: minus the tenant's jobs already waiting or running (fair round-robin).
+    """
+    ahead = connection.execute(
+        sa.select(sa.func.count()).where(
+            J.c.tenant == job.tenant, J.c.status.in_(("queued", "running")), J.c.id != job.id
+        )
+    ).scalar_one()
+    _defer(
+        connection,
+        TASK_JOB,
+        args={"job_id": job.id},
+        queue=API_QUEUE,
+        lock=f"api:{job.tenant}:{job.kind}",
+        priority=-int(ahead),
+    )
+
+
+def adopt_orphan_jobs(engine: Engine) -> int:
+    """Queue a task for job rows waiting without one (queued before Procrastinate ran them)."""
+    orphans = sa.text(
+        "SELECT j.id FROM api_jobs AS j WHERE j.status IN ('queued', 'running') "
+        "AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs AS p WHERE p.task_name = :task "
+        "AND p.args ->> 'job_id' = j.id AND p.status IN ('todo', 'doing')) "
+        "ORDER BY j.created_at"
+    )
+    count = 0
+    with transaction(engine) as connection:
+        for (job_id,) in connection.execute(orphans, {"task": TASK_JOB}).all():
+            row = connection.execute(sa.select(J).where(J.c.id == job_id)).one()
+            defer_api_job(connection, _job(row))
+            count += 1
+    return count
+
+
+def start_job(engine: Engine, *, job_id: str, now: datetime | None = None) -> Job | None:
+    """Mark a job row running for its task; None when it already ended.
+
+    A row left `running` is taken over: its task is only run again when the worker that ran
+    it died (Procrastinate's lock keeps a job's task from running twice at once).
+    """
+    moment = now or datetime.now(UTC)
+    with transaction(engine) as connection:
+        done = connection.execute(
+            sa.update(J)
+            .where(J.c.id == job_id, J.c.status.in_(("queued", "running")))
+            .values(
+                status="running", started_at=moment, heartbeat_at=moment, attempts=J.c.attempts + 1
+            )
+        )
+        if done.rowcount != 1:
+            return None
+        return _job(connection.execute(sa.select(J).where(J.c.id == job_id)).one())
+
+
+_UNQUEUED = sa.text(
+    "NOT EXISTS (SELECT 1 FROM procrastinate_jobs AS p "
+    "WHERE p.task_name IN (:attempt, :retry) AND p.args ->> 'delivery_id' = "
+    "api_webhook_deliveries.id AND p.status IN ('todo', 'doing') "
+    "AND (p.scheduled_at IS NULL OR p.scheduled_at <= :now))"
+)
+"""No job of the delivery is running or due (a retry scheduled later does not count: a
+replay makes the delivery due now, and that retry then finds it changed and does nothing)."""
+
+
+def queue_due_deliveries(engine: Engine, *, now: datetime | None = None, limit: int = 200) -> int:
+    """Queue one `webhook_attempt` for each due delivery that has no job yet; how many.
+
+    Rows are taken `FOR UPDATE SKIP LOCKED`, so planners of several processes never queue
+    the same delivery twice.
+    """
+    moment = now or datetime.now(UTC)
+    with transaction(engine) as connection:
+        rows = connection.execute(
+            sa.select(D.c.id, D.c.webhook_id, D.c.next_attempt_at, D.c.replay_requested_at)
+            .join(W, W.c.id == D.c.webhook_id)
+            .where(
+                D.c.status == "pending",
+                D.c.next_attempt_at <= moment,
+                W.c.deleted_at.is_(None),
+                _UNQUEUED.bindparams(attempt=TASK_ATTEMPT, retry=TASK_RETRY, now=moment),
+            )
+            .order_by(D.c.next_attempt_at, D.c.id)
+            .limit(limit)
+            .with_for_update(of=D, skip_locked=True)
+        ).all()
+        for row in rows:
+            if row.replay_requested_at is not None:
+                connection.execute(
+                    sa.update(D).where(D.c.id == row.id).values(replay_requested_at=None)
+                )
+            _queue_attempt(
+                connection,
+                delivery_id=row.id,
+                webhook_id=row.webhook_id,
+                token=row.next_attempt_at,
+                manual=row.replay_requested_at is not None,
+            )
+    return len(rows)
+
+
+def _queue_attempt(
+    connection: Connection, *, delivery_id: str, webhook_id: str, token: datetime, manual: bool
+) -> None:
+    _defer(
+        connection,
+        TASK_ATTEMPT,
+        args={"delivery_id": delivery_id, "token": token.isoformat(), "manual": manual},
+        queue=WEBHOOK_QUEUE,
+        lock=f"webhook:{webhook_id}",
+    )
+
+
+def still_due(engine: Engine, *, delivery_id: str, token: str, manual: bool) -> _Due | None:
+    """The delivery, if it is still pending for the attempt `token` and its webhook exists."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(D.c.id, D.c.webhook_id, D.c.event_type, D.c.payload, W.c.url, W.c.secret)
+            .join(W, W.c.id == D.c.webhook_id)
+            .where(
+                D.c.id == delivery_id,
+                D.c.status == "pending",
+                D.c.next_attempt_at == datetime.fromisoformat(token),
+                W.c.deleted_at.is_(None),
+            )
+        ).first()
+    if row is None:
+        return None
+    return _Due(
+        id=row.id,
+        webhook_id=row.webhook_id,
+        url=row.url,
+        secret=row.secret,
+        event_type=row.event_type,
+        payload=row.payload,
+        manual=manual,
+    )
+
+
+def schedule_retry(engine: Engine, *, delivery_id: str) -> None:
+    """After a failed attempt: queue a `webhook_retry` at the delivery's next attempt time."""
+    with transaction(engine) as connection:
+        row = connection.execute(
+            sa.select(D.c.next_attempt_at).where(D.c.id == delivery_id, D.c.status == "pending")
+        ).first()
+        if row is None or row.next_attempt_at is None:
+            return  # delivered, failed for good or cancelled
+        _defer(
+            connection,
+            TASK_RETRY,
+            args={"delivery_id": delivery_id, "token": row.next_attempt_at.isoformat()},
+            queue=WEBHOOK_QUEUE,
+            schedule_at=row.next_attempt_at,
+        )
+
+
+def retry_due(engine: Engine, *, delivery_id: str, token: str) -> bool:
+    """A retry came due: queue its locked attempt if the delivery still waits for it."""
+    with transaction(engine) as connection:
+        row = connection.execute(
+            sa.select(D.c.webhook_id)
+            .where(
+                D.c.id == delivery_id,
+                D.c.status == "pending",
+                D.c.next_attempt_at == datetime.fromisoformat(token),
+            )
+            .with_for_update()
+        ).first()
+        if row is None:
+            return False
+        _queue_attempt(
+            connection,
+            delivery_id=delivery_id,
+            webhook_id=row.webhook_id,
+            token=datetime.fromisoformat(token),
+            manual=False,
+        )
+    return True

@@ -1,0 +1,331 @@
+"""The Procrastinate worker of `serve` (and of `worker --queues api,webhooks`) on PostgreSQL.
+
+How jobs and deliveries are queued, and why that is fair and exactly-once, is described in
+`tracking.api.procrastinate_jobs`; this module runs them: the `api_job`, `webhook_attempt`
+and `webhook_retry` tasks, the planner that queues due deliveries, and the retry of the
+jobs of dead workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from tracking import __version__
+from tracking.api.context import ApiContext
+from tracking.api.dispatch import WebhookDispatcher, _record
+from tracking.api.jobs import Job, JobHandler, JobRunner
+from tracking.api.outbound import GuardedTransport
+from tracking.api.procrastinate_jobs import (
+    API_QUEUE,
+    TASK_ATTEMPT,
+    TASK_JOB,
+    TASK_RETRY,
+    WEBHOOK_QUEUE,
+    adopt_orphan_jobs,
+    database_url,
+    queue_due_deliveries,
+    retry_due,
+    schedule_retry,
+    start_job,
+    still_due,
+)
+from tracking.api.webhooks import emit_verdict_changes
+from tracking.config import Settings
+from tracking.exceptions import StorageError
+from tracking.limits import libpq_url
+from tracking.workers import ensure_job_schema
+
+__all__ = ["ProcrastinateRunner", "WorkerTuning", "worker_api_queues"]
+
+_log = logging.getLogger(__name__)
+
+
+# -- the in-process worker of `serve` --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerTuning:
+    """How the in-process Procrastinate worker runs (`ApiOptions` gives the values)."""
+
+    job_concurrency: int = 2
+    webhook_concurrency: int = 8
+    poll_seconds: float = 2.0
+    webhook_poll_seconds: float = 2.0
+    heartbeat_seconds: float = 10.0
+    stalled_after: float = 30.0
+    shutdown_seconds: float = 5.0
+
+
+class ProcrastinateRunner:
+    """Runs the `api` and `webhooks` queues in this process, and plans webhook deliveries.
+
+    **Parameters:**
+
+    * **context** - the app's context (engine, options).
+    * **handlers** - a handler per job kind, as for `JobRunner`.
+    * **after** - awaited with each finished job (webhook events).
+    * **jobs** / **webhooks** - which queues this process serves.
+    * **tuning** - concurrency, polling and heartbeat intervals.
+    """
+
+    def __init__(
+        self,
+        context: ApiContext,
+        *,
+        handlers: Mapping[str, JobHandler],
+        after: Callable[[Job], Awaitable[None]] | None,
+        jobs: bool,
+        webhooks: bool,
+        tuning: WorkerTuning,
+    ) -> None:
+        self._context = context
+        self._engine = context.engine
+        self._url = database_url(context.engine)
+        self._jobs = jobs
+        self._webhooks = webhooks
+        self._tuning = tuning
+        self._runner = JobRunner(
+            context.engine,
+            handlers=handlers,
+            concurrency=tuning.job_concurrency,
+            after=after,
+            progress_seconds=min(0.5, tuning.poll_seconds),
+        )
+        opts = context.options
+        self._dispatcher = WebhookDispatcher(
+            context.engine,
+            schedule=opts.webhook_schedule,
+            timeout_seconds=opts.webhook_timeout_seconds,
+            transport=opts.webhook_transport,
+            allow_internal=context.settings.allow_internal_webhooks,
+        )
+        self._client: httpx.AsyncClient | None = None
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._app = self._make_app()
+
+    def _make_app(self) -> Any:
+        import procrastinate
+
+        app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(
+                conninfo=libpq_url(self._url), min_size=1, max_size=8
+            )
+        )
+        self.register(app)
+        return app
+
+    def register(self, app: Any) -> None:
+        """Register the `api_job`, `webhook_attempt` and `webhook_retry` tasks on `app`."""
+        import procrastinate
+
+        again = procrastinate.RetryStrategy(max_attempts=20, wait=2)
+        app.task(name=TASK_JOB, queue=API_QUEUE, retry=again)(self.api_job)
+        app.task(name=TASK_ATTEMPT, queue=WEBHOOK_QUEUE, retry=again)(self.webhook_attempt)
+        app.task(name=TASK_RETRY, queue=WEBHOOK_QUEUE, retry=again)(self.webhook_retry)
+
+    @contextlib.asynccontextmanager
+    async def sending(self) -> AsyncIterator[None]:
+        """The webhook client (guarded transport, no redirects, no proxies) while open."""
+        transport = self._context.options.webhook_transport or GuardedTransport(
+            allow_internal=self._context.settings.allow_internal_webhooks
+        )
+        async with httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(self._dispatcher.timeout),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": f"track-evidence/{__version__} (webhooks)"},
+        ) as client:
+            self._client = client
+            try:
+                yield
+            finally:
+                self._client = None
+
+    async def prepare(self) -> None:
+        """Apply Procrastinate's schema if missing (before any job can be queued)."""
+        async with self._app.open_async():
+            await ensure_job_schema(self._app, database_url=self._url)
+        await asyncio.to_thread(adopt_orphan_jobs, self._engine)
+
+    def wake(self) -> None:
+        """Plan due deliveries now (callable from any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._event.set)
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    async def api_job(self, job_id: str) -> str:
+        """Run one API job (its row says what); how it ended."""
+        job = await asyncio.to_thread(start_job, self._engine, job_id=job_id)
+        if job is None:
+            return "already ended"
+        await self._runner.run_job(job)
+        return "done"
+
+    async def webhook_attempt(self, delivery_id: str, token: str, manual: bool = False) -> str:
+        """One attempt of one delivery, within the total deadline; then its retry, if any."""
+        due = await asyncio.to_thread(
+            still_due, self._engine, delivery_id=delivery_id, token=token, manual=manual
+        )
+        if due is None or self._client is None:
+            return "not due"
+        outcome = await self._dispatcher.send(self._client, due)
+        await asyncio.to_thread(
+            _record,
+            self._engine,
+            due=due,
+            outcome=outcome,
+            now=datetime.now(UTC),
+            schedule=self._dispatcher.schedule,
+        )
+        if not outcome.ok:
+            await asyncio.to_thread(schedule_retry, self._engine, delivery_id=delivery_id)
+        return "delivered" if outcome.ok else "failed"
+
+    async def webhook_retry(self, delivery_id: str, token: str) -> str:
+        """A delivery's retry time came: queue its attempt (behind the webhook's lock)."""
+        queued = await asyncio.to_thread(
+            retry_due, self._engine, delivery_id=delivery_id, token=token
+        )
+        return "queued" if queued else "not due"
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the queues until cancelled; running jobs get `shutdown_seconds` to finish."""
+        self._loop = asyncio.get_running_loop()
+        t = self._tuning
+        common: dict[str, Any] = {
+            "install_signal_handlers": False,
+            "update_heartbeat_interval": t.heartbeat_seconds,
+            "stalled_worker_timeout": t.stalled_after,
+            "shutdown_graceful_timeout": t.shutdown_seconds,
+            "delete_jobs": "never",
+        }
+        async with self._app.open_async(), self.sending():
+            workers: list[asyncio.Task[Any]] = [
+                asyncio.create_task(self._retry_stalled(), name="track-evidence-stalled")
+            ]
+            if self._jobs:
+                workers.append(
+                    asyncio.create_task(
+                        self._app.run_worker_async(
+                            queues=[API_QUEUE],
+                            concurrency=t.job_concurrency,
+                            name="serve-api",
+                            fetch_job_polling_interval=t.poll_seconds,
+                            **common,
+                        )
+                    )
+                )
+            if self._webhooks:
+                workers.append(
+                    asyncio.create_task(
+                        self._app.run_worker_async(
+                            queues=[WEBHOOK_QUEUE],
+                            concurrency=t.webhook_concurrency,
+                            name="serve-webhooks",
+                            fetch_job_polling_interval=t.webhook_poll_seconds,
+                            **common,
+                        )
+                    )
+                )
+                workers.append(asyncio.create_task(self._plan(), name="track-evidence-planner"))
+            try:
+                await asyncio.gather(*workers)
+            finally:
+                for task in workers:
+                    task.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                self._loop = None
+
+    async def _plan(self) -> None:
+        """Turn verdict changes into events and queue due deliveries, until cancelled."""
+        while True:
+            self._event.clear()
+            try:
+                await asyncio.to_thread(emit_verdict_changes, self._engine)
+                await asyncio.to_thread(queue_due_deliveries, self._engine)
+            except StorageError as exc:
+                _log.warning("webhook planner: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), self._tuning.webhook_poll_seconds)
+
+    async def _retry_stalled(self) -> None:
+        """Retry the `api` and `webhooks` jobs of workers whose heartbeat stopped."""
+        manager = self._app.job_manager
+        while True:
+            await asyncio.sleep(max(0.5, self._tuning.stalled_after / 2))
+            for queue in (API_QUEUE, WEBHOOK_QUEUE):
+                try:
+                    stalled = await manager.get_stalled_jobs(
+                        queue=queue, seconds_since_heartbeat=self._tuning.stalled_after
+                    )
+                    for job in stalled:
+                        _log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
+                        await manager.retry_job(job)
+                except Exception as exc:  # the database is away: try again next round
+                    _log.warning("cannot retry stalled jobs: %s", exc)
+
+
+# -- on `track-evidence worker` processes ----------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def worker_api_queues(
+    app: Any,
+    *,
+    queues: tuple[str, ...],
+    engine: Engine,
+    settings: Settings,
+    sandbox_url: str | None,
+    fetcher_options: Mapping[str, Any],
+) -> AsyncIterator[None]:
+    """Let a `worker` process serve the `api` and `webhooks` queues too (when it is told to).
+
+    The tasks are the ones `serve` runs; jobs write bundles under the worker's data folder
+    (`TRACK_EVIDENCE_DATA_DIR`, to share with the `serve` processes that hand the files out).
+    Due deliveries are still queued by the `serve` processes.
+    """
+    if API_QUEUE not in queues and WEBHOOK_QUEUE not in queues:
+        yield
+        return
+    from carriers.registry import all_carriers
+    from tracking.api.app import _after_job
+    from tracking.api.context import ApiOptions
+    from tracking.api.jobs import bundle_handler, pull_handler
+
+    context = ApiContext(
+        engine=engine,
+        settings=settings,
+        options=ApiOptions(
+            data_dir=settings.data_dir.resolve(),
+            job_concurrency=settings.job_concurrency,
+            fetcher_options=dict(fetcher_options),
+        ),
+        carriers=all_carriers(),
+        sandbox_url=sandbox_url,
+    )
+    runner = ProcrastinateRunner(
+        context,
+        handlers={"pull": pull_handler(context), "bundle": bundle_handler(context)},
+        after=_after_job(context),
+        jobs=API_QUEUE in queues,
+        webhooks=WEBHOOK_QUEUE in queues,
+        tuning=WorkerTuning(),
+    )
+    runner.register(app)
+    async with runner.sending():
+        yield
