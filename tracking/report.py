@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from tracking.countries import country_name
 from tracking.crosscheck import shared_tracking
 from tracking.findings import SEVERITY_RANK, spec
+from tracking.parcels import further_numbers
 from tracking.policies import POLICIES, Policy, resolve_policy
 from tracking.repository import facts, iter_order_ids, load_orders_data, recompute_verdicts
 from tracking.storage import OrderRecord, VerdictRecord
@@ -238,6 +239,7 @@ def _stored(engine: Engine, ids: list[int]) -> Iterator[_Judged]:
             V.c.policy,
             V.c.milestones,
             V.c.findings,
+            OT.c.id,
         )
         .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
         .where(OT.c.id.in_(ids))
@@ -245,13 +247,16 @@ def _stored(engine: Engine, ids: list[int]) -> Iterator[_Judged]:
     )
     with engine.connect() as connection:
         rows = list(connection.execute(query))
+        split = further_numbers(connection, ids)  # a split order: every parcel's number
     for row in rows:
         milestones = json.loads(row.milestones) if row.milestones else {}
         yield _Judged(
             tenant=row.tenant,
             order_id=row.order_id,
             order_date=row.order_date,
-            tracking_number=row.tracking_number,
+            tracking_number=", ".join(
+                [row.tracking_number, *(n for _, n in split.get(row.id, ()))]
+            ),
             carrier=row.carrier or "",
             destination_country=row.destination_country,
             status=row.status or _UNJUDGED,
