@@ -183,3 +183,18 @@ def test_the_api_evidence_lists_every_parcel(pulled: tuple[str, dict[str, list[s
             "delivered",
         ]
     assert "parcels" not in {m["stage"] for m in body["milestones"]}
+
+
+@pytest.mark.parametrize("policy", [[], ["--policy", "default"]], ids=["stored", "judged-now"])
+def test_the_report_names_every_parcel_and_judges_all(
+    pulled: tuple[str, dict[str, list[str]]], policy: list[str]
+) -> None:
+    url, numbers = pulled
+    result = runner.invoke(app, ["--db", url, "report", "--as-of", "2026-11-20", "--json", *policy])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["verdicts"] == {"pass": 1, "fail": 1, "pending": 0}
+    (item,) = report["do_not_cite"]
+    assert item["order_id"] == "B"
+    assert item["tracking_number"] == ", ".join(numbers["B"])
+    assert any(numbers["B"][1] in r["message"] for r in item["reasons"])
