@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pypdf
 import pytest
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from carriers.registry import all_carriers
 from tests.test_parcels import CHINA, FAST, _pair
 from tracking.api.crud import order_evidence
 from tracking.cli import app
+from tracking.evidence.manifest import SCHEMA_PATH
 
 runner = CliRunner()
 
@@ -109,6 +111,7 @@ def test_the_bundle_shows_every_parcel_of_a_cited_order(
 ) -> None:
     _, numbers = pulled
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text("utf-8"))).validate(manifest)
     (entry,) = [o for o in manifest["orders"] if o["order_id"] == "A"]
     assert [p["tracking_number"] for p in entry["parcels"]] == numbers["A"]
     for parcel in entry["parcels"]:
