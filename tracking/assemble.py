@@ -11,9 +11,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from carriers.base import CarrierInfo
-from tracking.repository import OrderBundleData, iter_order_ids, load_orders_data
+from tracking.parcels import parcel_orders
+from tracking.repository import OrderBundleData, bundles_for, iter_order_ids, load_orders_data
 from tracking.storage import OrderRecord, VerdictRecord
-from tracking.views import EventView, FindingView, LegView, MilestoneView, OrderEvidence
+from tracking.views import (
+    EventView,
+    FindingView,
+    LegView,
+    MilestoneView,
+    OrderEvidence,
+    ParcelView,
+)
 
 __all__ = ["iter_order_evidence", "order_evidence"]
 
@@ -57,14 +65,7 @@ def _findings(raw: Sequence[Mapping[str, Any]]) -> tuple[FindingView, ...]:
     )
 
 
-def order_evidence(
-    data: OrderBundleData,
-    *,
-    verdict: Any,
-    carriers: Mapping[str, CarrierInfo],
-) -> OrderEvidence:
-    """One order's evidence: its stored verdict, legs, chronological events and exchanges."""
-    order = data.order
+def _legs(data: OrderBundleData, carriers: Mapping[str, CarrierInfo]) -> tuple[LegView, ...]:
     legs: list[LegView] = []
     for leg in data.shipments:
         info = carriers.get(leg.carrier)
@@ -79,6 +80,47 @@ def order_evidence(
                 final=bool(leg.final),
             )
         )
+    return tuple(legs)
+
+
+def _parcel(
+    data: OrderBundleData, stored: Mapping[str, Any], carriers: Mapping[str, CarrierInfo]
+) -> ParcelView:
+    """One parcel of a split order, with the milestones its own verdict stored."""
+    row = data.order
+    info = carriers.get(row.carrier or "")
+    return ParcelView(
+        tracking_number=row.tracking_number,
+        carrier=row.carrier or "",
+        carrier_name=info.name if info else (row.carrier_declared or "unknown"),
+        public_url=info.public_url(row.tracking_number) if info else "",
+        milestones=_milestones(stored.get("milestones") or {}, data.events),
+        events=data.events,
+        legs=_legs(data, carriers),
+        exchanges=data.exchanges,
+        verdict=stored.get("status", ""),
+    )
+
+
+def order_evidence(
+    data: OrderBundleData,
+    *,
+    verdict: Any,
+    carriers: Mapping[str, CarrierInfo],
+    parcels: Sequence[OrderBundleData] = (),
+) -> OrderEvidence:
+    """One order's evidence: its stored verdict, legs, chronological events and exchanges;
+    with `parcels` (a split order's further parcels), every parcel's own."""
+    order = data.order
+    legs = _legs(data, carriers)
+    raw = json.loads(verdict.milestones)
+    views: tuple[ParcelView, ...] = ()
+    if parcels:
+        stored = {p.get("tracking_number"): p for p in raw.get("parcels") or ()}
+        views = tuple(
+            _parcel(d, stored.get(d.order.tracking_number) or {"milestones": raw}, carriers)
+            for d in (data, *parcels)
+        )
     origin = carriers.get(order.carrier or "")
     return OrderEvidence(
         tenant=order.tenant,
@@ -92,16 +134,17 @@ def order_evidence(
         public_url=origin.public_url(order.tracking_number) if origin else "",
         verdict=verdict.status,
         policy=verdict.policy,
-        milestones=_milestones(json.loads(verdict.milestones), data.events),
+        milestones=_milestones(raw, data.events),
         findings=_findings(json.loads(verdict.findings)),
         events=data.events,
-        legs=tuple(legs),
+        legs=legs,
         exchanges=data.exchanges,
         destination_city=order.destination_city,
         destination_postal_code=order.destination_postal_code,
         order_value=order.order_value,
         currency=order.currency,
         verdict_computed_at=verdict.computed_at,
+        parcels=views,
     )
 
 
@@ -129,5 +172,15 @@ def iter_order_evidence(
             stored = {row.order_pk: row for row in connection.execute(query)}
             if not stored:
                 continue
-            for data in load_orders_data(connection, sorted(stored)):
-                yield order_evidence(data, verdict=stored[data.order.id], carriers=carriers)
+            datas = load_orders_data(connection, sorted(stored))
+            split = parcel_orders(connection, [d.order for d in datas])
+            further: dict[int, list[OrderBundleData]] = {}
+            for bundle in bundles_for(connection, [p for ps in split.values() for p in ps]):
+                further.setdefault(bundle.order.id, []).append(bundle)
+            for data in datas:
+                yield order_evidence(
+                    data,
+                    verdict=stored[data.order.id],
+                    carriers=carriers,
+                    parcels=further.get(data.order.id, ()),
+                )

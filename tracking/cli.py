@@ -29,6 +29,7 @@ from tracking.exceptions import CarrierError, ConfigError, TrackingError
 from tracking.ingest import open_orders
 from tracking.ingest.describe import parse_maps, read_line
 from tracking.milestones import chronological, milestone_times
+from tracking.parcels import further_numbers, status_parcels
 from tracking.pipeline import ProgressHook, PullReport, pull, refresh
 from tracking.policies import POLICIES, Policy, resolve_policy
 from tracking.profiles.cli import register as register_formats
@@ -418,6 +419,7 @@ def status_command(
                 v.c.milestones,
                 v.c.findings,
                 v.c.computed_at,
+                o.c.id.label("pk"),
             )
             .join(v, v.c.order_pk == o.c.id)
             .order_by(o.c.order_date.desc(), o.c.id)
@@ -432,7 +434,9 @@ def status_command(
         try:
             with engine.connect() as connection:
                 rows = list(connection.execute(query))
-                legs = _legs(connection, [r.tracking_number for r in rows])
+                split = further_numbers(connection, [r.pk for r in rows])
+                numbers = [n for ps in split.values() for _, n in ps]
+                legs = _legs(connection, [r.tracking_number for r in rows] + numbers)
         finally:
             engine.dispose()
         if order is not None and not rows:
@@ -451,6 +455,14 @@ def status_command(
                 "findings": json.loads(r.findings),
                 "computed_at": r.computed_at.isoformat(),
                 "legs": legs.get((r.carrier, r.tracking_number), []),
+                "parcels": status_parcels(  # a split order's parcels, the first included
+                    (r.carrier or "", r.tracking_number),
+                    split[r.pk],
+                    json.loads(r.milestones),
+                    legs,
+                )
+                if r.pk in split
+                else [],
             }
             for r in rows
         ]
@@ -476,7 +488,7 @@ def status_command(
             table.add_row(
                 item["order_id"],
                 item["carrier"] or "?",
-                item["tracking_number"],
+                "\n".join(p["tracking_number"] for p in item["parcels"]) or item["tracking_number"],
                 item["destination_country"],
                 f"{item['verdict']} {marks}",
                 why,

@@ -22,7 +22,14 @@ from tracking.storage import OrderParcelRecord, OrderRecord, ShipmentRecord, ins
 from tracking.validator import Verdict
 from tracking.views import FindingView, MilestoneView, VerdictStatus
 
-__all__ = ["P", "judge_parcels", "parcel_orders", "store_parcels"]
+__all__ = [
+    "P",
+    "further_numbers",
+    "judge_parcels",
+    "parcel_orders",
+    "status_parcels",
+    "store_parcels",
+]
 
 P = OrderParcelRecord.__table__  # type: ignore[attr-defined]
 _OT = OrderRecord.__table__  # type: ignore[attr-defined]
@@ -118,6 +125,40 @@ def parcel_orders(connection: Connection, orders: Sequence[Any]) -> dict[int, li
     return dict(found)
 
 
+def further_numbers(connection: Connection, pks: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    """order pk -> (carrier, tracking number) of each further parcel, in stored order."""
+    found: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for start in range(0, len(pks), 500):
+        for pk, carrier, number in connection.execute(
+            sa.select(P.c.order_pk, P.c.carrier, P.c.tracking_number)
+            .where(P.c.order_pk.in_(list(pks[start : start + 500])))
+            .order_by(P.c.id)
+        ):
+            found[pk].append((carrier or "", number))
+    return dict(found)
+
+
+def status_parcels(
+    first: tuple[str, str],
+    further: Sequence[tuple[str, str]],
+    milestones: Mapping[str, Any],
+    legs: Mapping[tuple[str, str], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Every parcel of a split order as `status` shows it: number, carrier, its own verdict
+    and milestones (as its last judging stored them; None before), its legs."""
+    own = {p.get("tracking_number"): p for p in milestones.get("parcels") or ()}
+    return [
+        {
+            "tracking_number": number,
+            "carrier": carrier or None,
+            "verdict": (own.get(number) or {}).get("status"),
+            "milestones": (own.get(number) or {}).get("milestones"),
+            "legs": legs.get((carrier, number), []),
+        }
+        for carrier, number in (first, *further)
+    ]
+
+
 def judge_parcels(
     first_number: str,
     first: Verdict,
@@ -156,7 +197,14 @@ def judge_parcels(
             f"该订单分 {len(judged)} 个包裹发出（{listed}）；订单结论需要每个包裹的物流节点。",
         )
     )
-    return Verdict(status, first.policy, tuple(milestones), tuple(findings), first.required)
+    return Verdict(
+        status,
+        first.policy,
+        tuple(milestones),
+        tuple(findings),
+        first.required,
+        tuple((number, v.status, v.milestones) for number, v in judged),
+    )
 
 
 def _tagged(view: FindingView, number: str) -> FindingView:

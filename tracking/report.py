@@ -29,8 +29,10 @@ from sqlalchemy.engine import Engine
 from tracking.countries import country_name
 from tracking.crosscheck import shared_tracking
 from tracking.findings import SEVERITY_RANK, spec
+from tracking.parcels import further_numbers
 from tracking.policies import POLICIES, Policy, resolve_policy
 from tracking.repository import facts, iter_order_ids, load_orders_data, recompute_verdicts
+from tracking.split_judging import SplitJudge
 from tracking.storage import OrderRecord, VerdictRecord
 from tracking.validator import evaluate
 
@@ -238,6 +240,7 @@ def _stored(engine: Engine, ids: list[int]) -> Iterator[_Judged]:
             V.c.policy,
             V.c.milestones,
             V.c.findings,
+            OT.c.id,
         )
         .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
         .where(OT.c.id.in_(ids))
@@ -245,13 +248,16 @@ def _stored(engine: Engine, ids: list[int]) -> Iterator[_Judged]:
     )
     with engine.connect() as connection:
         rows = list(connection.execute(query))
+        split = further_numbers(connection, ids)  # a split order: every parcel's number
     for row in rows:
         milestones = json.loads(row.milestones) if row.milestones else {}
         yield _Judged(
             tenant=row.tenant,
             order_id=row.order_id,
             order_date=row.order_date,
-            tracking_number=row.tracking_number,
+            tracking_number=", ".join(
+                [row.tracking_number, *(n for _, n in split.get(row.id, ()))]
+            ),
             carrier=row.carrier or "",
             destination_country=row.destination_country,
             status=row.status or _UNJUDGED,
@@ -270,17 +276,19 @@ def _judged_now(
     with engine.connect() as connection:
         chunk = load_orders_data(connection, ids, with_exchanges=False)
         shared = shared_tracking(connection, [(d.order.id, d.order.tracking_number) for d in chunk])
+        split = SplitJudge(connection, chunk)  # split orders: every parcel judged, all needed
     for data in chunk:
         order, legs = facts(data, shared_with=[r.ref for r in shared.get(data.order.id, ())])
         verdict = evaluate(
             order=order, shipments=legs, events=data.events, as_of=as_of, policy=policy
         )
+        verdict = split.judge(data, verdict, as_of=as_of, policy=policy)
         o = data.order
         yield _Judged(
             tenant=o.tenant,
             order_id=o.order_id,
             order_date=o.order_date,
-            tracking_number=o.tracking_number,
+            tracking_number=", ".join([o.tracking_number, *split.numbers(o.id)]),
             carrier=o.carrier or "",
             destination_country=o.destination_country,
             status=verdict.status,

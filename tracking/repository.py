@@ -927,7 +927,13 @@ def milestones_json(milestones: Sequence[MilestoneView]) -> dict[str, Any]:
 
 def verdict_payload(verdict: Verdict) -> tuple[str, str, str]:
     """(milestones JSON, findings JSON, digest) of a verdict."""
-    milestones = dumps(milestones_json(verdict.milestones))
+    stored = milestones_json(verdict.milestones)
+    if verdict.parcels:  # a split order: each parcel's own milestones, for its evidence
+        stored["parcels"] = [
+            {"tracking_number": number, "status": status, "milestones": milestones_json(ms)}
+            for number, status, ms in verdict.parcels
+        ]
+    milestones = dumps(stored)
     findings = dumps(
         [
             {

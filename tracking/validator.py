@@ -124,6 +124,8 @@ class Verdict:
     findings: tuple[FindingView, ...]
     required: tuple[str, ...] = _ALL_MILESTONES
     """The milestones the policy requires of this order (Joom: by order value)."""
+    parcels: tuple[tuple[str, VerdictStatus, tuple[MilestoneView, ...]], ...] = ()
+    """A split order's parcels, first included: (tracking number, verdict, milestones)."""
 
     @property
     def missing(self) -> list[str]:

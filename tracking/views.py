@@ -5,7 +5,7 @@ These are plain frozen values assembled from storage; renderers never query the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -18,6 +18,11 @@ __all__ = [
     "LegView",
     "MilestoneView",
     "OrderEvidence",
+    "ParcelView",
+    "all_exchanges",
+    "as_parcel",
+    "order_numbers",
+    "parcels_of",
 ]
 
 VerdictStatus = Literal["pass", "fail", "pending"]
@@ -92,6 +97,21 @@ class FindingView:
 
 
 @dataclass(frozen=True, slots=True)
+class ParcelView:
+    """One parcel of an order: its number, carrier, milestones, legs, events and exchanges."""
+
+    tracking_number: str
+    carrier: str
+    carrier_name: str
+    public_url: str
+    milestones: tuple[MilestoneView, ...]
+    events: tuple[EventView, ...]  # chronological, all legs of this parcel
+    legs: tuple[LegView, ...]
+    exchanges: tuple[ExchangeView, ...]
+    verdict: str = ""  # this parcel's own verdict (pass | fail | pending), "" when not stored
+
+
+@dataclass(frozen=True, slots=True)
 class OrderEvidence:
     """Everything the bundle shows for one order."""
 
@@ -116,6 +136,64 @@ class OrderEvidence:
     order_value: Decimal | None = None
     currency: str = ""
     verdict_computed_at: datetime | None = None
+    parcels: tuple[ParcelView, ...] = ()
+    """A split order's parcels, the first (the order's own fields) included; () for an order
+    shipped in one parcel. See `parcels_of`."""
+
+
+def parcels_of(order: OrderEvidence) -> tuple[ParcelView, ...]:
+    """Every parcel of `order`: its `parcels`, or the one parcel its own fields describe."""
+    if order.parcels:
+        return order.parcels
+    return (
+        ParcelView(
+            tracking_number=order.tracking_number,
+            carrier=order.carrier,
+            carrier_name=order.carrier_name,
+            public_url=order.public_url,
+            milestones=order.milestones,
+            events=order.events,
+            legs=order.legs,
+            exchanges=order.exchanges,
+            verdict=order.verdict,
+        ),
+    )
+
+
+def as_parcel(order: OrderEvidence, parcel: ParcelView) -> OrderEvidence:
+    """`order` as if shipped in `parcel` alone (what a per-parcel document shows)."""
+    return replace(
+        order,
+        tracking_number=parcel.tracking_number,
+        carrier=parcel.carrier,
+        carrier_name=parcel.carrier_name,
+        public_url=parcel.public_url,
+        milestones=parcel.milestones,
+        events=parcel.events,
+        legs=parcel.legs,
+        exchanges=parcel.exchanges,
+        parcels=(),
+    )
+
+
+def all_exchanges(order: OrderEvidence) -> tuple[ExchangeView, ...]:
+    """The exchanges every parcel of `order` cites (each fetch once)."""
+    if not order.parcels:
+        return order.exchanges
+    seen: dict[tuple[str, str, datetime], ExchangeView] = {}
+    for parcel in order.parcels:
+        for x in parcel.exchanges:
+            seen.setdefault((x.sha256, x.url, x.fetched_at), x)
+    return tuple(seen.values())
+
+
+def order_numbers(order: OrderEvidence) -> list[str]:
+    """Every tracking number of `order`'s parcels and their legs, sorted."""
+    numbers = {order.tracking_number}
+    for parcel in parcels_of(order):
+        numbers.add(parcel.tracking_number)
+        numbers.update(leg.tracking_number for leg in parcel.legs)
+    return sorted(n for n in numbers if n)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from tracking.api.models import (
     OrderIn,
     OrderPublic,
     OrderSummary,
+    ParcelPublic,
     RejectedRow,
     SummaryPublic,
     VerdictPublic,
@@ -41,9 +42,9 @@ from tracking.api.models import (
 from tracking.findings import redact_other_stores
 from tracking.ingest import ParcelRow, read_orders_bytes
 from tracking.ingest import RejectedRow as IngestRejected
-from tracking.parcels import store_parcels
+from tracking.parcels import parcel_orders, store_parcels
 from tracking.pipeline import order_row
-from tracking.repository import load_orders_data, raw_body, upsert_orders
+from tracking.repository import bundles_for, load_orders_data, raw_body, upsert_orders
 from tracking.storage import (
     ExchangeRecord,
     ExchangeShipment,
@@ -282,7 +283,7 @@ def list_orders(
 
 
 def _milestones(raw: Mapping[str, Any]) -> list[MilestonePublic]:
-    stages = [*MILESTONE_STAGES, *sorted(set(raw) - set(MILESTONE_STAGES))]
+    stages = [*MILESTONE_STAGES, *sorted(set(raw) - set(MILESTONE_STAGES) - {"parcels"})]
     out: list[MilestonePublic] = []
     for stage in stages:
         item = raw.get(stage) or {}
@@ -302,40 +303,10 @@ def _milestones(raw: Mapping[str, Any]) -> list[MilestonePublic]:
     return out
 
 
-def order_evidence(
-    engine: Engine,
-    *,
-    tenant: str,
-    order_id: str,
-    carriers: Mapping[str, CarrierInfo],
-) -> EvidencePublic | None:
-    """Everything stored about one of the tenant's orders; None when it has no such order."""
-    with engine.connect() as connection:
-        pk = connection.execute(
-            sa.select(OT.c.id).where(OT.c.tenant == tenant, OT.c.order_id == order_id)
-        ).scalar_one_or_none()
-        if pk is None:
-            return None
-        (data,) = load_orders_data(connection, [pk])
-        verdict = connection.execute(sa.select(V).where(V.c.order_pk == pk)).first()
-    o = data.order
-    order = OrderPublic(
-        order_id=o.order_id,
-        marketplace=o.marketplace,
-        order_date=o.order_date,
-        ship_date=o.ship_date,
-        tracking_number=o.tracking_number,
-        carrier=o.carrier,
-        carrier_declared=o.carrier_declared,
-        carrier_source=o.carrier_source,
-        destination_country=o.destination_country,
-        destination_postal_code=o.destination_postal_code,
-        destination_city=o.destination_city,
-        order_value=str(o.order_value) if o.order_value is not None else None,
-        currency=o.currency,
-        created_at=o.created_at,
-        updated_at=o.updated_at,
-    )
+def _shipment_public(
+    data: Any, carriers: Mapping[str, CarrierInfo]
+) -> tuple[list[LegPublic], list[EventPublic], list[ExchangePublic]]:
+    """The legs, events and raw-log digests of one parcel (an order's, or a further one's)."""
     legs = []
     for leg in data.shipments:
         info = carriers.get(leg.carrier)
@@ -383,6 +354,64 @@ def order_evidence(
         )
         for x in data.exchanges
     ]
+    return legs, events, exchanges
+
+
+def order_evidence(
+    engine: Engine,
+    *,
+    tenant: str,
+    order_id: str,
+    carriers: Mapping[str, CarrierInfo],
+) -> EvidencePublic | None:
+    """Everything stored about one of the tenant's orders; None when it has no such order."""
+    with engine.connect() as connection:
+        pk = connection.execute(
+            sa.select(OT.c.id).where(OT.c.tenant == tenant, OT.c.order_id == order_id)
+        ).scalar_one_or_none()
+        if pk is None:
+            return None
+        (data,) = load_orders_data(connection, [pk])
+        verdict = connection.execute(sa.select(V).where(V.c.order_pk == pk)).first()
+        further = parcel_orders(connection, [data.order]).get(pk, [])
+        split = bundles_for(connection, further) if further else []
+    o = data.order
+    order = OrderPublic(
+        order_id=o.order_id,
+        marketplace=o.marketplace,
+        order_date=o.order_date,
+        ship_date=o.ship_date,
+        tracking_number=o.tracking_number,
+        carrier=o.carrier,
+        carrier_declared=o.carrier_declared,
+        carrier_source=o.carrier_source,
+        destination_country=o.destination_country,
+        destination_postal_code=o.destination_postal_code,
+        destination_city=o.destination_city,
+        order_value=str(o.order_value) if o.order_value is not None else None,
+        currency=o.currency,
+        created_at=o.created_at,
+        updated_at=o.updated_at,
+    )
+    legs, events, exchanges = _shipment_public(data, carriers)
+    parcels: list[ParcelPublic] = []
+    if split:  # a split order: every parcel with its own legs, events, raw logs, milestones
+        stored = json.loads(verdict.milestones).get("parcels") if verdict else None
+        by_number = {p.get("tracking_number"): p for p in stored or ()}
+        for part in (data, *split):
+            own = by_number.get(part.order.tracking_number) or {}
+            p_legs, p_events, p_exchanges = _shipment_public(part, carriers)
+            parcels.append(
+                ParcelPublic(
+                    tracking_number=part.order.tracking_number,
+                    carrier=part.order.carrier,
+                    verdict=own.get("status"),
+                    milestones=_milestones(own.get("milestones") or {}) if own else [],
+                    legs=p_legs,
+                    events=p_events,
+                    exchanges=p_exchanges,
+                )
+            )
     if verdict is None:
         return EvidencePublic(
             order=order,
@@ -392,6 +421,7 @@ def order_evidence(
             events=events,
             legs=legs,
             exchanges=exchanges,
+            parcels=parcels,
         )
     findings = [
         FindingPublic(
@@ -417,6 +447,7 @@ def order_evidence(
         events=events,
         legs=legs,
         exchanges=exchanges,
+        parcels=parcels,
     )
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "OrderPage",
     "OrderPublic",
     "OrderSummary",
+    "ParcelPublic",
     "PullCreate",
     "PullPublic",
     "RejectedRow",
@@ -379,6 +380,18 @@ class ExchangePublic(BaseModel):
     href: str
 
 
+class ParcelPublic(BaseModel):
+    """One parcel of an order shipped in several: its own number, verdict, milestones, logs."""
+
+    tracking_number: str
+    carrier: str | None
+    verdict: VerdictStatus | None = Field(description="This parcel's own verdict.")
+    milestones: list[MilestonePublic]
+    legs: list[LegPublic]
+    events: list[EventPublic]
+    exchanges: list[ExchangePublic]
+
+
 class EvidencePublic(BaseModel):
     """Everything known of one order: verdict, milestones, findings, events, legs, raw logs."""
 
@@ -389,6 +402,11 @@ class EvidencePublic(BaseModel):
     events: list[EventPublic]
     legs: list[LegPublic]
     exchanges: list[ExchangePublic]
+    parcels: list[ParcelPublic] = Field(
+        default_factory=list,
+        description="A split order's parcels, the first (the order's own number) included; "
+        "empty for an order shipped in one parcel. Its verdict needs every parcel's milestones.",
+    )
 
 
 # -- portfolio summary -----------------------------------------------------------------------

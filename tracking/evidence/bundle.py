@@ -6,7 +6,8 @@ Layout (a folder, or the same tree as a zip file):
                                    index (00-summary-part1.pdf, … when over the file limit)
     upload/orders/<stem>.pdf       one per cited order, ending with its raw carrier responses
     upload/orders/<stem>.png       the delivery-status image of each cited, delivered order
-    upload/carrier-api-logs-NN.pdf every cited raw response in full, indexed by digest and order
+    upload/carrier-api-logs-NN.pdf every cited raw response (of a batch, the cited parcels'
+                                   entries), indexed by digest and order
     precheck/precheck.pdf, .csv    for the seller, never uploaded: every order of the window,
                                    verdicts, findings, what to do, the orders not to cite
     raw/<sha256>.<ext>             every raw carrier response the upload cites, byte for byte
@@ -45,7 +46,7 @@ from tracking.evidence.fonts import EvidenceFont, get_font, get_mono_font
 from tracking.evidence.image import render_order_png, split_png
 from tracking.evidence.labels import fail_reasons
 from tracking.evidence.logs import LoggedResponse
-from tracking.evidence.names import assign_stems
+from tracking.evidence.names import assign_stems, sanitize
 from tracking.evidence.pdf import doc_meta, render_order_pdf
 from tracking.evidence.precheck import (
     PRECHECK_CSV,
@@ -65,7 +66,15 @@ from tracking.evidence.summary import (
 )
 from tracking.evidence.volumes import render_log_volumes
 from tracking.exceptions import InputError, StorageError
-from tracking.views import BundleInfo, ExchangeView, OrderEvidence
+from tracking.views import (
+    BundleInfo,
+    ExchangeView,
+    OrderEvidence,
+    all_exchanges,
+    as_parcel,
+    order_numbers,
+    parcels_of,
+)
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "BundleResult", "write_bundle"]
 
@@ -79,7 +88,7 @@ class _Pending:
     key: tuple[str, str]
     row: OrderRow
     pdf: list[tuple[Path, str, int]]
-    png: list[tuple[Path, str, int]]
+    png: list[tuple[str, list[tuple[Path, str, int]]]]  # (name suffix, parts) per image
     fragment: tuple[int, int]  # offset and length in the fragments file
 
 
@@ -119,7 +128,7 @@ def _row(order: OrderEvidence, *, cited: bool) -> OrderRow:
         verdict=order.verdict,
         carrier=order.carrier,
         carrier_name=order.carrier_name,
-        tracking_number=order.tracking_number,
+        tracking_number=", ".join(p.tracking_number for p in parcels_of(order)),
         destination_country=order.destination_country,
         milestones=(
             statuses.get("departed_origin", "missing"),
@@ -153,6 +162,29 @@ def _group_json(items: Iterable[Group], name: str) -> list[dict[str, Any]]:
 
 def _delivered(order: OrderEvidence) -> bool:
     return any(m.stage == "delivered" and m.status != "missing" for m in order.milestones)
+
+
+def _images(
+    order: OrderEvidence, *, info: BundleInfo, font: EvidenceFont, max_bytes: int
+) -> list[tuple[str, list[bytes]]]:
+    """The delivery-status image of each delivered parcel: (file name suffix, PNG parts).
+
+    An order in one parcel gets `<stem>.png`; a split order one image per delivered parcel,
+    `<stem>-parcel<i>-<tracking number>.png`, so two never share a name.
+    """
+    if not order.parcels:
+        if not _delivered(order):
+            return []
+        return [("", split_png(render_order_png(order, info=info, font=font), max_bytes))]
+    out = []
+    total = len(order.parcels)
+    for i, parcel in enumerate(order.parcels, start=1):
+        one = as_parcel(order, parcel)
+        if _delivered(one):
+            image = render_order_png(one, info=info, font=font, parcel=(i, total))
+            suffix = f"-parcel{i}-{sanitize(parcel.tracking_number)}"
+            out.append((suffix, split_png(image, max_bytes)))
+    return out
 
 
 def _earliest(exchanges: Iterable[ExchangeView]) -> dict[str, ExchangeView]:
@@ -226,6 +258,7 @@ class _State:
     exchanges: dict[tuple[Any, ...], str]
     fetches: dict[str, ExchangeView]
     cited_by: dict[str, set[str]]
+    numbers: dict[str, set[str]]  # digest -> tracking numbers of the cited orders' parcels
     latest: Any = None  # the latest fetch time of the data shown
 
 
@@ -234,9 +267,9 @@ def _responses(
 ) -> list[LoggedResponse]:
     """The order's raw responses (checked against their digests, stored once in raw/)."""
     out = []
-    for digest, exchange in sorted(
-        _earliest(order.exchanges).items(), key=lambda kv: kv[1].fetched_at
-    ):
+    exchanges = all_exchanges(order)
+    numbers = order_numbers(order)
+    for digest, exchange in sorted(_earliest(exchanges).items(), key=lambda kv: kv[1].fetched_at):
         if digest not in state.raw_paths:
             body = raw_body(digest)
             if hashlib.sha256(body).hexdigest() != digest:
@@ -249,10 +282,11 @@ def _responses(
             body = (state.stage / state.raw_paths[digest]).read_bytes()
         out.append(LoggedResponse(exchange, body))
         state.cited_by[digest].add(order.order_id)
+        state.numbers[digest].update(numbers)
         known = state.fetches.get(digest)
         if known is None or (exchange.fetched_at, exchange.url) < (known.fetched_at, known.url):
             state.fetches[digest] = exchange
-    for exchange in order.exchanges:
+    for exchange in exchanges:
         entry = mf.exchange_entry(exchange, state.raw_paths[exchange.sha256])
         state.exchanges.setdefault(tuple(entry.values()), mf.dumps(entry))
         if state.latest is None or exchange.fetched_at > state.latest:
@@ -280,7 +314,7 @@ def _build(
     (stage / "raw").mkdir()
     (stage / "precheck").mkdir()
     pending_dir.mkdir()
-    state = _State(stage, [], {}, {}, {}, defaultdict(set))
+    state = _State(stage, [], {}, {}, {}, defaultdict(set), defaultdict(set))
     written = state.written
     pending: list[_Pending] = []
     others: list[OrderRow] = []
@@ -300,19 +334,18 @@ def _build(
             pdfs = render_order_pdf(
                 order, info=info, font=font, max_bytes=max_bytes, responses=responses, mono=mono
             )
-            pngs = (
-                split_png(render_order_png(order, info=info, font=font), max_bytes)
-                if _delivered(order)
-                else []
-            )
+            pngs = _images(order, info=info, font=font, max_bytes=max_bytes)
             pdf_files = []
             for i, data in enumerate(pdfs):
                 path = pending_dir / f"{seq}-{i}.pdf"
                 pdf_files.append((path, *_write(path, data)))
             png_files = []
-            for i, data in enumerate(pngs):
-                path = pending_dir / f"{seq}-{i}.png"
-                png_files.append((path, *_write(path, data)))
+            for j, (suffix, parts) in enumerate(pngs):
+                group = []
+                for i, data in enumerate(parts):
+                    path = pending_dir / f"{seq}-{j}-{i}.png"
+                    group.append((path, *_write(path, data)))
+                png_files.append((suffix, group))
             head, body_json = mf.order_entry_parts(order)
             text = head + "\n" + body_json + "\n"
             offset = fragments.tell()
@@ -332,9 +365,11 @@ def _build(
         for item in pending:
             stem = stems[item.key]
             order_files: list[str] = []
-            for group, ext in ((item.pdf, "pdf"), (item.png, "png")):
+            groups_ = [(item.pdf, stem, "pdf")]
+            groups_ += [(group, stem + suffix, "png") for suffix, group in item.png]
+            for group, name_stem, ext in groups_:
                 for (source, digest, size), name in zip(
-                    group, _part_names(stem, len(group), ext), strict=True
+                    group, _part_names(name_stem, len(group), ext), strict=True
                 ):
                     rel = f"upload/orders/{name}"
                     os.replace(source, stage / rel)
@@ -437,7 +472,12 @@ def _write_volumes(
     def responses() -> Iterator[LoggedResponse]:
         for digest in sorted(state.fetches):
             body = (state.stage / state.raw_paths[digest]).read_bytes()
-            yield LoggedResponse(state.fetches[digest], body, tuple(sorted(state.cited_by[digest])))
+            yield LoggedResponse(
+                state.fetches[digest],
+                body,
+                tuple(sorted(state.cited_by[digest])),
+                tuple(sorted(state.numbers[digest])),
+            )
 
     for volume in render_log_volumes(
         responses(), font=font, mono=mono, meta=meta, max_bytes=max_bytes

@@ -169,8 +169,15 @@ def _source(order: OrderEvidence, event: EventView | None) -> ExchangeView | Non
     return None
 
 
-def render_order_png(order: OrderEvidence, *, info: BundleInfo, font: EvidenceFont) -> bytes:
-    """The delivery-status image of `order`, as PNG bytes."""
+def render_order_png(
+    order: OrderEvidence,
+    *,
+    info: BundleInfo,
+    font: EvidenceFont,
+    parcel: tuple[int, int] | None = None,
+) -> bytes:
+    """The delivery-status image of `order`, as PNG bytes; `parcel` (i, n) labels the number
+    as parcel i of n of a split order (`order` then shows that parcel: `views.as_parcel`)."""
     c = _Canvas(font)
     delivered = _delivered(order)
     last = order.events[-1] if order.events else None
@@ -198,7 +205,11 @@ def render_order_png(order: OrderEvidence, *, info: BundleInfo, font: EvidenceFo
     c.text(PAD, c.y + 4, "Order / 订单", 14, MUTED)
     c.y += 22
     c.para(order.order_id, 26, INK, bold=True, width=text_w, max_lines=2)
-    c.text(PAD, c.y + 4, "Tracking number / 运单号", 14, MUTED)
+    label = "Tracking number / 运单号"
+    if parcel is not None:
+        i, n = parcel
+        label = f"Tracking number, parcel {i} of {n} / 运单号（第 {i}/{n} 个包裹）"
+    c.text(PAD, c.y + 4, label, 14, MUTED)
     c.y += 22
     number_size = 26 if c.width(order.tracking_number, 26) <= text_w else 20
     c.para(order.tracking_number, number_size, INK, bold=True, width=text_w, max_lines=2)

@@ -3,7 +3,7 @@
 Marketplaces take PDF, JPG and PNG only, so the raw responses of `raw/` reach the reviewer
 as pages: each order PDF ends with an appendix of the responses it cites
 (`draw_order_appendix`), and `upload/carrier-api-logs-NN.pdf` volumes hold every cited
-response in full, indexed by digest and order (`render_log_volumes`).
+response, indexed by digest and order (`render_log_volumes`).
 
 Each response is shown as sent and received: the request line (method and URL; secrets were
 removed before storage, and any sensitive query parameter is masked again here), the time it
@@ -12,7 +12,8 @@ sha256 and size of the body, and the body itself pretty-printed (JSON re-indente
 values untouched) in WenQuanYi Micro Hei Mono, which draws Latin, Cyrillic and Chinese. A
 batched response that answers for many parcels shows, in an order's appendix, only that
 parcel's entries and says what was left out (how many entries, the size and digest of the
-whole); the volumes show it whole.
+whole); the volumes show the entries of every parcel the submission documents and withhold the
+others the same way, so no parcel of an order left out of `upload/` appears in it.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class LoggedResponse:
     exchange: ExchangeView
     body: bytes
     orders: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()  # the tracking numbers of the citing orders' parcels
 
 
 def status_words(status: int) -> str:
@@ -78,21 +80,41 @@ def status_words(status: int) -> str:
         return f"HTTP {status}"
 
 
-def masked_url(url: str) -> str:
-    """`url` with the value of every sensitive query parameter masked (storage already did)."""
+WITHHELD = "[withheld]"
+"""Stands for a tracking number of a batched request the submission does not document."""
+
+
+def _withhold(value: str, numbers: Sequence[str]) -> str:
+    """A batched query value (`LP1,LP2,…`) with every item not in `numbers` withheld."""
+    items = value.split(",")
+    if len(items) < 2 or not any(i.strip() in numbers for i in items):
+        return value
+    return ",".join(i if i.strip() in numbers else WITHHELD for i in items)
+
+
+def masked_url(url: str, numbers: Sequence[str] = ()) -> str:
+    """`url` with the value of every sensitive query parameter masked (storage already did)
+    and, given the `numbers` a document shows, every other tracking number of a batched
+    request withheld (a submission names no parcel it does not document)."""
     parts = urlsplit(url)
     if not parts.query:
         return url
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(k.lower() in SENSITIVE_PARAMS for k, _ in pairs):
+    sensitive = any(k.lower() in SENSITIVE_PARAMS for k, _ in pairs)
+    batched = bool(numbers) and any(_withhold(v, numbers) != v for _, v in pairs)
+    if not sensitive and not batched:
         return url
-    query = urlencode([(k, REDACTED if k.lower() in SENSITIVE_PARAMS else v) for k, v in pairs])
+    shown = [
+        (k, REDACTED if k.lower() in SENSITIVE_PARAMS else _withhold(v, numbers) if numbers else v)
+        for k, v in pairs
+    ]
+    query = urlencode(shown, safe=",[]" if batched else "")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
-def request_line(exchange: ExchangeView) -> str:
-    """`GET https://…` as sent (secrets masked)."""
-    return f"{exchange.method} {masked_url(exchange.url)}"
+def request_line(exchange: ExchangeView, numbers: Sequence[str] = ()) -> str:
+    """`GET https://…` as sent (secrets masked; with `numbers`, other parcels withheld)."""
+    return f"{exchange.method} {masked_url(exchange.url, numbers)}"
 
 
 def _decode(body: bytes) -> str:
@@ -218,7 +240,7 @@ def code_block(doc: Layout, mono: EvidenceFont, text: str, *, size: float = MONO
 
 
 def _facts(
-    exchange: ExchangeView, *, orders: Sequence[str] = ()
+    exchange: ExchangeView, *, orders: Sequence[str] = (), numbers: Sequence[str] = ()
 ) -> list[tuple[str, str, Span | str | list[Span]]]:
     rows: list[tuple[str, str, Span | str | list[Span]]] = [
         ("sha256 of the body", "响应摘要", Span(exchange.sha256, 7, INK, True)),
@@ -227,7 +249,7 @@ def _facts(
             "大小、类型",
             f"{exchange.size:,} bytes · {exchange.content_type or 'unknown type'}",
         ),
-        ("Request", "请求", Span(request_line(exchange), 7)),
+        ("Request", "请求", Span(request_line(exchange, numbers), 7)),
         ("Fetched at", "获取时间", lb.fmt_utc(exchange.fetched_at, seconds=True)),
         ("Response status", "响应状态", status_words(exchange.status)),
     ]
@@ -252,27 +274,51 @@ def draw_response(
     title: str,
     numbers: Sequence[str] = (),
     whole_in: str = "",
+    volume: bool = False,
 ) -> None:
-    """One response: its facts, then its body (this parcel's part when `numbers` cut a batch)."""
+    """One response: its facts, then its body (this parcel's part when `numbers` cut a batch;
+    in a log volume (`volume`), the part of every parcel the submission documents)."""
     exchange = response.exchange
     doc.ensure(40)
     doc.paragraph(title, size=9, color=ACCENT, bold=True, after=0.6)
-    doc.key_values(_facts(exchange, orders=response.orders), label_w=38, size=7.5)
+    doc.key_values(_facts(exchange, orders=response.orders, numbers=numbers), label_w=38, size=7.5)
     part = parcel_part(response.body, numbers) if numbers else None
-    if part is not None:
+    if part is not None and volume:
+        text, dropped = part
+        doc.paragraph(
+            f"This response answers for several parcels. Shown below, in full: the entries of "
+            f"the parcels this submission documents ({', '.join(numbers)}). Withheld: "
+            f"{dropped} entries about parcels this submission does not document. The seller "
+            f"keeps the whole body as stored ({exchange.size:,} bytes, sha256 "
+            f"{exchange.sha256}, the digest printed above) and can provide it.",
+            size=7,
+            color=MUTED,
+            after=0.2,
+        )
+        doc.paragraph(
+            f"此响应包含多个包裹的信息。下面完整列出本次提交所涉包裹的条目；未列出本次提交"
+            f"不涉及的包裹的 {dropped} 个条目。卖家保存完整的原始响应（{exchange.size:,} 字节，"
+            f"sha256 见上），可应要求提供。",
+            size=7,
+            color=MUTED,
+            after=0.6,
+        )
+    elif part is not None:
         text, dropped = part
         doc.paragraph(
             f"This response answers for several parcels. Shown below: the entries of this "
             f"parcel ({', '.join(numbers)}), in full. Left out: {dropped} entries about other "
-            f"parcels. The whole response ({exchange.size:,} bytes, sha256 {exchange.sha256}) "
-            f"is reproduced in full in {whole_in or 'the carrier API log volumes'}.",
+            f"parcels. The seller keeps the whole response as stored ({exchange.size:,} bytes, "
+            f"sha256 {exchange.sha256}); {whole_in or 'the carrier API log volumes'} show it "
+            f"with the entries of every parcel this submission documents.",
             size=7,
             color=MUTED,
             after=0.2,
         )
         doc.paragraph(
             f"此响应包含多个包裹的信息。下面完整列出本包裹的条目，省略了其他包裹的 {dropped} 个"
-            f"条目；完整响应（{exchange.size:,} 字节）见承运商接口日志卷（按摘要索引）。",
+            f"条目；卖家保存完整响应（{exchange.size:,} 字节），承运商接口日志卷列出本次提交"
+            f"所涉全部包裹的条目（按摘要索引）。",
             size=7,
             color=MUTED,
             after=0.6,
@@ -285,7 +331,7 @@ def draw_response(
             size=7,
             color=MUTED,
         )
-    if len(text) > MAX_BODY_CHARS and numbers:
+    if len(text) > MAX_BODY_CHARS and numbers and not volume:
         text = (
             text[:MAX_BODY_CHARS] + f"\n… cut here: the rest is in {whole_in or 'the log volumes'}"
         )
@@ -306,14 +352,14 @@ def draw_order_appendix(
     doc.paragraph(
         "Every raw response from the carriers' systems that this document cites, as received. "
         "The sha256 digest printed with each is the digest of its exact bytes; the same "
-        "responses, whole, are in the carrier API log volumes of this submission "
+        "responses are in the carrier API log volumes of this submission "
         "(carrier-api-logs-NN.pdf), indexed by digest.",
         size=7.5,
         after=0.3,
     )
     doc.paragraph(
         "本附录列出本文件引用的承运商系统原始响应。每个响应旁的 sha256 摘要对应其原始字节；"
-        "完整响应另见同批提交的承运商接口日志卷（carrier-api-logs-NN.pdf），按摘要索引。",
+        "这些响应另见同批提交的承运商接口日志卷（carrier-api-logs-NN.pdf），按摘要索引。",
         size=7.5,
         color=MUTED,
         after=1.5,

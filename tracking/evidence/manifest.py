@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from tracking.evidence.labels import event_ref
-from tracking.views import BundleInfo, EventView, ExchangeView, OrderEvidence
+from tracking.views import (
+    BundleInfo,
+    EventView,
+    ExchangeView,
+    OrderEvidence,
+    all_exchanges,
+    as_parcel,
+)
 
 __all__ = [
     "MANIFEST_NAME",
@@ -119,8 +126,7 @@ def _event(number: int, event: EventView) -> dict[str, Any]:
     }
 
 
-def order_entry(order: OrderEvidence) -> dict[str, Any]:
-    """The manifest item of one order, without its file names (`file_stem`, `files`)."""
+def _milestones(order: OrderEvidence) -> dict[str, Any]:
     milestones: dict[str, Any] = {}
     for milestone in order.milestones:
         event = milestone.event
@@ -130,7 +136,30 @@ def order_entry(order: OrderEvidence) -> dict[str, Any]:
             "event": event_ref(order.events, event),
             "note": milestone.note,
         }
-    return {
+    return milestones
+
+
+def _legs(order: OrderEvidence) -> list[dict[str, Any]]:
+    return [
+        {
+            "carrier": leg.carrier,
+            "tracking_number": leg.tracking_number,
+            "role": leg.role,
+            "public_url": leg.public_url,
+            "status": leg.status,
+            "final": leg.final,
+        }
+        for leg in order.legs
+    ]
+
+
+def order_entry(order: OrderEvidence) -> dict[str, Any]:
+    """The manifest item of one order, without its file names (`file_stem`, `files`).
+
+    A split order also lists every parcel (`parcels`: number, carrier, its own verdict,
+    milestones, legs, events and raw responses); its `exchanges` are every parcel's.
+    """
+    entry: dict[str, Any] = {
         "tenant": order.tenant,
         "order_id": order.order_id,
         "marketplace": order.marketplace,
@@ -141,7 +170,7 @@ def order_entry(order: OrderEvidence) -> dict[str, Any]:
         "verdict": order.verdict,
         "verdict_computed_at": iso(order.verdict_computed_at),
         "policy": order.policy,
-        "milestones": milestones,
+        "milestones": _milestones(order),
         "findings": [
             {
                 "code": f.code,
@@ -152,20 +181,26 @@ def order_entry(order: OrderEvidence) -> dict[str, Any]:
             }
             for f in order.findings
         ],
-        "legs": [
-            {
-                "carrier": leg.carrier,
-                "tracking_number": leg.tracking_number,
-                "role": leg.role,
-                "public_url": leg.public_url,
-                "status": leg.status,
-                "final": leg.final,
-            }
-            for leg in order.legs
-        ],
+        "legs": _legs(order),
         "events": [_event(n, e) for n, e in enumerate(order.events, start=1)],
-        "exchanges": sorted({x.sha256 for x in order.exchanges}),
+        "exchanges": sorted({x.sha256 for x in all_exchanges(order)}),
     }
+    if order.parcels:
+        entry["parcels"] = []
+        for parcel in order.parcels:
+            one = as_parcel(order, parcel)
+            entry["parcels"].append(
+                {
+                    "tracking_number": parcel.tracking_number,
+                    "carrier": parcel.carrier,
+                    "verdict": parcel.verdict,
+                    "milestones": _milestones(one),
+                    "legs": _legs(one),
+                    "events": [_event(n, e) for n, e in enumerate(one.events, start=1)],
+                    "exchanges": sorted({x.sha256 for x in one.exchanges}),
+                }
+            )
+    return entry
 
 
 def order_entry_parts(order: OrderEvidence) -> tuple[str, str]:

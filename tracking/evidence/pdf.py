@@ -32,7 +32,7 @@ from tracking.evidence.logs import LoggedResponse, draw_order_appendix, masked_u
 from tracking.evidence.qr import qr_runs
 from tracking.evidence.wording import link_label, status_cell
 from tracking.evidence.writer import DocMeta, write_parts
-from tracking.views import BundleInfo, OrderEvidence
+from tracking.views import BundleInfo, OrderEvidence, as_parcel, order_numbers
 
 __all__ = ["doc_meta", "qr", "render_order_pdf"]
 
@@ -140,8 +140,7 @@ def render_order_pdf(
     doc = Layout(font)
     _order_body(doc, order, info)
     if responses and mono is not None:
-        numbers = sorted({leg.tracking_number for leg in order.legs} | {order.tracking_number})
-        draw_order_appendix(doc, mono, responses, numbers=[n for n in numbers if n])
+        draw_order_appendix(doc, mono, responses, numbers=order_numbers(order))
     return write_parts(
         doc.pages,
         font=font,
@@ -153,13 +152,16 @@ def render_order_pdf(
 
 
 def _order_body(doc: Layout, order: OrderEvidence, info: BundleInfo) -> None:
-    events = order.events
+    parcels = order.parcels
+    numbers = ", ".join(p.tracking_number for p in parcels) or order.tracking_number
     # title block
     doc.put(MARGIN_L, doc.y, "TRACKING EVIDENCE / 物流证据", size=8, color=ACCENT, bold=True)
     doc.y += line_height(8) + 1
     doc.paragraph(f"Order {order.order_id}", size=15, color=INK, bold=True, after=0.5)
     doc.paragraph(
-        f"Tracking number / 运单号: {order.tracking_number}",
+        f"Tracking numbers / 运单号 ({len(parcels)} parcels / 个包裹): {numbers}"
+        if parcels
+        else f"Tracking number / 运单号: {order.tracking_number}",
         size=12,
         color=INK,
         bold=True,
@@ -198,10 +200,59 @@ def _order_body(doc: Layout, order: OrderEvidence, info: BundleInfo) -> None:
                 "承运商",
                 " → ".join(carriers) or f"{order.carrier_name} ({order.carrier})",
             ),
-            ("Tracking number", "运单号", Span(order.tracking_number, 8.5, INK, True)),
+            (
+                ("Tracking numbers", "运单号", Span(numbers, 8.5, INK, True))
+                if parcels
+                else ("Tracking number", "运单号", Span(order.tracking_number, 8.5, INK, True))
+            ),
             ("Carrier events show", "承运商事件显示", _shown(order)),
         ]
     )
+    if not parcels:
+        _parcel_sections(doc, order, numbers=order_numbers(order))
+        return
+    doc.paragraph(
+        f"This order was shipped in {len(parcels)} parcels; each has its own section below "
+        "(number, carrier, milestones, timeline, raw responses). The milestones above are "
+        "those every parcel shows.",
+        size=7.5,
+        after=0.2,
+    )
+    doc.paragraph(
+        f"该订单分 {len(parcels)} 个包裹发出，下面每个包裹各有一节（运单号、承运商、物流节点、"
+        "物流轨迹、原始响应）。上面的节点结论是所有包裹共同显示的节点。",
+        size=7.5,
+        color=MUTED,
+    )
+    for i, parcel in enumerate(parcels, start=1):
+        one = as_parcel(order, parcel)
+        tag = (f" · parcel {i} of {len(parcels)}", f" · 包裹 {i}/{len(parcels)}")
+        doc.heading(
+            f"Parcel {i} of {len(parcels)}: {parcel.tracking_number}",
+            f"包裹 {i}/{len(parcels)}",
+            keep=40,
+        )
+        doc.key_values(
+            [
+                ("Tracking number", "运单号", Span(parcel.tracking_number, 8.5, INK, True)),
+                ("Carrier", "承运商", f"{parcel.carrier_name} ({parcel.carrier})"),
+                ("Carrier events show", "承运商事件显示", _shown(one)),
+            ]
+        )
+        _parcel_sections(doc, one, numbers=order_numbers(order), tag=tag)
+
+
+def _parcel_sections(
+    doc: Layout,
+    order: OrderEvidence,
+    *,
+    numbers: Sequence[str],
+    tag: tuple[str, str] = ("", ""),
+) -> None:
+    """Legs, milestones, timeline, raw responses and public links of one parcel (`order` as
+    shipped in that parcel alone); `tag` names the parcel in the headings of a split order.
+    A batched request shows of its numbers only `numbers` (the whole order's)."""
+    events = order.events
     if order.legs:
         doc.space(1)
         doc.table(
@@ -227,7 +278,7 @@ def _order_body(doc: Layout, order: OrderEvidence, info: BundleInfo) -> None:
         )
 
     # milestones
-    doc.heading("Milestones", "物流节点")
+    doc.heading("Milestones" + tag[0], "物流节点" + tag[1])
     rows: list[Sequence[Cell]] = []
     for milestone in order.milestones:
         en, zh = lb.MILESTONE_LABELS.get(milestone.stage, (milestone.stage, ""))
@@ -274,7 +325,7 @@ def _order_body(doc: Layout, order: OrderEvidence, info: BundleInfo) -> None:
     )
 
     # timeline
-    doc.heading("Timeline", "物流轨迹")
+    doc.heading("Timeline" + tag[0], "物流轨迹" + tag[1])
     if not events:
         doc.paragraph("No carrier events. / 无承运商事件。", size=8, color=RED)
     else:
@@ -311,7 +362,7 @@ def _order_body(doc: Layout, order: OrderEvidence, info: BundleInfo) -> None:
         )
 
     # raw responses
-    doc.heading("Raw carrier responses", "承运商原始响应")
+    doc.heading("Raw carrier responses" + tag[0], "承运商原始响应" + tag[1])
     if not order.exchanges:
         doc.paragraph("No raw responses. / 无原始响应。", size=8, color=MUTED)
     else:
@@ -329,7 +380,7 @@ def _order_body(doc: Layout, order: OrderEvidence, info: BundleInfo) -> None:
                 (
                     _utc_cell(x.fetched_at, seconds=True),
                     x.carrier,
-                    [Span(x.method, 7, INK, True), Span(masked_url(x.url), 6.5)],
+                    [Span(x.method, 7, INK, True), Span(masked_url(x.url, numbers), 6.5)],
                     [Span(str(x.status), 7, INK, True), Span(_status_phrase(x.status), 6, MUTED)],
                     lb.fmt_size(x.size),
                     Span(x.sha256, 6.5),
@@ -348,7 +399,7 @@ def _order_body(doc: Layout, order: OrderEvidence, info: BundleInfo) -> None:
     if order.public_url and order.public_url not in seen:
         urls.append((order.carrier_name, order.tracking_number, order.public_url))
     if urls:
-        doc.heading("Check it online", "在线查询", keep=30)
+        doc.heading("Check it online" + tag[0], "在线查询" + tag[1], keep=30)
         size = 26.0
         for name, number, url in urls:
             doc.ensure(size + 2)

@@ -226,7 +226,8 @@ def _body(doc: Layout, data: SummaryData) -> None:
     doc.paragraph(
         "Each order has its own PDF in orders/ (a PNG of the delivery event for each delivered "
         "order), ending with the raw carrier responses it cites; carrier-api-logs-NN.pdf "
-        "reproduce every cited response in full.",
+        "reproduce every cited response (of a batched response, the entries of the parcels "
+        "this bundle documents).",
         size=7.5,
         color=MUTED,
     )
@@ -250,10 +251,13 @@ def _how_to_check(doc: Layout, data: SummaryData) -> None:
             "按接收内容转载该响应（请求、获取时间、HTTP 状态、响应头和正文）。",
         ),
         (
-            "The carrier API log volumes (carrier-api-logs-NN.pdf) hold every cited response in "
-            "full, indexed by digest and by order, so a response shared by several orders can be "
-            "read once, whole.",
-            "承运商接口日志卷（carrier-api-logs-NN.pdf）按摘要和订单索引，完整收录所有被引用的响应。",
+            "The carrier API log volumes (carrier-api-logs-NN.pdf) hold every cited response, "
+            "indexed by digest and by order, so a response shared by several orders can be "
+            "read once. A response answering for a batch of parcels shows the entries of every "
+            "parcel this bundle documents in full and says how many were withheld; the seller "
+            "keeps every whole body as stored, under the digest printed.",
+            "承运商接口日志卷（carrier-api-logs-NN.pdf）按摘要和订单索引，收录所有被引用的响应；"
+            "批量响应列出本证据包所涉包裹的全部条目并注明未列出的条目数，卖家按所印摘要保存完整原始响应。",
         ),
         (
             "Each order PDF carries the tracking number and a QR code of a public tracking page "

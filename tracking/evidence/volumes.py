@@ -1,8 +1,10 @@
 """`upload/carrier-api-logs-NN.pdf`: every cited raw carrier response, in full, as PDF volumes.
 
 Responses come sorted by digest; each starts on a new page with its facts (request line,
-time, status, headers kept, sha256, size, the orders citing it) and its whole body in the
-monospaced font. Every volume opens with its index (digest, carrier, citing orders, page),
+time, status, headers kept, sha256, size, the orders citing it) and its body in the
+monospaced font: whole, or for a batched response the entries of the parcels the submission
+documents, saying what was withheld (no parcel of an order left out of `upload/` appears).
+Every volume opens with its index (digest, carrier, citing orders, page),
 and holds as many responses as fit in the upload limit: a volume is written once it reaches
 `_PAGES_PER_VOLUME` pages, and cut in two (by responses) while it is over `max_bytes`.
 A single response too large for one file is split over consecutive volumes by pages.
@@ -51,16 +53,19 @@ def _index_pages(
         bold=True,
     )
     doc.paragraph(
-        "Raw responses from the carriers' tracking systems, reproduced in full as received "
+        "Raw responses from the carriers' tracking systems, reproduced as received "
         "(JSON indented for reading; keys, values and their order unchanged). Each is "
         "identified by the sha256 digest of its exact bytes, the digest the order documents "
-        "of this submission cite.",
+        "of this submission cite. Of a response answering for a batch of parcels, the entries "
+        "of the parcels this submission documents are shown in full and the others withheld "
+        "(their count is given); the seller keeps the whole body as stored.",
         size=7.5,
     )
     doc.paragraph(
-        "承运商物流查询系统的原始响应，按接收内容完整转载"
+        "承运商物流查询系统的原始响应，按接收内容转载"
         "（JSON 仅缩进以便阅读，键、值及顺序未改动）。"
-        "每个响应以其原始字节的 sha256 摘要标识，与本次提交的订单文件所引用的摘要一致。",
+        "每个响应以其原始字节的 sha256 摘要标识，与本次提交的订单文件所引用的摘要一致。"
+        "批量响应完整列出本次提交所涉包裹的条目，其余条目不列出（注明条数）；卖家保存完整原始响应。",
         size=7.5,
         color=MUTED,
     )
@@ -148,7 +153,14 @@ def render_log_volumes(
 
     for response in responses:
         doc = Layout(font)
-        draw_response(doc, mono, response, title=f"Response {response.exchange.sha256[:16]}…")
+        draw_response(
+            doc,
+            mono,
+            response,
+            title=f"Response {response.exchange.sha256[:16]}…",
+            numbers=response.numbers,
+            volume=True,
+        )
         pending.append(_Rendered(response, doc.pages))
         pages += len(doc.pages)
         if pages >= _PAGES_PER_VOLUME:
