@@ -22,6 +22,7 @@ from rich.table import Table
 from carriers.base import CarrierInfo
 from carriers.registry import all_carriers, get_carrier
 from tracking import __version__
+from tracking.cli_groups import groups_app
 from tracking.config import Settings, get_settings, load_carrier_settings
 from tracking.detect import detect
 from tracking.domain import CarrierFailure, TrackResult
@@ -761,6 +762,7 @@ def verify_command(
 
 keys_app = typer.Typer(help="Signing keys and API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(groups_app, name="groups")
 
 
 @keys_app.command("signing")

@@ -28,6 +28,7 @@ from carriers.http import CarrierHttp, RequestLimiter, default_timeout
 from tracking.config import Settings, load_carrier_settings
 from tracking.detect import detect
 from tracking.ingest import OrderRow, RejectedRow, open_orders, write_errors
+from tracking.isolation import tenant_batches
 from tracking.repository import (
     Answer,
     DueShipment,
@@ -163,7 +164,8 @@ class Fetcher:
     def requests_sent(self) -> int:
         return sum(b.http.requests_sent for b in self._bound.values())
 
-    async def track(self, code: str, numbers: Sequence[str]) -> list[Any]:
+    async def track(self, code: str, numbers: Sequence[str], *, tenant: str = "") -> list[Any]:
+        """Ask carrier `code` about `numbers`, all of them `tenant`'s."""
         return await self._bound[code].adapter.track(numbers)
 
 
@@ -398,9 +400,7 @@ async def _fetch_all(
 
     async def carrier_job(code: str, shipments: list[DueShipment]) -> None:
         info = fetcher.info(code)
-        batches = [
-            shipments[i : i + info.batch_size] for i in range(0, len(shipments), info.batch_size)
-        ]
+        batches = tenant_batches(shipments, info.batch_size)
         queue: asyncio.Queue[list[DueShipment]] = asyncio.Queue()
         for batch in batches:
             queue.put_nowait(batch)
@@ -418,7 +418,7 @@ async def _fetch_all(
                 except asyncio.QueueEmpty:
                     return
                 numbers = [s.tracking_number for s in batch]
-                results = await fetcher.track(code, numbers)
+                results = await fetcher.track(code, numbers, tenant=batch[0].tenant)
                 answer = Answer(
                     shipment_ids={s.tracking_number: s.id for s in batch},
                     results=results,
@@ -482,7 +482,7 @@ def _ingest(
 ) -> None:
     orders_file = open_orders(path, tenant=tenant)
     chunk: list[dict[str, Any]] = []
-    keys: list[tuple[str, str]] = []
+    keys: list[tuple[str, str, str]] = []
     now = datetime.now(UTC)
 
     def flush() -> None:
@@ -538,7 +538,7 @@ def order_row(
         "last_run_id": run_id,
         "created_at": now,
         "updated_at": now,
-        "_shipment_key": (carrier, row.tracking_number) if carrier else None,
+        "_shipment_key": (row.tenant, carrier, row.tracking_number) if carrier else None,
     }
 
 
@@ -770,7 +770,12 @@ def _probe_other_carriers(engine: Engine, *, run_id: str, codes: Sequence[str]) 
     shipments = ShipmentRecord.__table__  # type: ignore[attr-defined]
     with engine.connect() as connection:
         lost = connection.execute(
-            sa.select(shipments.c.id, shipments.c.carrier, shipments.c.tracking_number)
+            sa.select(
+                shipments.c.id,
+                shipments.c.carrier,
+                shipments.c.tracking_number,
+                shipments.c.tenant,
+            )
             .join(orders, orders.c.shipment_id == shipments.c.id)
             .where(
                 orders.c.last_run_id == run_id,
@@ -781,7 +786,7 @@ def _probe_other_carriers(engine: Engine, *, run_id: str, codes: Sequence[str]) 
         ).all()
     probes: list[dict[str, Any]] = []
     now = datetime.now(UTC)
-    for sid, carrier, number in lost:
+    for sid, carrier, number, tenant in lost:
         other = next(
             (c.carrier for c in detect(number, registry).candidates if c.carrier != carrier),
             None,
@@ -789,6 +794,7 @@ def _probe_other_carriers(engine: Engine, *, run_id: str, codes: Sequence[str]) 
         if other is not None:
             probes.append(
                 {
+                    "tenant": tenant,
                     "carrier": other,
                     "tracking_number": number,
                     "parent_id": sid,
@@ -803,7 +809,9 @@ def _probe_other_carriers(engine: Engine, *, run_id: str, codes: Sequence[str]) 
             )
     if probes:
         with transaction(engine) as connection:
-            insert_ignore(connection, shipments, probes, conflict=("carrier", "tracking_number"))
+            insert_ignore(
+                connection, shipments, probes, conflict=("tenant", "carrier", "tracking_number")
+            )
     return len(probes)
 
 

@@ -27,6 +27,7 @@ from sqlmodel import Field, SQLModel
 from tracking.exceptions import StorageError
 
 __all__ = [
+    "AccountGroup",
     "EventRecord",
     "ExchangeBody",
     "ExchangeRecord",
@@ -108,15 +109,22 @@ class RunRecord(SQLModel, table=True):
 
 
 class ShipmentRecord(SQLModel, table=True):
-    """A (carrier, tracking number) pair; a last-mile leg links to its origin shipment."""
+    """A tenant's (carrier, tracking number); a last-mile leg links to its origin shipment.
+
+    One tenant's: two tenants citing one number each have their own shipment, fetched with
+    their own requests (see `tracking.isolation`).
+    """
 
     __tablename__ = "shipments"
     __table_args__ = (
-        sa.UniqueConstraint("carrier", "tracking_number", name="uq_shipment_carrier_number"),
+        sa.UniqueConstraint(
+            "tenant", "carrier", "tracking_number", name="uq_shipment_tenant_number"
+        ),
         sa.Index("ix_shipments_due", "next_poll_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(default="", max_length=128)
     carrier: str = Field(max_length=32)
     tracking_number: str = Field(max_length=64, index=True)
     parent_id: int | None = Field(default=None, foreign_key="shipments.id", index=True)
@@ -201,6 +209,8 @@ class ExchangeRecord(SQLModel, table=True):
     body_sha256: str = Field(foreign_key="exchange_bodies.sha256", max_length=64, index=True)
     fetched_at: datetime = Field(sa_column=_utc_column())
     run_id: str | None = Field(default=None, max_length=36)
+    tenant: str | None = Field(default=None, max_length=128)
+    """Whose numbers the request carried; None when several tenants' (served to nobody)."""
 
 
 class ExchangeShipment(SQLModel, table=True):
@@ -264,6 +274,16 @@ class VerdictHistory(SQLModel, table=True):
     computed_at: datetime = Field(sa_column=_utc_column())
 
 
+class AccountGroup(SQLModel, table=True):
+    """An operator-declared seller account group: stores whose orders are checked together."""
+
+    __tablename__ = "account_groups"
+
+    tenant: str = Field(primary_key=True, max_length=128)
+    group_name: str = Field(max_length=128, index=True)
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
 # -- engine -------------------------------------------------------------------------------
 
 
@@ -324,12 +344,37 @@ def migrate(engine: Engine) -> None:
     script_location = Path(__file__).resolve().parent / "migrations"
     config = Config()
     config.set_main_option("script_location", str(script_location))
+    if engine.dialect.name == "sqlite":
+        _migrate_sqlite(engine, config)
+        return
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             # One migrator at a time when several workers start together.
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(7317001)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _migrate_sqlite(engine: Engine, config: Any) -> None:
+    """SQLite's way to change a table (https://www.sqlite.org/lang_altertable.html, the
+    12-step procedure): foreign keys off outside the transaction, the table copied, the keys
+    checked with `PRAGMA foreign_key_check` before commit, then foreign keys back on.
+    """
+    from alembic import command
+
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise StorageError(f"migration broke a foreign key in table {broken[0]}")
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 @contextmanager
