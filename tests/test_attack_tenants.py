@@ -225,7 +225,8 @@ async def test_stores_of_one_seller_see_the_reuse_but_not_which_order(
     async with attacked(engine, tmp_path) as scene:
         mine = await evidence_of(scene.mallory, scene.mallory_order)
         shared = [f for f in mine["findings"] if f["code"] == "number.shared"]
-        assert shared and shared[0]["evidence"] == ["order:(another store)"]
+        assert shared
+        assert shared[0]["evidence"] == ["order:(another store)"]
         assert_names_nothing_of_alice(str(mine), scene, where="the sibling store's evidence")
         theirs = await evidence_of(scene.alice, SHARED_ORDER)
         assert "number.shared" in {f["code"] for f in theirs["findings"]}
