@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,6 +17,7 @@ import click
 import sqlalchemy as sa
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -31,6 +33,7 @@ from tracking.ingest import open_orders
 from tracking.milestones import chronological, milestone_times
 from tracking.pipeline import ProgressHook, PullReport, pull, refresh
 from tracking.policies import POLICIES, Policy, resolve_policy
+from tracking.redaction import install_log_redaction, redact
 from tracking.report import register as register_report
 from tracking.report import rejudge
 from tracking.runtime import tune_gc
@@ -78,6 +81,7 @@ def _main(
     _state["db"] = db
     _state["debug"] = debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr)
+    install_log_redaction()  # `--debug` logs carrier URLs: never their keys
 
 
 def _settings() -> Settings:
@@ -88,7 +92,8 @@ def _settings() -> Settings:
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    text = escape(redact(message))  # a carrier's echo of a key never reaches the terminal
+    err.print(f"[bold red]error:[/] {text}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -106,7 +111,8 @@ def _errors() -> Iterator[None]:
         _fail(str(exc))
     except Exception as exc:
         if _state["debug"]:
-            raise
+            err.print(escape(redact(traceback.format_exc())), highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
         _fail(f"internal error ({type(exc).__name__}: {exc}); re-run with --debug for details")
 
 

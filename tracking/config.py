@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tracking.exceptions import ConfigError
+from tracking.redaction import register_secrets
 
 __all__ = [
     "CarrierSettings",
@@ -123,7 +124,9 @@ def load_carrier_settings(
         from_env = model()
         explicit = from_env.model_dump(exclude_unset=True)
         merged = {**values, **explicit, **(overrides or {})}
-        return model(**merged)
+        built = model(**merged)
+        register_secrets(built.secret_values())  # never in logs, the database or bundles
+        return built
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

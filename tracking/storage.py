@@ -25,6 +25,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from tracking.exceptions import StorageError
+from tracking.redaction import install_database_redaction
 
 __all__ = [
     "AccountGroup",
@@ -315,6 +316,7 @@ def open_engine(url: str, *, migrate_schema: bool = True) -> Engine:
             sa_event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = sa.create_engine(url, pool_pre_ping=True)
+        install_database_redaction(engine)  # no registered secret is ever written
         if migrate_schema:
             migrate(engine)
         return engine

@@ -1,0 +1,213 @@
+"""One redaction for every string that reaches the database, a log or a bundle (issue 15).
+
+Secrets are the carrier credentials in force (the server's and each tenant's own): every
+place that builds carrier settings registers their values here (`register_secrets`). A value
+is known in every encoding a carrier exchange or an error message may carry it in: raw,
+URL-encoded (`%2F` and `%2f`, `+` for spaces), JSON-escaped, base64 (standard and URL-safe,
+padded or not), and for each pair of one carrier account's values the base64 of `a:b` and
+`a&b` (HTTP Basic credentials; YunExpress joins with `&`). Query and form parameters named like
+credentials (`app_key`, `sign`, `token`, ...) are redacted whatever their value.
+
+The passes, each through `redact`:
+
+* **database**: `install_database_redaction(engine)` scrubs every string parameter of every
+  statement (`before_cursor_execute`), so shipments' error messages, findings, verdict history,
+  job errors and everything else written later are clean whatever their origin; raw bodies are
+  bytes, scrubbed before they are hashed and stored (`carriers.http`);
+* **logs**: `install_log_redaction()` wraps the formatter of every handler, so messages,
+  arguments and tracebacks (`--debug`) are scrubbed after formatting;
+* **bundles**: are rendered from the database, and so hold what it holds.
+
+Values shorter than `MIN_SECRET_LENGTH` characters are not treated as secrets: replacing every
+occurrence of a two-letter "secret" would rewrite unrelated text (order ids, place names).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from itertools import permutations
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "REDACTED",
+    "SENSITIVE_PARAMS",
+    "install_database_redaction",
+    "install_log_redaction",
+    "redact",
+    "redact_bytes",
+    "register_secrets",
+    "secret_forms",
+]
+
+REDACTED = "[REDACTED]"
+MIN_SECRET_LENGTH = 6
+
+SENSITIVE_PARAMS: frozenset[str] = frozenset(
+    {"app_key", "access_token", "sign", "token", "apikey", "api_key", "secret", "key"}
+)
+"""Query-string and form parameters whose values are always redacted."""
+
+_PARAM = re.compile(
+    r"(?i)(?<![A-Za-z0-9_])((?:"
+    + "|".join(sorted(SENSITIVE_PARAMS, key=len, reverse=True))
+    + r")=)(?!\[REDACTED\]|%5BREDACTED%5D)[^&\s\"'<>#]+"
+)
+
+
+def _b64_forms(raw: bytes) -> set[str]:
+    forms: set[str] = set()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        text = encode(raw).decode("ascii")
+        forms |= {text, text.rstrip("=")}
+    return forms
+
+
+def secret_forms(values: Iterable[str]) -> list[str]:
+    """Every encoding of `values` (one carrier account's credentials) worth looking for."""
+    secrets = sorted({v for v in values if v and len(v) >= MIN_SECRET_LENGTH})
+    forms: set[str] = set()
+    for value in secrets:
+        quoted = {quote(value, safe=""), quote_plus(value, safe="")}
+        forms |= {value, *quoted, *(re.sub(r"%[0-9A-F]{2}", _lower, q) for q in quoted)}
+        forms.add(json.dumps(value)[1:-1])
+        forms |= _b64_forms(value.encode("utf-8"))
+    for first, second in permutations(secrets, 2):
+        for joiner in (":", "&"):
+            forms |= _b64_forms(f"{first}{joiner}{second}".encode())
+    return sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def _lower(match: re.Match[str]) -> str:
+    return match.group(0).lower()
+
+
+class _Registry:
+    """The secrets known to this process, as one compiled pattern."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._forms: set[str] = set()
+        self.pattern: re.Pattern[str] | None = None
+        self.needles: tuple[bytes, ...] = ()
+
+    def add(self, values: Iterable[str]) -> None:
+        forms = set(secret_forms(values))
+        if forms <= self._forms:
+            return
+        with self._lock:
+            self._forms |= forms
+            ordered = sorted(self._forms, key=len, reverse=True)
+            self.needles = tuple(f.encode("utf-8") for f in ordered)
+            self.pattern = re.compile("|".join(re.escape(f) for f in ordered))
+
+
+_REGISTRY = _Registry()
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Make one carrier account's credential values (and their encodings) secret everywhere."""
+    _REGISTRY.add(values)
+
+
+def redact(text: str, *, params: bool = True) -> str:
+    """`text` without any registered secret; with `params`, without the value of any
+    credential-named parameter (`app_key=...`) either.
+
+    The database pass leaves parameters alone (`params=False`): a tenant's webhook URL may
+    carry its own `token=` that must be stored as given.
+    """
+    pattern = _REGISTRY.pattern
+    if pattern is not None and pattern.search(text):
+        text = pattern.sub(REDACTED, text)
+    if params and "=" in text:
+        text = _PARAM.sub(r"\1" + REDACTED, text)
+    return text
+
+
+def redact_bytes(data: bytes, extra: Sequence[str] = ()) -> bytes:
+    """`data` (UTF-8 or not) without registered secrets or any of `extra` (and their forms).
+
+    Bytes that hold no secret come back as they are (the same object).
+    """
+    needles = [*(f.encode("utf-8") for f in secret_forms(extra)), *_REGISTRY.needles]
+    found = sorted({n for n in needles if n in data}, key=len, reverse=True)
+    for needle in found:
+        data = data.replace(needle, REDACTED.encode("ascii"))
+    return data
+
+
+# -- database ----------------------------------------------------------------------------------
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value, params=False)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scrub(v) for v in value)
+    return value
+
+
+def _needs_scrub(row: Any) -> bool:
+    """Whether a parameter set holds a secret (one search over all its strings)."""
+    if isinstance(row, dict):
+        values: Iterable[Any] = row.values()
+    elif isinstance(row, (list, tuple)):
+        values = row
+    else:
+        values = (row,)
+    text = "\x00".join(v for v in values if isinstance(v, str))
+    pattern = _REGISTRY.pattern
+    return bool(text) and pattern is not None and pattern.search(text) is not None
+
+
+def _before_execute(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool
+) -> tuple[str, Any]:
+    if not parameters or _REGISTRY.pattern is None:
+        return statement, parameters
+    if executemany:
+        if any(_needs_scrub(row) for row in parameters):
+            parameters = type(parameters)(_scrub(row) for row in parameters)
+    elif _needs_scrub(parameters):
+        parameters = _scrub(parameters)
+    return statement, parameters
+
+
+def install_database_redaction(engine: Any) -> None:
+    """Scrub every string parameter of every statement `engine` runs (idempotent)."""
+    from sqlalchemy import event
+
+    if not event.contains(engine, "before_cursor_execute", _before_execute):
+        event.listen(engine, "before_cursor_execute", _before_execute, retval=True)
+
+
+# -- logs --------------------------------------------------------------------------------------
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Formats with the handler's own formatter, then scrubs the result (tracebacks too)."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self.inner.format(record))
+
+
+def install_log_redaction(*names: str) -> None:
+    """Wrap the formatter of every handler of the root logger and of loggers `names`."""
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in names)]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not isinstance(handler.formatter, _RedactingFormatter):
+                handler.setFormatter(_RedactingFormatter(handler.formatter))
