@@ -430,7 +430,7 @@ def status_command(
                 "milestones": json.loads(r.milestones),
                 "findings": json.loads(r.findings),
                 "computed_at": r.computed_at.isoformat(),
-                "legs": legs.get((r.carrier, r.tracking_number), []),
+                "legs": legs.get((r.tenant, r.carrier, r.tracking_number), []),
             }
             for r in rows
         ]
@@ -464,11 +464,12 @@ def status_command(
         out.print(table)
 
 
-def _legs(connection: Any, numbers: list[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Chain of custody per origin shipment: the origin leg, then the legs it handed over to."""
+def _legs(connection: Any, numbers: list[str]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """Chain of custody per origin shipment (tenant, carrier, number): the origin leg, then
+    the legs it handed over to."""
     s = ShipmentRecord.__table__  # type: ignore[attr-defined]
     child = s.alias("child")
-    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    found: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     if not numbers:
         return found
     query = (
@@ -486,7 +487,7 @@ def _legs(connection: Any, numbers: list[str]) -> dict[tuple[str, str], list[dic
         .order_by(s.c.id, child.c.id)
     )
     for row in connection.execute(query):
-        chain = found.setdefault((row.carrier, row.tracking_number), [])
+        chain = found.setdefault((row.tenant, row.carrier, row.tracking_number), [])
         if not chain:
             chain.append(
                 {
