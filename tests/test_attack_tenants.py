@@ -431,3 +431,101 @@ def folder_texts(folder: Path, tmp_path: Path) -> dict[str, str]:
         else:
             texts[str(path)] = path.read_bytes().decode("utf-8", "replace")
     return texts
+
+
+# -- data stored before isolation (migration 0006) ---------------------------------------------
+
+_LEGACY = """
+INSERT INTO orders (id, tenant, order_id, marketplace, order_date, tracking_number, carrier,
+  carrier_declared, carrier_source, destination_country, destination_postal_code,
+  destination_city, currency, shipment_id, source, created_at, updated_at) VALUES
+ (1, 'alice', 'JO-1', '', '2026-11-01 00:00:00', 'LP1', 'cainiao', '', 'declared', 'RU', '', '',
+  '', 1, '', '2026-11-01 00:00:00', '2026-11-01 00:00:00'),
+ (2, 'alice', 'JO-2', '', '2026-11-01 00:00:00', 'LP2', 'cainiao', '', 'declared', 'RU', '', '',
+  '', 2, '', '2026-11-01 00:00:00', '2026-11-01 00:00:00'),
+ (3, 'mallory', 'M-1', '', '2026-11-01 00:00:00', 'LP1', 'cainiao', '', 'declared', 'RU', '', '',
+  '', 1, '', '2026-11-01 00:00:00', '2026-11-01 00:00:00'),
+ (4, 'mallory', 'M-2', '', '2026-11-01 00:00:00', 'LP3', 'cainiao', '', 'declared', 'RU', '', '',
+  '', 3, '', '2026-11-01 00:00:00', '2026-11-01 00:00:00')
+"""
+
+
+def test_migration_gives_each_tenant_its_own_shipment_and_hides_mixed_batches(
+    db_url: str,
+) -> None:
+    """A database filled before isolation: the shared shipment stays with its first tenant,
+    the other gets a fresh one, and a batch that mixed both tenants' numbers is nobody's."""
+    from alembic import command
+    from alembic.config import Config
+
+    from tracking.storage import migrate
+
+    engine = sa.create_engine(db_url)
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(__file__).resolve().parent.parent / "tracking/migrations")
+    )
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+        shipments = [
+            (1, "LP1", None, "origin"),
+            (2, "LP2", None, "origin"),
+            (3, "LP3", None, "origin"),
+            (4, "RR1", 1, "last_mile"),
+        ]
+        for sid, number, parent, role in shipments:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO shipments (id, carrier, tracking_number, parent_id, role, "
+                    "carrier_name, state, carrier_status, final, poll_count, created_at) VALUES "
+                    "(:id, 'cainiao', :n, :p, :r, '', 'tracking', '', false, 1, "
+                    "'2026-11-01 00:00:00')"
+                ),
+                {"id": sid, "n": number, "p": parent, "r": role},
+            )
+        connection.execute(sa.text(_LEGACY))
+        connection.execute(
+            sa.text(
+                "INSERT INTO exchange_bodies (sha256, size, encoding, data) VALUES "
+                "('b1', 1, 'identity', :d), ('b2', 1, 'identity', :d)"
+            ),
+            {"d": b"x"},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO exchanges (id, carrier, adapter_version, method, url, status, "
+                "headers, body_sha256, fetched_at) VALUES "
+                "(1, 'cainiao', 'v', 'GET', 'u?LP1,LP2', 200, '[]', 'b1', '2026-11-02 00:00:00'),"
+                "(2, 'cainiao', 'v', 'GET', 'u?LP1,LP3', 200, '[]', 'b2', '2026-11-02 00:00:00')"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO exchange_shipments (exchange_id, shipment_id) VALUES "
+                "(1, 1), (1, 2), (2, 1), (2, 3)"
+            )
+        )
+        if engine.dialect.name == "postgresql":  # rows inserted with explicit ids
+            for table in ("shipments", "orders", "exchanges"):
+                connection.execute(sa.text(f"SELECT setval('{table}_id_seq', 100)"))
+    migrate(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT o.order_id, s.id, s.tenant, s.state FROM orders o "
+                "JOIN shipments s ON s.id = o.shipment_id ORDER BY o.id"
+            )
+        ).all()
+        leg = connection.execute(sa.text("SELECT tenant FROM shipments WHERE id = 4")).scalar()
+        owners = dict(connection.execute(sa.text("SELECT id, tenant FROM exchanges")).all())
+    by_order = {order_id: (sid, tenant, state) for order_id, sid, tenant, state in rows}
+    assert by_order["JO-1"] == (1, "alice", "tracking")
+    assert by_order["JO-2"] == (2, "alice", "tracking")
+    assert by_order["M-2"] == (3, "mallory", "tracking")
+    sid, tenant, state = by_order["M-1"]
+    assert (tenant, state) == ("mallory", "new")  # fetched again by Mallory's next pull
+    assert sid not in (1, 2, 3, 4)
+    assert leg == "alice"
+    assert owners == {1: "alice", 2: None}
+    engine.dispose()
