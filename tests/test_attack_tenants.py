@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
+import pytest
 import respx
 import sqlalchemy as sa
 
@@ -529,3 +530,82 @@ def test_migration_gives_each_tenant_its_own_shipment_and_hides_mixed_batches(
     assert leg == "alice"
     assert owners == {1: "alice", 2: None}
     engine.dispose()
+
+
+# -- tenants' own carrier accounts -------------------------------------------------------------
+
+
+async def test_a_tenants_own_carrier_account_serves_its_numbers_only(
+    tmp_path: Path, monkeypatch: Any, make_engine: Any
+) -> None:
+    """Alice's YunExpress account is used for her numbers; Bob falls back to the server's;
+    neither set of credentials is stored."""
+    from carriers.registry import all_carriers
+    from tracking.config import Settings
+    from tracking.pipeline import pull
+    from tracking.policies import POLICIES
+
+    monkeypatch.setenv("TRACK_EVIDENCE_YUNEXPRESS__CUSTOMER_CODE", "SERVER01")
+    monkeypatch.setenv("TRACK_EVIDENCE_YUNEXPRESS__API_SECRET", "server-secret-77")
+    monkeypatch.setenv("TRACK_EVIDENCE_YUNEXPRESS__BASE_URL", "https://yun.test/api")
+    accounts = tmp_path / "tenants.toml"
+    accounts.write_text(
+        '[alice.yunexpress]\ncustomer_code = "ALICE01"\napi_secret = "alice-secret-42"\n',
+        encoding="utf-8",
+    )
+    settings = Settings(_env_file=None, tenant_credentials_file=accounts)  # type: ignore[call-arg]
+    carriers = all_carriers()
+    make = carriers["yunexpress"].make_number
+    assert make is not None
+    seen: dict[str, str] = {}  # number -> customer code of the account that asked
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        code = base64.b64decode(request.headers["authorization"].split()[1]).decode()
+        seen[request.url.params["OrderNumber"]] = code.split("&")[0]
+        return httpx.Response(200, json={"Code": "1001", "Message": "no data", "Item": None})
+
+    db = tmp_path / "te.db"
+    engine = make_engine(f"sqlite:///{db}")
+    numbers = {"alice": make(21), "bob": make(22)}
+    with respx.mock(assert_all_called=True) as mock:
+        mock.route(host="yun.test").mock(side_effect=answer)
+        for tenant, number in numbers.items():
+            orders = tmp_path / f"{tenant}.csv"
+            orders.write_text(
+                "order_id,order_date,carrier,tracking_number,country\n"
+                f"{tenant}-1,2026-11-01 10:00,YunExpress,{number},RU\n",
+                encoding="utf-8",
+            )
+            await pull(
+                engine=engine,
+                settings=settings,
+                orders_path=orders,
+                carriers={"yunexpress": carriers["yunexpress"]},
+                as_of=AS_OF,
+                window_days=90,
+                policy=POLICIES["default"],
+                tenant=tenant,
+            )
+    assert seen == {numbers["alice"]: "ALICE01", numbers["bob"]: "SERVER01"}
+    engine.dispose()
+    stored = database_text(db)
+    for secret in ("alice-secret-42", "server-secret-77", "ALICE01", "SERVER01"):
+        assert secret not in stored
+
+
+def test_a_tenant_credentials_file_is_checked_line_by_line(tmp_path: Path) -> None:
+    from carriers.registry import all_carriers
+    from tracking.exceptions import ConfigError
+    from tracking.tenant_carriers import read_tenant_credentials
+
+    path = tmp_path / "tenants.toml"
+    for text, expected in (
+        ('[alice.yunexpress]\nbase_url = "http://169.254.169.254"\n', "cannot be set per tenant"),
+        ('[alice.nosuch]\ntoken = "x"\n', "no carrier 'nosuch'"),
+        ("[alice\n", "not valid TOML"),
+    ):
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=expected) as caught:
+            read_tenant_credentials(path, all_carriers())
+        assert str(path) in str(caught.value)
+        assert "\n" not in str(caught.value).strip()

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     """Where the API writes bundles."""
     signing_key: Path | None = None
     """Ed25519 private key (PEM) that signs bundle manifests; unsigned when not set."""
+    tenant_credentials_file: Path | None = None
+    """TOML of tenants' own carrier accounts (`tracking.tenant_carriers`); never in the DB."""
 
     def carrier_table(self, code: str) -> dict[str, Any]:
         """The `[carriers.<code>]` table of the TOML config file, if any."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import uuid
 from collections import Counter, defaultdict
@@ -42,6 +43,7 @@ from tracking.repository import (
 )
 from tracking.sandbox import SandboxServer
 from tracking.storage import OrderRecord, RunRecord, ShipmentRecord, insert_ignore, transaction
+from tracking.tenant_carriers import TenantCarriers
 from tracking.validator import Policy
 
 __all__ = [
@@ -149,8 +151,15 @@ class _Bound:
 class Fetcher:
     """The carrier adapters of one run, sharing one `httpx.AsyncClient`."""
 
-    def __init__(self, bound: Mapping[str, _Bound], *, leg_carrier: str = "") -> None:
+    def __init__(
+        self,
+        bound: Mapping[str, _Bound],
+        *,
+        leg_carrier: str = "",
+        tenants: TenantCarriers | None = None,
+    ) -> None:
         self._bound = dict(bound)
+        self._tenants = tenants  # tenants' own carrier accounts, if any are configured
         self.leg_carrier = leg_carrier
         """Carrier that tracks last-mile legs whose carrier is not named ("" for none)."""
 
@@ -162,10 +171,16 @@ class Fetcher:
         return self._bound[code].info
 
     def requests_sent(self) -> int:
-        return sum(b.http.requests_sent for b in self._bound.values())
+        own = self._tenants.requests_sent() if self._tenants is not None else 0
+        return own + sum(b.http.requests_sent for b in self._bound.values())
 
     async def track(self, code: str, numbers: Sequence[str], *, tenant: str = "") -> list[Any]:
-        """Ask carrier `code` about `numbers`, all of them `tenant`'s."""
+        """Ask carrier `code` about `numbers`, all of them `tenant`'s: with the tenant's own
+        account when it has one (`tracking.tenant_carriers`), else the server's."""
+        if self._tenants is not None:
+            adapter = self._tenants.adapter(code, tenant)
+            if adapter is not None:
+                return await adapter.track(numbers)
         return await self._bound[code].adapter.track(numbers)
 
 
@@ -215,9 +230,24 @@ async def open_fetcher(
     ssl_context = httpx.create_ssl_context()
     async with contextlib.AsyncExitStack() as stack:
         bound: dict[str, _Bound] = {}
+        clients: dict[str, httpx.AsyncClient] = {}
+
+        def make_http(code: str, carrier_settings: Any, rate: RateLimit, key: str) -> CarrierHttp:
+            return CarrierHttp(
+                client=clients[code],
+                carrier=code,
+                adapter_version=carriers[code].adapter_version,
+                rate_limit=rate,
+                secrets=carrier_settings.secret_values(),
+                max_attempts=max_attempts or carrier_settings.max_attempts,
+                backoff=backoff,
+                deadline=(timeout_seconds or carrier_settings.timeout_seconds) * 1.5,
+                limiter=limiter_factory(key, rate) if limiter_factory else None,
+            )
+
         for code, info, carrier_settings, rate in plans:
             pool = rate.concurrency + 1
-            client = await stack.enter_async_context(
+            clients[code] = await stack.enter_async_context(
                 httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=sandbox.app) if sandbox else None,
                     verify=ssl_context,
@@ -226,20 +256,29 @@ async def open_fetcher(
                     follow_redirects=False,
                 )
             )
-            http = CarrierHttp(
-                client=client,
-                carrier=code,
-                adapter_version=info.adapter_version,
-                rate_limit=rate,
-                secrets=carrier_settings.secret_values(),
-                max_attempts=max_attempts or carrier_settings.max_attempts,
-                backoff=backoff,
-                deadline=(timeout_seconds or carrier_settings.timeout_seconds) * 1.5,
-                limiter=limiter_factory(code, rate) if limiter_factory else None,
-            )
+            http = make_http(code, carrier_settings, rate, code)
             bound[code] = _Bound(info, info.create(carrier_settings, http), http)
+
+        def tenant_http(code: str, tenant: str, carrier_settings: Any) -> CarrierHttp:
+            # The tenant's own account: its own rate limit (shared across workers by key).
+            server = bound[code].http.rate_limit
+            rate = RateLimit(
+                carrier_settings.rate_per_second or server.per_second,
+                concurrency=carrier_settings.concurrency or server.concurrency,
+            )
+            account = hashlib.sha256(tenant.encode()).hexdigest()[:16]  # short, fixed length
+            return make_http(code, carrier_settings, rate, f"{code}@{account}")
+
+        in_sandbox = sandbox is not None or sandbox_url is not None
+        tenants = (
+            None
+            if in_sandbox or settings.tenant_credentials_file is None
+            else TenantCarriers(
+                settings, carriers={c: carriers[c] for c in bound}, build_http=tenant_http
+            )
+        )
         leg_carrier = LAST_MILE_TRACKER if LAST_MILE_TRACKER in bound else ""
-        yield Fetcher(bound, leg_carrier=leg_carrier)
+        yield Fetcher(bound, leg_carrier=leg_carrier, tenants=tenants)
 
 
 class _Db:
