@@ -30,7 +30,7 @@ from tracking.exceptions import (
     RateLimitedError,
     TransportError,
 )
-from tracking.redaction import redact_bytes, register_secrets, secret_forms
+from tracking.redaction import bytes_pattern, redact_bytes, register_secrets, secret_forms
 
 __all__ = [
     "ALLOWED_RESPONSE_HEADERS",
@@ -186,6 +186,7 @@ class CarrierHttp:
         # too, so that logs and the database never hold them (`tracking.redaction`).
         self.secrets = tuple(dict.fromkeys([*secret_forms(secrets), *(s for s in secrets if s)]))
         register_secrets(secrets)
+        self._echo = bytes_pattern(secrets)  # this account's values, in a body echoing them
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.deadline = deadline
@@ -332,6 +333,6 @@ class CarrierHttp:
             headers=headers,
             # A carrier echoing a credential back (an error page quoting the key) has it
             # replaced before the body is hashed, parsed or stored.
-            body=redact_bytes(body, self.secrets),
+            body=redact_bytes(body, self._echo),
             fetched_at=datetime.now(UTC),
         )

@@ -29,7 +29,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from itertools import permutations
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -95,7 +95,6 @@ class _Registry:
         self._lock = threading.Lock()
         self._forms: set[str] = set()
         self.pattern: re.Pattern[str] | None = None
-        self.needles: tuple[bytes, ...] = ()
 
     def add(self, values: Iterable[str]) -> None:
         forms = set(secret_forms(values))
@@ -104,7 +103,6 @@ class _Registry:
         with self._lock:
             self._forms |= forms
             ordered = sorted(self._forms, key=len, reverse=True)
-            self.needles = tuple(f.encode("utf-8") for f in ordered)
             self.pattern = re.compile("|".join(re.escape(f) for f in ordered))
 
 
@@ -131,16 +129,24 @@ def redact(text: str, *, params: bool = True) -> str:
     return text
 
 
-def redact_bytes(data: bytes, extra: Sequence[str] = ()) -> bytes:
-    """`data` (UTF-8 or not) without registered secrets or any of `extra` (and their forms).
+def bytes_pattern(values: Iterable[str]) -> re.Pattern[bytes] | None:
+    """One compiled search for `values` in all their forms, over bytes (None: nothing)."""
+    forms = secret_forms(values)
+    if not forms:
+        return None
+    return re.compile(b"|".join(re.escape(f.encode("utf-8")) for f in forms))
 
-    Bytes that hold no secret come back as they are (the same object).
+
+def redact_bytes(data: bytes, pattern: re.Pattern[bytes] | None) -> bytes:
+    """`data` (UTF-8 or not) without any match of `pattern` (see `bytes_pattern`).
+
+    Bytes that hold no secret come back as they are (the same object): one compiled search
+    over the whole body, and only a body that holds a secret is rewritten. A carrier can
+    only echo the credentials it was sent, so each carrier's bodies are searched for its own.
     """
-    needles = [*(f.encode("utf-8") for f in secret_forms(extra)), *_REGISTRY.needles]
-    found = sorted({n for n in needles if n in data}, key=len, reverse=True)
-    for needle in found:
-        data = data.replace(needle, REDACTED.encode("ascii"))
-    return data
+    if pattern is None or pattern.search(data) is None:
+        return data
+    return pattern.sub(REDACTED.encode("ascii"), data)
 
 
 # -- database ----------------------------------------------------------------------------------
@@ -156,30 +162,31 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def _needs_scrub(row: Any) -> bool:
-    """Whether a parameter set holds a secret (one search over all its strings)."""
+def _strings(row: Any) -> Iterable[str]:
+    values: Iterable[Any]
     if isinstance(row, dict):
-        values: Iterable[Any] = row.values()
+        values = row.values()
     elif isinstance(row, (list, tuple)):
         values = row
     else:
         values = (row,)
-    text = "\x00".join(v for v in values if isinstance(v, str))
-    pattern = _REGISTRY.pattern
-    return bool(text) and pattern is not None and pattern.search(text) is not None
+    return (v for v in values if isinstance(v, str))
 
 
 def _before_execute(
     _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool
 ) -> tuple[str, Any]:
-    if not parameters or _REGISTRY.pattern is None:
+    pattern = _REGISTRY.pattern
+    if not parameters or pattern is None:
+        return statement, parameters
+    rows = parameters if executemany else (parameters,)
+    # One search over every string of the statement (a bulk insert of thousands of events
+    # included); rows are rewritten only when it finds something, which is rare.
+    if pattern.search("\x00".join(s for row in rows for s in _strings(row))) is None:
         return statement, parameters
     if executemany:
-        if any(_needs_scrub(row) for row in parameters):
-            parameters = type(parameters)(_scrub(row) for row in parameters)
-    elif _needs_scrub(parameters):
-        parameters = _scrub(parameters)
-    return statement, parameters
+        return statement, type(parameters)(_scrub(row) for row in parameters)
+    return statement, _scrub(parameters)
 
 
 def install_database_redaction(engine: Any) -> None:
