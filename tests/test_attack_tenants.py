@@ -253,7 +253,7 @@ async def test_stores_of_one_seller_see_the_reuse_but_not_which_order(
 
 FOURPX_KEY = "4pxKey/Live+7Qz"  # '/' and '+' so that its URL-encoded form differs
 FOURPX_SECRET = "4pxSecret-9Wv-live"
-YUN_CODE = "C88001"
+YUN_CODE = "C88001-LIVE"
 YUN_SECRET = "yunSecret=Live9Q"
 
 
@@ -545,12 +545,12 @@ async def test_a_tenants_own_carrier_account_serves_its_numbers_only(
     from tracking.pipeline import pull
     from tracking.policies import POLICIES
 
-    monkeypatch.setenv("TRACK_EVIDENCE_YUNEXPRESS__CUSTOMER_CODE", "SERVER01")
+    monkeypatch.setenv("TRACK_EVIDENCE_YUNEXPRESS__CUSTOMER_CODE", "SERVER-0001")
     monkeypatch.setenv("TRACK_EVIDENCE_YUNEXPRESS__API_SECRET", "server-secret-77")
     monkeypatch.setenv("TRACK_EVIDENCE_YUNEXPRESS__BASE_URL", "https://yun.test/api")
     accounts = tmp_path / "tenants.toml"
     accounts.write_text(
-        '[alice.yunexpress]\ncustomer_code = "ALICE01"\napi_secret = "alice-secret-42"\n',
+        '[alice.yunexpress]\ncustomer_code = "ALICE-0001"\napi_secret = "alice-secret-42"\n',
         encoding="utf-8",
     )
     settings = Settings(_env_file=None, tenant_credentials_file=accounts)  # type: ignore[call-arg]
@@ -586,10 +586,10 @@ async def test_a_tenants_own_carrier_account_serves_its_numbers_only(
                 policy=POLICIES["default"],
                 tenant=tenant,
             )
-    assert seen == {numbers["alice"]: "ALICE01", numbers["bob"]: "SERVER01"}
+    assert seen == {numbers["alice"]: "ALICE-0001", numbers["bob"]: "SERVER-0001"}
     engine.dispose()
     stored = database_text(db)
-    for secret in ("alice-secret-42", "server-secret-77", "ALICE01", "SERVER01"):
+    for secret in ("alice-secret-42", "server-secret-77", "ALICE-0001", "SERVER-0001"):
         assert secret not in stored
 
 
@@ -609,3 +609,13 @@ def test_a_tenant_credentials_file_is_checked_line_by_line(tmp_path: Path) -> No
             read_tenant_credentials(path, all_carriers())
         assert str(path) in str(caught.value)
         assert "\n" not in str(caught.value).strip()
+
+
+def test_short_or_numeric_credentials_never_rewrite_stored_data() -> None:
+    """A six-digit customer number must not eat tracking numbers or exchange digests."""
+    from tracking.redaction import redact, register_secrets
+
+    register_secrets(["100254", "ab12cd34ef", "Live-Key-9Q7"])
+    for text in ("LP00100254CN", "ab12cd34ef" + "0" * 54, "order 100254"):
+        assert redact(text, params=False) == text
+    assert redact("key Live-Key-9Q7 refused", params=False) == "key [REDACTED] refused"

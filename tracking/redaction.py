@@ -18,8 +18,11 @@ The passes, each through `redact`:
   arguments and tracebacks (`--debug`) are scrubbed after formatting;
 * **bundles**: are rendered from the database, and so hold what it holds.
 
-Values shorter than `MIN_SECRET_LENGTH` characters are not treated as secrets: replacing every
-occurrence of a two-letter "secret" would rewrite unrelated text (order ids, place names).
+Only distinctive values are searched for (`distinctive`): at least `MIN_SECRET_LENGTH`
+characters, and longer still when made only of digits (24) or hex digits (16). Replacing every
+occurrence of a short or numeric "secret" (a six-digit customer number) would rewrite tracking
+numbers, timestamps and the sha256 digests that link stored exchanges; such values are still
+cut from the carrier's own request URLs and bodies (`carriers.http`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "MIN_SECRET_LENGTH",
     "REDACTED",
     "SENSITIVE_PARAMS",
+    "distinctive",
     "install_database_redaction",
     "install_log_redaction",
     "redact",
@@ -47,7 +51,8 @@ __all__ = [
 ]
 
 REDACTED = "[REDACTED]"
-MIN_SECRET_LENGTH = 6
+MIN_SECRET_LENGTH = 8
+_HEX = re.compile(r"[0-9a-fA-F]+")
 
 SENSITIVE_PARAMS: frozenset[str] = frozenset(
     {"app_key", "access_token", "sign", "token", "apikey", "api_key", "secret", "key"}
@@ -69,9 +74,20 @@ def _b64_forms(raw: bytes) -> set[str]:
     return forms
 
 
+def distinctive(value: str) -> bool:
+    """Whether `value` is unlikely to occur by chance in stored text (see the module doc)."""
+    if len(value) < MIN_SECRET_LENGTH:
+        return False
+    if value.isdigit():
+        return len(value) >= 24
+    if _HEX.fullmatch(value):
+        return len(value) >= 16
+    return True
+
+
 def secret_forms(values: Iterable[str]) -> list[str]:
     """Every encoding of `values` (one carrier account's credentials) worth looking for."""
-    secrets = sorted({v for v in values if v and len(v) >= MIN_SECRET_LENGTH})
+    secrets = sorted({v for v in values if distinctive(v)})
     forms: set[str] = set()
     for value in secrets:
         quoted = {quote(value, safe=""), quote_plus(value, safe="")}
