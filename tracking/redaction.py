@@ -6,7 +6,12 @@ is known in every encoding a carrier exchange or an error message may carry it i
 URL-encoded (`%2F` and `%2f`, `+` for spaces), JSON-escaped, base64 (standard and URL-safe,
 padded or not), and for each pair of one carrier account's values the base64 of `a:b` and
 `a&b` (HTTP Basic credentials; YunExpress joins with `&`). Query and form parameters named like
-credentials (`app_key`, `sign`, `token`, ...) are redacted whatever their value.
+credentials (`app_key`, `sign`, `token`, ...) are redacted from logs whatever their value.
+
+Finding is cheap, replacing is rare: a text is first searched with `in` for a few short probes
+per value (the value, its URL-encoded and JSON forms, and the base64 of its first 3k bytes,
+which begins the base64 of the value and of every pair it is in); only a text holding one is
+rewritten with every form.
 
 The passes, each through `redact`:
 
@@ -33,7 +38,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
-from itertools import permutations
+from itertools import chain, permutations
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -85,19 +90,41 @@ def distinctive(value: str) -> bool:
     return True
 
 
-def secret_forms(values: Iterable[str]) -> list[str]:
-    """Every encoding of `values` (one carrier account's credentials) worth looking for."""
+def _probes(value: str) -> set[str]:
+    """Short forms of `value` that every one of its encodings contains.
+
+    Base64 works in 3-byte groups from the start, so the base64 of `value`, and of every
+    `value:other` / `value&other` pair, begins with the base64 of `value`'s first 3k bytes:
+    searching for that prefix finds all of them at once.
+    """
+    quoted = {quote(value, safe=""), quote_plus(value, safe="")}
+    probes = {value, *quoted, *(re.sub(r"%[0-9A-F]{2}", _lower, q) for q in quoted)}
+    probes.add(json.dumps(value)[1:-1])
+    raw = value.encode("utf-8")
+    head = raw[: len(raw) // 3 * 3]
+    probes |= {base64.b64encode(head).decode(), base64.urlsafe_b64encode(head).decode()}
+    return probes
+
+
+def secret_forms(values: Iterable[str], *, probes_only: bool = False) -> list[str]:
+    """Every encoding of `values` (one carrier account's credentials) worth looking for,
+    longest first; with `probes_only`, the few short forms that find any of them (`_probes`).
+    """
     secrets = sorted({v for v in values if distinctive(v)})
     forms: set[str] = set()
     for value in secrets:
-        quoted = {quote(value, safe=""), quote_plus(value, safe="")}
-        forms |= {value, *quoted, *(re.sub(r"%[0-9A-F]{2}", _lower, q) for q in quoted)}
-        forms.add(json.dumps(value)[1:-1])
-        forms |= _b64_forms(value.encode("utf-8"))
-    for first, second in permutations(secrets, 2):
-        for joiner in (":", "&"):
-            forms |= _b64_forms(f"{first}{joiner}{second}".encode())
+        forms |= _probes(value)
+        if not probes_only:
+            forms |= _b64_forms(value.encode("utf-8"))
+    if not probes_only:
+        for first, second in permutations(secrets, 2):
+            for joiner in (":", "&"):
+                forms |= _b64_forms(f"{first}{joiner}{second}".encode())
     return sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def _alternation(forms: Iterable[str]) -> str:
+    return "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
 
 
 def _lower(match: re.Match[str]) -> str:
@@ -105,21 +132,28 @@ def _lower(match: re.Match[str]) -> str:
 
 
 class _Registry:
-    """The secrets known to this process, as one compiled pattern."""
+    """The secrets known to this process: `probes` find one (a few short strings, searched
+    with `in`, several times faster than one regular expression); `full` replaces every form."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._forms: set[str] = set()
-        self.pattern: re.Pattern[str] | None = None
+        self.probes: tuple[str, ...] = ()
+        self.full: re.Pattern[str] | None = None
+
+    def found(self, text: str) -> bool:
+        return any(probe in text for probe in self.probes)
 
     def add(self, values: Iterable[str]) -> None:
+        values = list(values)
         forms = set(secret_forms(values))
         if forms <= self._forms:
             return
         with self._lock:
             self._forms |= forms
-            ordered = sorted(self._forms, key=len, reverse=True)
-            self.pattern = re.compile("|".join(re.escape(f) for f in ordered))
+            probes = set(self.probes) | set(secret_forms(values, probes_only=True))
+            self.full = re.compile(_alternation(self._forms))
+            self.probes = tuple(sorted(probes))
 
 
 _REGISTRY = _Registry()
@@ -137,32 +171,41 @@ def redact(text: str, *, params: bool = True) -> str:
     The database pass leaves parameters alone (`params=False`): a tenant's webhook URL may
     carry its own `token=` that must be stored as given.
     """
-    pattern = _REGISTRY.pattern
-    if pattern is not None and pattern.search(text):
-        text = pattern.sub(REDACTED, text)
+    full = _REGISTRY.full
+    if full is not None and _REGISTRY.found(text):
+        text = full.sub(REDACTED, text)
     if params and "=" in text:
         text = _PARAM.sub(r"\1" + REDACTED, text)
     return text
 
 
-def bytes_pattern(values: Iterable[str]) -> re.Pattern[bytes] | None:
-    """One compiled search for `values` in all their forms, over bytes (None: nothing)."""
+BytesMatcher = tuple[tuple[bytes, ...], re.Pattern[bytes]]
+"""(probes, full): the first find a secret fast, the second replaces all its forms."""
+
+
+def bytes_pattern(values: Iterable[str]) -> BytesMatcher | None:
+    """Compiled searches for `values` in all their forms, over bytes (None: nothing)."""
+    values = list(values)
     forms = secret_forms(values)
     if not forms:
         return None
-    return re.compile(b"|".join(re.escape(f.encode("utf-8")) for f in forms))
+    probes = secret_forms(values, probes_only=True)
+    return (
+        tuple(p.encode("utf-8") for p in probes),
+        re.compile(_alternation(forms).encode("utf-8")),
+    )
 
 
-def redact_bytes(data: bytes, pattern: re.Pattern[bytes] | None) -> bytes:
-    """`data` (UTF-8 or not) without any match of `pattern` (see `bytes_pattern`).
+def redact_bytes(data: bytes, matcher: BytesMatcher | None) -> bytes:
+    """`data` (UTF-8 or not) without any secret `matcher` knows (see `bytes_pattern`).
 
     Bytes that hold no secret come back as they are (the same object): one compiled search
     over the whole body, and only a body that holds a secret is rewritten. A carrier can
     only echo the credentials it was sent, so each carrier's bodies are searched for its own.
     """
-    if pattern is None or pattern.search(data) is None:
+    if matcher is None or not any(probe in data for probe in matcher[0]):
         return data
-    return pattern.sub(REDACTED.encode("ascii"), data)
+    return matcher[1].sub(REDACTED.encode("ascii"), data)
 
 
 # -- database ----------------------------------------------------------------------------------
@@ -178,27 +221,25 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def _strings(row: Any) -> Iterable[str]:
-    values: Iterable[Any]
-    if isinstance(row, dict):
-        values = row.values()
-    elif isinstance(row, (list, tuple)):
-        values = row
-    else:
-        values = (row,)
-    return (v for v in values if isinstance(v, str))
+def _values(rows: Any) -> Iterable[Any]:
+    """Every parameter value of `rows` (tuples or mappings), flattened."""
+    if isinstance(rows[0], dict):
+        return chain.from_iterable(row.values() for row in rows)
+    if isinstance(rows[0], (list, tuple)):
+        return chain.from_iterable(rows)
+    return rows  # type: ignore[no-any-return]
 
 
 def _before_execute(
     _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool
 ) -> tuple[str, Any]:
-    pattern = _REGISTRY.pattern
-    if not parameters or pattern is None:
+    if not parameters or not _REGISTRY.probes:
         return statement, parameters
     rows = parameters if executemany else (parameters,)
     # One search over every string of the statement (a bulk insert of thousands of events
     # included); rows are rewritten only when it finds something, which is rare.
-    if pattern.search("\x00".join(s for row in rows for s in _strings(row))) is None:
+    text = "\x00".join([v for v in _values(rows) if type(v) is str])
+    if not text or not _REGISTRY.found(text):
         return statement, parameters
     if executemany:
         return statement, type(parameters)(_scrub(row) for row in parameters)
