@@ -150,15 +150,13 @@ def test_a_secret_echoed_by_a_carrier_is_stored_logged_and_bundled_nowhere(
     assert "app_key=[REDACTED]" in logs
 
 
-def test_every_string_written_to_the_database_is_scrubbed(
-    sqlite_url: str, make_engine: Any
-) -> None:
+def test_every_string_written_to_the_database_is_scrubbed(db_url: str, make_engine: Any) -> None:
     """Whatever path a secret takes to the database (here a failure message), it is scrubbed."""
     from tracking.domain import CarrierFailure, ErrorKind, NumberResult
     from tracking.redaction import register_secrets
     from tracking.repository import store_results
 
-    engine = make_engine(sqlite_url)
+    engine = make_engine(db_url)
     register_secrets(["pushToken-Live-42", "acct-7788"])
     basic = base64.b64encode(b"acct-7788:pushToken-Live-42").decode()
     with engine.begin() as connection:
@@ -166,7 +164,7 @@ def test_every_string_written_to_the_database_is_scrubbed(
             sa.text(
                 "INSERT INTO shipments (tenant, carrier, tracking_number, role, carrier_name, "
                 "state, carrier_status, final, poll_count, created_at) VALUES ('t', '17track', "
-                "'LP1', 'origin', '', 'new', '', 0, 0, '2026-11-01 00:00:00')"
+                "'LP1', 'origin', '', 'new', '', false, 0, '2026-11-01 00:00:00+00')"
             )
         )
         sid = connection.execute(sa.text("SELECT id FROM shipments")).scalar_one()

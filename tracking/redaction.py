@@ -37,7 +37,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain, permutations
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -214,20 +214,20 @@ def redact_bytes(data: bytes, matcher: BytesMatcher | None) -> bytes:
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value, params=False)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: _scrub(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_scrub(v) for v in value)
     return value
 
 
-def _values(rows: Any) -> Iterable[Any]:
+def _values(rows: Sequence[Any]) -> Iterable[Any]:
     """Every parameter value of `rows` (tuples or mappings), flattened."""
-    if isinstance(rows[0], dict):
+    if isinstance(rows[0], Mapping):
         return chain.from_iterable(row.values() for row in rows)
     if isinstance(rows[0], (list, tuple)):
         return chain.from_iterable(rows)
-    return rows  # type: ignore[no-any-return]
+    return rows
 
 
 def _before_execute(
@@ -235,13 +235,16 @@ def _before_execute(
 ) -> tuple[str, Any]:
     if not parameters or not _REGISTRY.probes:
         return statement, parameters
-    rows = parameters if executemany else (parameters,)
+    # One mapping even when `executemany` (SQLAlchemy's "insertmanyvalues" batches on
+    # PostgreSQL pass one dict for many rows).
+    many = executemany and not isinstance(parameters, Mapping)
+    rows = parameters if many else (parameters,)
     # One search over every string of the statement (a bulk insert of thousands of events
     # included); rows are rewritten only when it finds something, which is rare.
     text = "\x00".join([v for v in _values(rows) if type(v) is str])
     if not text or not _REGISTRY.found(text):
         return statement, parameters
-    if executemany:
+    if many:
         return statement, type(parameters)(_scrub(row) for row in parameters)
     return statement, _scrub(parameters)
 
