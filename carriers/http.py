@@ -30,6 +30,7 @@ from tracking.exceptions import (
     RateLimitedError,
     TransportError,
 )
+from tracking.redaction import bytes_pattern, redact_bytes, register_secrets, secret_forms
 
 __all__ = [
     "ALLOWED_RESPONSE_HEADERS",
@@ -181,7 +182,11 @@ class CarrierHttp:
         self.carrier = carrier
         self.adapter_version = adapter_version
         self.rate_limit = rate_limit
-        self.secrets = tuple(s for s in secrets if s)
+        # Every encoding of each value (URL-encoded, base64, Basic pairs), known process-wide
+        # too, so that logs and the database never hold them (`tracking.redaction`).
+        self.secrets = tuple(dict.fromkeys([*secret_forms(secrets), *(s for s in secrets if s)]))
+        register_secrets(secrets)
+        self._echo = bytes_pattern(secrets)  # this account's values, in a body echoing them
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.deadline = deadline
@@ -326,6 +331,8 @@ class CarrierHttp:
             request_body=request_body,
             status=response.status_code,
             headers=headers,
-            body=body,
+            # A carrier echoing a credential back (an error page quoting the key) has it
+            # replaced before the body is hashed, parsed or stored.
+            body=redact_bytes(body, self._echo),
             fetched_at=datetime.now(UTC),
         )

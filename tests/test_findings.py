@@ -33,6 +33,7 @@ from tracking.domain import (
 )
 from tracking.findings import CATALOGUE, finding, redact_other_stores
 from tracking.findings_history import finding_histories, finding_history
+from tracking.isolation import set_group
 from tracking.policies import POLICIES
 from tracking.repository import recompute_verdicts, store_results, upsert_orders
 from tracking.storage import transaction
@@ -739,10 +740,10 @@ def add_order(
                     "last_run_id": "r1",
                     "created_at": NOW,
                     "updated_at": NOW,
-                    "_shipment_key": ("cainiao", number),
+                    "_shipment_key": (tenant, "cainiao", number),
                 }
             ],
-            shipments=[("cainiao", number)],
+            shipments=[(tenant, "cainiao", number)],
         )
 
 
@@ -760,12 +761,14 @@ def _exchange(number: str, body: bytes, at: datetime) -> Exchange:
     )
 
 
-def _shipment_id(engine: sa.Engine, number: str) -> int:
+def _shipment_ids(engine: sa.Engine, number: str) -> list[int]:
+    """Every tenant's shipment of `number` (each tenant has its own)."""
     with engine.connect() as connection:
-        return int(
+        return list(
             connection.execute(
-                sa.text("SELECT id FROM shipments WHERE tracking_number = :n"), {"n": number}
-            ).scalar_one()
+                sa.text("SELECT id FROM shipments WHERE tracking_number = :n ORDER BY id"),
+                {"n": number},
+            ).scalars()
         )
 
 
@@ -791,38 +794,40 @@ def track(
         )
         for stage, day, country in stages
     )
-    store_results(
-        engine,
-        shipment_ids={number: _shipment_id(engine, number)},
-        results=[
-            NumberResult(
-                number,
-                (exchange,),
-                TrackResult(number, events, final=final, destination_country="RU"),
-            )
-        ],
-        now=at,
-        run_id=None,
-    )
+    for sid in _shipment_ids(engine, number):
+        store_results(
+            engine,
+            shipment_ids={number: sid},
+            results=[
+                NumberResult(
+                    number,
+                    (exchange,),
+                    TrackResult(number, events, final=final, destination_country="RU"),
+                )
+            ],
+            now=at,
+            run_id=None,
+        )
     return exchange.sha256
 
 
 def not_found(engine: sa.Engine, number: str, *, at: datetime) -> None:
     """Store the carrier's "no such number" answer for `number`, asked at `at`."""
     exchange = _exchange(number, f"{number}|not found|{at.isoformat()}".encode(), at)
-    store_results(
-        engine,
-        shipment_ids={number: _shipment_id(engine, number)},
-        results=[
-            NumberResult(
-                number,
-                (exchange,),
-                CarrierFailure(number, ErrorKind.NOT_FOUND, "no such number"),
-            )
-        ],
-        now=at,
-        run_id=None,
-    )
+    for sid in _shipment_ids(engine, number):
+        store_results(
+            engine,
+            shipment_ids={number: sid},
+            results=[
+                NumberResult(
+                    number,
+                    (exchange,),
+                    CarrierFailure(number, ErrorKind.NOT_FOUND, "no such number"),
+                )
+            ],
+            now=at,
+            run_id=None,
+        )
 
 
 FULL = [
@@ -858,6 +863,7 @@ def judge_db(engine: sa.Engine, ids: Sequence[int], *, now: datetime = NOW) -> d
 
 def test_number_shared_across_stores_is_found_on_both_orders(db_url: str, make_engine: Any) -> None:
     engine = make_engine(db_url)
+    set_group(engine, group="seller-1", tenants=["shop-a", "shop-b"])  # one seller's stores
     add_order(engine, "A1", "LP00000000000001", tenant="shop-a")
     add_order(engine, "B1", "LP00000000000001", tenant="shop-b")
     add_order(engine, "C1", "LP00000000000002", tenant="shop-a")
@@ -873,11 +879,30 @@ def test_number_shared_across_stores_is_found_on_both_orders(db_url: str, make_e
     assert (c.status, c.findings) == ("pass", ())
 
 
+def test_a_number_shared_with_an_unrelated_store_changes_neither_verdict(
+    db_url: str, make_engine: Any
+) -> None:
+    """Stores of different sellers (no common account group) are never compared."""
+    engine = make_engine(db_url)
+    set_group(engine, group="seller-1", tenants=["shop-a", "shop-c"])
+    add_order(engine, "A1", "LP00000000000001", tenant="shop-a")
+    track(engine, "LP00000000000001", FULL, final=True)
+    ids = pks(engine)
+    assert judge_db(engine, [ids["shop-a/A1"]])[ids["shop-a/A1"]].status == "pass"
+    add_order(engine, "B1", "LP00000000000001", tenant="shop-b")
+    track(engine, "LP00000000000001", FULL, final=True)
+    ids = pks(engine)
+    judged = judge_db(engine, list(ids.values()), now=NOW + timedelta(hours=1))
+    assert {judged[pk].status for pk in ids.values()} == {"pass"}
+    assert stored_findings(engine) == {"shop-a/A1": [], "shop-b/B1": []}
+
+
 def test_judging_one_order_refreshes_the_order_it_shares_with(
     db_url: str, make_engine: Any
 ) -> None:
     """A new order reusing an old order's number makes the old order's verdict fail too."""
     engine = make_engine(db_url)
+    set_group(engine, group="seller-1", tenants=["shop-a", "shop-b"])
     add_order(engine, "A1", "LP00000000000001")
     track(engine, "LP00000000000001", FULL, final=True)
     ids = pks(engine)
@@ -911,6 +936,7 @@ def test_cross_order_check_is_one_query_per_chunk(sqlite_url: str, make_engine: 
 
 def test_finding_history_records_when_a_finding_is_resolved(db_url: str, make_engine: Any) -> None:
     engine = make_engine(db_url)
+    set_group(engine, group="seller-1", tenants=["shop-a", "shop-b"])
     add_order(engine, "A1", "LP00000000000001")
     add_order(engine, "B1", "LP00000000000001", tenant="shop-b")
     add_order(engine, "C1", "LP00000000000002")

@@ -77,11 +77,11 @@ def seed(engine: sa.Engine) -> dict[str, int]:
                     "last_run_id": "r1",
                     "created_at": NOW,
                     "updated_at": NOW,
-                    "_shipment_key": ("cainiao", number),
+                    "_shipment_key": ("shop", "cainiao", number),
                 }
                 for i, number in enumerate(("LP1", "LP2"))
             ],
-            shipments=[("cainiao", "LP1"), ("cainiao", "LP2")],
+            shipments=[("shop", "cainiao", "LP1"), ("shop", "cainiao", "LP2")],
         )
         rows = connection.execute(sa.text("SELECT tracking_number, id FROM shipments"))
         return {number: sid for number, sid in rows}

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from carriers.base import CarrierInfo
+from tracking.findings import redact_other_stores
 from tracking.parcels import parcel_orders
 from tracking.repository import OrderBundleData, bundles_for, iter_order_ids, load_orders_data
 from tracking.storage import OrderRecord, VerdictRecord
@@ -52,14 +53,16 @@ def _milestones(raw: Mapping[str, Any], events: Sequence[EventView]) -> tuple[Mi
     return tuple(views)
 
 
-def _findings(raw: Sequence[Mapping[str, Any]]) -> tuple[FindingView, ...]:
+def _findings(raw: Sequence[Mapping[str, Any]], *, tenant: str) -> tuple[FindingView, ...]:
+    """Stored findings as views of `tenant`'s order: another store's order is never named
+    (bundles print these pointers; `tracking.isolation`)."""
     return tuple(
         FindingView(
             code=f["code"],
             severity=f["severity"],
             message=f["message"],
             message_zh=f.get("message_zh", ""),
-            evidence=tuple(f.get("evidence", ())),
+            evidence=redact_other_stores(f.get("evidence", ()), tenant=tenant),
         )
         for f in raw
     )
@@ -135,7 +138,7 @@ def order_evidence(
         verdict=verdict.status,
         policy=verdict.policy,
         milestones=_milestones(raw, data.events),
-        findings=_findings(json.loads(verdict.findings)),
+        findings=_findings(json.loads(verdict.findings), tenant=order.tenant),
         events=data.events,
         legs=legs,
         exchanges=data.exchanges,

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
@@ -16,12 +17,14 @@ import click
 import sqlalchemy as sa
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from carriers.base import CarrierInfo
 from carriers.registry import all_carriers, get_carrier
 from tracking import __version__
+from tracking.cli_groups import groups_app
 from tracking.config import Settings, get_settings, load_carrier_settings
 from tracking.detect import detect
 from tracking.domain import CarrierFailure, TrackResult
@@ -33,6 +36,7 @@ from tracking.parcels import further_numbers, status_parcels
 from tracking.pipeline import ProgressHook, PullReport, pull, refresh
 from tracking.policies import POLICIES, Policy, resolve_policy
 from tracking.profiles.cli import register as register_formats
+from tracking.redaction import install_log_redaction, redact
 from tracking.report import register as register_report
 from tracking.report import rejudge
 from tracking.runtime import tune_gc
@@ -80,6 +84,7 @@ def _main(
     _state["db"] = db
     _state["debug"] = debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr)
+    install_log_redaction()  # `--debug` logs carrier URLs: never their keys
 
 
 def _settings() -> Settings:
@@ -90,7 +95,8 @@ def _settings() -> Settings:
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    text = escape(redact(message))  # a carrier's echo of a key never reaches the terminal
+    err.print(f"[bold red]error:[/] {text}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -108,7 +114,8 @@ def _errors() -> Iterator[None]:
         _fail(str(exc))
     except Exception as exc:
         if _state["debug"]:
-            raise
+            err.print(escape(redact(traceback.format_exc())), highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
         _fail(f"internal error ({type(exc).__name__}: {exc}); re-run with --debug for details")
 
 
@@ -454,12 +461,12 @@ def status_command(
                 "milestones": json.loads(r.milestones),
                 "findings": json.loads(r.findings),
                 "computed_at": r.computed_at.isoformat(),
-                "legs": legs.get((r.carrier, r.tracking_number), []),
+                "legs": legs.get((r.tenant, r.carrier, r.tracking_number), []),
                 "parcels": status_parcels(  # a split order's parcels, the first included
                     (r.carrier or "", r.tracking_number),
                     split[r.pk],
                     json.loads(r.milestones),
-                    legs,
+                    {(c, n): chain for (t, c, n), chain in legs.items() if t == r.tenant},
                 )
                 if r.pk in split
                 else [],
@@ -496,11 +503,12 @@ def status_command(
         out.print(table)
 
 
-def _legs(connection: Any, numbers: list[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Chain of custody per origin shipment: the origin leg, then the legs it handed over to."""
+def _legs(connection: Any, numbers: list[str]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """Chain of custody per origin shipment (tenant, carrier, number): the origin leg, then
+    the legs it handed over to."""
     s = ShipmentRecord.__table__  # type: ignore[attr-defined]
     child = s.alias("child")
-    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    found: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     if not numbers:
         return found
     query = (
@@ -518,7 +526,7 @@ def _legs(connection: Any, numbers: list[str]) -> dict[tuple[str, str], list[dic
         .order_by(s.c.id, child.c.id)
     )
     for row in connection.execute(query):
-        chain = found.setdefault((row.carrier, row.tracking_number), [])
+        chain = found.setdefault((row.tenant, row.carrier, row.tracking_number), [])
         if not chain:
             chain.append(
                 {
@@ -780,6 +788,7 @@ def verify_command(
 
 keys_app = typer.Typer(help="Signing keys and API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(groups_app, name="groups")
 
 
 @keys_app.command("signing")

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tracking.exceptions import ConfigError
+from tracking.redaction import register_secrets
 
 __all__ = [
     "CarrierSettings",
@@ -63,7 +64,12 @@ class Settings(BaseSettings):
     allow_internal_webhooks: bool = False
     """Let webhook URLs reach loopback, private and link-local addresses (self-hosting only)."""
 
-    @field_validator("signing_key", "config_file", "rates_file", mode="before")
+    tenant_credentials_file: Path | None = None
+    """TOML of tenants' own carrier accounts (`tracking.tenant_carriers`); never in the DB."""
+
+    @field_validator(
+        "signing_key", "config_file", "rates_file", "tenant_credentials_file", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`TRACK_EVIDENCE_SIGNING_KEY=` (empty) means no key, never the current folder."""
@@ -139,7 +145,9 @@ def load_carrier_settings(
         from_env = model()
         explicit = from_env.model_dump(exclude_unset=True)
         merged = {**values, **explicit, **(overrides or {})}
-        return model(**merged)
+        built = model(**merged)
+        register_secrets(built.secret_values())  # never in logs, the database or bundles
+        return built
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

@@ -1,8 +1,10 @@
-"""Cross-order checks: tracking numbers cited by more than one order, across every store.
+"""Cross-order checks: tracking numbers cited by more than one order of one seller.
 
 One indexed query per chunk of orders (`orders.tracking_number` is indexed), never a loop over
 all orders: the chunk's numbers go into one `IN (...)` and every order citing one of them
-comes back. The validator turns the result into `number.shared` findings.
+comes back. Only orders of the same account group count (the stores of one seller, see
+`tracking.isolation`): an unrelated tenant citing the number is neither revealed nor able to
+change the verdict. The validator turns the result into `number.shared` findings.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tracking.isolation import group_keys
 from tracking.storage import OrderParcelRecord, OrderRecord, VerdictRecord
 
 __all__ = [
@@ -49,10 +52,11 @@ class OrderRef:
 def shared_tracking(
     connection: Connection, orders: Sequence[tuple[int, str]]
 ) -> dict[int, tuple[OrderRef, ...]]:
-    """For each (order pk, tracking number), the *other* orders citing the same number.
+    """For each (order pk, tracking number), the *other* orders of its account group citing
+    the same number.
 
-    Orders with no other order citing their number are left out. Empty numbers are ignored.
-    One query per 1,000 distinct numbers.
+    Orders with no such order are left out. Empty numbers are ignored. One query per 1,000
+    distinct numbers, and one for the groups of the tenants found.
     """
     numbers = sorted({number for _, number in orders if number})
     holders: dict[str, list[OrderRef]] = defaultdict(list)
@@ -73,10 +77,21 @@ def shared_tracking(
         for pk, tenant, order_id, number, group in parcels:
             holders[number].append(OrderRef(tenant, order_id, pk, group or ""))
     found: dict[int, tuple[OrderRef, ...]] = {}
+    shared = {number: refs for number, refs in holders.items() if len(refs) > 1}
+    if not shared:
+        return found
+    group_of = group_keys(connection, {ref.tenant for refs in shared.values() for ref in refs})
     for pk, number in orders:
-        group = holders.get(number, [])
-        if len(group) > 1:
-            found[pk] = tuple(sorted(ref for ref in group if ref.pk != pk))
+        refs = shared.get(number, [])
+        mine = next((ref for ref in refs if ref.pk == pk), None)
+        if mine is None:
+            continue
+        group = group_of[mine.tenant]
+        others = tuple(
+            sorted(ref for ref in refs if ref.pk != pk and group_of[ref.tenant] == group)
+        )
+        if others:
+            found[pk] = others
     return found
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import uuid
 from collections import Counter, defaultdict
@@ -28,6 +29,7 @@ from carriers.http import CarrierHttp, RequestLimiter, default_timeout
 from tracking.config import Settings, load_carrier_settings
 from tracking.detect import detect
 from tracking.ingest import OrderRow, OrdersFile, ParcelRow, RejectedRow, open_orders, write_errors
+from tracking.isolation import tenant_batches
 from tracking.parcels import P as PARCELS
 from tracking.parcels import store_parcels
 from tracking.repository import (
@@ -43,6 +45,7 @@ from tracking.repository import (
 )
 from tracking.sandbox import SandboxServer
 from tracking.storage import OrderRecord, RunRecord, ShipmentRecord, insert_ignore, transaction
+from tracking.tenant_carriers import TenantCarriers
 from tracking.validator import Policy
 
 __all__ = [
@@ -158,8 +161,15 @@ class _Bound:
 class Fetcher:
     """The carrier adapters of one run, sharing one `httpx.AsyncClient`."""
 
-    def __init__(self, bound: Mapping[str, _Bound], *, leg_carrier: str = "") -> None:
+    def __init__(
+        self,
+        bound: Mapping[str, _Bound],
+        *,
+        leg_carrier: str = "",
+        tenants: TenantCarriers | None = None,
+    ) -> None:
         self._bound = dict(bound)
+        self._tenants = tenants  # tenants' own carrier accounts, if any are configured
         self.leg_carrier = leg_carrier
         """Carrier that tracks last-mile legs whose carrier is not named ("" for none)."""
 
@@ -171,9 +181,16 @@ class Fetcher:
         return self._bound[code].info
 
     def requests_sent(self) -> int:
-        return sum(b.http.requests_sent for b in self._bound.values())
+        own = self._tenants.requests_sent() if self._tenants is not None else 0
+        return own + sum(b.http.requests_sent for b in self._bound.values())
 
-    async def track(self, code: str, numbers: Sequence[str]) -> list[Any]:
+    async def track(self, code: str, numbers: Sequence[str], *, tenant: str = "") -> list[Any]:
+        """Ask carrier `code` about `numbers`, all of them `tenant`'s: with the tenant's own
+        account when it has one (`tracking.tenant_carriers`), else the server's."""
+        if self._tenants is not None:
+            adapter = self._tenants.adapter(code, tenant)
+            if adapter is not None:
+                return await adapter.track(numbers)
         return await self._bound[code].adapter.track(numbers)
 
 
@@ -223,9 +240,24 @@ async def open_fetcher(
     ssl_context = httpx.create_ssl_context()
     async with contextlib.AsyncExitStack() as stack:
         bound: dict[str, _Bound] = {}
+        clients: dict[str, httpx.AsyncClient] = {}
+
+        def make_http(code: str, carrier_settings: Any, rate: RateLimit, key: str) -> CarrierHttp:
+            return CarrierHttp(
+                client=clients[code],
+                carrier=code,
+                adapter_version=carriers[code].adapter_version,
+                rate_limit=rate,
+                secrets=carrier_settings.secret_values(),
+                max_attempts=max_attempts or carrier_settings.max_attempts,
+                backoff=backoff,
+                deadline=(timeout_seconds or carrier_settings.timeout_seconds) * 1.5,
+                limiter=limiter_factory(key, rate) if limiter_factory else None,
+            )
+
         for code, info, carrier_settings, rate in plans:
             pool = rate.concurrency + 1
-            client = await stack.enter_async_context(
+            clients[code] = await stack.enter_async_context(
                 httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=sandbox.app) if sandbox else None,
                     verify=ssl_context,
@@ -234,20 +266,29 @@ async def open_fetcher(
                     follow_redirects=False,
                 )
             )
-            http = CarrierHttp(
-                client=client,
-                carrier=code,
-                adapter_version=info.adapter_version,
-                rate_limit=rate,
-                secrets=carrier_settings.secret_values(),
-                max_attempts=max_attempts or carrier_settings.max_attempts,
-                backoff=backoff,
-                deadline=(timeout_seconds or carrier_settings.timeout_seconds) * 1.5,
-                limiter=limiter_factory(code, rate) if limiter_factory else None,
-            )
+            http = make_http(code, carrier_settings, rate, code)
             bound[code] = _Bound(info, info.create(carrier_settings, http), http)
+
+        def tenant_http(code: str, tenant: str, carrier_settings: Any) -> CarrierHttp:
+            # The tenant's own account: its own rate limit (shared across workers by key).
+            server = bound[code].http.rate_limit
+            rate = RateLimit(
+                carrier_settings.rate_per_second or server.per_second,
+                concurrency=carrier_settings.concurrency or server.concurrency,
+            )
+            account = hashlib.sha256(tenant.encode()).hexdigest()[:16]  # short, fixed length
+            return make_http(code, carrier_settings, rate, f"{code}@{account}")
+
+        in_sandbox = sandbox is not None or sandbox_url is not None
+        tenants = (
+            None
+            if in_sandbox or settings.tenant_credentials_file is None
+            else TenantCarriers(
+                settings, carriers={c: carriers[c] for c in bound}, build_http=tenant_http
+            )
+        )
         leg_carrier = LAST_MILE_TRACKER if LAST_MILE_TRACKER in bound else ""
-        yield Fetcher(bound, leg_carrier=leg_carrier)
+        yield Fetcher(bound, leg_carrier=leg_carrier, tenants=tenants)
 
 
 class _Db:
@@ -408,9 +449,7 @@ async def _fetch_all(
 
     async def carrier_job(code: str, shipments: list[DueShipment]) -> None:
         info = fetcher.info(code)
-        batches = [
-            shipments[i : i + info.batch_size] for i in range(0, len(shipments), info.batch_size)
-        ]
+        batches = tenant_batches(shipments, info.batch_size)
         queue: asyncio.Queue[list[DueShipment]] = asyncio.Queue()
         for batch in batches:
             queue.put_nowait(batch)
@@ -428,7 +467,7 @@ async def _fetch_all(
                 except asyncio.QueueEmpty:
                     return
                 numbers = [s.tracking_number for s in batch]
-                results = await fetcher.track(code, numbers)
+                results = await fetcher.track(code, numbers, tenant=batch[0].tenant)
                 answer = Answer(
                     shipment_ids={s.tracking_number: s.id for s in batch},
                     results=results,
@@ -493,7 +532,7 @@ def _ingest(
 ) -> None:
     orders_file = orders_file or open_orders(path, tenant=tenant)
     chunk: list[dict[str, Any]] = []
-    keys: list[tuple[str, str]] = []
+    keys: list[tuple[str, str, str]] = []
     parcels: list[dict[str, Any]] = []
     now = datetime.now(UTC)
 
@@ -574,7 +613,7 @@ def order_row(
         "last_run_id": run_id,
         "created_at": now,
         "updated_at": now,
-        "_shipment_key": (carrier, row.tracking_number) if carrier else None,
+        "_shipment_key": (row.tenant, carrier, row.tracking_number) if carrier else None,
     }
 
 
@@ -810,7 +849,12 @@ def _probe_other_carriers(engine: Engine, *, run_id: str, codes: Sequence[str]) 
     shipments = ShipmentRecord.__table__  # type: ignore[attr-defined]
     with engine.connect() as connection:
         lost = connection.execute(
-            sa.select(shipments.c.id, shipments.c.carrier, shipments.c.tracking_number)
+            sa.select(
+                shipments.c.id,
+                shipments.c.carrier,
+                shipments.c.tracking_number,
+                shipments.c.tenant,
+            )
             .join(orders, orders.c.shipment_id == shipments.c.id)
             .where(
                 orders.c.last_run_id == run_id,
@@ -821,7 +865,7 @@ def _probe_other_carriers(engine: Engine, *, run_id: str, codes: Sequence[str]) 
         ).all()
     probes: list[dict[str, Any]] = []
     now = datetime.now(UTC)
-    for sid, carrier, number in lost:
+    for sid, carrier, number, tenant in lost:
         other = next(
             (c.carrier for c in detect(number, registry).candidates if c.carrier != carrier),
             None,
@@ -829,6 +873,7 @@ def _probe_other_carriers(engine: Engine, *, run_id: str, codes: Sequence[str]) 
         if other is not None:
             probes.append(
                 {
+                    "tenant": tenant,
                     "carrier": other,
                     "tracking_number": number,
                     "parent_id": sid,
@@ -843,7 +888,9 @@ def _probe_other_carriers(engine: Engine, *, run_id: str, codes: Sequence[str]) 
             )
     if probes:
         with transaction(engine) as connection:
-            insert_ignore(connection, shipments, probes, conflict=("carrier", "tracking_number"))
+            insert_ignore(
+                connection, shipments, probes, conflict=("tenant", "carrier", "tracking_number")
+            )
     return len(probes)
 
 

@@ -114,12 +114,13 @@ def upsert_orders(
     connection: Connection,
     *,
     orders: Sequence[Mapping[str, Any]],
-    shipments: Sequence[tuple[str, str]],
+    shipments: Sequence[tuple[str, str, str]],
 ) -> None:
-    """Insert or update orders and make sure their (carrier, number) shipments exist.
+    """Insert or update orders and make sure their (tenant, carrier, number) shipments exist.
 
-    Each order mapping holds the `orders` columns plus `_shipment_key` (carrier, number) or
-    None; the shipment id is resolved here.
+    Each order mapping holds the `orders` columns plus `_shipment_key` (tenant, carrier,
+    number) or None; the shipment id is resolved here. A shipment is its tenant's own: two
+    tenants citing one number never share it (`tracking.isolation`).
     """
     unique = sorted(set(shipments))
     insert_ignore(
@@ -127,6 +128,7 @@ def upsert_orders(
         S,
         [
             {
+                "tenant": t,
                 "carrier": c,
                 "tracking_number": n,
                 "role": "origin",
@@ -137,9 +139,9 @@ def upsert_orders(
                 "poll_count": 0,
                 "created_at": orders[0]["updated_at"],
             }
-            for c, n in unique
+            for t, c, n in unique
         ],
-        conflict=("carrier", "tracking_number"),
+        conflict=("tenant", "carrier", "tracking_number"),
     )
     ids = _shipment_ids(connection, unique)
     rows = []
@@ -152,21 +154,21 @@ def upsert_orders(
 
 
 def _shipment_ids(
-    connection: Connection, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], int]:
-    found: dict[tuple[str, str], int] = {}
+    connection: Connection, keys: Sequence[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], int]:
+    found: dict[tuple[str, str, str], int] = {}
     for start in range(0, len(keys), 400):
         chunk = keys[start : start + 400]
-        numbers = sorted({n for _, n in chunk})
+        numbers = sorted({n for _, _, n in chunk})
         rows = connection.execute(
-            sa.select(S.c.id, S.c.carrier, S.c.tracking_number).where(
+            sa.select(S.c.id, S.c.tenant, S.c.carrier, S.c.tracking_number).where(
                 S.c.tracking_number.in_(numbers)
             )
         )
         wanted = set(chunk)
-        for sid, carrier, number in rows:
-            if (carrier, number) in wanted:
-                found[(carrier, number)] = sid
+        for sid, tenant, carrier, number in rows:
+            if (tenant, carrier, number) in wanted:
+                found[(tenant, carrier, number)] = sid
     return found
 
 
@@ -178,6 +180,8 @@ class DueShipment:
     id: int
     carrier: str
     tracking_number: str
+    tenant: str
+    """Whose shipment: a carrier request carries one tenant's numbers only."""
 
 
 def due_shipments(
@@ -215,7 +219,7 @@ def due_shipments(
     else:
         base = sa.or_(S.c.id.in_(origin_ids), S.c.parent_id.in_(origin_ids))
     query = (
-        sa.select(S.c.id, S.c.carrier, S.c.tracking_number)
+        sa.select(S.c.id, S.c.carrier, S.c.tracking_number, S.c.tenant)
         .where(base, due, S.c.carrier.in_(codes))
         .order_by(S.c.next_poll_at.is_not(None), S.c.next_poll_at, S.c.id)
     )
@@ -258,7 +262,7 @@ def claim_due_shipments(
         sa.update(S)
         .where(S.c.id.in_(picked.scalar_subquery()))
         .values(next_poll_at=claimed_until)
-        .returning(S.c.id, S.c.carrier, S.c.tracking_number)
+        .returning(S.c.id, S.c.carrier, S.c.tracking_number, S.c.tenant)
     )
     with transaction(engine) as connection:
         rows = connection.execute(statement).all()
@@ -297,6 +301,7 @@ _EXCHANGE_COLUMNS = (
     "body_sha256",
     "fetched_at",
     "run_id",
+    "tenant",
 )
 _SQLITE_INSERT_EXCHANGE = (
     f"INSERT INTO exchanges ({', '.join(_EXCHANGE_COLUMNS)}) "
@@ -304,10 +309,22 @@ _SQLITE_INSERT_EXCHANGE = (
 )
 
 
+def _sole(tenants: set[str]) -> str | None:
+    """The one tenant an exchange answered for; None when several (never served)."""
+    return next(iter(tenants)) if len(tenants) == 1 else None
+
+
 def _store_exchanges(
-    connection: Connection, exchanges: Sequence[Exchange], run_id: str | None
+    connection: Connection,
+    exchanges: Sequence[Exchange],
+    run_id: str | None,
+    *,
+    tenants: Sequence[str | None],
 ) -> list[int]:
-    """Store raw exchanges (bodies content-addressed, once each); their new ids, in order."""
+    """Store raw exchanges (bodies content-addressed, once each); their new ids, in order.
+
+    `tenants[i]` is the tenant whose numbers exchange i carried (`exchanges.tenant`).
+    """
     bodies: dict[str, dict[str, Any]] = {}
     for exchange in exchanges:
         if exchange.sha256 not in bodies:
@@ -333,15 +350,16 @@ def _store_exchanges(
             x.sha256,
             x.fetched_at,
             run_id,
+            tenant,
         )
-        for x in exchanges
+        for x, tenant in zip(exchanges, tenants, strict=True)
     ]
     if connection.dialect.name == "sqlite":
         # Straight to the driver, one prepared statement: the rowid comes back for free.
         return [
             int(
                 connection.exec_driver_sql(
-                    _SQLITE_INSERT_EXCHANGE, (*row[:8], _sqlite_time(row[8]), row[9])
+                    _SQLITE_INSERT_EXCHANGE, (*row[:8], _sqlite_time(row[8]), *row[9:])
                 ).lastrowid
             )
             for row in rows
@@ -418,16 +436,29 @@ def store_answers(
                 (row.id, row)
                 for row in connection.execute(
                     sa.select(
-                        S.c.id, S.c.final, S.c.state, S.c.not_found_since, S.c.first_fetched_at
+                        S.c.id,
+                        S.c.final,
+                        S.c.state,
+                        S.c.not_found_since,
+                        S.c.first_fetched_at,
+                        S.c.tenant,
                     ).where(S.c.id.in_(wanted[start : start + 900]))
                 )
             )
         exchanges: dict[int, Exchange] = {}
+        owners: dict[int, set[str]] = defaultdict(set)  # exchange -> tenants it answered for
         for answer in answers:
             for result in answer.results:
+                owner = previous[answer.shipment_ids[result.tracking_number]].tenant
                 for exchange in result.exchanges:
                     exchanges.setdefault(id(exchange), exchange)
-        stored = _store_exchanges(connection, list(exchanges.values()), run_id)
+                    owners[id(exchange)].add(owner)
+        stored = _store_exchanges(
+            connection,
+            list(exchanges.values()),
+            run_id,
+            tenants=[_sole(owners[key]) for key in exchanges],
+        )
         exchange_ids = dict(zip(exchanges, stored, strict=True))
         links: set[tuple[int, int]] = set()
         events: list[tuple[Any, ...]] = []
@@ -461,6 +492,7 @@ def store_answers(
                         if leg.tracking_number and leg.tracking_number != result.tracking_number:
                             legs.append(
                                 {
+                                    "tenant": prev.tenant,
                                     "carrier": leg.carrier or leg_carrier,
                                     "tracking_number": leg.tracking_number,
                                     "parent_id": sid,
@@ -492,8 +524,8 @@ def store_answers(
             events.sort(key=lambda row: (row[0], row[1]))  # (shipment, dedup key)
             _apportion_new_events(counted, _insert_events(connection, events))
         if legs:
-            legs.sort(key=lambda row: (row["carrier"], row["tracking_number"]))
-            insert_ignore(connection, S, legs, conflict=("carrier", "tracking_number"))
+            legs.sort(key=lambda row: (row["tenant"], row["carrier"], row["tracking_number"]))
+            insert_ignore(connection, S, legs, conflict=("tenant", "carrier", "tracking_number"))
         # Stable: a shipment answered twice in the group keeps its later update last.
         updates.sort(key=lambda row: int(row["_id"]))
         _apply_updates(connection, updates)
@@ -787,6 +819,7 @@ def bundles_for(
                 X.c.status,
                 X.c.fetched_at,
                 X.c.headers,
+                X.c.tenant,
                 XB.c.sha256,
                 XB.c.size,
             )
@@ -809,7 +842,8 @@ def bundles_for(
                 for r in by_shipment.get(leg.id, ())
             )
             for x in exchanges.get(leg.id, []):
-                if x.sha256 not in seen:
+                # Only the order's tenant's own requests (`tracking.isolation`).
+                if x.sha256 not in seen and x.tenant == order.tenant:
                     pairs = tuple((str(k), str(v)) for k, v in json.loads(x.headers))
                     headers = dict(pairs)
                     seen[x.sha256] = ExchangeView(

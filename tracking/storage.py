@@ -25,8 +25,10 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from tracking.exceptions import StorageError
+from tracking.redaction import install_database_redaction
 
 __all__ = [
+    "AccountGroup",
     "EventRecord",
     "ExchangeBody",
     "ExchangeRecord",
@@ -108,15 +110,22 @@ class RunRecord(SQLModel, table=True):
 
 
 class ShipmentRecord(SQLModel, table=True):
-    """A (carrier, tracking number) pair; a last-mile leg links to its origin shipment."""
+    """A tenant's (carrier, tracking number); a last-mile leg links to its origin shipment.
+
+    One tenant's: two tenants citing one number each have their own shipment, fetched with
+    their own requests (see `tracking.isolation`).
+    """
 
     __tablename__ = "shipments"
     __table_args__ = (
-        sa.UniqueConstraint("carrier", "tracking_number", name="uq_shipment_carrier_number"),
+        sa.UniqueConstraint(
+            "tenant", "carrier", "tracking_number", name="uq_shipment_tenant_number"
+        ),
         sa.Index("ix_shipments_due", "next_poll_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(default="", max_length=128)
     carrier: str = Field(max_length=32)
     tracking_number: str = Field(max_length=64, index=True)
     parent_id: int | None = Field(default=None, foreign_key="shipments.id", index=True)
@@ -157,7 +166,7 @@ class OrderRecord(SQLModel, table=True):
     tracking_number: str = Field(max_length=64, index=True)
     carrier: str | None = Field(default=None, max_length=32)
     carrier_declared: str = Field(default="", max_length=256)
-    carrier_source: str = Field(default="declared", max_length=16)
+    carrier_source: str = Field(default="declared", max_length=32)
     destination_country: str = Field(max_length=2)
     destination_postal_code: str = Field(default="", max_length=32)
     destination_city: str = Field(default="", max_length=128)
@@ -193,7 +202,7 @@ class OrderParcelRecord(SQLModel, table=True):
     tracking_number: str = Field(max_length=64)
     carrier: str | None = Field(default=None, max_length=32)
     carrier_declared: str = Field(default="", max_length=256)
-    carrier_source: str = Field(default="declared", max_length=16)
+    carrier_source: str = Field(default="declared", max_length=32)
     shipment_id: int | None = Field(default=None, foreign_key="shipments.id", index=True)
     source: str = Field(default="", max_length=1024)
     created_at: datetime = Field(default_factory=_now, sa_column=_utc_column())
@@ -229,6 +238,8 @@ class ExchangeRecord(SQLModel, table=True):
     body_sha256: str = Field(foreign_key="exchange_bodies.sha256", max_length=64, index=True)
     fetched_at: datetime = Field(sa_column=_utc_column())
     run_id: str | None = Field(default=None, max_length=36)
+    tenant: str | None = Field(default=None, max_length=128)
+    """Whose numbers the request carried; None when several tenants' (served to nobody)."""
 
 
 class ExchangeShipment(SQLModel, table=True):
@@ -292,6 +303,16 @@ class VerdictHistory(SQLModel, table=True):
     computed_at: datetime = Field(sa_column=_utc_column())
 
 
+class AccountGroup(SQLModel, table=True):
+    """An operator-declared seller account group: stores whose orders are checked together."""
+
+    __tablename__ = "account_groups"
+
+    tenant: str = Field(primary_key=True, max_length=128)
+    group_name: str = Field(max_length=128, index=True)
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
 # -- engine -------------------------------------------------------------------------------
 
 
@@ -323,6 +344,7 @@ def open_engine(url: str, *, migrate_schema: bool = True) -> Engine:
             sa_event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = sa.create_engine(url, pool_pre_ping=True)
+        install_database_redaction(engine)  # no registered secret is ever written
         if migrate_schema:
             migrate(engine)
         return engine
@@ -352,12 +374,37 @@ def migrate(engine: Engine) -> None:
     script_location = Path(__file__).resolve().parent / "migrations"
     config = Config()
     config.set_main_option("script_location", str(script_location))
+    if engine.dialect.name == "sqlite":
+        _migrate_sqlite(engine, config)
+        return
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             # One migrator at a time when several workers start together.
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(7317001)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _migrate_sqlite(engine: Engine, config: Any) -> None:
+    """SQLite's way to change a table (https://www.sqlite.org/lang_altertable.html, the
+    12-step procedure): foreign keys off outside the transaction, the table copied, the keys
+    checked with `PRAGMA foreign_key_check` before commit, then foreign keys back on.
+    """
+    from alembic import command
+
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise StorageError(f"migration broke a foreign key in table {broken[0]}")
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 @contextmanager

@@ -182,10 +182,10 @@ def _claim(
     postgres = connection.dialect.name == "postgresql"
     picked: list[DueShipment] = []
     queries = [
-        sa.select(S.c.id, S.c.carrier, S.c.tracking_number)
+        sa.select(S.c.id, S.c.carrier, S.c.tracking_number, S.c.tenant)
         .where(S.c.carrier == carrier, S.c.state == "new", S.c.next_poll_at.is_(None))
         .order_by(S.c.id),
-        sa.select(S.c.id, S.c.carrier, S.c.tracking_number)
+        sa.select(S.c.id, S.c.carrier, S.c.tracking_number, S.c.tenant)
         .where(S.c.carrier == carrier, S.c.next_poll_at <= now)
         .order_by(S.c.next_poll_at),
     ]
@@ -270,7 +270,7 @@ def _still_claimed(
 ) -> list[DueShipment]:
     with engine.connect() as connection:
         rows = connection.execute(
-            sa.select(S.c.id, S.c.carrier, S.c.tracking_number)
+            sa.select(S.c.id, S.c.carrier, S.c.tracking_number, S.c.tenant)
             .where(
                 S.c.id.in_(list(shipment_ids)),
                 S.c.next_poll_at.is_not(None),
@@ -407,7 +407,9 @@ async def refresh_shipment(*, shipment_id: int) -> dict[str, int]:
     def load(engine: Engine) -> list[DueShipment]:
         with engine.connect() as connection:
             rows = connection.execute(
-                sa.select(S.c.id, S.c.carrier, S.c.tracking_number).where(S.c.id == shipment_id)
+                sa.select(S.c.id, S.c.carrier, S.c.tracking_number, S.c.tenant).where(
+                    S.c.id == shipment_id
+                )
             )
             return [DueShipment(*row) for row in rows]
 

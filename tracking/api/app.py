@@ -37,6 +37,7 @@ from tracking.api.webhooks import (
     init_verdict_cursor,
 )
 from tracking.config import Settings
+from tracking.redaction import install_log_redaction
 from tracking.sandbox import SandboxServer
 from tracking.storage import open_engine
 
@@ -245,6 +246,9 @@ def serve(
         app = create_app(
             settings, engine=engine, sandbox=sandbox, options=options, background=background
         )
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=False)
+        # Uvicorn installs its handlers in Config(); every one of them redacts secrets too.
+        install_log_redaction("uvicorn", "uvicorn.error", "uvicorn.access")
+        uvicorn.Server(config).run()
     finally:
         engine.dispose()

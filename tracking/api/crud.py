@@ -140,7 +140,7 @@ def import_orders(
     state = _Import(listed=listed)
     now = datetime.now(UTC)
     chunk: list[dict[str, Any]] = []
-    keys: list[tuple[str, str]] = []
+    keys: list[tuple[str, str, str]] = []
 
     def flush() -> None:
         if chunk:
@@ -455,17 +455,14 @@ def order_evidence(
 
 
 def exchange_body(engine: Engine, *, tenant: str, sha256: str) -> tuple[bytes, str] | None:
-    """(body, content type) of a raw exchange one of the tenant's orders cites; else None.
+    """(body, content type) of a raw exchange made for the tenant's own numbers; else None.
 
-    An order cites the exchanges linked to its shipment and to that shipment's legs.
+    Only exchanges of the tenant's own requests (`exchanges.tenant`, see `tracking.isolation`):
+    a body answering for another tenant's numbers is never served, whoever cites the number.
     """
-    owner = sa.or_(OT.c.shipment_id == S.c.id, OT.c.shipment_id == S.c.parent_id)
     query = (
         sa.select(X.c.headers)
-        .join(XS, XS.c.exchange_id == X.c.id)
-        .join(S, S.c.id == XS.c.shipment_id)
-        .join(OT, owner)
-        .where(X.c.body_sha256 == sha256, OT.c.tenant == tenant)
+        .where(X.c.body_sha256 == sha256, X.c.tenant == tenant)
         .order_by(X.c.fetched_at.desc(), X.c.id.desc())
         .limit(1)
     )

@@ -6,8 +6,8 @@ The order's own tracking number stays its first parcel; a split order's other tr
 A parcel the export marks as merged for several orders of one store (an ERP merge flag, or the
 same package id) is a `number.merged` warning instead of a `number.shared` error.
 
-Revision ID: 0006_i12
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-05
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import tracking.storage
 
-revision = "0006_i12"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("tracking_number", sa.String(length=64), nullable=False),
         sa.Column("carrier", sa.String(length=32), nullable=True),
         sa.Column("carrier_declared", sa.String(length=256), nullable=False),
-        sa.Column("carrier_source", sa.String(length=16), nullable=False),
+        sa.Column("carrier_source", sa.String(length=32), nullable=False),
         sa.Column("shipment_id", sa.Integer(), sa.ForeignKey("shipments.id"), nullable=True),
         sa.Column("source", sa.String(length=1024), nullable=False),
         _utc("created_at"),
