@@ -185,7 +185,13 @@ async def test_mallorys_bundle_names_nothing_of_alice(
     async with attacked(make_engine(sqlite_url), tmp_path) as scene:
         made = await scene.mallory.post(
             "/v1/bundles",
-            json={"reference_id": "EVR-M-1", "as_of": AS_OF.isoformat(), "format": "zip"},
+            json={
+                "reference_id": "EVR-M-1",
+                "as_of": AS_OF.isoformat(),
+                "format": "zip",
+                # cited whatever its verdict: the reviewer's files are the ones to search
+                "include": [scene.mallory_order],
+            },
         )
         bundle = await finished(scene.mallory, made.headers["location"])
         assert bundle["status"] == "succeeded", bundle

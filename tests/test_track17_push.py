@@ -166,12 +166,16 @@ def _seed(engine: sa.Engine) -> list[int]:
             "last_run_id": "r1",
             "created_at": now,
             "updated_at": now,
-            "_shipment_key": ("17track", NUMBER),
+            "_shipment_key": (tenant, "17track", NUMBER),
         }
         for tenant, order_id in (("shop", "A1"), ("other-shop", "B7"))
     ]
     with transaction(engine) as connection:
-        upsert_orders(connection, orders=orders, shipments=[("17track", NUMBER)])
+        upsert_orders(
+            connection,
+            orders=orders,
+            shipments=[(o["tenant"], "17track", NUMBER) for o in orders],
+        )
         ids = [pk for (pk,) in connection.execute(sa.text("SELECT id FROM orders ORDER BY id"))]
     as_of = ORDER_DATE + timedelta(days=20)
     policy = resolve_policy("default")
@@ -229,9 +233,14 @@ async def test_a_signed_push_is_stored_and_judges_every_order_using_the_number(
         NUMBER,
         2,
     )
-    assert _exchanges(engine) == [(PUSH_URL, hashlib.sha256(body).hexdigest())]
-    after = _verdicts(engine)
+    # one stored body, one exchange row for each tenant tracking the number: an exchange is
+    # served only to its own tenant (tracking.isolation)
     sha = hashlib.sha256(body).hexdigest()
+    assert _exchanges(engine) == [(PUSH_URL, sha)] * 2
+    with engine.connect() as connection:
+        owners = connection.execute(sa.text("SELECT tenant FROM exchanges ORDER BY tenant"))
+        assert [t for (t,) in owners] == ["other-shop", "shop"]
+    after = _verdicts(engine)
     for pk in ids:  # both tenants' orders, each proven by the pushed exchange
         _, milestones = after[pk]
         for name in ("departed_origin", "arrived_destination", "delivered"):
@@ -306,7 +315,7 @@ async def test_a_signed_v1_push_is_refused_by_name_and_a_stopped_one_kept_as_evi
     assert "17TRACK API v1 push" in refused.json()["detail"]
     assert stopped.status_code == 200, stopped.text
     assert stopped.json()["orders_judged"] == 0
-    assert [url for url, _ in _exchanges(engine)] == [PUSH_URL]
+    assert [url for url, _ in _exchanges(engine)] == [PUSH_URL] * 2  # kept for each tenant
 
 
 # -- parse -----------------------------------------------------------------------------------

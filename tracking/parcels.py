@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracking.findings import finding
-from tracking.storage import OrderParcelRecord, OrderRecord, ShipmentRecord, insert_ignore, upsert
+from tracking.shipments import ensure_shipments
+from tracking.storage import OrderParcelRecord, OrderRecord, upsert
 from tracking.validator import Verdict
 from tracking.views import FindingView, MilestoneView, VerdictStatus
 
@@ -33,7 +34,6 @@ __all__ = [
 
 P = OrderParcelRecord.__table__  # type: ignore[attr-defined]
 _OT = OrderRecord.__table__  # type: ignore[attr-defined]
-_S = ShipmentRecord.__table__  # type: ignore[attr-defined]
 _UPDATE = ("carrier", "carrier_declared", "carrier_source", "shipment_id", "source", "updated_at")
 _STRENGTH = {"missing": 0, "inferred": 1, "explicit": 2}
 
@@ -43,35 +43,11 @@ def store_parcels(connection: Connection, parcels: Sequence[Mapping[str, Any]]) 
     stored; returns how many were stored (a parcel of an order not stored is skipped)."""
     if not parcels:
         return 0
-    keys = sorted({p["_shipment_key"] for p in parcels if p["_shipment_key"] is not None})
-    insert_ignore(
+    shipment_ids = ensure_shipments(  # each (tenant, carrier, number): a tenant's own
         connection,
-        _S,
-        [
-            {
-                "carrier": carrier,
-                "tracking_number": number,
-                "role": "origin",
-                "carrier_name": "",
-                "state": "new",
-                "carrier_status": "",
-                "final": False,
-                "poll_count": 0,
-                "created_at": parcels[0]["updated_at"],
-            }
-            for carrier, number in keys
-        ],
-        conflict=("carrier", "tracking_number"),
+        (p["_shipment_key"] for p in parcels if p["_shipment_key"] is not None),
+        created_at=parcels[0]["updated_at"],
     )
-    shipment_ids: dict[tuple[str, str], int] = {}
-    for start in range(0, len(keys), 400):
-        chunk = keys[start : start + 400]
-        for sid, carrier, number in connection.execute(
-            sa.select(_S.c.id, _S.c.carrier, _S.c.tracking_number).where(
-                _S.c.tracking_number.in_(sorted({n for _, n in chunk}))
-            )
-        ):
-            shipment_ids[(carrier, number)] = sid
     wanted = sorted({(p["tenant"], p["order_id"]) for p in parcels})
     order_pks: dict[tuple[str, str], int] = {}
     for start in range(0, len(wanted), 400):

@@ -26,6 +26,7 @@ from tracking.milestones import chronological
 from tracking.parcels import P, judge_parcels, parcel_orders
 from tracking.policies import stored_policy
 from tracking.scheduling import next_poll_at
+from tracking.shipments import ensure_shipments
 from tracking.storage import (
     EventRecord,
     ExchangeBody,
@@ -52,6 +53,7 @@ __all__ = [
     "StoreStats",
     "claim_due_shipments",
     "due_shipments",
+    "ensure_shipments",
     "event_key",
     "iter_order_ids",
     "load_orders_data",
@@ -122,28 +124,7 @@ def upsert_orders(
     number) or None; the shipment id is resolved here. A shipment is its tenant's own: two
     tenants citing one number never share it (`tracking.isolation`).
     """
-    unique = sorted(set(shipments))
-    insert_ignore(
-        connection,
-        S,
-        [
-            {
-                "tenant": t,
-                "carrier": c,
-                "tracking_number": n,
-                "role": "origin",
-                "carrier_name": "",
-                "state": "new",
-                "carrier_status": "",
-                "final": False,
-                "poll_count": 0,
-                "created_at": orders[0]["updated_at"],
-            }
-            for t, c, n in unique
-        ],
-        conflict=("tenant", "carrier", "tracking_number"),
-    )
-    ids = _shipment_ids(connection, unique)
+    ids = ensure_shipments(connection, shipments, created_at=orders[0]["updated_at"])
     rows = []
     for order in orders:
         row = {k: v for k, v in order.items() if k != "_shipment_key"}
@@ -151,25 +132,6 @@ def upsert_orders(
         row["shipment_id"] = ids.get(key) if key else None
         rows.append(row)
     upsert(connection, OT, rows, conflict=("tenant", "order_id"), update=_ORDER_UPDATE)
-
-
-def _shipment_ids(
-    connection: Connection, keys: Sequence[tuple[str, str, str]]
-) -> dict[tuple[str, str, str], int]:
-    found: dict[tuple[str, str, str], int] = {}
-    for start in range(0, len(keys), 400):
-        chunk = keys[start : start + 400]
-        numbers = sorted({n for _, _, n in chunk})
-        rows = connection.execute(
-            sa.select(S.c.id, S.c.tenant, S.c.carrier, S.c.tracking_number).where(
-                S.c.tracking_number.in_(numbers)
-            )
-        )
-        wanted = set(chunk)
-        for sid, tenant, carrier, number in rows:
-            if (tenant, carrier, number) in wanted:
-                found[(tenant, carrier, number)] = sid
-    return found
 
 
 # -- due shipments ---------------------------------------------------------------------------
@@ -380,16 +342,27 @@ def store_exchange(
 ) -> int:
     """Store one raw exchange that changes no shipment's state (e.g. a "stopped" notice).
 
-    It is linked to `shipment_ids` as evidence, like a fetched answer; returns its id.
+    It is linked to `shipment_ids` as evidence, like a fetched answer, once for each tenant
+    that owns one of them (an exchange is served only to its tenant: `tracking.isolation`);
+    with no shipment it is kept for nobody. Returns the id of the last row stored.
     """
     with transaction(engine) as connection:
-        [exchange_id] = _store_exchanges(connection, [exchange], run_id)
-        insert_ignore(
-            connection,
-            XS,
-            [{"exchange_id": exchange_id, "shipment_id": s} for s in sorted(set(shipment_ids))],
-            conflict=("exchange_id", "shipment_id"),
-        )
+        owners: dict[str | None, list[int]] = defaultdict(list)
+        wanted = sorted(set(shipment_ids))
+        for start in range(0, len(wanted), 900):
+            for sid, tenant in connection.execute(
+                sa.select(S.c.id, S.c.tenant).where(S.c.id.in_(wanted[start : start + 900]))
+            ):
+                owners[tenant].append(sid)
+        exchange_id = 0
+        for tenant, sids in sorted(owners.items(), key=lambda item: item[0] or "") or [(None, [])]:
+            [exchange_id] = _store_exchanges(connection, [exchange], run_id, tenants=[tenant])
+            insert_ignore(
+                connection,
+                XS,
+                [{"exchange_id": exchange_id, "shipment_id": s} for s in sids],
+                conflict=("exchange_id", "shipment_id"),
+            )
     return exchange_id
 
 
