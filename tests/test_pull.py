@@ -339,9 +339,11 @@ async def test_tenant_pull_without_a_file_fetches_stored_orders(
 
 
 async def test_a_number_the_declared_carrier_does_not_know_is_probed_elsewhere(
-    sqlite_url: str, make_engine: Any, tmp_path: Path
+    db_url: str, make_engine: Any, tmp_path: Path
 ) -> None:
-    """Declared YunExpress, but the number is a Cainiao one Cainiao has delivered."""
+    """Declared YunExpress, but the number is a Cainiao one Cainiao has delivered.
+
+    On both databases: `declared_mismatch` once did not fit PostgreSQL's column (0008)."""
     make = all_carriers()["cainiao"].make_number
     assert make is not None
     number = number_for(make, "delivered", 0)
@@ -353,7 +355,7 @@ async def test_a_number_the_declared_carrier_does_not_know_is_probed_elsewhere(
         f"{number},{world.destination(number)}\n",
         encoding="utf-8",
     )
-    engine = make_engine(sqlite_url)
+    engine = make_engine(db_url)
     await run_pull(engine, orders)
     with engine.connect() as connection:
         legs = connection.execute(
