@@ -75,6 +75,12 @@ class ErrorKind(StrEnum):
     INVALID_NUMBER = "invalid_number"
     CARRIER_ERROR = "carrier_error"
     BAD_PAYLOAD = "bad_payload"
+    BLOCKED = "blocked"
+    """The carrier refuses automated requests (a challenge page, a captcha, HTML for JSON)."""
+    QUOTA = "quota"
+    """The account's quota at the carrier is used up (retrying before it renews is useless)."""
+    PERMISSION = "permission"
+    """The credentials are valid but not allowed this call or this number."""
 
 
 def sha256_hex(data: bytes) -> str:

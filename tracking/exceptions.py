@@ -10,7 +10,10 @@ TrackingError                 root: anything the tool reports to a user
     ├── AuthError             credentials refused (never retried)
     ├── RateLimitedError      429 or the carrier's "too many requests", after retries
     ├── CarrierServerError    5xx or an error envelope, after retries
-    └── BadPayloadError       a body that does not have the carrier's shape
+    ├── BadPayloadError       a body that does not have the carrier's shape
+    ├── BlockedError          the carrier refuses automated requests (challenge, captcha)
+    ├── QuotaExhaustedError   the account's quota at the carrier is used up
+    └── PermissionDeniedError valid credentials not allowed this call
 ```
 
 Problems with a single tracking number are not exceptions: they come back as
@@ -24,10 +27,13 @@ from tracking.domain import ErrorKind, Exchange
 __all__ = [
     "AuthError",
     "BadPayloadError",
+    "BlockedError",
     "CarrierError",
     "CarrierServerError",
     "ConfigError",
     "InputError",
+    "PermissionDeniedError",
+    "QuotaExhaustedError",
     "RateLimitedError",
     "StorageError",
     "TrackingError",
@@ -94,3 +100,38 @@ class BadPayloadError(CarrierError):
     """The body does not have the carrier's documented shape."""
 
     kind = ErrorKind.BAD_PAYLOAD
+
+
+class BlockedError(CarrierError):
+    """The carrier refuses automated requests: an anti-bot challenge instead of an answer.
+
+    `retry_at` is when the carrier's shared back-off lets the next request go (None: not
+    yet known when the error is raised; the HTTP layer fills it in).
+    """
+
+    kind = ErrorKind.BLOCKED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        carrier: str = "",
+        status: int | None = None,
+        exchange: Exchange | None = None,
+        evidence: str = "",
+    ) -> None:
+        super().__init__(message, carrier=carrier, status=status, exchange=exchange)
+        self.evidence = evidence
+        """What in the body shows the block (e.g. `HTML page "Access denied"`)."""
+
+
+class QuotaExhaustedError(CarrierError):
+    """The account's quota at the carrier is used up."""
+
+    kind = ErrorKind.QUOTA
+
+
+class PermissionDeniedError(CarrierError):
+    """Valid credentials, but not allowed this call (or this number)."""
+
+    kind = ErrorKind.PERMISSION
