@@ -62,6 +62,7 @@ class TestFourPX(CarrierContract):
             "app_key": "sandbox-4px-key",
             "format": "json",
             "access_token": "",
+            "language": "en",
         }
         assert timestamp.isdigit()
         assert len(timestamp) == 13  # milliseconds
@@ -113,6 +114,11 @@ class TestFourPX(CarrierContract):
         assert not SANDBOX.authorized(
             SandboxRequest(request.method, request.path, other_key, request.headers, request.body)
         )
+        # The sign's case counts: an upper-case sign (the old bug) is refused.
+        upper = {**request.query, "sign": request.query["sign"].upper()}
+        assert not SANDBOX.authorized(
+            SandboxRequest(request.method, request.path, upper, request.headers, request.body)
+        )
 
     async def test_more_than_one_number_is_refused(self) -> None:
         async with httpx.AsyncClient() as client:
@@ -155,7 +161,7 @@ def test_signature_is_pinned_on_a_known_input() -> None:
         + body
         + "s-6be2e9a1"
     )
-    expected = hashlib.md5(concatenated.encode()).hexdigest().upper()
+    expected = hashlib.md5(concatenated.encode()).hexdigest()
     got = sign(
         app_key="k-8d41f0",
         app_secret="s-6be2e9a1",
@@ -165,7 +171,7 @@ def test_signature_is_pinned_on_a_known_input() -> None:
         body=body,
     )
     assert got == expected
-    assert got == "629FADE024F7E45331D99CF99A78F6EB"
+    assert got == "629fade024f7e45331d99cf99a78f6eb"
 
 
 def test_signature_depends_on_every_part() -> None:

@@ -30,7 +30,8 @@ __all__ = [
     "sign",
 ]
 
-DEFAULT_BASE_URL = "http://open.4px.com"
+DEFAULT_BASE_URL = "https://open.4px.com"
+"""HTTPS: 4PX serves the router over TLS (its SDKs and clients call `https://open.4px.com`)."""
 BATCH_SIZE = 1
 """`tr.order.tracking.get` takes one `deliveryOrderNo` per call."""
 RATE_LIMIT = RateLimit(5.0, concurrency=3)

@@ -1,10 +1,14 @@
 """4PX network client: one signed POST to the open platform's router per number.
 
 The query string carries `method`, `v`, `app_key`, `timestamp` (ms), `format`,
-`access_token` (empty) and `sign`; the body is `{"deliveryOrderNo": "<number>"}`. `sign`
-is the upper-case MD5 of `"app_key" + key + "format" + "json" + "method" + method +
-"timestamp" + ts + "v" + version + body + app_secret`. The secret itself is never sent;
-`app_key`, `access_token` and `sign` are redacted by the HTTP layer before storage.
+`access_token` (empty), `sign` and `language`; the body is `{"deliveryOrderNo": "<number>"}`.
+`sign` is the lower-case hex MD5 of `"app_key" + key + "format" + "json" + "method" + method +
+"timestamp" + ts + "v" + version + body + app_secret`: 4PX's own worked example (open platform
+docs, "签名" section; its inputs and expected `ff4af77c062a9b97d98aa29777621c4a` are rebuilt
+in tests/test_official_examples.py) and every SDK sign in lower case. `language` (`cn`/`en`, a
+common parameter outside the signature in 4PX's Java SDK `com.fpx.api`) asks for English texts.
+The secret itself is never sent; `app_key`, `access_token` and `sign` are redacted by the HTTP
+layer before storage.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = [
     "API_FORMAT",
     "API_METHOD",
     "API_VERSION",
+    "LANGUAGE",
     "SERVICE_PATH",
     "FourPXAdapter",
     "FourPXSettings",
@@ -43,6 +48,8 @@ SERVICE_PATH = "/router/api/service"
 API_METHOD = "tr.order.tracking.get"
 API_VERSION = "1.0.0"
 API_FORMAT = "json"
+LANGUAGE = "en"
+"""4PX's `language` common parameter: `en` for English texts where the API has them."""
 
 
 class FourPXSettings(CarrierSettings):
@@ -69,12 +76,12 @@ def sign(
     version: str,
     body: str,
 ) -> str:
-    """The request's `sign`: upper-case hex MD5 of the documented concatenation (UTF-8)."""
+    """The request's `sign`: lower-case hex MD5 of the documented concatenation (UTF-8)."""
     text = (
         f"app_key{app_key}format{API_FORMAT}method{method}timestamp{timestamp}v{version}"
         f"{body}{app_secret}"
     )
-    return hashlib.md5(text.encode("utf-8")).hexdigest().upper()
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
 def request_body(number: str) -> str:
@@ -149,6 +156,7 @@ class FourPXAdapter:
             "format": API_FORMAT,
             "access_token": "",
             "sign": signature,
+            "language": LANGUAGE,
         }
         try:
             exchange = await self.http.request(

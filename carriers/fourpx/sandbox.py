@@ -128,7 +128,9 @@ class FourPXSandbox:
             version=query.get("v", ""),
             body=request.body.decode("utf-8", errors="replace"),
         )
-        return hmac.compare_digest(query.get("sign", "").upper().encode(), expected.encode())
+        # Exactly as computed: lower-case hex, as 4PX's example and SDKs send it. Comparing
+        # without case would let an upper-case sign (which 4PX may refuse) pass every test.
+        return hmac.compare_digest(query.get("sign", "").encode(), expected.encode())
 
     def numbers(self, request: SandboxRequest) -> list[str]:
         """The body's `deliveryOrderNo`; `ValueError` for another method or a bad body."""

@@ -1,4 +1,5 @@
-"""YunExpress (云途): the classic OMS API, `Tracking/GetTrackInfo` (carrier-apis §4.1).
+"""YunExpress (云途): the classic OMS API's full trace, `Tracking/GetTrackAllInfo` (carrier-apis
+§4.1), or the newer Open Platform when its app id and secret are configured (§4.2).
 
 One number per call, so `batch_size` is 1 and numbers of a batch go out concurrently. The
 rate limit is undocumented (error code 10000 exists for it): 5 requests a second, 5 in
@@ -49,7 +50,7 @@ CARRIER = CarrierInfo(
     rate_limit=RateLimit(5.0, concurrency=5),
     default_base_url=DEFAULT_BASE_URL,
     tracking_url="https://www.yuntrack.com/parcelTracking?id={number}",
-    adapter_version="yunexpress-classic/1",
+    adapter_version="yunexpress/2",
     settings_model=YunExpressSettings,
     create=create_adapter,
     parse=parse.parse,
