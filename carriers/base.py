@@ -218,7 +218,11 @@ def batch_failure(
     if exchange is not None:
         error.exchange = exchange
     exchanges = (error.exchange,) if error.exchange is not None else ()
-    return [NumberResult(n, exchanges, CarrierFailure(n, error.kind, str(error))) for n in numbers]
+    retry_at = getattr(error, "retry_at", None)
+    return [
+        NumberResult(n, exchanges, CarrierFailure(n, error.kind, str(error), retry_at))
+        for n in numbers
+    ]
 
 
 def http_status_error(carrier: str, exchange: Exchange) -> CarrierError | None:

@@ -234,6 +234,7 @@ async def open_fetcher(
                 backoff=backoff,
                 deadline=(timeout_seconds or carrier_settings.timeout_seconds) * 1.5,
                 limiter=limiter_factory(code, rate) if limiter_factory else None,
+                name=info.name,
             )
             bound[code] = _Bound(info, info.create(carrier_settings, http), http)
         leg_carrier = LAST_MILE_TRACKER if LAST_MILE_TRACKER in bound else ""

@@ -164,8 +164,11 @@ def _failed(
 ) -> list[NumberResult]:
     """Every number fails with `error`, except those already refused one by one."""
     failure_of = outcomes or {}
+    retry_at = getattr(error, "retry_at", None)  # a blocked carrier's back-off
     return [
-        NumberResult(n, exchanges, failure_of.get(n) or CarrierFailure(n, error.kind, str(error)))
+        NumberResult(
+            n, exchanges, failure_of.get(n) or CarrierFailure(n, error.kind, str(error), retry_at)
+        )
         for n in numbers
     ]
 
