@@ -133,7 +133,11 @@ class BlockGate(Protocol):
         ...
 
     async def record_block(self) -> datetime:
-        """Count one more consecutive block; when the back-off it earns ends."""
+        """Count one more consecutive block; when the back-off it earns ends.
+
+        A block answered to a request sent before the carrier closed belongs to the same
+        episode: it does not escalate, it returns the current end.
+        """
         ...
 
     async def clear(self) -> None:
@@ -157,9 +161,11 @@ class LocalBlockGate:
 
     async def record_block(self) -> datetime:
         async with self._lock:
+            now = datetime.now(UTC)
+            if self.until is not None and self.until > now:
+                return self.until  # requests already in flight: the same episode
             self.level += 1
-            until = datetime.now(UTC) + self.backoff.delay(self.level)
-            self.until = max(until, self.until or until)
+            self.until = now + self.backoff.delay(self.level)
             return self.until
 
     async def clear(self) -> None:

@@ -116,9 +116,14 @@ async def test_a_block_closes_the_carrier_until_its_backoff_ends() -> None:
 
 async def test_consecutive_blocks_back_off_exponentially() -> None:
     gate = LocalBlockGate()
-    firsts = [await gate.record_block() for _ in range(3)]
+    ends = []
+    for _ in range(3):
+        ends.append(await gate.record_block())
+        # A second request already in flight is blocked too: same episode, no escalation.
+        assert await gate.record_block() == ends[-1]
+        gate.until = datetime.now(UTC)  # the back-off ran out; the next request is blocked
     now = datetime.now(UTC)
-    assert [round((t - now) / timedelta(minutes=1)) for t in firsts] == [15, 30, 60]
+    assert [round((t - now) / timedelta(minutes=1)) for t in ends] == [15, 30, 60]
 
 
 # -- shared by every worker --------------------------------------------------------------------
@@ -153,6 +158,9 @@ async def test_a_block_seen_by_one_worker_closes_the_carrier_for_all(shared_stor
         seen = await gate_two.blocked_until()
         assert seen is not None
         assert abs((seen - first).total_seconds()) < 1
+        assert await gate_two.record_block() == seen  # same episode: no escalation
+        await one.block_clear(gate_one._until_key)  # the back-off ran out (the level stays)
+        gate_two._cached = None
         second = await gate_two.record_block()  # the next block doubles, whoever sees it
         assert timedelta(minutes=29) < second - datetime.now(UTC) <= timedelta(minutes=30)
         other = two.factory()("4px", RateLimit(1.0)).block_gate  # type: ignore[attr-defined]
@@ -165,3 +173,62 @@ async def test_a_block_seen_by_one_worker_closes_the_carrier_for_all(shared_stor
     finally:
         await one.aclose()
         await two.aclose()
+
+
+# -- end to end: pull, stored evidence, what the user reads -------------------------------------
+
+
+async def test_a_blocked_carrier_is_reported_and_its_challenge_kept(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlalchemy as sa
+    from typer.testing import CliRunner
+
+    from carriers.registry import all_carriers
+    from tests.test_pull import AS_OF, write_orders
+    from tracking.cli import _print_report, app
+    from tracking.config import Settings
+    from tracking.pipeline import pull
+    from tracking.repository import raw_body
+    from tracking.sandbox import SandboxOptions, SandboxServer
+    from tracking.storage import ShipmentRecord
+    from tracking.validator import POLICIES
+
+    orders = tmp_path / "orders.csv"
+    write_orders(orders, ["cainiao", "yanwen"], per_scenario=1)
+    db = f"sqlite:///{tmp_path / 'blocked.db'}"
+    engine = open_engine(db)
+    carriers = all_carriers()
+    server = SandboxServer(carriers, SandboxOptions(now=AS_OF, blocked=frozenset({"cainiao"})))
+    report = await pull(
+        engine=engine,
+        settings=Settings(_env_file=None),  # type: ignore[call-arg]
+        orders_path=orders,
+        carriers=carriers,
+        as_of=AS_OF,
+        window_days=90,
+        policy=POLICIES["default"],
+        sandbox=server,
+    )
+    assert server.stats["cainiao"].requests == 1  # one challenge, then nothing more is sent
+    assert report.by_carrier["yanwen"]["fetched"] > 0  # other carriers are not affected
+    notice = report.notices["cainiao"]
+    assert notice.startswith("Cainiao (AliExpress) is refusing automated requests; retrying at ")
+    _print_report(report, title="pull")
+    assert "cainiao: Cainiao (AliExpress) is refusing automated requests" in capsys.readouterr().out
+    S = ShipmentRecord.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(S.c.error_kind, S.c.next_poll_at).where(S.c.carrier == "cainiao")
+        ).all()
+        (sha,) = connection.execute(
+            sa.text("SELECT body_sha256 FROM exchanges WHERE carrier = 'cainiao'")
+        ).one()
+    assert {kind for kind, _ in rows} == {"blocked"}
+    retry = {due for _, due in rows}
+    assert len(retry) == 1  # every number waits for the carrier's back-off, not its own
+    assert b"_____tmd_____" in raw_body(engine, sha)  # the challenge page itself is evidence
+    engine.dispose()
+    result = CliRunner().invoke(app, ["--db", db, "status", "--limit", "500"])
+    assert result.exit_code == 0, result.output
+    assert "Cainiao (AliExpress) is refusing automated requests; retrying at" in result.output

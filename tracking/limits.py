@@ -153,6 +153,10 @@ class SharedBlockGate:
 
     async def record_block(self) -> datetime:
         """One more consecutive block for every worker; the end of the back-off it earns."""
+        current = await self._limits.block_get(self._until_key)
+        if current is not None and current > datetime.now(UTC):
+            self._cached = (time.monotonic(), current)
+            return current  # another request of the same episode (any worker's)
         level = await self._limits.block_level_up(self._level_key)
         until = datetime.now(UTC) + self.backoff.delay(level)
         until = await self._limits.block_extend(self._until_key, until)

@@ -378,7 +378,10 @@ def _shipment_findings(
                 _finding(
                     "shipment.fetch_failed",
                     "warning",
-                    f"{origin.error_message or f'{origin.carrier} is refusing requests'}.",
+                    (origin.error_message or f"{origin.carrier} is refusing requests").split(
+                        " (the answer was ", 1
+                    )[0]
+                    + ". The raw answer is kept as evidence.",
                     "承运商拒绝自动查询，将在退避结束后重试。",
                 )
             )
