@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -179,7 +180,7 @@ async def test_a_block_seen_by_one_worker_closes_the_carrier_for_all(shared_stor
 
 
 async def test_a_blocked_carrier_is_reported_and_its_challenge_kept(
-    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import sqlalchemy as sa
     from typer.testing import CliRunner
