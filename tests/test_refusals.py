@@ -1,0 +1,90 @@
+"""Loud refusals: an answer a parser cannot read is named, never an empty success."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tracking.cli import app
+
+runner = CliRunner()
+
+# Invented values in real shapes (carrier-apis §5, §6).
+LIST_TRACK_V3 = {
+    "result": 1,
+    "message": "ok",
+    "data": [
+        {
+            "queryCode": "4PX3000000000001CN",
+            "status": 5,
+            "tracks": [{"tkCode": "FPX_M_DFOA", "tkDate": 1763000000000, "tkDesc": "Departed"}],
+        }
+    ],
+}
+TRACK17_V1 = {
+    "code": 0,
+    "data": {"accepted": [{"number": "LX000000001CN", "track": {"z0": {}, "z1": []}}]},
+}
+TRACK17_WEB = {"ret": 1, "msg": "Ok", "g": "x", "dat": [{"no": "LX000000001CN", "track": {}}]}
+CAINIAO_EMPTY = {"success": True, "module": []}
+YANWEN_EMPTY = {"code": 0, "message": "success", "result": []}
+
+
+def _parse(tmp_path: Path, carrier: str, body: object) -> tuple[int, str]:
+    raw = tmp_path / "answer.json"
+    raw.write_text(json.dumps(body), encoding="utf-8")
+    result = runner.invoke(app, ["parse", "--carrier", carrier, str(raw)])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("carrier", ["4px", "cainiao", "yanwen", "yunexpress"])
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        pytest.param(LIST_TRACK_V3, "4PX public tracking page (listTrackV3)", id="listTrackV3"),
+        pytest.param(TRACK17_V1, "17TRACK API v1", id="17track-v1"),
+        pytest.param(TRACK17_WEB, "17TRACK web tracking (restapi)", id="17track-web"),
+    ],
+)
+def test_a_foreign_shape_is_named_with_what_is_supported(
+    tmp_path: Path, carrier: str, body: object, named: str
+) -> None:
+    code, output = _parse(tmp_path, carrier, body)
+    assert code == 1
+    assert f"this is a {named} answer, which the {carrier} parser does not read" in output
+    assert "it reads" in output
+    assert "Input should" not in output  # no library jargon
+    assert "_Data" not in output
+
+
+@pytest.mark.parametrize(
+    ("carrier", "body"),
+    [
+        pytest.param("cainiao", CAINIAO_EMPTY, id="cainiao"),
+        pytest.param("yanwen", YANWEN_EMPTY, id="yanwen"),
+    ],
+)
+def test_an_answer_naming_no_number_is_not_an_empty_success(
+    tmp_path: Path, carrier: str, body: object
+) -> None:
+    code, output = _parse(tmp_path, carrier, body)
+    assert code == 1
+    assert "names no tracking number" in output
+
+
+@pytest.mark.parametrize("carrier", ["4px", "cainiao", "yanwen", "yunexpress"])
+def test_an_own_shape_gone_wrong_says_where_in_plain_words(tmp_path: Path, carrier: str) -> None:
+    wrong = {
+        "4px": {"result": "1", "msg": "", "errors": [], "data": "oops"},
+        "cainiao": {"success": True, "module": "oops"},
+        "yanwen": {"code": 0, "result": "oops"},
+        "yunexpress": {"Code": "0000", "Item": "oops"},
+    }[carrier]
+    code, output = _parse(tmp_path, carrier, wrong)
+    assert code == 1
+    assert f"the {carrier} parser reads" in output
+    assert "Input should" not in output
+    assert "valid dictionary" not in output
