@@ -129,8 +129,11 @@ class SandboxServer:
         self.carriers = {code: c for code, c in carriers.items() if c.sandbox is not None}
         self.stats: dict[str, CarrierStats] = {code: CarrierStats() for code in self.carriers}
         self._random = random.Random(self.options.seed)
+        # About one second of tolerance, as carriers police: a second's worth of requests, and
+        # for rates under one a second (Cainiao's one per 3 s) one request that may arrive up
+        # to a second early - network jitter, not a burst (two at once are still refused).
         self._buckets = {
-            code: _Bucket(rate, capacity=max(1.0, rate))
+            code: _Bucket(rate, capacity=max(1.0, rate) if rate >= 1.0 else 1.0 + rate)
             for code, info in self.carriers.items()
             for rate in [self.options.rate_limits.get(code, info.rate_limit.per_second)]
         }
