@@ -20,7 +20,8 @@ __all__ = ["SUPPORTED", "loud", "plain_problem", "recognize"]
 
 SUPPORTED: dict[str, str] = {
     "cainiao": "Cainiao global/detail.json ({success, module[]})",
-    "4px": "4PX open platform tr.order.tracking.get ({result, data.trackingList[]})",
+    "4px": "4PX open platform tr.order.tracking.get ({result, data.trackingList[]}) and "
+    "4PX's public tracking page listTrackV3 ({result, data[].tracks[]})",
     "yanwen": "Yanwen trackapi api/tracking ({code, result[].checkpoints[]}) and the legacy "
     "Yanwen API ({code, state, origin_items[], destin_items[]})",
     "yunexpress": "YunExpress Tracking/GetTrackInfo and GetTrackAllInfo ({Item, Code}); "
@@ -32,7 +33,7 @@ SUPPORTED: dict[str, str] = {
 _SHAPES: tuple[tuple[str, str, Callable[[Any], bool]], ...] = (
     (
         "4PX public tracking page (listTrackV3)",
-        "",
+        "4px",
         lambda d: (
             isinstance(d.get("data"), list)
             and any(isinstance(i, dict) and ("tracks" in i or "queryCode" in i) for i in d["data"])
@@ -145,6 +146,8 @@ def loud(code: str) -> Callable[[ParseFn], ParseFn]:
             try:
                 parsed = parse(body, requested=requested)
             except BadPayloadError as exc:
+                if " parser reads " in str(exc) or " parser does not read" in str(exc):
+                    raise  # already said by an inner loud parser
                 raise _refusal(code, body, str(exc), supported) from None
             if not parsed and not requested:
                 known = recognize(body)

@@ -565,3 +565,55 @@ def test_number_patterns_recognise_4px_shapes(number: str) -> None:
 
 def test_tracking_page_url() -> None:
     assert CARRIER.public_url(NUMBER) == f"https://track.4px.com/#/result/0/{NUMBER}"
+
+
+# -- the public tracking page (credential-free, marked as such) -----------------------------
+
+
+async def _fourpx_through_sandbox(overrides: dict[str, Any], numbers: list[str]) -> list[Any]:
+    from carriers.registry import all_carriers
+    from tracking.sandbox import SandboxOptions, SandboxServer
+
+    server = SandboxServer(all_carriers(), SandboxOptions(now=WORLD_NOW, enforce_limits=False))
+    settings = FourPXSettings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app)) as client:
+        http = CarrierHttp(
+            client=client,
+            carrier="4px",
+            adapter_version=CARRIER.adapter_version,
+            rate_limit=RateLimit(1000.0),
+            secrets=settings.secret_values(),
+            max_attempts=1,
+        )
+        adapter = create_adapter(
+            settings, http, default_base_url=CARRIER.default_base_url, batch_size=1
+        )
+        return [r for n in numbers for r in await adapter.track([n])]
+
+
+async def test_public_page_without_credentials_agrees_and_says_where_it_came_from() -> None:
+    from carriers.fourpx.public import PUBLIC_SOURCE
+    from tracking.sandbox import SANDBOX_ROOT
+
+    numbers = [make_number(n) for n in range(1, 25)]
+    official = await _fourpx_through_sandbox(
+        {"base_url": f"{SANDBOX_ROOT}/4px", **SANDBOX.credentials}, numbers
+    )
+    public = await _fourpx_through_sandbox(
+        {"public_page": True, "public_url": f"{SANDBOX_ROOT}/4px"}, numbers
+    )
+    tracked = 0
+    for old, new in zip(official, public, strict=True):
+        assert type(old.outcome) is type(new.outcome)
+        assert "track/v2/front/listTrackV3" in new.exchanges[0].url
+        if isinstance(old.outcome, TrackResult):
+            tracked += 1
+            assert new.outcome.carrier_status.startswith(PUBLIC_SOURCE)
+            assert milestone_times(new.outcome.events) == milestone_times(old.outcome.events)
+    assert tracked > 5
+
+
+async def test_without_credentials_and_without_public_page_nothing_is_sent() -> None:
+    (result,) = await _fourpx_through_sandbox({}, [make_number(2)])
+    assert isinstance(result.outcome, CarrierFailure)
+    assert result.outcome.kind is ErrorKind.AUTH

@@ -44,7 +44,6 @@ def _parse(tmp_path: Path, carrier: str, body: object) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("body", "named"),
     [
-        pytest.param(LIST_TRACK_V3, "4PX public tracking page (listTrackV3)", id="listTrackV3"),
         pytest.param(TRACK17_V1, "17TRACK API v1", id="17track-v1"),
         pytest.param(TRACK17_WEB, "17TRACK web tracking (restapi)", id="17track-web"),
     ],
@@ -58,6 +57,23 @@ def test_a_foreign_shape_is_named_with_what_is_supported(
     assert "it reads" in output
     assert "Input should" not in output  # no library jargon
     assert "_Data" not in output
+
+
+@pytest.mark.parametrize("carrier", ["cainiao", "yanwen", "yunexpress"])
+def test_4px_public_page_is_named_by_the_other_parsers(tmp_path: Path, carrier: str) -> None:
+    code, output = _parse(tmp_path, carrier, LIST_TRACK_V3)
+    assert code == 1
+    assert "this is a 4PX public tracking page (listTrackV3) answer" in output
+
+
+def test_4px_reads_its_public_page_and_says_so(tmp_path: Path) -> None:
+    raw = tmp_path / "answer.json"
+    raw.write_text(json.dumps(LIST_TRACK_V3), encoding="utf-8")
+    result = runner.invoke(app, ["parse", "--carrier", "4px", str(raw), "--json"])
+    assert result.exit_code == 0, result.output
+    parsed = json.loads(result.output)
+    assert parsed["tracking_number"] == "4PX3000000000001CN"
+    assert parsed["milestones"]["departed_origin"] == "2025-11-13T02:13:20Z"  # tkDate, epoch ms
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from pydantic_settings import SettingsConfigDict
 
 from carriers.base import answer_results, batch_failure
 from carriers.fourpx.parse import parse
+from carriers.fourpx.public import PUBLIC_PATH, PUBLIC_URL, parse_public, public_body
 from tracking.config import CarrierSettings
 from tracking.domain import NumberResult
 from tracking.exceptions import AuthError, CarrierError
@@ -65,6 +66,11 @@ class FourPXSettings(CarrierSettings):
 
     app_key: SecretStr | None = None
     app_secret: SecretStr | None = None
+    public_page: bool = False
+    """Without open platform credentials, read 4PX's public tracking page instead
+    (`carriers.fourpx.public`; unofficial, so give it a low `rate_per_second` too)."""
+    public_url: str | None = None
+    """The public tracking page's host (`https://track.4px.com`)."""
 
 
 def sign(
@@ -119,14 +125,16 @@ class FourPXAdapter:
     async def track(self, numbers: Sequence[str]) -> list[NumberResult]:
         """One result per number, in order; a failed call fails its number.
 
-        Without both `app_key` and `app_secret` nothing is sent: every number fails with
-        `auth`.
+        Without both `app_key` and `app_secret` nothing is sent (every number fails with
+        `auth`), unless `public_page` asks for 4PX's public tracking page instead.
         """
         if not numbers:
             return []
         if len(numbers) > self.batch_size:
             raise ValueError(f"4px takes at most {self.batch_size} numbers a call")
         key, secret = _value(self.settings.app_key), _value(self.settings.app_secret)
+        if (not key or not secret) and self.settings.public_page:
+            return await self._public(numbers)
         if not key or not secret:
             missing = " and ".join(
                 n for n, v in (("app_key", key), ("app_secret", secret)) if not v
@@ -169,6 +177,20 @@ class FourPXAdapter:
         except CarrierError as err:
             return batch_failure(numbers, err)
         return answer_results("4px", numbers, exchange, parse)
+
+    async def _public(self, numbers: Sequence[str]) -> list[NumberResult]:
+        """The credential-free source: 4PX's public tracking page, marked as such."""
+        url = (self.settings.public_url or PUBLIC_URL).rstrip("/") + PUBLIC_PATH
+        try:
+            exchange = await self.http.request(
+                "POST",
+                url,
+                headers={"Content-Type": "application/json;charset=UTF-8"},
+                content=public_body(numbers).encode("utf-8"),
+            )
+        except CarrierError as err:
+            return batch_failure(numbers, err)
+        return answer_results("4px", numbers, exchange, parse_public)
 
 
 def _value(secret: SecretStr | None) -> str:
