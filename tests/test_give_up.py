@@ -42,6 +42,12 @@ def test_every_failure_backs_off_as_it_ages_and_is_given_up_after_30_days(state:
     assert _next(state, GIVE_UP_AFTER) is None
 
 
+@pytest.mark.parametrize("kind", ["auth", "permission", "quota"])
+def test_errors_an_hour_does_not_mend_keep_the_not_found_pace(kind: str) -> None:
+    assert _next("error", timedelta(hours=2), error_kind=kind) == timedelta(hours=6)
+    assert _next("error", timedelta(hours=2), error_kind="carrier_error") == timedelta(hours=1)
+
+
 def test_a_blocked_carrier_is_asked_again_when_its_backoff_ends() -> None:
     retry_at = NOW + timedelta(minutes=30)
     assert _next("error", timedelta(hours=2), retry_at=retry_at) == timedelta(minutes=30)

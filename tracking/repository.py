@@ -625,6 +625,7 @@ def _failure_update(outcome: CarrierFailure, prev: Any, now: datetime) -> dict[s
             was_final=False,
             not_found_since=since,
             retry_at=outcome.retry_at,
+            error_kind=outcome.kind.value,
         ),  # None once given up (`scheduling.given_up`)
     }
 

@@ -27,6 +27,8 @@ FAILURE_SCHEDULE: tuple[tuple[timedelta, timedelta], ...] = (
 )
 """(streak younger than, next poll after) for failures; older streaks: every 2 days."""
 _FAILURE_LATE = timedelta(days=2)
+_NOT_SOON = frozenset({"auth", "permission", "quota"})
+"""Errors an hour does not mend (credentials, rights, a used-up quota): not-found's pace."""
 
 _BY_STAGE: dict[str, timedelta] = {
     Stage.INFO_RECEIVED.value: timedelta(hours=6),
@@ -59,12 +61,14 @@ def next_poll_at(
     was_final: bool,
     not_found_since: datetime | None,
     retry_at: datetime | None = None,
+    error_kind: str | None = None,
 ) -> datetime | None:
     """The next time to poll, or None for never again.
 
     Final shipments get one confirming poll a day later, then none. Failures - `not_found`
-    or `error` - back off as their streak ages: within its first day every 6 h (a carrier
-    error: every hour), then daily, then every 2 days, and are given up after 30 days.
+    or `error` - back off as their streak ages: within its first day every 6 h (a server
+    error, a throttle or an unreadable answer: every hour), then daily, then every 2 days,
+    and are given up after 30 days.
     `retry_at` (a blocked carrier's back-off) overrides the first day's interval.
     """
     if final:
@@ -75,8 +79,8 @@ def next_poll_at(
             return None
         age = now - since
         step = next((after for younger, after in FAILURE_SCHEDULE if age < younger), _FAILURE_LATE)
-        if age < FAILURE_SCHEDULE[0][0] and state == "error":
-            step = _AFTER_ERROR
+        if age < FAILURE_SCHEDULE[0][0] and state == "error" and error_kind not in _NOT_SOON:
+            step = _AFTER_ERROR  # a server error or a throttle may well be gone within the hour
         if retry_at is not None and age < FAILURE_SCHEDULE[0][0]:
             return max(retry_at, now)
         return now + step
