@@ -239,12 +239,7 @@ class CarrierHttp:
         `RateLimitedError`, `CarrierServerError` or `TransportError` when the attempts run
         out; each carries the last exchange, if any.
         """
-        until = await self.block_gate.blocked_until()
-        if until is not None:
-            self._saw_block = True
-            raise BlockedError(
-                blocked_message(self.name, until), carrier=self.carrier, retry_at=until
-            )
+        await self._refuse_if_blocked()
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
             headers = {**(headers or {}), "Content-Type": "application/json"}
@@ -280,9 +275,20 @@ class CarrierHttp:
             raise exc.given_up() from None
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
+    async def _refuse_if_blocked(self) -> None:
+        """`BlockedError` (nothing sent) while the carrier's back-off runs."""
+        until = await self.block_gate.blocked_until()
+        if until is not None:
+            self._saw_block = True
+            raise BlockedError(
+                blocked_message(self.name, until), carrier=self.carrier, retry_at=until
+            )
+
     async def _attempt(self, request: httpx.Request) -> Exchange:
         async with self._in_flight:
             await self._limiter.acquire()
+            # Again after waiting for a slot: a block may have begun meanwhile.
+            await self._refuse_if_blocked()
             self.requests_sent += 1
             try:
                 async with asyncio.timeout(self.deadline):

@@ -233,3 +233,29 @@ async def test_a_blocked_carrier_is_reported_and_its_challenge_kept(
     result = CliRunner().invoke(app, ["--db", db, "status", "--limit", "500"])
     assert result.exit_code == 0, result.output
     assert "Cainiao (AliExpress) is refusing automated requests; retrying at" in result.output
+
+
+async def test_requests_waiting_for_a_slot_are_not_sent_once_the_carrier_blocks() -> None:
+    import asyncio
+
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, content=CAPTCHA_JSON)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        http = CarrierHttp(
+            client=client,
+            carrier="cainiao",
+            adapter_version="cainiao/1",
+            rate_limit=RateLimit(1000.0, concurrency=1),
+            max_attempts=1,
+            name="Cainiao",
+        )
+        outcomes = await asyncio.gather(
+            *(http.request("GET", "https://global.cainiao.com/x") for _ in range(3)),
+            return_exceptions=True,
+        )
+    assert all(isinstance(o, BlockedError) for o in outcomes)
+    assert len(sent) == 1  # the two queued behind it saw the block and stayed home
