@@ -132,6 +132,10 @@ class BlockGate(Protocol):
         """When the current block ends; None when the carrier is not blocked."""
         ...
 
+    def peek(self) -> datetime | None:
+        """The last known end of a current block, without asking the store (no I/O)."""
+        ...
+
     async def record_block(self) -> datetime:
         """Count one more consecutive block; when the back-off it earns ends.
 
@@ -155,6 +159,9 @@ class LocalBlockGate:
         self._lock = asyncio.Lock()
 
     async def blocked_until(self) -> datetime | None:
+        return self.peek()
+
+    def peek(self) -> datetime | None:
         if self.until is not None and self.until > datetime.now(UTC):
             return self.until
         return None

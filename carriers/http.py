@@ -287,8 +287,13 @@ class CarrierHttp:
     async def _attempt(self, request: httpx.Request) -> Exchange:
         async with self._in_flight:
             await self._limiter.acquire()
-            # Again after waiting for a slot: a block may have begun meanwhile.
-            await self._refuse_if_blocked()
+            # Again after waiting for a slot: a block may have begun meanwhile. Without I/O,
+            # so that nothing stands between a reserved slot and its request.
+            if (until := self.block_gate.peek()) is not None:
+                self._saw_block = True
+                raise BlockedError(
+                    blocked_message(self.name, until), carrier=self.carrier, retry_at=until
+                )
             self.requests_sent += 1
             try:
                 async with asyncio.timeout(self.deadline):

@@ -151,6 +151,11 @@ class SharedBlockGate:
         until = self._cached[1]
         return until if until is not None and until > datetime.now(UTC) else None
 
+    def peek(self) -> datetime | None:
+        """The block end last read from the store, if still ahead (no I/O)."""
+        until = self._cached[1] if self._cached is not None else None
+        return until if until is not None and until > datetime.now(UTC) else None
+
     async def record_block(self) -> datetime:
         """One more consecutive block for every worker; the end of the back-off it earns."""
         current = await self._limits.block_get(self._until_key)
