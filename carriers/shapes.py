@@ -165,6 +165,14 @@ def loud(code: str) -> Callable[[ParseFn], ParseFn]:
 
 
 def _refusal(code: str, body: bytes, detail: str, supported: str) -> BadPayloadError:
+    from carriers.blocking import detect_block
+
+    if (challenge := detect_block(200, "", body)) is not None:
+        return BadPayloadError(
+            f"{code}: this is not a tracking answer but a {challenge}: the carrier refused "
+            "the request that fetched it",
+            carrier=code,
+        )
     known = recognize(body)
     if known is not None and known[1] != code:
         return BadPayloadError(

@@ -104,3 +104,15 @@ def test_an_own_shape_gone_wrong_says_where_in_plain_words(tmp_path: Path, carri
     assert f"the {carrier} parser reads" in output
     assert "Input should" not in output
     assert "valid dictionary" not in output
+
+
+def test_a_stored_challenge_page_is_named_as_a_refusal(tmp_path: Path) -> None:
+    raw = tmp_path / "page.html"
+    raw.write_text(
+        "<html><head><title>Verification needed</title></head>"
+        '<body><iframe src="/_____tmd_____/punish?x5secdata=x"></iframe></body></html>',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["parse", "--carrier", "cainiao", str(raw)])
+    assert result.exit_code == 1
+    assert "not a tracking answer but a challenge page" in result.output
