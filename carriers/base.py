@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from carriers.shapes import plain_problem
 from tracking.config import CarrierSettings
 from tracking.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
 from tracking.exceptions import BadPayloadError, CarrierError, CarrierServerError
@@ -60,7 +61,8 @@ def shape_error(exc: ValidationError, *, carrier: str) -> BadPayloadError:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"])
     return BadPayloadError(
-        f"{carrier}: unexpected shape ({exc.error_count()} problems: {where}: {first['msg']})",
+        f"{carrier}: unexpected shape ({exc.error_count()} problems: "
+        f"{where or 'the body'}: {plain_problem(first['type'])})",
         carrier=carrier,
     )
 
@@ -218,7 +220,11 @@ def batch_failure(
     if exchange is not None:
         error.exchange = exchange
     exchanges = (error.exchange,) if error.exchange is not None else ()
-    return [NumberResult(n, exchanges, CarrierFailure(n, error.kind, str(error))) for n in numbers]
+    retry_at = getattr(error, "retry_at", None)
+    return [
+        NumberResult(n, exchanges, CarrierFailure(n, error.kind, str(error), retry_at))
+        for n in numbers
+    ]
 
 
 def http_status_error(carrier: str, exchange: Exchange) -> CarrierError | None:

@@ -22,9 +22,11 @@ from tenacity import (
 )
 
 from carriers.base import RateLimit
+from carriers.blocking import BlockGate, LocalBlockGate, blocked_message, detect_block
 from tracking.domain import Exchange
 from tracking.exceptions import (
     AuthError,
+    BlockedError,
     CarrierError,
     CarrierServerError,
     RateLimitedError,
@@ -163,6 +165,10 @@ class CarrierHttp:
     * **deadline** - total seconds one attempt may take, whatever the transport (a
       safety net over httpx's own timeouts, which in-process transports do not apply).
     * **limiter** - paces requests to the carrier's rate; in-process when not given.
+    * **name** - the carrier's display name, for the messages a user reads.
+    * **block_gate** - the carrier's anti-bot back-off (`carriers.blocking`); shared by the
+      workers when given, in-process otherwise. While it is closed no request is sent:
+      every call fails at once with `BlockedError` naming when requests resume.
     """
 
     def __init__(
@@ -177,9 +183,17 @@ class CarrierHttp:
         backoff: float = 0.5,
         deadline: float = 60.0,
         limiter: RequestLimiter | None = None,
+        name: str = "",
+        block_gate: BlockGate | None = None,
     ) -> None:
         self.client = client
         self.carrier = carrier
+        self.name = name or carrier
+        # A shared limiter (`tracking.limits`) brings the carrier's shared gate along.
+        self.block_gate: BlockGate = (
+            block_gate or getattr(limiter, "block_gate", None) or LocalBlockGate()
+        )
+        self._saw_block = False
         self.adapter_version = adapter_version
         self.rate_limit = rate_limit
         # Every encoding of each value (URL-encoded, base64, Basic pairs), known process-wide
@@ -225,9 +239,12 @@ class CarrierHttp:
         Statuses other than 401/403/429/5xx (e.g. 400, 404) come back as an exchange: the
         adapter decides what they mean for its carrier.
 
-        Raises `AuthError` on 401/403, and `RateLimitedError`, `CarrierServerError` or
-        `TransportError` when the attempts run out; each carries the last exchange, if any.
+        Raises `BlockedError` for an anti-bot challenge (never retried: the carrier's back-off
+        starts, and no request goes out until it ends), `AuthError` on 401/403, and
+        `RateLimitedError`, `CarrierServerError` or `TransportError` when the attempts run
+        out; each carries the last exchange, if any.
         """
+        await self._refuse_if_blocked()
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
             headers = {**(headers or {}), "Content-Type": "application/json"}
@@ -263,9 +280,25 @@ class CarrierHttp:
             raise exc.given_up() from None
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
+    async def _refuse_if_blocked(self) -> None:
+        """`BlockedError` (nothing sent) while the carrier's back-off runs."""
+        until = await self.block_gate.blocked_until()
+        if until is not None:
+            self._saw_block = True
+            raise BlockedError(
+                blocked_message(self.name, until), carrier=self.carrier, retry_at=until
+            )
+
     async def _attempt(self, request: httpx.Request) -> Exchange:
         async with self._in_flight:
             await self._limiter.acquire()
+            # Again after waiting for a slot: a block may have begun meanwhile. Without I/O,
+            # so that nothing stands between a reserved slot and its request.
+            if (until := self.block_gate.peek()) is not None:
+                self._saw_block = True
+                raise BlockedError(
+                    blocked_message(self.name, until), carrier=self.carrier, retry_at=until
+                )
             self.requests_sent += 1
             try:
                 async with asyncio.timeout(self.deadline):
@@ -284,6 +317,21 @@ class CarrierHttp:
                 ) from exc
         exchange = self._exchange(request, response, body)
         status = response.status_code
+        evidence = detect_block(status, response.headers.get("content-type", ""), body)
+        if evidence is not None:
+            self._saw_block = True
+            until = await self.block_gate.record_block()
+            raise BlockedError(
+                f"{blocked_message(self.name, until)} (the answer was {evidence})",
+                carrier=self.carrier,
+                status=status,
+                exchange=exchange,
+                evidence=evidence,
+                retry_at=until,
+            )
+        if self._saw_block and status < 400:
+            self._saw_block = False
+            await self.block_gate.clear()
         if status in (401, 403):
             raise AuthError(
                 f"{self.carrier}: access refused (HTTP {status}): "

@@ -35,6 +35,8 @@ class CarrierContract:
 
     carrier: ClassVar[CarrierInfo]
     credentials: ClassVar[dict[str, Any]] = {}
+    refusal_kind: ClassVar[ErrorKind] = ErrorKind.AUTH
+    """What the sandbox's "auth" refusal becomes (Cainiao's is its anti-bot page: blocked)."""
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -54,6 +56,7 @@ class CarrierContract:
             secrets=settings.secret_values(),
             max_attempts=3,
             backoff=0.0,
+            name=self.carrier.name,
         )
         return self.carrier.create(settings, http), http
 
@@ -212,14 +215,15 @@ class CarrierContract:
     @pytest.mark.parametrize(
         ("kind", "expected"),
         [
-            pytest.param("auth", ErrorKind.AUTH, id="auth"),
+            pytest.param("auth", None, id="auth"),
             pytest.param("rate_limited", ErrorKind.RATE_LIMITED, id="rate-limited"),
             pytest.param("server_error", ErrorKind.CARRIER_ERROR, id="server-error"),
         ],
     )
     async def test_sandbox_error_becomes_typed_failure(
-        self, kind: Any, expected: ErrorKind
+        self, kind: Any, expected: ErrorKind | None
     ) -> None:
+        expected = expected or self.refusal_kind
         sandbox, make = self.carrier.sandbox, self.carrier.make_number
         assert sandbox is not None
         assert make is not None
@@ -241,7 +245,6 @@ class CarrierContract:
         "body",
         [
             pytest.param(b"", id="empty"),
-            pytest.param(b"<html>502 Bad Gateway</html>", id="html"),
             pytest.param(b'{"truncated": ', id="truncated"),
         ],
     )
@@ -254,6 +257,35 @@ class CarrierContract:
         assert isinstance(results[0].outcome, CarrierFailure)
         assert results[0].outcome.kind is ErrorKind.BAD_PAYLOAD
         assert results[0].exchanges[0].body == body
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            pytest.param(b"<html>502 Bad Gateway</html>", id="html"),
+            pytest.param(
+                b'{"ret":["FAIL_SYS_USER_VALIDATE","RGV587_ERROR::SM::busy"],'
+                b'"data":{"url":"https://example.invalid/_____tmd_____/punish?x5secdata=x"}}',
+                id="alibaba-captcha-json",
+            ),
+        ],
+    )
+    async def test_challenge_or_html_for_json_is_blocked_with_its_body_kept(
+        self, body: bytes
+    ) -> None:
+        make = self.carrier.make_number
+        assert make is not None
+        with respx.mock(assert_all_called=False) as router:
+            route = router.route().respond(
+                200, content=body, headers={"content-type": "application/json"}
+            )
+            results = await self.track([make(3)])
+        failure = results[0].outcome
+        assert isinstance(failure, CarrierFailure)
+        assert failure.kind is ErrorKind.BLOCKED
+        assert f"{self.carrier.name} is refusing automated requests; retrying at" in failure.message
+        assert failure.retry_at is not None
+        assert results[0].exchanges[0].body == body  # the evidence of what happened
+        assert route.call_count == 1  # a block is not retried at once
 
     async def test_transport_error_after_retries(self) -> None:
         make = self.carrier.make_number

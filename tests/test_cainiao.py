@@ -37,6 +37,7 @@ T0 = datetime(2026, 5, 11, 21, 30, 15, tzinfo=UTC)
 
 class TestCainiao(CarrierContract):
     carrier: ClassVar[CarrierInfo] = CARRIER
+    refusal_kind: ClassVar[ErrorKind] = ErrorKind.BLOCKED
 
     async def test_request_sends_comma_joined_numbers_and_lang(self) -> None:
         request = await self.captured_request(["LP00000000000001", "LP00000000000002"])

@@ -62,6 +62,7 @@ class TestFourPX(CarrierContract):
             "app_key": "sandbox-4px-key",
             "format": "json",
             "access_token": "",
+            "language": "en",
         }
         assert timestamp.isdigit()
         assert len(timestamp) == 13  # milliseconds
@@ -113,6 +114,11 @@ class TestFourPX(CarrierContract):
         assert not SANDBOX.authorized(
             SandboxRequest(request.method, request.path, other_key, request.headers, request.body)
         )
+        # The sign's case counts: an upper-case sign (the old bug) is refused.
+        upper = {**request.query, "sign": request.query["sign"].upper()}
+        assert not SANDBOX.authorized(
+            SandboxRequest(request.method, request.path, upper, request.headers, request.body)
+        )
 
     async def test_more_than_one_number_is_refused(self) -> None:
         async with httpx.AsyncClient() as client:
@@ -155,7 +161,7 @@ def test_signature_is_pinned_on_a_known_input() -> None:
         + body
         + "s-6be2e9a1"
     )
-    expected = hashlib.md5(concatenated.encode()).hexdigest().upper()
+    expected = hashlib.md5(concatenated.encode()).hexdigest()
     got = sign(
         app_key="k-8d41f0",
         app_secret="s-6be2e9a1",
@@ -165,7 +171,7 @@ def test_signature_is_pinned_on_a_known_input() -> None:
         body=body,
     )
     assert got == expected
-    assert got == "629FADE024F7E45331D99CF99A78F6EB"
+    assert got == "629fade024f7e45331d99cf99a78f6eb"
 
 
 def test_signature_depends_on_every_part() -> None:
@@ -559,3 +565,55 @@ def test_number_patterns_recognise_4px_shapes(number: str) -> None:
 
 def test_tracking_page_url() -> None:
     assert CARRIER.public_url(NUMBER) == f"https://track.4px.com/#/result/0/{NUMBER}"
+
+
+# -- the public tracking page (credential-free, marked as such) -----------------------------
+
+
+async def _fourpx_through_sandbox(overrides: dict[str, Any], numbers: list[str]) -> list[Any]:
+    from carriers.registry import all_carriers
+    from tracking.sandbox import SandboxOptions, SandboxServer
+
+    server = SandboxServer(all_carriers(), SandboxOptions(now=WORLD_NOW, enforce_limits=False))
+    settings = FourPXSettings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app)) as client:
+        http = CarrierHttp(
+            client=client,
+            carrier="4px",
+            adapter_version=CARRIER.adapter_version,
+            rate_limit=RateLimit(1000.0),
+            secrets=settings.secret_values(),
+            max_attempts=1,
+        )
+        adapter = create_adapter(
+            settings, http, default_base_url=CARRIER.default_base_url, batch_size=1
+        )
+        return [r for n in numbers for r in await adapter.track([n])]
+
+
+async def test_public_page_without_credentials_agrees_and_says_where_it_came_from() -> None:
+    from carriers.fourpx.public import PUBLIC_SOURCE
+    from tracking.sandbox import SANDBOX_ROOT
+
+    numbers = [make_number(n) for n in range(1, 25)]
+    official = await _fourpx_through_sandbox(
+        {"base_url": f"{SANDBOX_ROOT}/4px", **SANDBOX.credentials}, numbers
+    )
+    public = await _fourpx_through_sandbox(
+        {"public_page": True, "public_url": f"{SANDBOX_ROOT}/4px"}, numbers
+    )
+    tracked = 0
+    for old, new in zip(official, public, strict=True):
+        assert type(old.outcome) is type(new.outcome)
+        assert "track/v2/front/listTrackV3" in new.exchanges[0].url
+        if isinstance(old.outcome, TrackResult):
+            tracked += 1
+            assert new.outcome.carrier_status.startswith(PUBLIC_SOURCE)
+            assert milestone_times(new.outcome.events) == milestone_times(old.outcome.events)
+    assert tracked > 5
+
+
+async def test_without_credentials_and_without_public_page_nothing_is_sent() -> None:
+    (result,) = await _fourpx_through_sandbox({}, [make_number(2)])
+    assert isinstance(result.outcome, CarrierFailure)
+    assert result.outcome.kind is ErrorKind.AUTH

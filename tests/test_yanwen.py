@@ -417,7 +417,10 @@ def test_non_zero_code_raises_typed_error(
 
 def test_string_zero_code_is_success() -> None:
     body = json.dumps({"code": "0", "result": []}).encode()
-    assert parse(body) == {}
+    assert parse(body, requested=["UY123456785YP"]) == {}  # the adapter files it: not found
+    # Read on its own, an answer naming no number is refused, never an empty success.
+    with pytest.raises(BadPayloadError, match="names no tracking number"):
+        parse(body)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ import respx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carriers.base import SandboxRequest
+from carriers.base import RateLimit, SandboxRequest
+from carriers.http import CarrierHttp
 from carriers.registry import ENTRY_POINT_GROUP
 from carriers.textstage import classify
 from carriers.yunexpress import CARRIER, NUMBER_PATTERNS, YunExpressSettings, make_number
@@ -23,7 +24,14 @@ from carriers.yunexpress.parse import STAGE_MAP, parse
 from carriers.yunexpress.sandbox import SANDBOX, TEXTS_EN, TEXTS_ZH, event_text
 from tests.carrier_contract import WORLD_NOW, CarrierContract
 from tests.cassette import CASSETTES
-from tracking.domain import CarrierFailure, ErrorKind, Stage, TimeSource, TrackResult
+from tracking.domain import (
+    CarrierFailure,
+    ErrorKind,
+    NumberResult,
+    Stage,
+    TimeSource,
+    TrackResult,
+)
 from tracking.exceptions import (
     AuthError,
     BadPayloadError,
@@ -31,7 +39,7 @@ from tracking.exceptions import (
     CarrierServerError,
     RateLimitedError,
 )
-from tracking.milestones import chronological
+from tracking.milestones import chronological, milestone_times
 from tracking.world import DESTINATIONS, ORIGIN_CITIES, SCENARIOS, TRANSIT_HUBS, World, number_for
 
 NUMBER = "YT2610030000123456"
@@ -389,7 +397,7 @@ async def test_auth_code_in_a_200_keeps_its_exchange() -> None:
 
 async def test_base_url_override() -> None:
     with respx.mock(assert_all_called=True) as router:
-        route = router.get("http://omsapi.uat.yunexpress.com/api/Tracking/GetTrackInfo").respond(
+        route = router.get("http://omsapi.uat.yunexpress.com/api/Tracking/GetTrackAllInfo").respond(
             200, content=body([detail("Delivered")], state=3)
         )
         await TestYunExpress().track([NUMBER], base_url="http://omsapi.uat.yunexpress.com/api/")
@@ -440,7 +448,7 @@ def request_for(number: str | None = NUMBER, **headers: str) -> SandboxRequest:
     token = basic_token("SANDBOX01", "sandbox-secret-2026")
     return SandboxRequest(
         method="GET",
-        path="/api/Tracking/GetTrackInfo",
+        path="/api/Tracking/GetTrackAllInfo",
         query={"OrderNumber": number} if number is not None else {},
         headers={"authorization": token, "accept-language": "en-us", **headers},
         body=b"",
@@ -468,7 +476,7 @@ def test_sandbox_authorization(authorization: str, ok: bool) -> None:
 
 def test_sandbox_numbers() -> None:
     assert SANDBOX.numbers(request_for()) == [NUMBER]
-    lower = SandboxRequest("GET", "/api/Tracking/GetTrackInfo", {"ordernumber": NUMBER}, {}, b"")
+    lower = SandboxRequest("GET", "/api/Tracking/GetTrackAllInfo", {"ordernumber": NUMBER}, {}, b"")
     assert SANDBOX.numbers(lower) == [NUMBER]
     with pytest.raises(ValueError, match="OrderNumber"):
         SANDBOX.numbers(request_for(None))
@@ -632,3 +640,60 @@ def test_cassettes_hold_no_credentials() -> None:
         assert "Basic " not in text, path.name
         for value in ("SANDBOX01", "sandbox-secret", "TESTCODE01", "test-secret-not-real"):
             assert value not in text, path.name
+
+
+# -- the Open Platform, through the sandbox -------------------------------------------------
+
+
+async def _through_sandbox(overrides: dict[str, Any], numbers: list[str]) -> list[NumberResult]:
+    from carriers.registry import all_carriers
+    from tracking.sandbox import SandboxOptions, SandboxServer
+
+    server = SandboxServer(all_carriers(), SandboxOptions(now=WORLD_NOW, enforce_limits=False))
+    settings = YunExpressSettings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app)) as client:
+        http = CarrierHttp(
+            client=client,
+            carrier="yunexpress",
+            adapter_version=CARRIER.adapter_version,
+            rate_limit=RateLimit(1000.0),
+            secrets=settings.secret_values(),
+            max_attempts=1,
+        )
+        return await CARRIER.create(settings, http).track(numbers)
+
+
+async def test_open_platform_credentials_choose_the_open_platform_and_agree_with_classic() -> None:
+    from carriers.yunexpress.openapi_sandbox import OPENAPI_CREDENTIALS
+    from tracking.sandbox import SANDBOX_ROOT
+
+    numbers = [make_number(n) for n in range(1, 30)]
+    classic = await _through_sandbox(
+        {"base_url": f"{SANDBOX_ROOT}/yunexpress/api", **SANDBOX.credentials}, numbers
+    )
+    openapi = await _through_sandbox(
+        {"openapi_base_url": f"{SANDBOX_ROOT}/yunexpress", **OPENAPI_CREDENTIALS}, numbers
+    )
+    tracked = 0
+    for old, new in zip(classic, openapi, strict=True):
+        assert "/v1/track-service/info/get?order_number=" in new.exchanges[-1].url
+        assert type(old.outcome) is type(new.outcome)
+        if isinstance(old.outcome, TrackResult):
+            assert isinstance(new.outcome, TrackResult)
+            tracked += 1
+            assert milestone_times(new.outcome.events) == milestone_times(old.outcome.events)
+    assert tracked > 5
+    stored = " ".join(e.url + repr(e.request_body) for r in openapi for e in r.exchanges)
+    assert OPENAPI_CREDENTIALS["app_secret"] not in stored
+
+
+async def test_open_platform_refuses_a_wrong_secret_in_the_sandbox() -> None:
+    from carriers.yunexpress.openapi_sandbox import OPENAPI_CREDENTIALS
+    from tracking.sandbox import SANDBOX_ROOT
+
+    wrong = {**OPENAPI_CREDENTIALS, "app_secret": "not-the-secret"}
+    (result,) = await _through_sandbox(
+        {"openapi_base_url": f"{SANDBOX_ROOT}/yunexpress", **wrong}, [make_number(3)]
+    )
+    assert isinstance(result.outcome, CarrierFailure)
+    assert result.outcome.kind is ErrorKind.AUTH

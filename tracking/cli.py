@@ -218,6 +218,8 @@ def _print_report(report: PullReport, *, title: str) -> None:
     ]
     for line in lines:
         out.print(line)
+    for code, notice in sorted(report.notices.items()):
+        out.print(f"[yellow]{code}: {notice}[/yellow]", highlight=False)
 
 
 def _sandbox_server(
@@ -228,6 +230,7 @@ def _sandbox_server(
     latency: str,
     fault_rate: float = 0.0,
     enforce_limits: bool = True,
+    blocked: frozenset[str] = frozenset(),
 ) -> SandboxServer:
     """The in-process sandbox, enforcing the same per-carrier rates the client is set to."""
     rates: dict[str, float] = {}
@@ -243,6 +246,7 @@ def _sandbox_server(
             fault_5xx=fault_rate,
             rate_limits=rates,
             enforce_limits=enforce_limits,
+            blocked=blocked,
         ),
     )
 
@@ -501,6 +505,15 @@ def status_command(
                 why,
             )
         out.print(table)
+        refusing = {
+            f["message"].split(". The raw answer", 1)[0]
+            for item in items
+            for f in item["findings"]
+            if f["code"] == "shipment.fetch_failed"
+            and "refusing automated requests" in f["message"]
+        }
+        for line in sorted(refusing):
+            out.print(f"[yellow]{line}[/yellow]", highlight=False)
 
 
 def _legs(connection: Any, numbers: list[str]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
@@ -1023,6 +1036,10 @@ def sandbox_command(
     no_limits: Annotated[
         bool, typer.Option("--no-limits", help="Do not enforce carrier rate limits.")
     ] = False,
+    block: Annotated[
+        list[str] | None,
+        typer.Option(help="Answer this carrier with an anti-bot challenge page (repeatable)."),
+    ] = None,
 ) -> None:
     """Run the sandbox carrier server (each carrier's real wire format, simulated world)."""
     import uvicorn
@@ -1035,6 +1052,7 @@ def sandbox_command(
             latency=latency_ms,
             fault_rate=fault_rate,
             enforce_limits=not no_limits,
+            blocked=frozenset(block or ()),
         )
         err.print(
             f"sandbox carriers: {', '.join(server.carriers)}; listening on http://{host}:{port}"

@@ -192,6 +192,8 @@ class CarrierFailure:
     tracking_number: str
     kind: ErrorKind
     message: str
+    retry_at: datetime | None = None
+    """When the carrier may be asked again (a blocked carrier's back-off); None: the schedule's."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,8 @@ Problems with a single tracking number are not exceptions: they come back as
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from tracking.domain import ErrorKind, Exchange
 
 __all__ = [
@@ -105,8 +107,7 @@ class BadPayloadError(CarrierError):
 class BlockedError(CarrierError):
     """The carrier refuses automated requests: an anti-bot challenge instead of an answer.
 
-    `retry_at` is when the carrier's shared back-off lets the next request go (None: not
-    yet known when the error is raised; the HTTP layer fills it in).
+    `retry_at` is when the carrier's (shared) back-off lets the next request go.
     """
 
     kind = ErrorKind.BLOCKED
@@ -119,10 +120,13 @@ class BlockedError(CarrierError):
         status: int | None = None,
         exchange: Exchange | None = None,
         evidence: str = "",
+        retry_at: datetime | None = None,
     ) -> None:
         super().__init__(message, carrier=carrier, status=status, exchange=exchange)
         self.evidence = evidence
         """What in the body shows the block (e.g. `HTML page "Access denied"`)."""
+        self.retry_at = retry_at
+        """When the carrier's back-off lets requests go again."""
 
 
 class QuotaExhaustedError(CarrierError):

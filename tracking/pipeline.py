@@ -28,6 +28,7 @@ from carriers.base import CarrierAdapter, CarrierInfo, RateLimit
 from carriers.http import CarrierHttp, RequestLimiter, default_timeout
 from tracking.config import Settings, load_carrier_settings
 from tracking.detect import detect
+from tracking.domain import CarrierFailure, ErrorKind, NumberResult
 from tracking.ingest import OrderRow, OrdersFile, ParcelRow, RejectedRow, open_orders, write_errors
 from tracking.isolation import tenant_batches
 from tracking.parcels import P as PARCELS
@@ -99,6 +100,8 @@ class PullReport:
     source: dict[str, str] | None = None  # the file as read: profile, sheet, time zone
     window: tuple[str, str] | None = None
     seconds: float = 0.0
+    notices: dict[str, str] = field(default_factory=dict)
+    """Per carrier, what a user must know about the run (a carrier refusing requests)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -123,7 +126,17 @@ class PullReport:
             "source": self.source,
             "window": {"start": self.window[0], "end": self.window[1]} if self.window else None,
             "seconds": round(self.seconds, 3),
+            "notices": self.notices,
         }
+
+
+def note_blocks(report: PullReport, code: str, results: Sequence[NumberResult]) -> None:
+    """Keep the latest "<carrier> is refusing automated requests; retrying at ..." line."""
+    for result in results:
+        outcome = result.outcome
+        if isinstance(outcome, CarrierFailure) and outcome.kind is ErrorKind.BLOCKED:
+            report.notices[code] = outcome.message.split(" (the answer was ", 1)[0]
+            return
 
 
 def _choose_carrier(row: OrderRow, carriers: Mapping[str, CarrierInfo]) -> tuple[str | None, str]:
@@ -253,6 +266,7 @@ async def open_fetcher(
                 backoff=backoff,
                 deadline=(timeout_seconds or carrier_settings.timeout_seconds) * 1.5,
                 limiter=limiter_factory(key, rate) if limiter_factory else None,
+                name=carriers[code].name,
             )
 
         for code, info, carrier_settings, rate in plans:
@@ -468,6 +482,7 @@ async def _fetch_all(
                     return
                 numbers = [s.tracking_number for s in batch]
                 results = await fetcher.track(code, numbers, tenant=batch[0].tenant)
+                note_blocks(report, code, results)
                 answer = Answer(
                     shipment_ids={s.tracking_number: s.id for s in batch},
                     results=results,

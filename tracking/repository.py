@@ -641,20 +641,25 @@ def _failure_update(outcome: CarrierFailure, prev: Any, now: datetime) -> dict[s
                 not_found_since=since,
             ),  # None once given up (`scheduling.given_up`)
         }
-    # Keep what a previous fetch proved; only record the error and retry soon.
+    # Keep what a previous fetch proved; record the error and back off as the failure
+    # streak (`not_found_since`: failing since) ages - the one give-up rule of `scheduling`.
     state = prev.state if prev.state in ("tracking", "final") else "error"
+    since = prev.not_found_since or now
     return {
         "state": state,
         "error_kind": outcome.kind.value,
         "error_message": outcome.message[:1024],
+        "not_found_since": since,
         "next_poll_at": next_poll_at(
             now=now,
             state="error",
             latest_stage=None,
             final=False,
             was_final=False,
-            not_found_since=None,
-        ),
+            not_found_since=since,
+            retry_at=outcome.retry_at,
+            error_kind=outcome.kind.value,
+        ),  # None once given up (`scheduling.given_up`)
     }
 
 

@@ -31,6 +31,16 @@ SANDBOX_ROOT = "http://sandbox.invalid"
 """Base of sandbox URLs when it runs in-process (the host name is never resolved)."""
 
 
+_CHALLENGE = SandboxReply(
+    200,
+    b"<!DOCTYPE html><html><head><title>Verification needed</title></head><body>"
+    b'<div class="baxia-dialog"><iframe src="/_____tmd_____/punish?x5secdata=sandbox">'
+    b"</iframe></div></body></html>",
+    content_type="text/html; charset=utf-8",
+)
+"""An invented Alibaba-style captcha wall (the markers `carriers.blocking` recognises)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SandboxOptions:
     """How the sandbox behaves.
@@ -44,6 +54,8 @@ class SandboxOptions:
     * **hang_seconds** - how long a timeout fault keeps the client waiting.
     * **now** - a fixed world clock (reproducible runs); the real clock when None.
     * **seed** - seed of fault injection and latency.
+    * **blocked** - carriers that answer every request with an anti-bot challenge page (as
+      Cainiao's captcha wall does), to see a block end to end.
     """
 
     latency_ms: tuple[float, float] = (0.0, 0.0)
@@ -56,6 +68,7 @@ class SandboxOptions:
     hang_seconds: float = 30.0
     now: datetime | None = None
     seed: int = 0
+    blocked: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -116,8 +129,11 @@ class SandboxServer:
         self.carriers = {code: c for code, c in carriers.items() if c.sandbox is not None}
         self.stats: dict[str, CarrierStats] = {code: CarrierStats() for code in self.carriers}
         self._random = random.Random(self.options.seed)
+        # About one second of tolerance, as carriers police: a second's worth of requests, and
+        # for rates under one a second (Cainiao's one per 3 s) one request that may arrive up
+        # to a second early - network jitter, not a burst (two at once are still refused).
         self._buckets = {
-            code: _Bucket(rate, capacity=max(1.0, rate))
+            code: _Bucket(rate, capacity=max(1.0, rate) if rate >= 1.0 else 1.0 + rate)
             for code, info in self.carriers.items()
             for rate in [self.options.rate_limits.get(code, info.rate_limit.per_second)]
         }
@@ -193,6 +209,8 @@ class SandboxServer:
             if wait > 0:
                 stats.limited += 1
                 return self._reply(stats, sandbox.render_error("rate_limited", retry_after=1))
+        if code in self.options.blocked:
+            return self._reply(stats, _CHALLENGE)
         fault = self._fault()
         if fault is not None:
             stats.faults[fault] += 1

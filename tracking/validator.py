@@ -372,15 +372,35 @@ def _shipment_findings(
         findings.extend(abandoned)
         terminal = not young or bool(abandoned)
     elif origin.state == "error":
-        findings.append(
-            _finding(
-                "shipment.fetch_failed",
-                "warning",
-                f"Fetching from {origin.carrier} failed ({origin.error_kind}): "
-                f"{origin.error_message or 'no detail'}. The next refresh retries.",
-                f"从承运商获取轨迹失败（{origin.error_kind}），将在下次刷新时重试。",
+        abandoned = _given_up_findings(origin)
+        if abandoned:
+            findings.extend(abandoned)
+            terminal = True
+        elif origin.error_kind == "blocked":
+            # The message already says who refuses and when requests resume.
+            findings.append(
+                _finding(
+                    "shipment.fetch_failed",
+                    "warning",
+                    (origin.error_message or f"{origin.carrier} is refusing requests").split(
+                        " (the answer was ", 1
+                    )[0]
+                    + ". The raw answer is kept as evidence.",
+                    "承运商拒绝自动查询，将在退避结束后重试。",
+                )
             )
-        )
+        else:
+            findings.append(
+                _finding(
+                    "shipment.fetch_failed",
+                    "warning",
+                    f"Fetching from {origin.carrier} failed ({origin.error_kind}): "
+                    f"{origin.error_message or 'no detail'}. The next refresh retries.",
+                    f"从承运商获取轨迹失败（{origin.error_kind}），将在下次刷新时重试。",
+                )
+            )
+    elif origin.state == "tracking":
+        findings.extend(_given_up_findings(origin))  # tracking once, then refused for 30 days
     for leg in shipments:
         if (
             leg.destination_country
@@ -463,9 +483,11 @@ def _shipment_findings(
 
 
 def _given_up_findings(origin: ShipmentFacts) -> list[FindingView]:
-    """A number still unknown to the carrier after `GIVE_UP_NOT_FOUND`: no longer polled.
+    """A number the carrier has not answered with tracking for `GIVE_UP_AFTER`: not polled.
 
-    Dated, not counted against `as_of`: the message stays the same while nothing changes.
+    One rule for every failure (`scheduling.given_up`); the finding says what the carrier
+    answered. Dated, not counted against `as_of`: the message stays the same while nothing
+    changes.
     """
     since, last = origin.not_found_since, origin.last_fetched_at
     if since is None or last is None:
@@ -473,16 +495,30 @@ def _given_up_findings(origin: ShipmentFacts) -> list[FindingView]:
     if not given_up(not_found_since=since, last_fetched_at=last):
         return []
     days = (last - since).days
+    if origin.state == "not_found":
+        return [
+            _finding(
+                "shipment.given_up",
+                "error",
+                f"{origin.carrier} still did not know tracking number {origin.tracking_number} "
+                f"{days} days after it was first not found ({since:%Y-%m-%d}), so it was given "
+                f"up: polling stopped on {last:%Y-%m-%d}. Correct the number, or cite other "
+                "tracking for this order.",
+                f"承运商自 {since:%Y-%m-%d} 起 {days} 天仍查询不到运单号 {origin.tracking_number}，"
+                f"已于 {last:%Y-%m-%d} 停止查询。请更正单号，或为该订单提供其他物流轨迹。",
+            )
+        ]
+    answered = origin.error_message or "no detail"
     return [
         _finding(
             "shipment.given_up",
             "error",
-            f"{origin.carrier} still did not know tracking number {origin.tracking_number} "
-            f"{days} days after it was first not found ({since:%Y-%m-%d}), so it was given "
-            f"up: polling stopped on {last:%Y-%m-%d}. Correct the number, or cite other "
-            "tracking for this order.",
-            f"承运商自 {since:%Y-%m-%d} 起 {days} 天仍查询不到运单号 {origin.tracking_number}，"
-            f"已于 {last:%Y-%m-%d} 停止查询。请更正单号，或为该订单提供其他物流轨迹。",
+            f"{origin.carrier} kept refusing tracking number {origin.tracking_number} for "
+            f"{days} days since {since:%Y-%m-%d} ({origin.error_kind}), so it was given up: "
+            f"polling stopped on {last:%Y-%m-%d}. The carrier last answered: {answered}. "
+            "Fix the cause (credentials, quota, number), then refresh this order.",
+            f"承运商自 {since:%Y-%m-%d} 起 {days} 天一直拒绝查询运单号 {origin.tracking_number}"
+            f"（{origin.error_kind}），已于 {last:%Y-%m-%d} 停止查询。",
         )
     ]
 

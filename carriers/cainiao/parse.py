@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
+from carriers.shapes import loud
 from tracking.countries import to_iso2
 from tracking.domain import (
     CarrierFailure,
@@ -189,6 +190,7 @@ class _Envelope(_Model):
     module: list[_Module] | None = None
 
 
+@loud("cainiao")
 def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     """Read one `global/detail.json` body: per tracking number, a result or a typed failure.
 

@@ -8,11 +8,14 @@ revise on the first live run [unverified].
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from carriers.base import CarrierInfo, RateLimit
+from carriers.base import CarrierInfo, ParseOutput, RateLimit
 from carriers.fourpx import parse, sandbox
 from carriers.fourpx.client import FourPXAdapter, FourPXSettings, create_adapter, sign
+from carriers.fourpx.public import parse_public
+from carriers.shapes import loud, recognize
 from tracking.config import CarrierSettings
 
 if TYPE_CHECKING:
@@ -30,7 +33,8 @@ __all__ = [
     "sign",
 ]
 
-DEFAULT_BASE_URL = "http://open.4px.com"
+DEFAULT_BASE_URL = "https://open.4px.com"
+"""HTTPS: 4PX serves the router over TLS (its SDKs and clients call `https://open.4px.com`)."""
 BATCH_SIZE = 1
 """`tr.order.tracking.get` takes one `deliveryOrderNo` per call."""
 RATE_LIMIT = RateLimit(5.0, concurrency=3)
@@ -49,6 +53,15 @@ def make_number(serial: int) -> str:
     return f"4PX{(serial * 7_919_004_517 + 3_852_964_170_219) % 10**13:013d}CN"
 
 
+@loud("4px")
+def parse_any(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
+    """The open platform's answer, or the public tracking page's (`listTrackV3`)."""
+    known = recognize(body)
+    if known is not None and known[0].startswith("4PX public tracking page"):
+        return parse_public(body, requested=requested)
+    return parse.parse(body, requested=requested)
+
+
 def _create(settings: CarrierSettings, http: CarrierHttp) -> FourPXAdapter:
     return create_adapter(settings, http, default_base_url=DEFAULT_BASE_URL, batch_size=BATCH_SIZE)
 
@@ -63,7 +76,7 @@ CARRIER = CarrierInfo(
     adapter_version="4px-open/1",
     settings_model=FourPXSettings,
     create=_create,
-    parse=parse.parse,
+    parse=parse_any,
     sandbox=sandbox.SANDBOX,
     number_patterns=NUMBER_PATTERNS,
     make_number=make_number,

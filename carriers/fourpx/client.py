@@ -1,10 +1,14 @@
 """4PX network client: one signed POST to the open platform's router per number.
 
 The query string carries `method`, `v`, `app_key`, `timestamp` (ms), `format`,
-`access_token` (empty) and `sign`; the body is `{"deliveryOrderNo": "<number>"}`. `sign`
-is the upper-case MD5 of `"app_key" + key + "format" + "json" + "method" + method +
-"timestamp" + ts + "v" + version + body + app_secret`. The secret itself is never sent;
-`app_key`, `access_token` and `sign` are redacted by the HTTP layer before storage.
+`access_token` (empty), `sign` and `language`; the body is `{"deliveryOrderNo": "<number>"}`.
+`sign` is the lower-case hex MD5 of `"app_key" + key + "format" + "json" + "method" + method +
+"timestamp" + ts + "v" + version + body + app_secret`: 4PX's own worked example (open platform
+docs, "签名" section; its inputs and expected `ff4af77c062a9b97d98aa29777621c4a` are rebuilt
+in tests/test_official_examples.py) and every SDK sign in lower case. `language` (`cn`/`en`, a
+common parameter outside the signature in 4PX's Java SDK `com.fpx.api`) asks for English texts.
+The secret itself is never sent; `app_key`, `access_token` and `sign` are redacted by the HTTP
+layer before storage.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pydantic_settings import SettingsConfigDict
 
 from carriers.base import answer_results, batch_failure
 from carriers.fourpx.parse import parse
+from carriers.fourpx.public import PUBLIC_PATH, PUBLIC_URL, parse_public, public_body
 from tracking.config import CarrierSettings
 from tracking.domain import NumberResult
 from tracking.exceptions import AuthError, CarrierError
@@ -31,6 +36,7 @@ __all__ = [
     "API_FORMAT",
     "API_METHOD",
     "API_VERSION",
+    "LANGUAGE",
     "SERVICE_PATH",
     "FourPXAdapter",
     "FourPXSettings",
@@ -43,6 +49,8 @@ SERVICE_PATH = "/router/api/service"
 API_METHOD = "tr.order.tracking.get"
 API_VERSION = "1.0.0"
 API_FORMAT = "json"
+LANGUAGE = "en"
+"""4PX's `language` common parameter: `en` for English texts where the API has them."""
 
 
 class FourPXSettings(CarrierSettings):
@@ -58,6 +66,11 @@ class FourPXSettings(CarrierSettings):
 
     app_key: SecretStr | None = None
     app_secret: SecretStr | None = None
+    public_page: bool = False
+    """Without open platform credentials, read 4PX's public tracking page instead
+    (`carriers.fourpx.public`; unofficial, so give it a low `rate_per_second` too)."""
+    public_url: str | None = None
+    """The public tracking page's host (`https://track.4px.com`)."""
 
 
 def sign(
@@ -69,12 +82,12 @@ def sign(
     version: str,
     body: str,
 ) -> str:
-    """The request's `sign`: upper-case hex MD5 of the documented concatenation (UTF-8)."""
+    """The request's `sign`: lower-case hex MD5 of the documented concatenation (UTF-8)."""
     text = (
         f"app_key{app_key}format{API_FORMAT}method{method}timestamp{timestamp}v{version}"
         f"{body}{app_secret}"
     )
-    return hashlib.md5(text.encode("utf-8")).hexdigest().upper()
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
 def request_body(number: str) -> str:
@@ -112,14 +125,16 @@ class FourPXAdapter:
     async def track(self, numbers: Sequence[str]) -> list[NumberResult]:
         """One result per number, in order; a failed call fails its number.
 
-        Without both `app_key` and `app_secret` nothing is sent: every number fails with
-        `auth`.
+        Without both `app_key` and `app_secret` nothing is sent (every number fails with
+        `auth`), unless `public_page` asks for 4PX's public tracking page instead.
         """
         if not numbers:
             return []
         if len(numbers) > self.batch_size:
             raise ValueError(f"4px takes at most {self.batch_size} numbers a call")
         key, secret = _value(self.settings.app_key), _value(self.settings.app_secret)
+        if (not key or not secret) and self.settings.public_page:
+            return await self._public(numbers)
         if not key or not secret:
             missing = " and ".join(
                 n for n, v in (("app_key", key), ("app_secret", secret)) if not v
@@ -149,6 +164,7 @@ class FourPXAdapter:
             "format": API_FORMAT,
             "access_token": "",
             "sign": signature,
+            "language": LANGUAGE,
         }
         try:
             exchange = await self.http.request(
@@ -161,6 +177,20 @@ class FourPXAdapter:
         except CarrierError as err:
             return batch_failure(numbers, err)
         return answer_results("4px", numbers, exchange, parse)
+
+    async def _public(self, numbers: Sequence[str]) -> list[NumberResult]:
+        """The credential-free source: 4PX's public tracking page, marked as such."""
+        url = (self.settings.public_url or PUBLIC_URL).rstrip("/") + PUBLIC_PATH
+        try:
+            exchange = await self.http.request(
+                "POST",
+                url,
+                headers={"Content-Type": "application/json;charset=UTF-8"},
+                content=public_body(numbers).encode("utf-8"),
+            )
+        except CarrierError as err:
+            return batch_failure(numbers, err)
+        return answer_results("4px", numbers, exchange, parse_public)
 
 
 def _value(secret: SecretStr | None) -> str:

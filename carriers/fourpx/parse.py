@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
+from carriers.shapes import loud
 from carriers.textstage import classify
 from tracking.countries import to_iso2
 from tracking.domain import (
@@ -247,6 +248,7 @@ class _Envelope(_Model):
     data: _Data | None = None
 
 
+@loud("4px")
 def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     """Read one `tr.order.tracking.get` body: per tracking number, a result or a failure.
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.fourpx.client import API_METHOD, SERVICE_PATH, sign
+from carriers.fourpx.public import PUBLIC_PATH
 from tracking.countries import country_name
 from tracking.domain import Stage
 
@@ -109,7 +110,8 @@ class FourPXSandbox:
     """4PX's open platform router in the sandbox: an MD5-signed query, one number a call."""
 
     def __init__(self) -> None:
-        self.routes: tuple[tuple[str, str], ...] = (("POST", SERVICE_PATH),)
+        # The public tracking page too (`carriers.fourpx.public`), on its own path.
+        self.routes: tuple[tuple[str, str], ...] = (("POST", SERVICE_PATH), ("POST", PUBLIC_PATH))
         self.credentials: Mapping[str, str] = {
             "app_key": SANDBOX_APP_KEY,
             "app_secret": SANDBOX_APP_SECRET,
@@ -117,6 +119,8 @@ class FourPXSandbox:
 
     def authorized(self, request: SandboxRequest) -> bool:
         """Whether `app_key` is the sandbox key and `sign` matches the sandbox secret."""
+        if request.path == PUBLIC_PATH:
+            return True  # the public page needs no credentials
         query = request.query
         if query.get("app_key") != SANDBOX_APP_KEY:
             return False
@@ -128,10 +132,17 @@ class FourPXSandbox:
             version=query.get("v", ""),
             body=request.body.decode("utf-8", errors="replace"),
         )
-        return hmac.compare_digest(query.get("sign", "").upper().encode(), expected.encode())
+        # Exactly as computed: lower-case hex, as 4PX's example and SDKs send it. Comparing
+        # without case would let an upper-case sign (which 4PX may refuse) pass every test.
+        return hmac.compare_digest(query.get("sign", "").encode(), expected.encode())
 
     def numbers(self, request: SandboxRequest) -> list[str]:
         """The body's `deliveryOrderNo`; `ValueError` for another method or a bad body."""
+        if request.path == PUBLIC_PATH:
+            codes = json.loads(request.body).get("queryCodes") if request.body else None
+            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                raise ValueError("queryCodes must be a list of numbers")
+            return [c.strip() for c in codes]
         if request.query.get("method") != API_METHOD:
             raise ValueError(f"method must be {API_METHOD}")
         try:
@@ -151,6 +162,9 @@ class FourPXSandbox:
         now: datetime,
     ) -> SandboxReply:
         """The success envelope for the one number, or the "does not exist" error envelope."""
+        if request.path == PUBLIC_PATH:
+            data = [_public_item(number, shipment) for number, shipment in shipments]
+            return SandboxReply(200, _dump({"result": 1, "message": "操作成功", "data": data}))
         if len(shipments) != 1:
             return self.render_error("bad_request")
         ((number, shipment),) = shipments
@@ -230,4 +244,30 @@ def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
         "occurDatetime": event.at.astimezone(_CHINA).strftime("%Y-%m-%d %H:%M:%S"),
         "occurLocation": event.city if code not in _ORIGIN_SIDE or event.variant % 4 else "",
         "trackingContent": content,
+    }
+
+
+def _public_item(number: str, shipment: SimShipment | None) -> dict[str, Any]:
+    """A `listTrackV3` item: `tkDate` the instant (ISO, UTC), `tkDateStr` China time."""
+    if shipment is None:
+        return {"queryCode": number, "status": 7, "tracks": None}
+    tracks = []
+    for event in sorted(shipment.events, key=lambda e: e.at, reverse=True):
+        raw = _event(event, shipment)
+        tracks.append(
+            {
+                "tkCode": raw["businessLinkCode"],
+                "tkDesc": raw["trackingContent"],
+                "tkLocation": raw["occurLocation"],
+                "tkTimezone": None,
+                "tkDate": event.at.astimezone(UTC).isoformat(timespec="seconds"),
+                "tkDateStr": raw["occurDatetime"],
+            }
+        )
+    return {
+        "queryCode": number,
+        "status": 5 if shipment.events else 1,
+        "ctStartCode": "CN",
+        "ctEndCode": shipment.destination_country,
+        "tracks": tracks,
     }

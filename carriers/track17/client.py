@@ -245,7 +245,9 @@ def _fail_each(
     """`numbers` fail with `error`, the exchanges that showed it kept with each."""
     for number in numbers:
         exchanges[number] = (*exchanges[number], *sent)
-        outcomes[number] = CarrierFailure(number, error.kind, str(error))
+        outcomes[number] = CarrierFailure(
+            number, error.kind, str(error), getattr(error, "retry_at", None)
+        )
 
 
 def _norm(number: str) -> str:
@@ -282,7 +284,11 @@ def _failed(
     error: CarrierError,
 ) -> list[NumberResult]:
     """Every number fails with `error`."""
-    return [NumberResult(n, exchanges, CarrierFailure(n, error.kind, str(error))) for n in numbers]
+    retry_at = getattr(error, "retry_at", None)  # a blocked carrier's back-off
+    return [
+        NumberResult(n, exchanges, CarrierFailure(n, error.kind, str(error), retry_at))
+        for n in numbers
+    ]
 
 
 def create_adapter(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, ConfigDict
 
 from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
+from carriers.shapes import loud
 from tracking.domain import (
     FINAL_STAGES,
     CarrierFailure,
@@ -212,6 +213,7 @@ class _Envelope(_Model):
     result: list[_Item] | None = None
 
 
+@loud("yanwen")
 def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     """Read one `api/tracking` body: per tracking number, a result or a typed failure.
 

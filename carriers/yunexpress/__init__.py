@@ -1,4 +1,5 @@
-"""YunExpress (云途): the classic OMS API, `Tracking/GetTrackInfo` (carrier-apis §4.1).
+"""YunExpress (云途): the classic OMS API's full trace, `Tracking/GetTrackAllInfo` (carrier-apis
+§4.1), or the newer Open Platform when its app id and secret are configured (§4.2).
 
 One number per call, so `batch_size` is 1 and numbers of a batch go out concurrently. The
 rate limit is undocumented (error code 10000 exists for it): 5 requests a second, 5 in
@@ -7,10 +8,13 @@ flight, is a guess to revise on the first live run.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 
-from carriers.base import CarrierInfo, RateLimit
-from carriers.yunexpress import parse, sandbox
+from carriers.base import CarrierInfo, ParseOutput, RateLimit
+from carriers.shapes import loud
+from carriers.yunexpress import openapi_parse, parse, sandbox
 from carriers.yunexpress.client import (
     DEFAULT_BASE_URL,
     YunExpressAdapter,
@@ -37,6 +41,19 @@ last-mile carrier, and customer order numbers have no fixed shape, so neither is
 """
 
 
+@loud("yunexpress")
+def parse_any(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
+    """Either credential kind's answer: the Open Platform's `{success, result}` envelope or
+    the classic `{Item, Code}` one (what `parse --carrier yunexpress` reads)."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if isinstance(data, dict) and "success" in data and "Item" not in data and "Code" not in data:
+        return openapi_parse.parse(body, requested=requested)
+    return parse.parse(body, requested=requested)
+
+
 def make_number(serial: int) -> str:
     """A sandbox waybill: `YT` + 16 digits, scrambled so serials do not look sequential."""
     return f"YT{(serial * 7919 + 104729) % 10**16:016d}"
@@ -49,10 +66,10 @@ CARRIER = CarrierInfo(
     rate_limit=RateLimit(5.0, concurrency=5),
     default_base_url=DEFAULT_BASE_URL,
     tracking_url="https://www.yuntrack.com/parcelTracking?id={number}",
-    adapter_version="yunexpress-classic/1",
+    adapter_version="yunexpress/2",
     settings_model=YunExpressSettings,
     create=create_adapter,
-    parse=parse.parse,
+    parse=parse_any,
     sandbox=sandbox.SANDBOX,
     number_patterns=NUMBER_PATTERNS,
     make_number=make_number,

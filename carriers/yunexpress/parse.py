@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from carriers.base import ParseOutput
+from carriers.shapes import plain_problem
 from carriers.textstage import classify
 from tracking.countries import to_iso2
 from tracking.domain import (
@@ -183,7 +184,7 @@ def _envelope(body: bytes) -> _Envelope:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise BadPayloadError(
-            f"{CODE}: unexpected shape at {where}: {first['msg']}", carrier=CODE
+            f"{CODE}: unexpected shape at {where}: {plain_problem(first['type'])}", carrier=CODE
         ) from None
 
 

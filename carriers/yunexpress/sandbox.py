@@ -1,9 +1,10 @@
 """YunExpress classic wire format for the sandbox: the mirror image of `parse.py` (pure).
 
-Renders a simulated shipment as a `Tracking/GetTrackInfo` answer in the newer envelope:
+Renders a simulated shipment as a `Tracking/GetTrackAllInfo` answer in the newer envelope:
 naive China-time `ProcessDate`, free-text `ProcessContent` in English, or in Chinese when
 the request asks for `Accept-Language: zh-cn`, events oldest first, and "not found" as
-code 1006 with a null `Item` under HTTP 200.
+code 1006 with a null `Item` under HTTP 200. The Open Platform's routes (token and signed
+tracking) are served too, by `openapi_sandbox`, on their own paths.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
+from carriers.yunexpress import openapi_sandbox
 from carriers.yunexpress.parse import CHINA_OFFSET
 from tracking.domain import Stage, offset_tz
 from tracking.world import SimEvent, SimShipment
@@ -191,9 +193,17 @@ def event_text(event: SimEvent, *, chinese: bool) -> str:
 
 
 class YunExpressSandbox:
-    """Serves `GET /api/Tracking/GetTrackInfo` the way the classic OMS API does."""
+    """Serves `GET /api/Tracking/GetTrackAllInfo` the way the classic OMS API does.
 
-    routes: tuple[tuple[str, str], ...] = (("GET", "/api/Tracking/GetTrackInfo"),)
+    The Open Platform's routes are served as well (`openapi_sandbox`); its credentials are
+    `openapi_sandbox.OPENAPI_CREDENTIALS`, kept out of `credentials` so that sandbox runs
+    stay on the classic API unless a test asks for the Open Platform.
+    """
+
+    routes: tuple[tuple[str, str], ...] = (
+        ("GET", "/api/Tracking/GetTrackAllInfo"),
+        *openapi_sandbox.OPENAPI_ROUTES,
+    )
     credentials: Mapping[str, str] = {
         "customer_code": "SANDBOX01",
         "api_secret": "sandbox-secret-2026",
@@ -201,6 +211,8 @@ class YunExpressSandbox:
 
     def authorized(self, request: SandboxRequest) -> bool:
         """Whether the Basic header decodes to `<customer_code>&<api_secret>`."""
+        if not request.path.startswith("/api/"):
+            return openapi_sandbox.authorized(request)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "basic":
             return False
@@ -213,6 +225,8 @@ class YunExpressSandbox:
 
     def numbers(self, request: SandboxRequest) -> list[str]:
         """The `OrderNumber` asked for (ASP.NET binds query names case-insensitively)."""
+        if not request.path.startswith("/api/"):
+            return openapi_sandbox.numbers(request)
         for name, value in request.query.items():
             if name.lower() == "ordernumber" and value.strip():
                 return [value.strip()]
@@ -226,6 +240,8 @@ class YunExpressSandbox:
         now: datetime,
     ) -> SandboxReply:
         """The answer for the (single) number asked for."""
+        if not request.path.startswith("/api/"):
+            return openapi_sandbox.render(request, shipments, now=now)
         chinese = request.headers.get("accept-language", "").lower().startswith("zh")
         if not shipments:
             return self.render_error("bad_request")
