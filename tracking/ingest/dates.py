@@ -6,7 +6,7 @@ import calendar
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
 from tracking.ingest.values import _Bad, _show
@@ -134,6 +134,27 @@ class _DateReader:
                     break
             else:
                 raise problem or self._invalid(text)
+        return self._within(moment, text, latest)
+
+    def cell(self, value: datetime | date, text: str, latest: datetime) -> datetime:
+        """A workbook's typed date cell (a naive wall time in this column's zone, as the
+        workbook stores it; `text` is its ISO text, as `cell_text` writes it) -> the UTC
+        instant: what `parse(text)` returns, without writing and re-reading the text."""
+        if type(value) is date:
+            value = datetime(value.year, value.month, value.day)  # noqa: DTZ001 - wall time
+        assert isinstance(value, datetime)
+        try:
+            if value.tzinfo is not None:
+                moment = value.astimezone(UTC)
+            elif self.zone is not None:
+                moment = value.replace(tzinfo=self.zone).astimezone(UTC)
+            else:
+                moment = _UTC_EPOCH + (value - _NAIVE_EPOCH - self.offset)
+        except OverflowError:  # year 1 or 9999 shifted out of range
+            raise self._invalid(text) from None
+        return self._within(moment, text, latest)
+
+    def _within(self, moment: datetime, text: str, latest: datetime) -> datetime:
         if moment < _EARLIEST:
             raise _Bad(f"{self.field} {_show(text)} is before 2000; that cannot be right")
         if moment > latest:

@@ -6,9 +6,11 @@ import csv
 import io
 import re
 import zoneinfo
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Final
 
@@ -163,22 +165,27 @@ class OrdersFile:
             source = self._data if self._data is not None else self.path
             data = open_workbook(name, kind, source).get_sheet_by_name(self.sheet)
         convert = rows.convert
-        skip = self._layout.skip_records
         shift = self._layout.row_shift
         text = cell_text
-        ids = (rows.i_order, rows.i_track)  # positions in the compact record
-        for number, cells in enumerate(data.iter_rows(), 1):
-            if number <= skip:
-                continue
+        limit = EXACT_FLOAT_LIMIT
+        pick: Callable[[Sequence[object]], tuple[object, ...]] = (
+            itemgetter(*kept) if len(kept) > 1 else lambda cells: (cells[kept[0]],)
+        )  # the used cells, as a tuple
+        i_order, i_track, i_date, i_ship = rows.i_order, rows.i_track, rows.i_date, rows.i_ship
+        skip = self._layout.skip_records
+        for number, cells in enumerate(islice(data.iter_rows(), skip, None), skip + 1):
             # every row of a sheet's range is as wide as the range, which holds the header
-            used = [cells[i] for i in kept]
+            used = pick(cells)
             record = [c if type(c) is str else text(c) for c in used]
-            lost = -1
-            for i in ids:  # an id stored as a float too large to hold its digits
-                cell = used[i]
-                if type(cell) is float and not -EXACT_FLOAT_LIMIT < cell < EXACT_FLOAT_LIMIT:
-                    lost = i
-            if lost >= 0:
+            order_id, tracking = used[i_order], used[i_track]
+            if (type(order_id) is float and not -limit < order_id < limit) or (
+                type(tracking) is float and not -limit < tracking < limit
+            ):  # an id stored as a float too large to hold its digits
+                lost = (
+                    i_track
+                    if type(tracking) is float and not -limit < tracking < limit
+                    else i_order
+                )
                 rows.rows += 1
                 field = rows.fields[lost]
                 yield rows._reject(
@@ -190,7 +197,14 @@ class OrdersFile:
                     " the column as Text in the system you export from and export again",
                 )
                 continue
-            item = convert(record, number + shift)
+            # date cells are read as the dates they are (their text is kept for messages)
+            when = used[i_date]
+            ordered = when if type(when) is datetime or type(when) is date else None
+            shipped = None
+            if i_ship >= 0:
+                when = used[i_ship]
+                shipped = when if type(when) is datetime or type(when) is date else None
+            item = convert(record, number + shift, ordered, shipped)
             if item is not None:
                 yield item
 
