@@ -140,9 +140,8 @@ class _DateReader:
         """A workbook's typed date cell (a naive wall time in this column's zone, as the
         workbook stores it; `text` is its ISO text, as `cell_text` writes it) -> the UTC
         instant: what `parse(text)` returns, without writing and re-reading the text."""
-        if type(value) is date:
+        if not isinstance(value, datetime):
             value = datetime(value.year, value.month, value.day)  # noqa: DTZ001 - wall time
-        assert isinstance(value, datetime)
         try:
             if value.tzinfo is not None:
                 moment = value.astimezone(UTC)
@@ -152,6 +151,8 @@ class _DateReader:
                 moment = _UTC_EPOCH + (value - _NAIVE_EPOCH - self.offset)
         except OverflowError:  # year 1 or 9999 shifted out of range
             raise self._invalid(text) from None
+        if _EARLIEST <= moment <= latest:
+            return moment
         return self._within(moment, text, latest)
 
     def _within(self, moment: datetime, text: str, latest: datetime) -> datetime:

@@ -249,25 +249,36 @@ class _RowReader:
 
         `order_cell`/`ship_cell`: a workbook's typed date cells of those columns (their ISO
         text is in `record`), read as they are instead of parsing the text back."""
-        if (len(record) != self.width or not record[self.i_order].strip()) and not any(
-            f.strip() for f in record
-        ):
-            return None
-        self.rows += 1
-        problem = self._row_problem(record, row)
-        if problem is not None:
-            return problem
-
-        order_id = record[self.i_order].strip()
+        if len(record) == self.width:
+            order_id = record[self.i_order].strip()
+            if not order_id and not any(f.strip() for f in record):
+                return None
+            self.rows += 1
+            line = "".join(record)  # one scan instead of one per field for the usual row
+            if len(line) > MAX_FIELD_CHARS or "\x00" in line or (self.lossy and "\ufffd" in line):
+                problem = self._row_problem(record, row)
+                if problem is not None:
+                    return problem
+        else:
+            if not any(f.strip() for f in record):
+                return None
+            self.rows += 1
+            problem = self._row_problem(record, row)
+            if problem is not None:
+                return problem
+            order_id = record[self.i_order].strip()  # the record is wider: trailing blanks
         if not order_id:
             return self._reject(row, self.i_order, "", "order_id is empty")
 
         raw = record[self.i_track]
-        declared, number = split_carrier_cell(raw)
-        try:
-            tracking = _tracking(number)
-        except _Bad as bad:
-            return self._reject(row, self.i_track, raw, str(bad))
+        if raw.isalnum() and raw.isascii() and 5 <= len(raw) <= 50:
+            declared, tracking = "", raw.upper()  # the usual plain number, as below
+        else:
+            declared, number = split_carrier_cell(raw)
+            try:
+                tracking = _tracking(number)
+            except _Bad as bad:
+                return self._reject(row, self.i_track, raw, str(bad))
 
         raw = record[self.i_date].strip()
         if not raw:
