@@ -136,24 +136,26 @@ class _DateReader:
                 raise problem or self._invalid(text)
         return self._within(moment, text, latest)
 
-    def cell(self, value: datetime | date, text: str, latest: datetime) -> datetime:
+    def cell(self, value: datetime | date, latest: datetime) -> datetime:
         """A workbook's typed date cell (a naive wall time in this column's zone, as the
-        workbook stores it; `text` is its ISO text, as `cell_text` writes it) -> the UTC
-        instant: what `parse(text)` returns, without writing and re-reading the text."""
-        if not isinstance(value, datetime):
-            value = datetime(value.year, value.month, value.day)  # noqa: DTZ001 - wall time
+        workbook stores it) -> the UTC instant: what `parse(date_text(value))` returns,
+        without writing and re-reading the text (written only for a message)."""
+        if isinstance(value, datetime):
+            wall = value
+        else:
+            wall = datetime(value.year, value.month, value.day)  # noqa: DTZ001 - wall time
         try:
-            if value.tzinfo is not None:
-                moment = value.astimezone(UTC)
+            if wall.tzinfo is not None:
+                moment = wall.astimezone(UTC)
             elif self.zone is not None:
-                moment = value.replace(tzinfo=self.zone).astimezone(UTC)
+                moment = wall.replace(tzinfo=self.zone).astimezone(UTC)
             else:
-                moment = _UTC_EPOCH + (value - _NAIVE_EPOCH - self.offset)
+                moment = _UTC_EPOCH + (wall - _NAIVE_EPOCH - self.offset)
         except OverflowError:  # year 1 or 9999 shifted out of range
-            raise self._invalid(text) from None
+            raise self._invalid(date_text(value)) from None
         if _EARLIEST <= moment <= latest:
             return moment
-        return self._within(moment, text, latest)
+        return self._within(moment, date_text(value), latest)
 
     def _within(self, moment: datetime, text: str, latest: datetime) -> datetime:
         if moment < _EARLIEST:
@@ -358,6 +360,11 @@ _DATE_STRATEGIES: Final[tuple[Callable[[_DateReader, str], datetime | None], ...
     _DateReader.chinese,
     _DateReader.month_name,
 )
+
+
+def date_text(value: datetime | date) -> str:
+    """A workbook's date cell as text: ISO, as `excel.cell_text` writes it."""
+    return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
 
 
 def _learn_day_first(values: Iterable[str]) -> bool | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 SAMPLE_BYTES: Final = 64 * 1024
 """How much of a file is read to sniff its encoding, separator and header row."""
@@ -47,8 +47,8 @@ class _Unfrozen:
     """`OrderRow`'s slots without the frozen guard, for the reader's hot loop: a frozen
     dataclass's `__init__` stores each field through `object.__setattr__`, which costs more
     than all the rest of building a row (about 3 µs of 15 fields); plain stores cost a sixth.
-    `new_order_row` fills one of these and turns it into the `OrderRow` it is (same slots, so
-    Python allows assigning `__class__`); from then on it is frozen like any other."""
+    Its `__init__` fills the slots, then makes the object the `OrderRow` it is (same slots, so
+    Python allows assigning `__class__`): from then on it is frozen like any other."""
 
     __slots__ = (
         "carrier",
@@ -84,7 +84,7 @@ class _Unfrozen:
         destination_city: str,
         order_value: Decimal | None,
         currency: str,
-        parcel_group: str,
+        parcel_group: str = "",
     ) -> None:
         self.row_number = row_number
         self.tenant = tenant
@@ -101,49 +101,35 @@ class _Unfrozen:
         self.order_value = order_value
         self.currency = currency
         self.parcel_group = parcel_group
+        self.__class__ = OrderRow  # type: ignore[assignment]
 
 
 if sorted(_Unfrozen.__slots__) != sorted(f.name for f in fields(OrderRow)):  # in step
     raise TypeError("_Unfrozen.__slots__ must list OrderRow's fields")
 
+if TYPE_CHECKING:
 
-def new_order_row(
-    row_number: int,
-    tenant: str,
-    order_id: str,
-    marketplace: str,
-    order_date: datetime,
-    ship_date: datetime | None,
-    tracking_number: str,
-    carrier: str | None,
-    carrier_declared: str,
-    destination_country: str,
-    destination_postal_code: str,
-    destination_city: str,
-    order_value: Decimal | None,
-    currency: str,
-    parcel_group: str = "",
-) -> OrderRow:
-    """`OrderRow(...)` (positional, the same fields), built at a fraction of the cost."""
-    row = _Unfrozen(
-        row_number,
-        tenant,
-        order_id,
-        marketplace,
-        order_date,
-        ship_date,
-        tracking_number,
-        carrier,
-        carrier_declared,
-        destination_country,
-        destination_postal_code,
-        destination_city,
-        order_value,
-        currency,
-        parcel_group,
-    )
-    row.__class__ = OrderRow  # type: ignore[assignment]
-    return row  # type: ignore[return-value]
+    def new_order_row(
+        row_number: int,
+        tenant: str,
+        order_id: str,
+        marketplace: str,
+        order_date: datetime,
+        ship_date: datetime | None,
+        tracking_number: str,
+        carrier: str | None,
+        carrier_declared: str,
+        destination_country: str,
+        destination_postal_code: str,
+        destination_city: str,
+        order_value: Decimal | None,
+        currency: str,
+        parcel_group: str = "",
+    ) -> OrderRow:
+        """`OrderRow(...)` (positional, the same fields), built at a fraction of the cost."""
+
+else:
+    new_order_row = _Unfrozen
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from tracking.ingest.excel import (
 )
 from tracking.ingest.headers import check_overrides
 from tracking.ingest.model import _DELIMITER_NAMES, SAMPLE_BYTES, OrderRow, ParcelRow, RejectedRow
-from tracking.ingest.rows import _RowReader
+from tracking.ingest.rows import DATE_CELL, _RowReader
 from tracking.ingest.sniff import (
     MAX_HEADER_BYTES,
     _Layout,
@@ -168,16 +168,34 @@ class OrdersFile:
         shift = self._layout.row_shift
         text = cell_text
         limit = EXACT_FLOAT_LIMIT
-        pick: Callable[[Sequence[object]], tuple[object, ...]] = (
-            itemgetter(*kept) if len(kept) > 1 else lambda cells: (cells[kept[0]],)
-        )  # the used cells, as a tuple
-        i_order, i_track, i_date, i_ship = rows.i_order, rows.i_track, rows.i_date, rows.i_ship
+        # Date cells of the date columns are read as the dates they are, not written as text
+        # and parsed back: their place in the record holds DATE_CELL (their text is written
+        # only for a message). Not for a column that also serves another field.
+        typed = [
+            p
+            for p in (rows.i_date, rows.i_ship)
+            if p >= 0 and rows.used.count(p) == 1 and p not in (rows.i_merge, rows.i_package)
+        ]
+        dated = sorted((p, kept[p]) for p in typed)  # (record position, sheet column)
+        pick = _picker([column for n, column in enumerate(kept) if n not in typed])
+        i_order, i_track, i_date = rows.i_order, rows.i_track, rows.i_date
+        c_order, c_track = kept[i_order], kept[i_track]
         skip = self._layout.skip_records
         for number, cells in enumerate(islice(data.iter_rows(), skip, None), skip + 1):
             # every row of a sheet's range is as wide as the range, which holds the header
-            used = pick(cells)
-            record = [c if type(c) is str else text(c) for c in used]
-            order_id, tracking = used[i_order], used[i_track]
+            record = [c if type(c) is str else text(c) for c in pick(cells)]
+            ordered = shipped = None
+            for position, column in dated:
+                cell = cells[column]
+                if type(cell) is datetime or type(cell) is date:
+                    record.insert(position, DATE_CELL)
+                    if position == i_date:
+                        ordered = cell
+                    else:
+                        shipped = cell
+                else:
+                    record.insert(position, cell if type(cell) is str else text(cell))
+            order_id, tracking = cells[c_order], cells[c_track]
             if (type(order_id) is float and not -limit < order_id < limit) or (
                 type(tracking) is float and not -limit < tracking < limit
             ):  # an id stored as a float too large to hold its digits
@@ -197,16 +215,19 @@ class OrdersFile:
                     " the column as Text in the system you export from and export again",
                 )
                 continue
-            # date cells are read as the dates they are (their text is kept for messages)
-            when = used[i_date]
-            ordered = when if type(when) is datetime or type(when) is date else None
-            shipped = None
-            if i_ship >= 0:
-                when = used[i_ship]
-                shipped = when if type(when) is datetime or type(when) is date else None
             item = convert(record, number + shift, ordered, shipped)
             if item is not None:
                 yield item
+
+
+def _picker(columns: list[int]) -> Callable[[Sequence[object]], tuple[object, ...]]:
+    """The cells of these columns of a row, as a tuple (`itemgetter` returns a lone cell bare)."""
+    if len(columns) == 1:
+        column = columns[0]
+        return lambda cells: (cells[column],)
+    if not columns:
+        return lambda cells: ()
+    return itemgetter(*columns)
 
 
 def _compact(layout: _Layout) -> tuple[_Layout, list[int]]:

@@ -9,7 +9,7 @@ from typing import Final, NamedTuple
 
 from tracking.countries import to_iso2
 from tracking.ingest.carriers import _SIMPLIFY, carrier_code
-from tracking.ingest.dates import _DateReader
+from tracking.ingest.dates import _DateReader, date_text
 from tracking.ingest.model import (
     _DELIMITER_NAMES,
     _VALUE_CHARS,
@@ -34,6 +34,10 @@ from tracking.profiles import header_key
 
 # A merge flag cell that says "not merged" (ERPs write 是/否, Y/N, 1/0, TRUE/FALSE).
 _FALSE: Final = frozenset({"0", "n", "no", "false", "否", "未合并", "not merged", "-"})
+
+
+DATE_CELL: Final = "(date cell)"
+"""A record's text for a workbook's typed date cell passed to `convert` as such."""
 
 
 class _Parcel:
@@ -247,8 +251,9 @@ class _RowReader:
     ) -> OrderRow | ParcelRow | RejectedRow | None:
         """One record -> a row, a rejection, or None for a blank line.
 
-        `order_cell`/`ship_cell`: a workbook's typed date cells of those columns (their ISO
-        text is in `record`), read as they are instead of parsing the text back."""
+        `order_cell`/`ship_cell`: a workbook's typed date cells of those columns, read as they
+        are instead of writing their text and parsing it back (the record holds their ISO text
+        or `DATE_CELL`; a message quotes their ISO text)."""
         if len(record) == self.width:
             order_id = record[self.i_order].strip()
             if not order_id and not any(f.strip() for f in record):
@@ -287,8 +292,10 @@ class _RowReader:
             if order_cell is None:
                 order_date = self.order_dates.parse(raw, self.latest)
             else:
-                order_date = self.order_dates.cell(order_cell, raw, self.latest)
+                order_date = self.order_dates.cell(order_cell, self.latest)
         except _Bad as bad:
+            if order_cell is not None:
+                raw = date_text(order_cell)
             return self._reject(row, self.i_date, raw, str(bad))
 
         raw = record[self.i_country]
@@ -315,8 +322,10 @@ class _RowReader:
                     if ship_cell is None:
                         ship_date = self.ship_dates.parse(raw, self.latest)
                     else:
-                        ship_date = self.ship_dates.cell(ship_cell, raw, self.latest)
+                        ship_date = self.ship_dates.cell(ship_cell, self.latest)
                 except _Bad as bad:
+                    if ship_cell is not None:
+                        raw = date_text(ship_cell)
                     return self._reject(row, self.i_ship, raw, str(bad))
 
         currency = ""
