@@ -89,7 +89,17 @@ def _day_month_order(first: int, second: int) -> bool | None:
 class _DateReader:
     """Parses one date column; remembers which format the column uses to try it first."""
 
-    __slots__ = ("_days", "_last", "day_first", "field", "formats", "offset", "tz", "zone")
+    __slots__ = (
+        "_days",
+        "_last",
+        "_naive_start",
+        "day_first",
+        "field",
+        "formats",
+        "offset",
+        "tz",
+        "zone",
+    )
 
     def __init__(
         self,
@@ -103,6 +113,7 @@ class _DateReader:
         # A fixed offset is subtracted (fast); a zone with summer time converts each instant.
         self.zone: tzinfo | None = None if isinstance(tz, timezone) else tz
         self.offset: timedelta = (tz.utcoffset(None) if self.zone is None else None) or timedelta(0)
+        self._naive_start = _NAIVE_EPOCH + self.offset  # 2000-01-01 00:00 UTC, wall time
         self.formats = formats  # an export profile's strptime formats, tried first
         self._days: dict[str, datetime] = {}  # "2024/3/1" -> start of that local day (UTC)
         self.day_first = day_first
@@ -150,7 +161,7 @@ class _DateReader:
             elif self.zone is not None:
                 moment = wall.replace(tzinfo=self.zone).astimezone(UTC)
             else:
-                moment = _UTC_EPOCH + (wall - _NAIVE_EPOCH - self.offset)
+                moment = _UTC_EPOCH + (wall - self._naive_start)
         except OverflowError:  # year 1 or 9999 shifted out of range
             raise self._invalid(date_text(value)) from None
         if _EARLIEST <= moment <= latest:

@@ -60,7 +60,7 @@ class _First(NamedTuple):
 # 65 MB as tuples): its row (32 bits), its tracking number's hash (32 bits), its order date in
 # whole seconds since 2000 and microseconds (32 + 20 bits) and its ISO country code (16 bits).
 _EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
-_EPOCH_SECONDS: Final = int(_EPOCH.timestamp())
+_SECOND: Final = timedelta(seconds=1)
 
 
 _COUNTRY_BITS: Final[dict[str, int]] = {}  # ISO code -> its bits, shifted into place
@@ -74,7 +74,7 @@ def _pack(row: int, tracking: str, order_date: datetime, country: str) -> int:
     return (
         row
         | (hash(tracking) & 0xFFFFFFFF) << 32
-        | (int(order_date.timestamp()) - _EPOCH_SECONDS) << 64
+        | ((order_date - _EPOCH) // _SECOND) << 64  # whole seconds, exactly
         | order_date.microsecond << 96
         | bits
     )
