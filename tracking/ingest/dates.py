@@ -6,7 +6,7 @@ import calendar
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
 from tracking.ingest.values import _Bad, _show
@@ -89,7 +89,17 @@ def _day_month_order(first: int, second: int) -> bool | None:
 class _DateReader:
     """Parses one date column; remembers which format the column uses to try it first."""
 
-    __slots__ = ("_days", "_last", "day_first", "field", "formats", "offset", "tz", "zone")
+    __slots__ = (
+        "_days",
+        "_last",
+        "_naive_start",
+        "day_first",
+        "field",
+        "formats",
+        "offset",
+        "tz",
+        "zone",
+    )
 
     def __init__(
         self,
@@ -103,6 +113,7 @@ class _DateReader:
         # A fixed offset is subtracted (fast); a zone with summer time converts each instant.
         self.zone: tzinfo | None = None if isinstance(tz, timezone) else tz
         self.offset: timedelta = (tz.utcoffset(None) if self.zone is None else None) or timedelta(0)
+        self._naive_start = _NAIVE_EPOCH + self.offset  # 2000-01-01 00:00 UTC, wall time
         self.formats = formats  # an export profile's strptime formats, tried first
         self._days: dict[str, datetime] = {}  # "2024/3/1" -> start of that local day (UTC)
         self.day_first = day_first
@@ -134,6 +145,30 @@ class _DateReader:
                     break
             else:
                 raise problem or self._invalid(text)
+        return self._within(moment, text, latest)
+
+    def cell(self, value: datetime | date, latest: datetime) -> datetime:
+        """A workbook's typed date cell (a naive wall time in this column's zone, as the
+        workbook stores it) -> the UTC instant: what `parse(date_text(value))` returns,
+        without writing and re-reading the text (written only for a message)."""
+        if isinstance(value, datetime):
+            wall = value
+        else:
+            wall = datetime(value.year, value.month, value.day)  # noqa: DTZ001 - wall time
+        try:
+            if wall.tzinfo is not None:
+                moment = wall.astimezone(UTC)
+            elif self.zone is not None:
+                moment = wall.replace(tzinfo=self.zone).astimezone(UTC)
+            else:
+                moment = _UTC_EPOCH + (wall - self._naive_start)
+        except OverflowError:  # year 1 or 9999 shifted out of range
+            raise self._invalid(date_text(value)) from None
+        if _EARLIEST <= moment <= latest:
+            return moment
+        return self._within(moment, date_text(value), latest)
+
+    def _within(self, moment: datetime, text: str, latest: datetime) -> datetime:
         if moment < _EARLIEST:
             raise _Bad(f"{self.field} {_show(text)} is before 2000; that cannot be right")
         if moment > latest:
@@ -336,6 +371,11 @@ _DATE_STRATEGIES: Final[tuple[Callable[[_DateReader, str], datetime | None], ...
     _DateReader.chinese,
     _DateReader.month_name,
 )
+
+
+def date_text(value: datetime | date) -> str:
+    """A workbook's date cell as text: ISO, as `excel.cell_text` writes it."""
+    return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
 
 
 def _learn_day_first(values: Iterable[str]) -> bool | None:

@@ -22,6 +22,7 @@ from typing import Final
 import python_calamine
 
 from tracking.exceptions import InputError
+from tracking.ingest.dates import date_text
 from tracking.ingest.headers import _REQUIRED, columns_for, missing_columns, no_tracking
 from tracking.ingest.model import _HEADER_SCAN_RECORDS, _LEARN_RECORDS
 from tracking.ingest.sniff import _Layout, layout_for
@@ -115,10 +116,8 @@ def cell_text(value: object) -> str:
         if number.is_integer() and abs(number) < 1e21:
             return str(int(number))
         return repr(number)
-    if kind is datetime:
-        return value.isoformat(sep=" ")  # type: ignore[attr-defined,no-any-return]
-    if kind is date:
-        return value.isoformat()  # type: ignore[attr-defined,no-any-return]
+    if kind is datetime or kind is date:
+        return date_text(value)  # type: ignore[arg-type]
     if kind is bool:
         return "TRUE" if value else "FALSE"
     if value is None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 SAMPLE_BYTES: Final = 64 * 1024
 """How much of a file is read to sniff its encoding, separator and header row."""
@@ -41,6 +41,95 @@ class OrderRow:
     order_value: Decimal | None
     currency: str
     parcel_group: str = ""  # "merged" (an ERP merge flag) or "package:<id>"; "" if not said
+
+
+class _Unfrozen:
+    """`OrderRow`'s slots without the frozen guard, for the reader's hot loop: a frozen
+    dataclass's `__init__` stores each field through `object.__setattr__`, which costs more
+    than all the rest of building a row (about 3 µs of 15 fields); plain stores cost a sixth.
+    Its `__init__` fills the slots, then makes the object the `OrderRow` it is (same slots, so
+    Python allows assigning `__class__`): from then on it is frozen like any other."""
+
+    __slots__ = (
+        "carrier",
+        "carrier_declared",
+        "currency",
+        "destination_city",
+        "destination_country",
+        "destination_postal_code",
+        "marketplace",
+        "order_date",
+        "order_id",
+        "order_value",
+        "parcel_group",
+        "row_number",
+        "ship_date",
+        "tenant",
+        "tracking_number",
+    )
+
+    def __init__(
+        self,
+        row_number: int,
+        tenant: str,
+        order_id: str,
+        marketplace: str,
+        order_date: datetime,
+        ship_date: datetime | None,
+        tracking_number: str,
+        carrier: str | None,
+        carrier_declared: str,
+        destination_country: str,
+        destination_postal_code: str,
+        destination_city: str,
+        order_value: Decimal | None,
+        currency: str,
+        parcel_group: str = "",
+    ) -> None:
+        self.row_number = row_number
+        self.tenant = tenant
+        self.order_id = order_id
+        self.marketplace = marketplace
+        self.order_date = order_date
+        self.ship_date = ship_date
+        self.tracking_number = tracking_number
+        self.carrier = carrier
+        self.carrier_declared = carrier_declared
+        self.destination_country = destination_country
+        self.destination_postal_code = destination_postal_code
+        self.destination_city = destination_city
+        self.order_value = order_value
+        self.currency = currency
+        self.parcel_group = parcel_group
+        self.__class__ = OrderRow  # type: ignore[assignment]
+
+
+if sorted(_Unfrozen.__slots__) != sorted(f.name for f in fields(OrderRow)):  # in step
+    raise TypeError("_Unfrozen.__slots__ must list OrderRow's fields")
+
+if TYPE_CHECKING:
+
+    def new_order_row(
+        row_number: int,
+        tenant: str,
+        order_id: str,
+        marketplace: str,
+        order_date: datetime,
+        ship_date: datetime | None,
+        tracking_number: str,
+        carrier: str | None,
+        carrier_declared: str,
+        destination_country: str,
+        destination_postal_code: str,
+        destination_city: str,
+        order_value: Decimal | None,
+        currency: str,
+        parcel_group: str = "",
+    ) -> OrderRow:
+        """`OrderRow(...)` (positional, the same fields), built at a fraction of the cost."""
+
+else:
+    new_order_row = _Unfrozen
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,11 @@ import csv
 import io
 import re
 import zoneinfo
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Final
 
@@ -23,7 +25,7 @@ from tracking.ingest.excel import (
 )
 from tracking.ingest.headers import check_overrides
 from tracking.ingest.model import _DELIMITER_NAMES, SAMPLE_BYTES, OrderRow, ParcelRow, RejectedRow
-from tracking.ingest.rows import _RowReader
+from tracking.ingest.rows import DATE_CELL, _RowReader
 from tracking.ingest.sniff import (
     MAX_HEADER_BYTES,
     _Layout,
@@ -163,22 +165,45 @@ class OrdersFile:
             source = self._data if self._data is not None else self.path
             data = open_workbook(name, kind, source).get_sheet_by_name(self.sheet)
         convert = rows.convert
-        skip = self._layout.skip_records
         shift = self._layout.row_shift
         text = cell_text
-        ids = (rows.i_order, rows.i_track)  # positions in the compact record
-        for number, cells in enumerate(data.iter_rows(), 1):
-            if number <= skip:
-                continue
+        limit = EXACT_FLOAT_LIMIT
+        # Date cells of the date columns are read as the dates they are, not written as text
+        # and parsed back: their place in the record holds DATE_CELL (their text is written
+        # only for a message). Not for a column that also serves another field.
+        typed = [
+            p
+            for p in (rows.i_date, rows.i_ship)
+            if p >= 0 and rows.used.count(p) == 1 and p not in (rows.i_merge, rows.i_package)
+        ]
+        dated = sorted((p, kept[p]) for p in typed)  # (record position, sheet column)
+        pick = _picker([column for n, column in enumerate(kept) if n not in typed])
+        i_order, i_track, i_date = rows.i_order, rows.i_track, rows.i_date
+        c_order, c_track = kept[i_order], kept[i_track]
+        skip = self._layout.skip_records
+        for number, cells in enumerate(islice(data.iter_rows(), skip, None), skip + 1):
             # every row of a sheet's range is as wide as the range, which holds the header
-            used = [cells[i] for i in kept]
-            record = [c if type(c) is str else text(c) for c in used]
-            lost = -1
-            for i in ids:  # an id stored as a float too large to hold its digits
-                cell = used[i]
-                if type(cell) is float and not -EXACT_FLOAT_LIMIT < cell < EXACT_FLOAT_LIMIT:
-                    lost = i
-            if lost >= 0:
+            record = [c if type(c) is str else text(c) for c in pick(cells)]
+            ordered = shipped = None
+            for position, column in dated:
+                cell = cells[column]
+                if type(cell) is datetime or type(cell) is date:
+                    record.insert(position, DATE_CELL)
+                    if position == i_date:
+                        ordered = cell
+                    else:
+                        shipped = cell
+                else:
+                    record.insert(position, cell if type(cell) is str else text(cell))
+            order_id, tracking = cells[c_order], cells[c_track]
+            if (type(order_id) is float and not -limit < order_id < limit) or (
+                type(tracking) is float and not -limit < tracking < limit
+            ):  # an id stored as a float too large to hold its digits
+                lost = (
+                    i_track
+                    if type(tracking) is float and not -limit < tracking < limit
+                    else i_order
+                )
                 rows.rows += 1
                 field = rows.fields[lost]
                 yield rows._reject(
@@ -190,9 +215,19 @@ class OrdersFile:
                     " the column as Text in the system you export from and export again",
                 )
                 continue
-            item = convert(record, number + shift)
+            item = convert(record, number + shift, ordered, shipped)
             if item is not None:
                 yield item
+
+
+def _picker(columns: list[int]) -> Callable[[Sequence[object]], tuple[object, ...]]:
+    """The cells of these columns of a row, as a tuple (`itemgetter` returns a lone cell bare)."""
+    if len(columns) == 1:
+        column = columns[0]
+        return lambda cells: (cells[column],)
+    if not columns:
+        return lambda cells: ()
+    return itemgetter(*columns)
 
 
 def _compact(layout: _Layout) -> tuple[_Layout, list[int]]:

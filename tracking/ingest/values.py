@@ -125,6 +125,8 @@ def _learn_decimal_comma(values: Iterable[str]) -> bool | None:
 
 def _tracking(raw: str) -> str:
     """Normalized tracking number; raises `_Bad`."""
+    if raw.isalnum() and raw.isascii() and 5 <= len(raw) <= 50:
+        return raw.upper()  # the usual number: what the steps below would make of it
     number = raw.strip()
     if number.startswith("'"):  # Excel's "keep as text" marker
         number = number[1:]
