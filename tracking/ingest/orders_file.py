@@ -267,7 +267,7 @@ def naive_zone(
         raise ValueError(f"assume_utc_offset_minutes={default_minutes} is not a UTC offset")
     zone = timezone(timedelta(minutes=default_minutes))
     words = CHINA_TIME if default_minutes == 480 else f"UTC{zone.tzname(None)[3:] or '+00:00'}"
-    return zone, f"{words}, the default: pass --timezone if this export's times are not"
+    return zone, f"{words}, the default; times in another zone need --timezone"
 
 
 def parse_zone(text: str) -> tzinfo:
