@@ -208,7 +208,8 @@ def _print_report(report: PullReport, *, title: str) -> None:
             )
     v = report.verdicts
     lines = [
-        f"rows read {report.rows_read} ({report.orders_read} orders), rejected"
+        f"rows read {report.rows_read} ({report.orders_read} order"
+        f"{'' if report.orders_read == 1 else 's'}), rejected"
         f" {report.rows_rejected}" + (f" (see {report.errors_file})" if report.errors_file else ""),
         f"orders in window {report.orders_in_window}; shipments fetched "
         f"{report.shipments_fetched}, not found {report.shipments_not_found}, "
