@@ -51,6 +51,7 @@ _K = 72 / 25.4  # points per mm
 _FONT_INDEX = 1  # the only font of every evidence PDF: /F1 (text and monospaced codes)
 _SUBSET_TAG = "TEVAAA"
 _PAGE_LEVEL = 1
+_HEX = [f"{code:04X}" for code in range(0x10000)]  # character code -> its 4 hex digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,7 @@ class _DocFont:
         self.order.append(char)
         self.gids.append(face.gid_of_char.get(char))
         self.widths.append(face.widths.get(char, face.default_width))
-        return f"{len(self.order):04X}"
+        return _HEX[len(self.order)]
 
     def encode(self, text: str) -> str:
         """`text` as hex codes of the text face (a text seen before costs one lookup)."""
@@ -114,7 +115,7 @@ class _DocFont:
         if len(out) == 4 * len(text):  # every character has its 4-digit code already
             return out
         font = self.font
-        for c in text:
+        for c in dict.fromkeys(text):
             if ord(c) not in codes:
                 if face is not font and self._same_glyph(c):
                     # CJK: the same glyph at the same width in both faces, one code for both
