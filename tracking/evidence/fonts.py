@@ -23,6 +23,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from itertools import accumulate, chain
 from pathlib import Path
 
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
@@ -75,6 +76,9 @@ class _GlyphData:
     components: tuple[int, ...] = ()
     component_offsets: tuple[int, ...] = ()  # byte offset of each component's glyph index
     checksum: int = 0  # of `data` (padded), so a glyf table's checksum is a sum of these
+
+
+_EMPTY = _GlyphData(b"", (0, 0))  # a code the document does not use
 
 
 def _padded(data: bytes) -> bytes:
@@ -271,6 +275,15 @@ class EvidenceFont:
             if record.platformID == 3 and record.langID == 0x409 and record.nameID in _KEPT_NAME_IDS
         ]
         self._name: bytes = name_table.compile(face)
+        self._sums = {  # checksums of the tables every subset copies unchanged
+            tag: _checksum(data)
+            for tag, data in (
+                (b"OS/2", self._os2),
+                (b"head", bytes(self._head)),
+                (b"name", self._name),
+                (b"post", self._post),
+            )
+        }
         self._glyph_cache: dict[int, _GlyphData] = {}
         self._lock = threading.Lock()
         face.close()
@@ -350,7 +363,11 @@ class EvidenceFont:
             new_of.setdefault(gid, code)
         extra: list[int] = []
         glyph = self._glyph
-        infos = {gid: glyph(gid) for gid in by_code.values()}
+        cache = self._glyph_cache
+        infos: dict[int, _GlyphData] = {}
+        for gid in by_code.values():
+            found = cache.get(gid)
+            infos[gid] = found if found is not None else glyph(gid)
         stack = [gid for gid, info in infos.items() if info.components]
         while stack:
             gid = stack.pop()
@@ -360,33 +377,23 @@ class EvidenceFont:
                     extra.append(component)
                     infos[component] = glyph(component)
                     stack.append(component)
-        slots: list[int | None] = [by_code.get(code) for code in range(count)]
-        slots.extend(extra)
-        pieces: list[bytes] = []
-        offsets = [0]
-        metrics: list[int] = []
-        position = 0
-        glyf_sum = 0
-        empty = (0, 0)
-        for gid in slots:
-            if gid is None:
-                offsets.append(position)
-                metrics.extend(empty)
-                continue
-            info = infos[gid]
-            data = info.data
-            if info.components:
-                body = bytearray(data)
+        get = by_code.get
+        slots = [infos[g] if (g := get(code)) is not None else _EMPTY for code in range(count)]
+        slots.extend(infos[gid] for gid in extra)
+        pieces = [info.data for info in slots]
+        glyf_sum = sum([info.checksum for info in slots])
+        pack = struct.pack_into
+        for i, info in enumerate(slots):
+            if info.components:  # component glyph ids renumbered to this subset's
+                body = bytearray(info.data)
                 for offset, component in zip(info.component_offsets, info.components, strict=True):
-                    struct.pack_into(">H", body, offset, new_of[component])
-                data = bytes(body)
-                glyf_sum += _checksum(data)
-            else:
-                glyf_sum += info.checksum
-            pieces.append(data)
-            position += len(data)
-            offsets.append(position)
-            metrics.extend(info.metrics)
+                    new = new_of[component]
+                    pack(">H", body, offset, new)
+                    # the checksum sums big-endian 32-bit words; offsets are even
+                    glyf_sum += (new - component) << (16 if offset % 4 == 0 else 0)
+                pieces[i] = bytes(body)
+        offsets = list(accumulate(map(len, pieces), initial=0))
+        metrics = list(chain.from_iterable([info.metrics for info in slots]))
         loca = array.array("I", offsets)
         hmtx = array.array("H", metrics)
         if sys.byteorder == "little":
@@ -410,7 +417,7 @@ class EvidenceFont:
                 b"name": self._name,
                 b"post": self._post,
             },
-            {b"glyf": glyf_sum & 0xFFFFFFFF},
+            {**self._sums, b"glyf": glyf_sum & 0xFFFFFFFF},
         )
 
 

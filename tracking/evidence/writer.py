@@ -51,6 +51,7 @@ _K = 72 / 25.4  # points per mm
 _FONT_INDEX = 1  # the only font of every evidence PDF: /F1 (text and monospaced codes)
 _SUBSET_TAG = "TEVAAA"
 _PAGE_LEVEL = 1
+_HEX = [f"{code:04X}" for code in range(0x10000)]  # character code -> its 4 hex digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +84,9 @@ class _DocFont:
             raise ValueError(f"{mono.name} does not share the glyphs of {font.name}")
         self.font = font
         self.mono = mono
-        self.codes: dict[str, str] = {}
-        self.mono_codes: dict[str, str] = {}
+        # code points -> hex codes, as `str.translate` tables
+        self.codes: dict[int, str] = {}
+        self.mono_codes: dict[int, str] = {}
         self.order: list[str] = []  # the character of each code
         self.gids: list[int | None] = []
         self.widths: list[int] = []
@@ -94,7 +96,7 @@ class _DocFont:
         self.order.append(char)
         self.gids.append(face.gid_of_char.get(char))
         self.widths.append(face.widths.get(char, face.default_width))
-        return f"{len(self.order):04X}"
+        return _HEX[len(self.order)]
 
     def encode(self, text: str) -> str:
         """`text` as hex codes of the text face (a text seen before costs one lookup)."""
@@ -108,24 +110,19 @@ class _DocFont:
         assert self.mono is not None
         return self._encode(text, self.mono_codes, self.mono)
 
-    def _encode(self, text: str, codes: dict[str, str], face: EvidenceFont) -> str:
-        try:
-            return "".join([codes[c] for c in text])
-        except KeyError:
-            pass
-        out = []
+    def _encode(self, text: str, codes: dict[int, str], face: EvidenceFont) -> str:
+        out = text.translate(codes)
+        if len(out) == 4 * len(text):  # every character has its 4-digit code already
+            return out
         font = self.font
-        for c in text:
-            code = codes.get(c)
-            if code is None:
+        for c in dict.fromkeys(text):
+            if ord(c) not in codes:
                 if face is not font and self._same_glyph(c):
                     # CJK: the same glyph at the same width in both faces, one code for both
-                    code = self.codes.get(c) or self._encode(c, self.codes, font)
-                    codes[c] = code
+                    codes[ord(c)] = self.codes.get(ord(c)) or self._encode(c, self.codes, font)
                 else:
-                    code = codes[c] = self._add(face, c)
-            out.append(code)
-        return "".join(out)
+                    codes[ord(c)] = self._add(face, c)
+        return text.translate(codes)
 
     def _same_glyph(self, char: str) -> bool:
         mono, font = self.mono, self.font
