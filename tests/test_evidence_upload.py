@@ -330,3 +330,16 @@ def test_precheck_sheet_never_runs_a_cell_as_a_formula(tmp_path: Path) -> None:
         csv.DictReader(io.StringIO((out / "precheck" / "precheck.csv").read_text("utf-8-sig")))
     )
     assert rows[0]["order_id"] == "'=HYPERLINK(1)"
+
+
+def test_the_store_is_printed_only_when_the_export_named_one(tmp_path: Path) -> None:
+    store = RawStore()
+    named = delivered_us(store)
+    unnamed = replace(delivered_multi_leg(store), tenant="default")
+    assert named.tenant != "default"
+    out = tmp_path / "stores"
+    write_bundle(out, info=make_info(), orders=[named, unnamed], raw_body=store)
+    shown = _text(out / "upload" / "orders" / f"{named.order_id}.pdf")
+    assert re.search(rf"Store / 店铺\s*{re.escape(named.tenant)}", shown)
+    plain = _text(out / "upload" / "orders" / f"{unnamed.order_id}.pdf")
+    assert "店铺" not in plain  # a file that named no store: no "default" for the reviewer

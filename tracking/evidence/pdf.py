@@ -36,6 +36,9 @@ from tracking.views import BundleInfo, OrderEvidence, as_parcel, order_numbers
 
 __all__ = ["doc_meta", "qr", "render_order_pdf"]
 
+DEFAULT_STORE = "default"
+"""The store of an orders file that names none (`ingest.open_orders`): not printed."""
+
 CHECK = "\N{HEAVY CHECK MARK}"
 CROSS = "\N{HEAVY BALLOT X}"
 
@@ -187,10 +190,11 @@ def _order_body(doc: Layout, order: OrderEvidence, info: BundleInfo) -> None:
     carriers = []
     for leg in order.legs or ():
         carriers.append(f"{leg.carrier_name} ({leg.carrier})")
+    store = [] if order.tenant == DEFAULT_STORE else [("Store", "店铺", order.tenant)]
     doc.key_values(
         [
             ("Order ID", "订单号", Span(order.order_id, 8.5, INK, True)),
-            ("Store / tenant", "店铺", order.tenant),
+            *store,  # the store named in the export; none when the file named none
             ("Marketplace", "平台", order.marketplace),
             ("Order date", "下单时间", lb.fmt_utc(order.order_date)),
             ("Destination", "目的地", destination),
