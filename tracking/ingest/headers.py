@@ -10,7 +10,7 @@ from typing import Final
 from tracking.exceptions import InputError
 from tracking.ingest.carriers import _name_key
 from tracking.ingest.values import _show
-from tracking.profiles import FIELDS, ExportProfile, header_key, recognize
+from tracking.profiles import FIELDS, REQUIRED_FIELDS, ExportProfile, header_key, recognize
 
 _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "order_id": (
@@ -161,7 +161,7 @@ _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "marketplace": ("marketplace", "platform", "平台", "销售平台", "площадка", "маркетплейс"),
     "tenant": ("store", "shop", "store name", "shop name", "tenant", "店铺", "店铺名称", "магазин"),
 }
-_REQUIRED: Final = ("order_id", "tracking_number", "order_date", "destination_country")
+_REQUIRED: Final = REQUIRED_FIELDS  # one list of required fields, shared with the profiles
 _HEADER_SPLIT: Final = re.compile(r"[/|()（）\[\]【】\n:：]+")
 _HEADER_PAREN: Final = re.compile(r"[(（\[【]([^)）\]】]*)[)）\]】]\s*$")
 

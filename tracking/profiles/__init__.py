@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -43,20 +43,6 @@ __all__ = [
     "recognize",
 ]
 
-FIELDS = (
-    "tenant",
-    "order_id",
-    "marketplace",
-    "order_date",
-    "ship_date",
-    "tracking_number",
-    "carrier",
-    "destination_country",
-    "destination_postal_code",
-    "destination_city",
-    "order_value",
-    "currency",
-)
 REQUIRED_FIELDS = ("order_id", "tracking_number", "order_date", "destination_country")
 
 _SPACES = re.compile(r"\s+")
@@ -76,6 +62,8 @@ FieldName = Literal[
     "order_value",
     "currency",
 ]
+FIELDS: tuple[FieldName, ...] = get_args(FieldName)
+"""The fields of an order row, in the order `formats` and `--map` name them."""
 
 
 class ProfileError(ConfigError):
