@@ -451,6 +451,9 @@ def status_command(
                 legs = _legs(connection, [r.tracking_number for r in rows] + numbers)
         finally:
             engine.dispose()
+        tenant_legs: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
+        for (t, c, n), chain in legs.items():  # each order sees its own tenant's shipments
+            tenant_legs.setdefault(t, {})[(c, n)] = chain
         if order is not None and not rows:
             _fail(f"no verdict for order {order!r} (was it pulled?)")
         items = [
@@ -466,12 +469,12 @@ def status_command(
                 "milestones": json.loads(r.milestones),
                 "findings": json.loads(r.findings),
                 "computed_at": r.computed_at.isoformat(),
-                "legs": legs.get((r.tenant, r.carrier, r.tracking_number), []),
+                "legs": tenant_legs.get(r.tenant, {}).get((r.carrier, r.tracking_number), []),
                 "parcels": status_parcels(  # a split order's parcels, the first included
                     (r.carrier or "", r.tracking_number),
                     split[r.pk],
                     json.loads(r.milestones),
-                    {(c, n): chain for (t, c, n), chain in legs.items() if t == r.tenant},
+                    tenant_legs.get(r.tenant, {}),
                 )
                 if r.pk in split
                 else [],
