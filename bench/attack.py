@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 _VERIFY = """
 import sys
-from tracking.cli import app
+from tracking.cli.app import app
 try:
     app(["verify", sys.argv[1]])
 except SystemExit as stop:

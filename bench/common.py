@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from carriers.registry import all_carriers
-from tracking.world import World
+from tracking.sandbox.world import World
 
 AS_OF = datetime(2026, 11, 20, 23, 59, 59, tzinfo=UTC)
 CHINA = timezone(timedelta(hours=8))

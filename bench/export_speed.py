@@ -30,7 +30,7 @@ from tracking.evidence.image import render_order_png
 from tracking.evidence.logs import LoggedResponse
 from tracking.evidence.pdf import render_order_pdf
 from tracking.evidence.qr import qr_matrix, qr_runs
-from tracking.views import OrderEvidence
+from tracking.read.views import OrderEvidence
 
 BAR = 100.0
 MAX_BYTES = 10 * 1024 * 1024

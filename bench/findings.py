@@ -32,9 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa
 
-from tracking.domain import ParsedEvent, Stage, TimeSource
-from tracking.repository import event_key, iter_order_ids, recompute_verdicts
-from tracking.storage import (
+from tracking.core.domain import ParsedEvent, Stage, TimeSource
+from tracking.judge.validator import POLICIES
+from tracking.store.repository import event_key, iter_order_ids, recompute_verdicts
+from tracking.store.storage import (
     EventRecord,
     ExchangeBody,
     ExchangeRecord,
@@ -44,7 +45,6 @@ from tracking.storage import (
     VerdictRecord,
     open_engine,
 )
-from tracking.validator import POLICIES
 
 BOUND_SECONDS = 120.0
 AS_OF = datetime(2026, 11, 20, 23, 59, 59, tzinfo=UTC)

@@ -29,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import AS_OF, sandbox_process, write_orders
 from carriers.registry import all_carriers
-from tracking.config import Settings
-from tracking.pipeline import pull
-from tracking.runtime import tune_gc
-from tracking.storage import open_engine
-from tracking.validator import POLICIES
+from tracking.core.config import Settings
+from tracking.core.runtime import tune_gc
+from tracking.fetch.pipeline import pull
+from tracking.judge.validator import POLICIES
+from tracking.store.storage import open_engine
 
 BAR = 1000.0
 

@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import AS_OF, sandbox_process, stats, write_orders
 from carriers.registry import all_carriers
-from tracking.config import Settings
-from tracking.pipeline import pull
-from tracking.storage import open_engine
-from tracking.validator import POLICIES
+from tracking.core.config import Settings
+from tracking.fetch.pipeline import pull
+from tracking.judge.validator import POLICIES
+from tracking.store.storage import open_engine
 
 BAR = 1.10
 

@@ -27,10 +27,13 @@ import sqlalchemy as sa
 
 from bench.common import sandbox_process, stats
 from carriers.registry import all_carriers
-from tracking.storage import open_engine
+from tracking.store.storage import open_engine
 
 CARRIERS = ["17track", "4px", "cainiao", "yanwen", "yunexpress"]
-WORKER_MAIN = "from tracking import cli, workers; workers.register(cli.app); cli.main()"
+WORKER_MAIN = (
+    "import tracking.cli.app as cli, tracking.workers.blueprint as workers; "
+    "workers.register(cli.app); cli.main()"
+)
 ADMIN = os.environ.get(
     "TRACK_EVIDENCE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -79,7 +82,7 @@ def seed(engine: sa.Engine, *, total: int, due: int, now: datetime) -> dict[str,
 
 
 def time_due_query(engine: sa.Engine, *, now: datetime, limit: int) -> dict[str, float]:
-    from tracking.repository import due_shipments
+    from tracking.store.repository import due_shipments
 
     samples = []
     for _ in range(20):
@@ -135,7 +138,7 @@ def main() -> None:
         os.environ.update(rates)
         with sandbox_process() as sandbox:
             env = {**os.environ, "TRACK_EVIDENCE_LIMIT_PREFIX": f"bench:{name}:"}
-            from tracking.workers import defer
+            from tracking.workers.blueprint import defer
 
             asyncio.run(defer(url, "plan_refresh"))
             started = time.perf_counter()

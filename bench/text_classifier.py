@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from carriers.textstage import classify, explain  # noqa: E402
-from tracking.domain import Stage  # noqa: E402
+from tracking.core.domain import Stage  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "event_texts.tsv"
 ACCURACY_TARGET = 0.95

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from carriers.shapes import plain_problem
-from tracking.config import CarrierSettings
-from tracking.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
-from tracking.exceptions import BadPayloadError, CarrierError, CarrierServerError
+from tracking.core.config import CarrierSettings
+from tracking.core.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
+from tracking.core.exceptions import BadPayloadError, CarrierError, CarrierServerError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp
-    from tracking.world import SimShipment
+    from tracking.sandbox.world import SimShipment
 
 __all__ = [
     "CarrierAdapter",

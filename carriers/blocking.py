@@ -4,7 +4,7 @@ A block is not a bad payload: the carrier answered, but with a challenge instead
 `detect_block` names what the body is (it is stored as the evidence of what happened); the
 HTTP layer then raises `BlockedError` and records the block in the carrier's `BlockGate`,
 which every later request of that carrier consults first. The back-off is exponential per
-carrier (`BLOCK_BACKOFF`) and, with a shared gate (`tracking.limits`), common to all workers.
+carrier (`BLOCK_BACKOFF`) and, with a shared gate (`tracking.fetch.limits`), common to all workers.
 
 What is recognised:
 

@@ -23,8 +23,8 @@ from tenacity import (
 
 from carriers.base import RateLimit
 from carriers.blocking import BlockGate, LocalBlockGate, blocked_message, detect_block
-from tracking.domain import Exchange
-from tracking.exceptions import (
+from tracking.core.domain import Exchange
+from tracking.core.exceptions import (
     AuthError,
     BlockedError,
     CarrierError,
@@ -32,7 +32,7 @@ from tracking.exceptions import (
     RateLimitedError,
     TransportError,
 )
-from tracking.redaction import bytes_pattern, redact_bytes, register_secrets, secret_forms
+from tracking.core.redaction import bytes_pattern, redact_bytes, register_secrets, secret_forms
 
 __all__ = [
     "ALLOWED_RESPONSE_HEADERS",
@@ -189,7 +189,7 @@ class CarrierHttp:
         self.client = client
         self.carrier = carrier
         self.name = name or carrier
-        # A shared limiter (`tracking.limits`) brings the carrier's shared gate along.
+        # A shared limiter (`tracking.fetch.limits`) brings the carrier's shared gate along.
         self.block_gate: BlockGate = (
             block_gate or getattr(limiter, "block_gate", None) or LocalBlockGate()
         )
@@ -197,7 +197,7 @@ class CarrierHttp:
         self.adapter_version = adapter_version
         self.rate_limit = rate_limit
         # Every encoding of each value (URL-encoded, base64, Basic pairs), known process-wide
-        # too, so that logs and the database never hold them (`tracking.redaction`).
+        # too, so that logs and the database never hold them (`tracking.core.redaction`).
         self.secrets = tuple(dict.fromkeys([*secret_forms(secrets), *(s for s in secrets if s)]))
         register_secrets(secrets)
         self._echo = bytes_pattern(secrets)  # this account's values, in a body echoing them

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tracking.exceptions import BadPayloadError
+from tracking.core.exceptions import BadPayloadError
 
 __all__ = ["plain_reason", "refusal"]
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 
 from carriers.base import CarrierInfo
-from tracking.exceptions import ConfigError
+from tracking.core.exceptions import ConfigError
 
 __all__ = ["ENTRY_POINT_GROUP", "all_carriers", "get_carrier", "load_carriers"]
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tracking.exceptions import BadPayloadError
+from tracking.core.exceptions import BadPayloadError
 
 __all__ = ["SUPPORTED", "loud", "plain_problem", "recognize"]
 

@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tracking.domain import Stage
+from tracking.core.domain import Stage
 
 __all__ = ["RULES", "Rule", "classify", "explain", "normalize"]
 

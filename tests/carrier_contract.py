@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from carriers.base import CarrierAdapter, CarrierInfo, RateLimit, SandboxRequest
 from carriers.http import CarrierHttp
 from tests.cassette import Cassette
-from tracking.domain import CarrierFailure, ErrorKind, NumberResult, Stage, TrackResult
-from tracking.milestones import chronological, milestone_times
-from tracking.world import SCENARIOS, World, number_for
+from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult, Stage, TrackResult
+from tracking.judge.milestones import chronological, milestone_times
+from tracking.sandbox.world import SCENARIOS, World, number_for
 
 WORLD_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -30,7 +30,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         if name.startswith("TRACK_EVIDENCE_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    from tracking.config import get_settings
+    from tracking.core.config import get_settings
 
     get_settings.cache_clear()
 
@@ -122,7 +122,7 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def make_engine() -> Iterator[Callable[[str], sa.Engine]]:
     """Open (and migrate) engines that are disposed after the test."""
-    from tracking.storage import open_engine
+    from tracking.store.storage import open_engine
 
     engines: list[sa.Engine] = []
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from tracking.domain import sha256_hex
-from tracking.views import (
+from tracking.core.domain import sha256_hex
+from tracking.read.views import (
     BundleInfo,
     EventView,
     ExchangeView,

@@ -1,5 +1,5 @@
 """One fixture per verified export profile: the export's real header row, as the cited source has
-it (`tracking/profiles/data/<key>.toml`), and rows of invented values.
+it (`tracking/ingest/profiles/data/<key>.toml`), and rows of invented values.
 
 Plain Python data, so the same fixture can be written as CSV, `.xlsx` or `.xls` by a test.
 `expect` is what the first row's cell holds for each field the profile maps, as exported.

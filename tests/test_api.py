@@ -35,11 +35,11 @@ from tracking.api.crud import import_orders
 from tracking.api.jobs import claim_jobs, create_job, finish_job, get_job
 from tracking.api.tables import ApiKeyRecord
 from tracking.api.webhooks import create_webhook, emit_verdict_changes, init_verdict_cursor
-from tracking.config import Settings
+from tracking.core.config import Settings
+from tracking.core.exceptions import InputError
 from tracking.evidence import verify_bundle
-from tracking.exceptions import InputError
-from tracking.sandbox import SandboxOptions, SandboxServer
-from tracking.storage import VerdictHistory
+from tracking.sandbox.server import SandboxOptions, SandboxServer
+from tracking.store.storage import VerdictHistory
 
 PROBLEM = "application/problem+json"
 FAST = (timedelta(milliseconds=20), timedelta(milliseconds=20))
@@ -466,7 +466,7 @@ async def test_pull_evidence_bundle_and_tenant_isolation(
         assert_problem(await b.get(paths["manifest.json"]["href"]), 404)
         assert (await b.get("/v1/summary")).json()["orders"] == 0
         # A tenant that imports the same tracking number still never gets A's exchange: its
-        # own pull asks the carrier with a request of its own (tracking.isolation).
+        # own pull asks the carrier with a request of its own (tracking.store.isolation).
         shared = [
             {
                 "order_id": "B-1",
@@ -758,7 +758,7 @@ async def test_a_number_shared_with_another_store_never_names_it(
     engine: sa.Engine, tmp_path: Path
 ) -> None:
     """Both stores of one seller learn their number is reused; neither learns by whom."""
-    from tracking.isolation import set_group
+    from tracking.store.isolation import set_group
 
     set_group(engine, group="seller-1", tenants=["shop-a", "shop-b"])
     key_a, key_b = create_key(engine, "shop-a"), create_key(engine, "shop-b")

@@ -190,8 +190,8 @@ import asyncio, sys
 from pathlib import Path
 import tracking.api.app as api_app
 from tracking.api import ApiOptions, create_app
-from tracking.config import Settings
-from tracking.storage import open_engine
+from tracking.core.config import Settings
+from tracking.store.storage import open_engine
 
 async def hang(job, progress):
     await asyncio.sleep(3600)
@@ -255,7 +255,10 @@ async def test_the_job_of_a_killed_process_is_run_again(
     assert row.status == "succeeded"
 
 
-WORKER_MAIN = "from tracking import cli, workers; workers.register(cli.app); cli.main()"
+WORKER_MAIN = (
+    "import tracking.cli.app as cli, tracking.workers.blueprint as workers; "
+    "workers.register(cli.app); cli.main()"
+)
 
 
 def start_worker(engine: sa.Engine, data_dir: Path) -> subprocess.Popen[bytes]:

@@ -24,7 +24,7 @@ from schemathesis.python.asgi import ASGIClient, shutdown_lifespans
 
 from tests.fuzzing import SCHEMATHESIS_SEED, examples
 from tracking.api import ApiOptions, create_app, create_key
-from tracking.config import Settings
+from tracking.core.config import Settings
 
 MAX_EXAMPLES = examples(15)  # fixed seed under `make test`; many more, fresh, under `make fuzz`
 COVERAGE_PHASE = False  # every boundary case of the schema: ~1,200 requests; on to dig deeper

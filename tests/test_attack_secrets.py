@@ -3,7 +3,7 @@
 A carrier that echoes a credential back (an error quoting the key, the Authorization header,
 the URL-encoded `app_key`) must not get it into the database, a log or a bundle; a tenant's
 own carrier account serves its numbers only and is never stored. Every test here failed
-before `tracking.redaction` and `tracking.tenant_carriers`.
+before `tracking.core.redaction` and `tracking.fetch.tenant_carriers`.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def test_a_secret_echoed_by_a_carrier_is_stored_logged_and_bundled_nowhere(
     from typer.testing import CliRunner
 
     from carriers.registry import all_carriers
-    from tracking.cli import app
+    from tracking.cli.app import app
 
     for name, value in {
         "TRACK_EVIDENCE_4PX__APP_KEY": FOURPX_KEY,
@@ -152,9 +152,9 @@ def test_a_secret_echoed_by_a_carrier_is_stored_logged_and_bundled_nowhere(
 
 def test_every_string_written_to_the_database_is_scrubbed(db_url: str, make_engine: Any) -> None:
     """Whatever path a secret takes to the database (here a failure message), it is scrubbed."""
-    from tracking.domain import CarrierFailure, ErrorKind, NumberResult
-    from tracking.redaction import register_secrets
-    from tracking.repository import store_results
+    from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
+    from tracking.core.redaction import register_secrets
+    from tracking.store.repository import store_results
 
     engine = make_engine(db_url)
     register_secrets(["pushToken-Live-42", "acct-7788"])
@@ -217,9 +217,9 @@ async def test_a_tenants_own_carrier_account_serves_its_numbers_only(
     """Alice's YunExpress account is used for her numbers; Bob falls back to the server's;
     neither set of credentials is stored."""
     from carriers.registry import all_carriers
-    from tracking.config import Settings
-    from tracking.pipeline import pull
-    from tracking.policies import POLICIES
+    from tracking.core.config import Settings
+    from tracking.fetch.pipeline import pull
+    from tracking.judge.policies import POLICIES
 
     monkeypatch.setenv("TRACK_EVIDENCE_YUNEXPRESS__CUSTOMER_CODE", "SERVER-0001")
     monkeypatch.setenv("TRACK_EVIDENCE_YUNEXPRESS__API_SECRET", "server-secret-77")
@@ -271,8 +271,8 @@ async def test_a_tenants_own_carrier_account_serves_its_numbers_only(
 
 def test_a_tenant_credentials_file_is_checked_line_by_line(tmp_path: Path) -> None:
     from carriers.registry import all_carriers
-    from tracking.exceptions import ConfigError
-    from tracking.tenant_carriers import read_tenant_credentials
+    from tracking.core.exceptions import ConfigError
+    from tracking.fetch.tenant_carriers import read_tenant_credentials
 
     path = tmp_path / "tenants.toml"
     for text, expected in (
@@ -289,7 +289,7 @@ def test_a_tenant_credentials_file_is_checked_line_by_line(tmp_path: Path) -> No
 
 def test_short_or_numeric_credentials_never_rewrite_stored_data() -> None:
     """A six-digit customer number must not eat tracking numbers or exchange digests."""
-    from tracking.redaction import redact, register_secrets
+    from tracking.core.redaction import redact, register_secrets
 
     register_secrets(["100254", "ab12cd34ef", "Live-Key-9Q7"])
     for text in ("LP00100254CN", "ab12cd34ef" + "0" * 54, "order 100254"):

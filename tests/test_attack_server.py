@@ -34,8 +34,8 @@ from tracking.api import ApiOptions, create_app, create_key
 from tracking.api.jobs import claim_jobs, create_job
 from tracking.api.outbound import REFUSED, GuardedTransport
 from tracking.api.webhooks import create_webhook, emit_event
-from tracking.config import Settings
-from tracking.storage import transaction
+from tracking.core.config import Settings
+from tracking.store.storage import transaction
 
 PROBLEM = "application/problem+json"
 ONE_ATTEMPT = (timedelta(hours=1),)  # a failed attempt is retried after the test ends
@@ -369,8 +369,8 @@ _SERVER = """
 import sys, uvicorn
 from pathlib import Path
 from tracking.api import ApiOptions, create_app
-from tracking.config import Settings
-from tracking.storage import open_engine
+from tracking.core.config import Settings
+from tracking.store.storage import open_engine
 url, port, data = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 engine = open_engine(url)
 settings = Settings(_env_file=None, database_url=url)
@@ -497,7 +497,7 @@ async def test_bodies_are_limited_while_streamed(engine: sa.Engine, tmp_path: Pa
 
 _VERIFY = """
 import sys
-from tracking.cli import app
+from tracking.cli.app import app
 try:
     app(["verify", sys.argv[1]])
 except SystemExit as stop:

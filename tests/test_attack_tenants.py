@@ -5,7 +5,7 @@ another tenant of the same server, learns one of Alice's tracking numbers, impor
 own order and pulls. She must learn nothing of Alice beyond what the carrier tells anyone who
 has the number: not Alice's other numbers, order ids or store name, not her exchanges; and
 Alice's verdicts and webhooks must not move. Every test here failed before tenant isolation
-(`tracking.isolation`). Secrets: `tests/test_attack_secrets.py`.
+(`tracking.store.isolation`). Secrets: `tests/test_attack_secrets.py`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from tests.test_api import (
 )
 from tests.test_pull import write_orders
 from tracking.api import create_key
-from tracking.isolation import set_group
+from tracking.store.isolation import set_group
 
 SHARED_ORDER = "JO-700000"  # Alice's order whose number Mallory learns
 
@@ -272,12 +272,12 @@ def test_migration_gives_each_tenant_its_own_shipment_and_hides_mixed_batches(
     from alembic import command
     from alembic.config import Config
 
-    from tracking.storage import migrate
+    from tracking.store.storage import migrate
 
     engine = sa.create_engine(db_url)
     config = Config()
     config.set_main_option(
-        "script_location", str(Path(__file__).resolve().parent.parent / "tracking/migrations")
+        "script_location", str(Path(__file__).resolve().parent.parent / "tracking/store/migrations")
     )
     with engine.begin() as connection:
         config.attributes["connection"] = connection

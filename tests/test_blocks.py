@@ -19,9 +19,9 @@ from carriers.blocking import BLOCK_BACKOFF, LocalBlockGate, detect_block
 from carriers.http import CarrierHttp
 from tests.conftest import fresh_postgres
 from tests.test_workers import REDIS_URL, _redis_reason
-from tracking.exceptions import BlockedError
-from tracking.limits import SharedBlockGate, SharedLimits
-from tracking.storage import open_engine
+from tracking.core.exceptions import BlockedError
+from tracking.fetch.limits import SharedBlockGate, SharedLimits
+from tracking.store.storage import open_engine
 
 CAPTCHA_JSON = (
     b'{"ret":["FAIL_SYS_USER_VALIDATE","RGV587_ERROR::SM::\xe5\x93\x8e\xe5\x93\x9f\xe5\x96\x82"],'
@@ -187,13 +187,13 @@ async def test_a_blocked_carrier_is_reported_and_its_challenge_kept(
 
     from carriers.registry import all_carriers
     from tests.test_pull import AS_OF, write_orders
-    from tracking.cli import _print_report, app
-    from tracking.config import Settings
-    from tracking.pipeline import pull
-    from tracking.repository import raw_body
-    from tracking.sandbox import SandboxOptions, SandboxServer
-    from tracking.storage import ShipmentRecord
-    from tracking.validator import POLICIES
+    from tracking.cli.app import _print_report, app
+    from tracking.core.config import Settings
+    from tracking.fetch.pipeline import pull
+    from tracking.judge.validator import POLICIES
+    from tracking.sandbox.server import SandboxOptions, SandboxServer
+    from tracking.store.repository import raw_body
+    from tracking.store.storage import ShipmentRecord
 
     orders = tmp_path / "orders.csv"
     write_orders(orders, ["cainiao", "yanwen"], per_scenario=1)

@@ -14,7 +14,7 @@ from carriers.cainiao import CARRIER, NUMBER_PATTERNS, make_number
 from carriers.cainiao.parse import parse
 from carriers.cainiao.sandbox import SANDBOX
 from tests.carrier_contract import CarrierContract
-from tracking.domain import (
+from tracking.core.domain import (
     CarrierFailure,
     ErrorKind,
     ParsedEvent,
@@ -22,14 +22,14 @@ from tracking.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.exceptions import (
+from tracking.core.exceptions import (
     AuthError,
     BadPayloadError,
     CarrierError,
     CarrierServerError,
     RateLimitedError,
 )
-from tracking.milestones import chronological, milestone_times
+from tracking.judge.milestones import chronological, milestone_times
 
 NUMBER = "LP00123987456012"
 T0 = datetime(2026, 5, 11, 21, 30, 15, tzinfo=UTC)

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from carriers.registry import all_carriers
-from tracking.cli import app
-from tracking.detect import detect, normalize_number
-from tracking.validator import OrderFacts, Policy, evaluate
+from tracking.cli.app import app
+from tracking.core.numbers import detect, normalize_number
+from tracking.judge.validator import OrderFacts, Policy, evaluate
 
 runner = CliRunner()
 

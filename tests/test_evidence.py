@@ -31,6 +31,7 @@ from tests.evidence_fixtures import (
     make_info,
     sample_orders,
 )
+from tracking.core.exceptions import InputError, StorageError
 from tracking.evidence import (
     MANIFEST_VERSION,
     BundleResult,
@@ -48,7 +49,6 @@ from tracking.evidence.names import MAX_STEM, assign_stems, is_safe_stem
 from tracking.evidence.pdf import render_order_pdf
 from tracking.evidence.signing import public_key_hex
 from tracking.evidence.verify import VerifyResult
-from tracking.exceptions import InputError, StorageError
 
 LIMIT = 10 * 1024 * 1024
 MAGIC = {".pdf": b"%PDF-", ".png": b"\x89PNG\r\n\x1a\n", ".jpg": b"\xff\xd8\xff"}

@@ -25,6 +25,7 @@ from tests.evidence_fixtures import (
     make_info,
     sample_orders,
 )
+from tracking.core.exceptions import InputError
 from tracking.evidence import BundleResult, verify_bundle, write_bundle
 from tracking.evidence.citing import Citation
 from tracking.evidence.fonts import get_font, get_mono_font
@@ -33,8 +34,7 @@ from tracking.evidence.logs import LoggedResponse, parcel_part, status_words
 from tracking.evidence.pdf import doc_meta
 from tracking.evidence.volumes import render_log_volumes
 from tracking.evidence.wording import carrier_status_words, link_label
-from tracking.exceptions import InputError
-from tracking.views import ExchangeView
+from tracking.read.views import ExchangeView
 
 NOT_CITED = {  # order id -> a reason the precheck must give
     "JM240510-55102": "Missing milestone(s): departed from the origin country.",

@@ -12,7 +12,7 @@ import pypdf
 import pytest
 from typer.testing import CliRunner
 
-from tracking.cli import app
+from tracking.cli.app import app
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -187,10 +187,10 @@ def test_created_at_earlier_than_the_data_is_one_clear_line(pulled: str, tmp_pat
 def test_worker_export_is_the_same_export_as_the_cli(
     pulled: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import tracking.workers.blueprint as workers
     from carriers.registry import all_carriers
-    from tracking import workers
-    from tracking.config import Settings
-    from tracking.storage import open_engine
+    from tracking.core.config import Settings
+    from tracking.store.storage import open_engine
 
     runtime = workers._Runtime(
         config=workers.WorkerConfig(database_url=pulled),

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from carriers.registry import all_carriers
 from tests.test_pull import AS_OF, write_orders
-from tracking.config import Settings
-from tracking.pipeline import pull
-from tracking.sandbox import SandboxOptions, SandboxServer
-from tracking.validator import POLICIES
+from tracking.core.config import Settings
+from tracking.fetch.pipeline import pull
+from tracking.judge.validator import POLICIES
+from tracking.sandbox.server import SandboxOptions, SandboxServer
 
 TYPED = {"not_found", "auth", "rate_limited", "invalid_number", "carrier_error", "bad_payload"}
 

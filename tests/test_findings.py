@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 import tests.test_pull as sandbox
-from tracking.domain import (
+from tracking.core.domain import (
     CarrierFailure,
     ErrorKind,
     Exchange,
@@ -31,15 +31,15 @@ from tracking.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.findings import CATALOGUE, finding, redact_other_stores
-from tracking.findings_history import finding_histories, finding_history
-from tracking.isolation import set_group
-from tracking.policies import POLICIES
-from tracking.repository import recompute_verdicts, store_results, upsert_orders
-from tracking.storage import transaction
-from tracking.validator import OrderFacts, Policy, ShipmentFacts, Verdict, evaluate
-from tracking.views import EventView, FindingView
-from tracking.world import s10_number
+from tracking.judge.findings import CATALOGUE, finding, redact_other_stores
+from tracking.judge.history import finding_histories, finding_history
+from tracking.judge.policies import POLICIES
+from tracking.judge.validator import OrderFacts, Policy, ShipmentFacts, Verdict, evaluate
+from tracking.read.views import EventView, FindingView
+from tracking.sandbox.world import s10_number
+from tracking.store.isolation import set_group
+from tracking.store.repository import recompute_verdicts, store_results, upsert_orders
+from tracking.store.storage import transaction
 
 ORDER_DATE = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
@@ -1014,8 +1014,8 @@ def test_a_given_up_number_is_reported_everywhere_until_it_is_found(
 ) -> None:
     from typer.testing import CliRunner
 
-    from tracking.cli import app
-    from tracking.report import build_report
+    from tracking.cli.app import app
+    from tracking.read.report import build_report
 
     engine = make_engine(db_url)
     number = "LP00000000000077"

@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
-from tracking.cli import app
-from tracking.profiles import all_profiles
+from tracking.cli.app import app
+from tracking.ingest.profiles import all_profiles
 
 runner = CliRunner()
 

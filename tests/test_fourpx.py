@@ -18,7 +18,7 @@ from carriers.fourpx.parse import decode_body, parse, repair_mojibake, stage_of
 from carriers.fourpx.sandbox import SANDBOX
 from carriers.http import CarrierHttp
 from tests.carrier_contract import WORLD_NOW, CarrierContract
-from tracking.domain import (
+from tracking.core.domain import (
     CarrierFailure,
     ErrorKind,
     NumberResult,
@@ -27,15 +27,15 @@ from tracking.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.exceptions import (
+from tracking.core.exceptions import (
     AuthError,
     BadPayloadError,
     CarrierError,
     CarrierServerError,
     RateLimitedError,
 )
-from tracking.milestones import milestone_times
-from tracking.world import World, number_for
+from tracking.judge.milestones import milestone_times
+from tracking.sandbox.world import World, number_for
 
 NUMBER = "4PX3017265408813CN"
 PINNED_AT = datetime(2026, 3, 1, 4, 5, 6, 789000, tzinfo=UTC)
@@ -572,7 +572,7 @@ def test_tracking_page_url() -> None:
 
 async def _fourpx_through_sandbox(overrides: dict[str, Any], numbers: list[str]) -> list[Any]:
     from carriers.registry import all_carriers
-    from tracking.sandbox import SandboxOptions, SandboxServer
+    from tracking.sandbox.server import SandboxOptions, SandboxServer
 
     server = SandboxServer(all_carriers(), SandboxOptions(now=WORLD_NOW, enforce_limits=False))
     settings = FourPXSettings(_env_file=None, **overrides)  # type: ignore[call-arg]
@@ -593,7 +593,7 @@ async def _fourpx_through_sandbox(overrides: dict[str, Any], numbers: list[str])
 
 async def test_public_page_without_credentials_agrees_and_says_where_it_came_from() -> None:
     from carriers.fourpx.public import PUBLIC_SOURCE
-    from tracking.sandbox import SANDBOX_ROOT
+    from tracking.sandbox.server import SANDBOX_ROOT
 
     numbers = [make_number(n) for n in range(1, 25)]
     official = await _fourpx_through_sandbox(

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from tests.test_storage import NOW, exchange, seed
-from tracking.domain import CarrierFailure, ErrorKind, NumberResult
-from tracking.repository import recompute_verdicts, store_results
-from tracking.scheduling import GIVE_UP_AFTER, next_poll_at
-from tracking.storage import ShipmentRecord
-from tracking.validator import POLICIES
+from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
+from tracking.judge.scheduling import GIVE_UP_AFTER, next_poll_at
+from tracking.judge.validator import POLICIES
+from tracking.store.repository import recompute_verdicts, store_results
+from tracking.store.storage import ShipmentRecord
 
 S = ShipmentRecord.__table__  # type: ignore[attr-defined]
 

@@ -11,7 +11,7 @@ import respx
 
 from carriers.base import RateLimit
 from carriers.http import CarrierHttp
-from tracking.exceptions import AuthError, CarrierServerError
+from tracking.core.exceptions import AuthError, CarrierServerError
 
 URL = "https://carrier.example/track"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tracking.exceptions import InputError
+from tracking.core.exceptions import InputError
 from tracking.ingest import (
     CARRIER_ALIASES,
     OrderRow,

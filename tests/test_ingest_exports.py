@@ -15,9 +15,9 @@ import openpyxl
 import pytest
 
 from tests.profile_fixtures import FIXTURES
-from tracking.exceptions import InputError
+from tracking.core.exceptions import InputError
 from tracking.ingest import RejectedRow, open_orders
-from tracking.profiles import all_profiles
+from tracking.ingest.profiles import all_profiles
 
 PROFILES = {p.key: p for p in all_profiles()}
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzzing import examples
-from tracking.exceptions import InputError
+from tracking.core.exceptions import InputError
 from tracking.ingest import (
     OrderRow,
     ParcelRow,

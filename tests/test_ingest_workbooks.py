@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from tracking.cli import app
-from tracking.exceptions import InputError
+from tracking.cli.app import app
+from tracking.core.exceptions import InputError
 from tracking.ingest import (
     OrderRow,
     OrdersFile,

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from carriers.registry import all_carriers
-from tracking.cli import app
-from tracking.world import World, number_for
+from tracking.cli.app import app
+from tracking.sandbox.world import World, number_for
 
 AS_OF = datetime(2026, 11, 20, 23, 59, 59, tzinfo=UTC)
 CHINA = timezone(timedelta(hours=8))
@@ -110,7 +110,7 @@ def test_a_parcel_the_export_merged_is_a_warning_else_shared(tmp_path: Path) -> 
     path = tmp_path / "tiktok.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        # TikTok Shop's order export (tracking/profiles/data/tiktok-shop-orders.toml)
+        # TikTok Shop's order export (tracking/ingest/profiles/data/tiktok-shop-orders.toml)
         writer.writerow(
             [
                 "Order ID",

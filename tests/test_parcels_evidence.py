@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from carriers.registry import all_carriers
 from tests.test_parcels import CHINA, FAST, _pair
 from tracking.api.crud import order_evidence
-from tracking.cli import app
+from tracking.cli.app import app
 from tracking.evidence.manifest import SCHEMA_PATH
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.cassette import CASSETTES, Cassette, load
-from tracking.cli import app
+from tracking.cli.app import app
 
 runner = CliRunner()
 

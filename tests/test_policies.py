@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tracking.exceptions import ConfigError
-from tracking.policies import (
+from tracking.core.exceptions import ConfigError
+from tracking.judge.policies import (
     DEFAULT_RATES,
     DEFAULT_TRANSIT_DAYS,
     POLICIES,
@@ -20,9 +20,9 @@ from tracking.policies import (
     resolve_policy,
     stored_policy,
 )
-from tracking.validator import POLICIES as VALIDATOR_POLICIES
-from tracking.validator import OrderFacts
-from tracking.validator import Policy as ValidatorPolicy
+from tracking.judge.validator import POLICIES as VALIDATOR_POLICIES
+from tracking.judge.validator import OrderFacts
+from tracking.judge.validator import Policy as ValidatorPolicy
 
 ORDER = OrderFacts(
     order_id="A1",

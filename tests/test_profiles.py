@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.profile_fixtures import FIXTURES
-from tracking.profiles import (
+from tracking.ingest.profiles import (
     REQUIRED_FIELDS,
     ExportProfile,
     ProfileError,

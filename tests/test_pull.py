@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from carriers.registry import all_carriers
-from tracking.cli import app
-from tracking.config import Settings
-from tracking.pipeline import pull
-from tracking.sandbox import SandboxOptions, SandboxServer
-from tracking.validator import POLICIES
-from tracking.world import SCENARIOS, World, number_for
+from tracking.cli.app import app
+from tracking.core.config import Settings
+from tracking.fetch.pipeline import pull
+from tracking.judge.validator import POLICIES
+from tracking.sandbox.server import SandboxOptions, SandboxServer
+from tracking.sandbox.world import SCENARIOS, World, number_for
 
 AS_OF = datetime(2026, 11, 20, 23, 59, 59, tzinfo=UTC)
 CHINA = timezone(timedelta(hours=8))
@@ -319,9 +319,9 @@ async def test_tenant_pull_without_a_file_fetches_stored_orders(
     orders = tmp_path / "orders.csv"
     expected = write_orders(orders, ["cainiao"], per_scenario=1)
     engine = make_engine(sqlite_url)
+    from tracking.fetch.pipeline import PullReport as Report
+    from tracking.fetch.pipeline import _ingest
     from tracking.ingest import open_orders
-    from tracking.pipeline import PullReport as Report
-    from tracking.pipeline import _ingest
 
     _ingest(
         engine,
@@ -426,9 +426,9 @@ async def test_the_writer_never_leaves_fetching_waiting_when_storing_breaks() ->
     import asyncio
     from typing import cast
 
-    from tracking.domain import CarrierFailure, ErrorKind, NumberResult
-    from tracking.pipeline import _Db, _Writer
-    from tracking.repository import Answer
+    from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
+    from tracking.fetch.pipeline import _Db, _Writer
+    from tracking.store.repository import Answer
 
     class BrokenDb:
         async def run(self, fn: Any, /, **kwargs: Any) -> Any:

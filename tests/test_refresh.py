@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from carriers.registry import all_carriers
 from tests.test_pull import AS_OF, run_pull, write_orders
-from tracking.config import Settings
-from tracking.pipeline import refresh
-from tracking.sandbox import SandboxOptions, SandboxServer
-from tracking.validator import POLICIES
+from tracking.core.config import Settings
+from tracking.fetch.pipeline import refresh
+from tracking.judge.validator import POLICIES
+from tracking.sandbox.server import SandboxOptions, SandboxServer
 
 
 def _refresh(engine: sa.Engine, results: list[Any]) -> None:

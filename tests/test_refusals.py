@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tracking.cli import app
+from tracking.cli.app import app
 
 runner = CliRunner()
 

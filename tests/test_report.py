@@ -17,13 +17,13 @@ from typer.testing import CliRunner
 import tests.test_findings as db_helpers
 import tests.test_pull as sandbox
 from carriers.registry import all_carriers
-from tracking.assemble import iter_order_evidence
 from tracking.evidence import write_bundle
 from tracking.evidence.citing import Citation
-from tracking.policies import POLICIES
-from tracking.report import PortfolioReport, build_report, register, rejudge, render_text
-from tracking.repository import raw_body
-from tracking.views import BundleInfo
+from tracking.judge.policies import POLICIES
+from tracking.read.assemble import iter_order_evidence
+from tracking.read.report import PortfolioReport, build_report, register, rejudge, render_text
+from tracking.read.views import BundleInfo
+from tracking.store.repository import raw_body
 
 AS_OF = sandbox.AS_OF
 runner = CliRunner()
@@ -169,7 +169,7 @@ async def test_report_for_one_store_and_an_empty_window(
 
 
 def cli() -> typer.Typer:
-    from tracking.cli import app
+    from tracking.cli.app import app
 
     if not any(c.name == "report" for c in app.registered_commands):
         register(app)
@@ -260,7 +260,7 @@ async def test_rejudge_stores_the_policy_in_force_and_matches_the_in_memory_repo
 def test_rich_rendering_shows_data_literally() -> None:
     from rich.console import Console
 
-    from tracking.report import DoNotCite, Reason, render_rich
+    from tracking.read.report import DoNotCite, Reason, render_rich
 
     item = DoNotCite(
         tenant="shop",

@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from carriers.registry import all_carriers
 from tests.test_pull import AS_OF, verdicts, write_orders
-from tracking.cli import app
-from tracking.config import Settings
-from tracking.pipeline import pull
-from tracking.sandbox import SandboxOptions, SandboxServer
-from tracking.validator import POLICIES
+from tracking.cli.app import app
+from tracking.core.config import Settings
+from tracking.fetch.pipeline import pull
+from tracking.judge.validator import POLICIES
+from tracking.sandbox.server import SandboxOptions, SandboxServer
 
 runner = CliRunner()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from carriers.textstage import RULES, classify, explain, normalize
-from tracking.domain import Stage
+from tracking.core.domain import Stage
 
 CORPUS = Path(__file__).resolve().parent / "data" / "event_texts.tsv"
 

@@ -20,7 +20,7 @@ from carriers.track17.parse import parse, parse_register
 from carriers.track17.sandbox import SANDBOX
 from tests.carrier_contract import WORLD_NOW, CarrierContract
 from tests.cassette import CASSETTES
-from tracking.domain import (
+from tracking.core.domain import (
     CarrierFailure,
     ErrorKind,
     NumberResult,
@@ -29,7 +29,7 @@ from tracking.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.exceptions import (
+from tracking.core.exceptions import (
     AuthError,
     BadPayloadError,
     CarrierError,
@@ -37,9 +37,9 @@ from tracking.exceptions import (
     PermissionDeniedError,
     QuotaExhaustedError,
 )
-from tracking.milestones import chronological, milestone_times
-from tracking.sandbox import SandboxOptions, SandboxServer
-from tracking.world import World, last_mile_number, number_for, s10_check_digit
+from tracking.judge.milestones import chronological, milestone_times
+from tracking.sandbox.server import SandboxOptions, SandboxServer
+from tracking.sandbox.world import World, last_mile_number, number_for, s10_check_digit
 
 BASE = "https://api.17track.net/track/v2.2"
 NUMBER = "LM602913448CN"

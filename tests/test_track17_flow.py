@@ -21,7 +21,7 @@ from carriers.http import CarrierHttp
 from carriers.track17 import CARRIER
 from carriers.track17.parse import parse
 from carriers.track17.sandbox import SANDBOX
-from tracking.domain import (
+from tracking.core.domain import (
     CarrierFailure,
     ErrorKind,
     Exchange,
@@ -29,11 +29,11 @@ from tracking.domain import (
     Stage,
     TrackResult,
 )
-from tracking.exceptions import BadPayloadError
-from tracking.milestones import milestone_times
-from tracking.repository import store_results
-from tracking.scheduling import next_poll_at
-from tracking.storage import transaction
+from tracking.core.exceptions import BadPayloadError
+from tracking.judge.milestones import milestone_times
+from tracking.judge.scheduling import next_poll_at
+from tracking.store.repository import store_results
+from tracking.store.storage import transaction
 
 BASE = "https://api.17track.net/track/v2.2"
 KEY = "doc-example-key"  # invented

@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 from carriers.track17.push import push_sign, verify_push
 from tracking.api.app import create_app
 from tracking.api.context import ApiOptions
-from tracking.cli import app as cli
-from tracking.config import Settings
-from tracking.policies import resolve_policy
-from tracking.pushes import PUSH_URL
-from tracking.repository import recompute_verdicts, upsert_orders
-from tracking.storage import transaction
+from tracking.cli.app import app as cli
+from tracking.core.config import Settings
+from tracking.fetch.pushes import PUSH_URL
+from tracking.judge.policies import resolve_policy
+from tracking.store.repository import recompute_verdicts, upsert_orders
+from tracking.store.storage import transaction
 
 KEY = "doc-example-key"  # invented
 NUMBER = "RR123456789CN"
@@ -234,7 +234,7 @@ async def test_a_signed_push_is_stored_and_judges_every_order_using_the_number(
         2,
     )
     # one stored body, one exchange row for each tenant tracking the number: an exchange is
-    # served only to its own tenant (tracking.isolation)
+    # served only to its own tenant (tracking.store.isolation)
     sha = hashlib.sha256(body).hexdigest()
     assert _exchanges(engine) == [(PUSH_URL, sha)] * 2
     with engine.connect() as connection:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tracking.validator import OrderFacts, Policy, ShipmentFacts, evaluate
-from tracking.views import EventView
+from tracking.judge.validator import OrderFacts, Policy, ShipmentFacts, evaluate
+from tracking.read.views import EventView
 
 ORDER_DATE = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)

@@ -25,15 +25,18 @@ import sqlalchemy as sa
 from bench.common import sandbox_process, stats, write_orders
 from carriers.registry import all_carriers
 from tests.conftest import fresh_postgres
-from tracking.storage import open_engine
+from tracking.store.storage import open_engine
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 CARRIERS = ["17track", "4px", "cainiao", "yanwen", "yunexpress"]
-WORKER_MAIN = "from tracking import cli, workers; workers.register(cli.app); cli.main()"
+WORKER_MAIN = (
+    "import tracking.cli.app as cli, tracking.workers.blueprint as workers; "
+    "workers.register(cli.app); cli.main()"
+)
 PLANNER_KILLED_ON_THIRD_SLICE = """
 import os, signal
-from tracking import cli, workers
+import tracking.cli.app as cli, tracking.workers.blueprint as workers
 real, slices = workers._defer_batch, []
 def dying(*args, **kwargs):
     slices.append(1)
@@ -70,10 +73,10 @@ def seed(url: str, tmp_path: Path, count: int, *, wave: int = 7) -> dict[str, in
 
     Each `wave` has its own order ids and tracking numbers.
     """
+    from tracking.fetch.pipeline import order_row
     from tracking.ingest import OrderRow, open_orders
-    from tracking.pipeline import order_row
-    from tracking.repository import upsert_orders
-    from tracking.storage import transaction
+    from tracking.store.repository import upsert_orders
+    from tracking.store.storage import transaction
 
     path = tmp_path / f"orders-{wave}.csv"
     per = write_orders(path, count, CARRIERS, seed=wave)
@@ -211,7 +214,7 @@ def wait_done(engine: sa.Engine, workers: list[subprocess.Popen[bytes]], timeout
 
 
 def defer_plan(url: str) -> None:
-    from tracking.workers import defer
+    from tracking.workers.blueprint import defer
 
     asyncio.run(defer(url, "plan_refresh"))
 
@@ -476,7 +479,7 @@ def test_claims_are_exclusive(pg_url: str, tmp_path: Path) -> None:
     """Two claimers at once never take the same shipment; a claim is not due again."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from tracking.workers import claim_due
+    from tracking.workers.blueprint import claim_due
 
     per = seed(pg_url, tmp_path, 100)
     engine = open_engine(pg_url)

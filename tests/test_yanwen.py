@@ -15,7 +15,7 @@ from carriers.yanwen import CARRIER, NUMBER_PATTERNS, make_number
 from carriers.yanwen.parse import STAGE_MAP, parse, parse_time_zone, stage_of
 from carriers.yanwen.sandbox import SANDBOX
 from tests.carrier_contract import WORLD_NOW, CarrierContract
-from tracking.domain import (
+from tracking.core.domain import (
     CarrierFailure,
     ErrorKind,
     ParsedEvent,
@@ -23,15 +23,15 @@ from tracking.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.exceptions import (
+from tracking.core.exceptions import (
     AuthError,
     BadPayloadError,
     CarrierError,
     CarrierServerError,
     RateLimitedError,
 )
-from tracking.milestones import chronological, milestone_times
-from tracking.world import World, number_for, s10_check_digit
+from tracking.judge.milestones import chronological, milestone_times
+from tracking.sandbox.world import World, number_for, s10_check_digit
 
 NUMBER = "UY806142573YP"
 

@@ -24,7 +24,7 @@ from carriers.yunexpress.parse import STAGE_MAP, parse
 from carriers.yunexpress.sandbox import SANDBOX, TEXTS_EN, TEXTS_ZH, event_text
 from tests.carrier_contract import WORLD_NOW, CarrierContract
 from tests.cassette import CASSETTES
-from tracking.domain import (
+from tracking.core.domain import (
     CarrierFailure,
     ErrorKind,
     NumberResult,
@@ -32,15 +32,22 @@ from tracking.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.exceptions import (
+from tracking.core.exceptions import (
     AuthError,
     BadPayloadError,
     CarrierError,
     CarrierServerError,
     RateLimitedError,
 )
-from tracking.milestones import chronological, milestone_times
-from tracking.world import DESTINATIONS, ORIGIN_CITIES, SCENARIOS, TRANSIT_HUBS, World, number_for
+from tracking.judge.milestones import chronological, milestone_times
+from tracking.sandbox.world import (
+    DESTINATIONS,
+    ORIGIN_CITIES,
+    SCENARIOS,
+    TRANSIT_HUBS,
+    World,
+    number_for,
+)
 
 NUMBER = "YT2610030000123456"
 URL = f"{DEFAULT_BASE_URL}{TRACK_PATH}"
@@ -416,7 +423,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_create_rejects_foreign_settings() -> None:
-    from tracking.config import CarrierSettings
+    from tracking.core.config import CarrierSettings
 
     with pytest.raises(TypeError):
         CARRIER.create(CarrierSettings(), None)  # type: ignore[arg-type]
@@ -552,7 +559,7 @@ def test_sandbox_bad_request_is_invalid_number() -> None:
 
 
 def test_sandbox_texts_classify_back_for_every_city() -> None:
-    from tracking.world import SimEvent
+    from tracking.sandbox.world import SimEvent
 
     cities = [*ORIGIN_CITIES, *(hub for hub, _, _ in TRANSIT_HUBS)]
     cities += [city for dest in DESTINATIONS for city in dest.cities]
@@ -574,7 +581,7 @@ def test_sandbox_texts_classify_back_for_every_city() -> None:
 async def test_end_to_end_through_the_sandbox_server() -> None:
     from carriers.base import RateLimit
     from carriers.http import CarrierHttp
-    from tracking.sandbox import SandboxOptions, SandboxServer
+    from tracking.sandbox.server import SandboxOptions, SandboxServer
 
     server = SandboxServer(
         {"yunexpress": CARRIER}, SandboxOptions(now=WORLD_NOW, enforce_limits=False)
@@ -647,7 +654,7 @@ def test_cassettes_hold_no_credentials() -> None:
 
 async def _through_sandbox(overrides: dict[str, Any], numbers: list[str]) -> list[NumberResult]:
     from carriers.registry import all_carriers
-    from tracking.sandbox import SandboxOptions, SandboxServer
+    from tracking.sandbox.server import SandboxOptions, SandboxServer
 
     server = SandboxServer(all_carriers(), SandboxOptions(now=WORLD_NOW, enforce_limits=False))
     settings = YunExpressSettings(_env_file=None, **overrides)  # type: ignore[call-arg]
@@ -665,7 +672,7 @@ async def _through_sandbox(overrides: dict[str, Any], numbers: list[str]) -> lis
 
 async def test_open_platform_credentials_choose_the_open_platform_and_agree_with_classic() -> None:
     from carriers.yunexpress.openapi_sandbox import OPENAPI_CREDENTIALS
-    from tracking.sandbox import SANDBOX_ROOT
+    from tracking.sandbox.server import SANDBOX_ROOT
 
     numbers = [make_number(n) for n in range(1, 30)]
     classic = await _through_sandbox(
@@ -689,7 +696,7 @@ async def test_open_platform_credentials_choose_the_open_platform_and_agree_with
 
 async def test_open_platform_refuses_a_wrong_secret_in_the_sandbox() -> None:
     from carriers.yunexpress.openapi_sandbox import OPENAPI_CREDENTIALS
-    from tracking.sandbox import SANDBOX_ROOT
+    from tracking.sandbox.server import SANDBOX_ROOT
 
     wrong = {**OPENAPI_CREDENTIALS, "app_secret": "not-the-secret"}
     (result,) = await _through_sandbox(

@@ -1,5 +1,5 @@
 """`python -m tracking` runs the command line."""
 
-from tracking.cli import main
+from tracking.cli.app import main
 
 main()

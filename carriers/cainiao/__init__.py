@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from carriers.base import CarrierInfo, RateLimit
 from carriers.cainiao import parse, sandbox
 from carriers.cainiao.client import CainiaoAdapter, CainiaoSettings, create_adapter
-from tracking.config import CarrierSettings
+from tracking.core.config import CarrierSettings
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp

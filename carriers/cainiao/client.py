@@ -9,9 +9,9 @@ from pydantic_settings import SettingsConfigDict
 
 from carriers.base import answer_results, batch_failure
 from carriers.cainiao.parse import parse
-from tracking.config import CarrierSettings
-from tracking.domain import NumberResult
-from tracking.exceptions import CarrierError
+from tracking.core.config import CarrierSettings
+from tracking.core.domain import NumberResult
+from tracking.core.exceptions import CarrierError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp

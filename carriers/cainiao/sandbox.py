@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.cainiao.client import DETAIL_PATH
-from tracking.countries import country_name
-from tracking.domain import Stage
+from tracking.core.countries import country_name
+from tracking.core.domain import Stage
 
 if TYPE_CHECKING:
-    from tracking.world import SimEvent, SimShipment
+    from tracking.sandbox.world import SimEvent, SimShipment
 
 __all__ = ["MAX_NUMBERS", "SANDBOX", "CainiaoSandbox"]
 

@@ -16,7 +16,7 @@ from carriers.fourpx import parse, sandbox
 from carriers.fourpx.client import FourPXAdapter, FourPXSettings, create_adapter, sign
 from carriers.fourpx.public import parse_public
 from carriers.shapes import loud, recognize
-from tracking.config import CarrierSettings
+from tracking.core.config import CarrierSettings
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp

@@ -25,9 +25,9 @@ from pydantic_settings import SettingsConfigDict
 from carriers.base import answer_results, batch_failure
 from carriers.fourpx.parse import parse
 from carriers.fourpx.public import PUBLIC_PATH, PUBLIC_URL, parse_public, public_body
-from tracking.config import CarrierSettings
-from tracking.domain import NumberResult
-from tracking.exceptions import AuthError, CarrierError
+from tracking.core.config import CarrierSettings
+from tracking.core.domain import NumberResult
+from tracking.core.exceptions import AuthError, CarrierError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp

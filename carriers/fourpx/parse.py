@@ -19,8 +19,8 @@ from pydantic.alias_generators import to_camel
 from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
 from carriers.shapes import loud
 from carriers.textstage import classify
-from tracking.countries import to_iso2
-from tracking.domain import (
+from tracking.core.countries import to_iso2
+from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
     ErrorKind,
@@ -30,7 +30,7 @@ from tracking.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.exceptions import (
+from tracking.core.exceptions import (
     AuthError,
     BadPayloadError,
     CarrierServerError,

@@ -26,8 +26,8 @@ from typing import Any
 from carriers.base import ParseOutput
 from carriers.fourpx.parse import CHINA_OFFSET, stage_of
 from carriers.textstage import classify
-from tracking.countries import to_iso2
-from tracking.domain import (
+from tracking.core.countries import to_iso2
+from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
     ErrorKind,
@@ -36,7 +36,7 @@ from tracking.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.exceptions import BadPayloadError, CarrierServerError
+from tracking.core.exceptions import BadPayloadError, CarrierServerError
 
 __all__ = ["PUBLIC_PATH", "PUBLIC_SOURCE", "PUBLIC_URL", "parse_public", "public_body"]
 

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, assert_never
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.fourpx.client import API_METHOD, SERVICE_PATH, sign
 from carriers.fourpx.public import PUBLIC_PATH
-from tracking.countries import country_name
-from tracking.domain import Stage
+from tracking.core.countries import country_name
+from tracking.core.domain import Stage
 
 if TYPE_CHECKING:
-    from tracking.world import SimEvent, SimShipment
+    from tracking.sandbox.world import SimEvent, SimShipment
 
 __all__ = ["SANDBOX", "SANDBOX_APP_KEY", "SANDBOX_APP_SECRET", "FourPXSandbox"]
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from carriers.base import CarrierInfo, RateLimit
 from carriers.track17 import parse, sandbox
 from carriers.track17.client import Track17Adapter, Track17Settings, create_adapter
-from tracking.config import CarrierSettings
-from tracking.world import s10_number
+from tracking.core.config import CarrierSettings
+from tracking.sandbox.world import s10_number
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp

@@ -26,9 +26,9 @@ from pydantic_settings import SettingsConfigDict
 
 from carriers.track17.codes import NOT_REGISTERED, expected_carrier
 from carriers.track17.parse import parse_register, read_answer
-from tracking.config import CarrierSettings
-from tracking.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
-from tracking.exceptions import BadPayloadError, CarrierError, CarrierServerError
+from tracking.core.config import CarrierSettings
+from tracking.core.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
+from tracking.core.exceptions import BadPayloadError, CarrierError, CarrierServerError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from tracking.domain import ErrorKind, Stage
+from tracking.core.domain import ErrorKind, Stage
 
 __all__ = [
     "ALREADY_REGISTERED",

@@ -45,8 +45,8 @@ from carriers.track17.models import (
 )
 from carriers.track17.shapes import foreign_shape
 from carriers.track17.times import event_time
-from tracking.countries import to_iso2
-from tracking.domain import (
+from tracking.core.countries import to_iso2
+from tracking.core.domain import (
     CarrierFailure,
     ErrorKind,
     LegRef,
@@ -54,7 +54,7 @@ from tracking.domain import (
     Stage,
     TrackResult,
 )
-from tracking.exceptions import (
+from tracking.core.exceptions import (
     AuthError,
     BadPayloadError,
     CarrierError,

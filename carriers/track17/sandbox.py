@@ -18,11 +18,11 @@ from carriers.track17.client import (
     TRACKINFO_PATH,
 )
 from carriers.track17.sandbox_texts import DESTINATION_TEXTS, ENGLISH
-from tracking.domain import Stage, offset_tz
-from tracking.world import World, parent_of
+from tracking.core.domain import Stage, offset_tz
+from tracking.sandbox.world import World, parent_of
 
 if TYPE_CHECKING:
-    from tracking.world import SimEvent, SimShipment
+    from tracking.sandbox.world import SimEvent, SimShipment
 
 __all__ = ["MAX_NUMBERS", "SANDBOX", "Track17Sandbox"]
 

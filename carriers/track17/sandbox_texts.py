@@ -6,7 +6,7 @@ language. `{city}` is filled in; EXCEPTION texts are keyed by `SimEvent.detail`.
 
 from __future__ import annotations
 
-from tracking.domain import Stage
+from tracking.core.domain import Stage
 
 __all__ = ["DESTINATION_TEXTS", "ENGLISH"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
 
-from tracking.domain import TimeSource
-from tracking.exceptions import BadPayloadError
+from tracking.core.domain import TimeSource
+from tracking.core.exceptions import BadPayloadError
 
 __all__ = ["Timed", "event_time", "read_time"]
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from carriers.base import CarrierInfo, RateLimit
 from carriers.yanwen import parse, sandbox
 from carriers.yanwen.client import YanwenAdapter, YanwenSettings, create_adapter
-from tracking.config import CarrierSettings
-from tracking.world import s10_check_digit
+from tracking.core.config import CarrierSettings
+from tracking.sandbox.world import s10_check_digit
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
 from carriers.shapes import loud
-from tracking.domain import (
+from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
     ErrorKind,
@@ -26,7 +26,7 @@ from tracking.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.exceptions import (
+from tracking.core.exceptions import (
     AuthError,
     BadPayloadError,
     CarrierError,

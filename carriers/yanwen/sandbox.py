@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, assert_never
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.yanwen.client import TRACKING_PATH
 from carriers.yanwen.parse import NOT_FOUND_STATUS
-from tracking.domain import Stage
+from tracking.core.domain import Stage
 
 if TYPE_CHECKING:
-    from tracking.world import SimEvent, SimShipment
+    from tracking.sandbox.world import SimEvent, SimShipment
 
 __all__ = ["MAX_NUMBERS", "SANDBOX", "SANDBOX_CUSTOMER_NUMBER", "YanwenSandbox"]
 

@@ -24,9 +24,9 @@ from pydantic_settings import SettingsConfigDict
 from carriers.base import batch_failure, batch_results
 from carriers.yunexpress.openapi import OPENAPI_BASE_URL, OpenApiAdapter, OpenApiCredentials
 from carriers.yunexpress.parse import parse
-from tracking.config import CarrierSettings
-from tracking.domain import CarrierFailure, ErrorKind, NumberResult
-from tracking.exceptions import CarrierError
+from tracking.core.config import CarrierSettings
+from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
+from tracking.core.exceptions import CarrierError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp

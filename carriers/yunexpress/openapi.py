@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING
 
 from carriers.base import answer_results, batch_failure
 from carriers.yunexpress.openapi_parse import parse
-from tracking.domain import NumberResult
-from tracking.exceptions import AuthError, CarrierError
+from tracking.core.domain import NumberResult
+from tracking.core.exceptions import AuthError, CarrierError
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp

@@ -24,7 +24,7 @@ from typing import Any
 from carriers.base import ParseOutput
 from carriers.textstage import classify
 from carriers.yunexpress.parse import ORIGIN_STAGES, STAGE_MAP
-from tracking.domain import (
+from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
     ErrorKind,
@@ -32,7 +32,7 @@ from tracking.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.exceptions import AuthError, BadPayloadError, CarrierServerError
+from tracking.core.exceptions import AuthError, BadPayloadError, CarrierServerError
 
 __all__ = ["SUPPORTED", "parse"]
 

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from carriers.base import SandboxReply, SandboxRequest
 from carriers.yunexpress.openapi import TOKEN_PATH, TRACK_PATH, openapi_sign
-from tracking.domain import offset_tz
+from tracking.core.domain import offset_tz
 
 if TYPE_CHECKING:
-    from tracking.world import SimShipment
+    from tracking.sandbox.world import SimShipment
 
 __all__ = ["OPENAPI_CREDENTIALS", "OPENAPI_ROUTES", "authorized", "numbers", "render"]
 

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from carriers.base import ParseOutput
 from carriers.shapes import plain_problem
 from carriers.textstage import classify
-from tracking.countries import to_iso2
-from tracking.domain import (
+from tracking.core.countries import to_iso2
+from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
     ErrorKind,
@@ -29,7 +29,7 @@ from tracking.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.exceptions import (
+from tracking.core.exceptions import (
     AuthError,
     BadPayloadError,
     CarrierServerError,

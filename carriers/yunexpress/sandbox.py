@@ -21,8 +21,8 @@ from typing import Any
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.yunexpress import openapi_sandbox
 from carriers.yunexpress.parse import CHINA_OFFSET
-from tracking.domain import Stage, offset_tz
-from tracking.world import SimEvent, SimShipment
+from tracking.core.domain import Stage, offset_tz
+from tracking.sandbox.world import SimEvent, SimShipment
 
 __all__ = ["SANDBOX", "TEXTS_EN", "TEXTS_ZH", "YunExpressSandbox", "event_text"]
 

@@ -36,10 +36,10 @@ from tracking.api.webhooks import (
     emit_verdict_changes,
     init_verdict_cursor,
 )
-from tracking.config import Settings
-from tracking.redaction import install_log_redaction
-from tracking.sandbox import SandboxServer
-from tracking.storage import open_engine
+from tracking.core.config import Settings
+from tracking.core.redaction import install_log_redaction
+from tracking.sandbox.server import SandboxServer
+from tracking.store.storage import open_engine
 
 __all__ = ["Background", "create_app", "serve"]
 

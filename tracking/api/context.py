@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy.engine import Connection, Engine
 
 from carriers.base import CarrierInfo
-from tracking.config import Settings
-from tracking.sandbox import SandboxServer
+from tracking.core.config import Settings
+from tracking.sandbox.server import SandboxServer
 
 __all__ = ["RETRY_SCHEDULE", "ApiContext", "ApiOptions"]
 

@@ -39,13 +39,14 @@ from tracking.api.models import (
     VerdictPublic,
     Window,
 )
-from tracking.findings import redact_other_stores
+from tracking.fetch.pipeline import order_row
 from tracking.ingest import ParcelRow, read_orders_bytes
 from tracking.ingest import RejectedRow as IngestRejected
-from tracking.parcels import parcel_orders, store_parcels
-from tracking.pipeline import order_row
-from tracking.repository import bundles_for, load_orders_data, raw_body, upsert_orders
-from tracking.storage import (
+from tracking.judge.findings import redact_other_stores
+from tracking.store.handles import table_of
+from tracking.store.parcels import parcel_orders, store_parcels
+from tracking.store.repository import bundles_for, load_orders_data, raw_body, upsert_orders
+from tracking.store.storage import (
     ExchangeRecord,
     ExchangeShipment,
     OrderRecord,
@@ -67,11 +68,11 @@ __all__ = [
 MILESTONE_STAGES = ("departed_origin", "arrived_destination", "delivered")
 """The three milestones, in the order a shipment reaches them."""
 
-OT = OrderRecord.__table__  # type: ignore[attr-defined]
-S = ShipmentRecord.__table__  # type: ignore[attr-defined]
-X = ExchangeRecord.__table__  # type: ignore[attr-defined]
-XS = ExchangeShipment.__table__  # type: ignore[attr-defined]
-V = VerdictRecord.__table__  # type: ignore[attr-defined]
+OT = table_of(OrderRecord)
+S = table_of(ShipmentRecord)
+X = table_of(ExchangeRecord)
+XS = table_of(ExchangeShipment)
+V = table_of(VerdictRecord)
 
 _CHUNK = 1000
 _CSV_COLUMNS = tuple(OrderIn.model_fields)
@@ -457,7 +458,7 @@ def order_evidence(
 def exchange_body(engine: Engine, *, tenant: str, sha256: str) -> tuple[bytes, str] | None:
     """(body, content type) of a raw exchange made for the tenant's own numbers; else None.
 
-    Only exchanges of the tenant's own requests (`exchanges.tenant`, see `tracking.isolation`):
+    Only exchanges of the tenant's own requests (`exchanges.tenant`, `tracking.store.isolation`):
     a body answering for another tenant's numbers is never served, whoever cites the number.
     """
     query = (

@@ -41,8 +41,8 @@ from tracking.api.webhooks import (
     emit_verdict_changes,
     sign,
 )
-from tracking.exceptions import StorageError
-from tracking.storage import transaction
+from tracking.core.exceptions import StorageError
+from tracking.store.storage import transaction
 
 __all__ = ["EXCERPT_CHARS", "WebhookDispatcher"]
 

@@ -33,11 +33,12 @@ from tracking import __version__
 from tracking.api.context import ApiContext
 from tracking.api.models import BundleCreate, PullCreate
 from tracking.api.tables import JobRecord
+from tracking.core.exceptions import ConfigError, StorageError, TrackingError
 from tracking.evidence.manifest import media_type
-from tracking.exceptions import ConfigError, StorageError, TrackingError
-from tracking.pipeline import pull
-from tracking.storage import OrderRecord, VerdictRecord, transaction
-from tracking.validator import POLICIES
+from tracking.fetch.pipeline import pull
+from tracking.judge.validator import POLICIES
+from tracking.store.handles import table_of
+from tracking.store.storage import OrderRecord, VerdictRecord, transaction
 
 __all__ = [
     "HEARTBEAT_SECONDS",
@@ -58,9 +59,9 @@ __all__ = [
     "save_progress",
 ]
 
-J = JobRecord.__table__  # type: ignore[attr-defined]
-OT = OrderRecord.__table__  # type: ignore[attr-defined]
-V = VerdictRecord.__table__  # type: ignore[attr-defined]
+J = table_of(JobRecord)
+OT = table_of(OrderRecord)
+V = table_of(VerdictRecord)
 
 _log = logging.getLogger(__name__)
 
@@ -221,7 +222,7 @@ def claim_jobs(
             )
             if (h.tenant, h.kind) not in busy
         ]
-        candidates: list[Row[Any]] = []
+        candidates: list[Row[Any, Any, Any]] = []
         while heads and len(candidates) < limit * 2:
             head = min(heads, key=lambda h: (load.get(h.tenant, 0), h.first, h.tenant, h.kind))
             heads.remove(head)
@@ -528,7 +529,7 @@ def _count(
 
 
 def _build_bundle(ctx: ApiContext, job: Job, progress: ProgressFn) -> dict[str, Any]:
-    from tracking.export import ExportRequest, export_bundle
+    from tracking.evidence.export import ExportRequest, export_bundle
 
     params = BundleCreate.model_validate(job.params)
     as_of = params.as_of or job.created_at

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tracking.api.tables import ApiKeyRecord
-from tracking.exceptions import InputError, StorageError
-from tracking.storage import transaction
+from tracking.core.exceptions import InputError, StorageError
+from tracking.store.handles import table_of
+from tracking.store.storage import transaction
 
 __all__ = [
     "KEY_PREFIX",
@@ -38,7 +39,7 @@ PREFIX_CHARS = len(KEY_PREFIX) + 8
 """How many leading characters of a key are stored in the clear, for lookup and display."""
 
 _TOUCH_EVERY = timedelta(minutes=1)  # `last_used_at` is written at most this often
-K = ApiKeyRecord.__table__  # type: ignore[attr-defined]
+K = table_of(ApiKeyRecord)
 
 
 @dataclass(frozen=True, slots=True)

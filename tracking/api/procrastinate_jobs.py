@@ -44,8 +44,8 @@ from sqlalchemy.engine import Connection, Engine
 from tracking.api.dispatch import _Due
 from tracking.api.jobs import J, Job, _job
 from tracking.api.webhooks import D, W
-from tracking.storage import transaction
-from tracking.workers import NAMESPACE, _job_writer
+from tracking.store.storage import transaction
+from tracking.workers.blueprint import NAMESPACE, _job_writer
 
 __all__ = [
     "API_QUEUE",

@@ -39,10 +39,10 @@ from tracking.api.procrastinate_jobs import (
     still_due,
 )
 from tracking.api.webhooks import emit_verdict_changes
-from tracking.config import Settings
-from tracking.exceptions import StorageError
-from tracking.limits import libpq_url
-from tracking.workers import ensure_job_schema
+from tracking.core.config import Settings
+from tracking.core.exceptions import StorageError
+from tracking.fetch.limits import libpq_url
+from tracking.workers.blueprint import ensure_job_schema
 
 __all__ = ["ProcrastinateRunner", "WorkerTuning", "worker_api_queues"]
 

@@ -22,7 +22,8 @@ from sqlalchemy.engine import Engine
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.problems import ApiProblem
 from tracking.api.tables import JobRecord
-from tracking.storage import OrderRecord
+from tracking.store.handles import table_of
+from tracking.store.storage import OrderRecord
 
 __all__ = [
     "check_job_quota",
@@ -32,8 +33,8 @@ __all__ = [
     "one_import_at_a_time",
 ]
 
-J = JobRecord.__table__  # type: ignore[attr-defined]
-OT = OrderRecord.__table__  # type: ignore[attr-defined]
+J = table_of(JobRecord)
+OT = table_of(OrderRecord)
 
 _importing: set[str] = set()
 _lock = threading.Lock()

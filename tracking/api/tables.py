@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from tracking.storage import UTCDateTime
+from tracking.store.storage import UTCDateTime
 
 __all__ = [
     "ApiKeyRecord",

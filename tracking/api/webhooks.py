@@ -42,7 +42,8 @@ from tracking.api.tables import (
     WebhookDeliveryRecord,
     WebhookRecord,
 )
-from tracking.storage import OrderRecord, VerdictHistory, insert_ignore, transaction
+from tracking.store.handles import table_of
+from tracking.store.storage import OrderRecord, VerdictHistory, insert_ignore, transaction
 
 __all__ = [
     "DELIVERY_HEADER",
@@ -78,12 +79,12 @@ TOLERANCE_SECONDS = 300
 
 EVENTS = ("verdict.changed", "bundle.ready")
 
-W = WebhookRecord.__table__  # type: ignore[attr-defined]
-D = WebhookDeliveryRecord.__table__  # type: ignore[attr-defined]
-A = WebhookAttemptRecord.__table__  # type: ignore[attr-defined]
-ST = ApiStateRecord.__table__  # type: ignore[attr-defined]
-OT = OrderRecord.__table__  # type: ignore[attr-defined]
-VH = VerdictHistory.__table__  # type: ignore[attr-defined]
+W = table_of(WebhookRecord)
+D = table_of(WebhookDeliveryRecord)
+A = table_of(WebhookAttemptRecord)
+ST = table_of(ApiStateRecord)
+OT = table_of(OrderRecord)
+VH = table_of(VerdictHistory)
 
 _CURSOR = "verdict_history_cursor"
 _ORDERS_PER_EVENT = 100

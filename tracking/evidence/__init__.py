@@ -1,6 +1,6 @@
 """The evidence bundle: upload-ready PDFs and PNGs, raw carrier logs, manifest, checksums.
 
-`write_bundle` renders a bundle from `tracking.views.OrderEvidence` values (it never touches
+`write_bundle` renders a bundle from `tracking.read.views.OrderEvidence` values (it never touches
 the database); `verify_bundle` checks one; the key helpers create and load the Ed25519 keys
 that sign a bundle's manifest. See `tracking.evidence.bundle` for the layout.
 """

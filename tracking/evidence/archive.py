@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import IO
 
-from tracking.domain import as_utc
+from tracking.core.domain import as_utc
 
 __all__ = ["write_zip"]
 

@@ -39,7 +39,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tracking.domain import as_utc
+from tracking.core.domain import as_utc
+from tracking.core.exceptions import InputError, StorageError
 from tracking.evidence import manifest as mf
 from tracking.evidence.citing import Citation
 from tracking.evidence.fonts import EvidenceFont, get_font, get_mono_font
@@ -65,8 +66,7 @@ from tracking.evidence.summary import (
     render_summary_pdf,
 )
 from tracking.evidence.volumes import render_log_volumes
-from tracking.exceptions import InputError, StorageError
-from tracking.views import (
+from tracking.read.views import (
     BundleInfo,
     ExchangeView,
     OrderEvidence,

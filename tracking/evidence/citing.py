@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tracking.exceptions import InputError
-from tracking.views import OrderEvidence
+from tracking.core.exceptions import InputError
+from tracking.read.views import OrderEvidence
 
 __all__ = ["Citation"]
 

@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 
 from PIL import Image, ImageDraw, ImageFont
 
+from tracking.core.exceptions import InputError
 from tracking.evidence import labels as lb
 from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.layout import ACCENT, AMBER, GREEN, INK, MUTED, PT, RED, RULE, Color, wrap
 from tracking.evidence.qr import qr_matrix
 from tracking.evidence.wording import link_label
-from tracking.exceptions import InputError
-from tracking.views import BundleInfo, EventView, ExchangeView, OrderEvidence
+from tracking.read.views import BundleInfo, EventView, ExchangeView, OrderEvidence
 
 __all__ = ["WIDTH", "render_order_png", "split_png"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from tracking.countries import country_name
-from tracking.domain import MILESTONES
-from tracking.views import EventView, ExchangeView, OrderEvidence
+from tracking.core.countries import country_name
+from tracking.core.domain import MILESTONES
+from tracking.read.views import EventView, ExchangeView, OrderEvidence
 
 __all__ = [
     "MILESTONE_LABELS",

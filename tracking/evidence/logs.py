@@ -40,7 +40,7 @@ from tracking.evidence.layout import (
     Span,
     line_height,
 )
-from tracking.views import ExchangeView
+from tracking.read.views import ExchangeView
 
 __all__ = [
     "LOG_VOLUME_PATTERN",

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tracking.evidence.labels import event_ref
-from tracking.views import (
+from tracking.read.views import (
     BundleInfo,
     EventView,
     ExchangeView,

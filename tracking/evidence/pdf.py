@@ -32,7 +32,7 @@ from tracking.evidence.logs import LoggedResponse, draw_order_appendix, masked_u
 from tracking.evidence.qr import qr_runs
 from tracking.evidence.wording import link_label, status_cell
 from tracking.evidence.writer import DocMeta, write_parts
-from tracking.views import BundleInfo, OrderEvidence, as_parcel, order_numbers
+from tracking.read.views import BundleInfo, OrderEvidence, as_parcel, order_numbers
 
 __all__ = ["doc_meta", "qr", "render_order_pdf"]
 

@@ -33,7 +33,7 @@ from tracking.evidence.layout import (
 from tracking.evidence.pdf import doc_meta
 from tracking.evidence.summary import Group, OrderRow, groups
 from tracking.evidence.writer import write_pdf
-from tracking.views import BundleInfo
+from tracking.read.views import BundleInfo
 
 __all__ = ["PRECHECK_CSV", "PRECHECK_PDF", "action", "precheck_csv", "render_precheck_pdf"]
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tracking.evidence import manifest as mf
 from tracking.evidence.archive import write_zip
 from tracking.evidence.signing import sign_manifest
-from tracking.views import BundleInfo
+from tracking.read.views import BundleInfo
 
 __all__ = ["BundleResult", "Written", "seal"]
 

@@ -20,7 +20,7 @@ from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.layout import ACCENT, INK, MARGIN_L, MUTED, Cell, Column, Layout, Span
 from tracking.evidence.pdf import doc_meta
 from tracking.evidence.writer import write_parts
-from tracking.views import BundleInfo
+from tracking.read.views import BundleInfo
 
 __all__ = ["Group", "OrderRow", "SummaryData", "groups", "render_summary_pdf"]
 
@@ -71,7 +71,7 @@ class Group:
 
 def groups(rows: Iterable[OrderRow], *, by: str) -> tuple[Group, ...]:
     """Counts by `carrier` or by `destination` country, largest first."""
-    from tracking.countries import country_name
+    from tracking.core.countries import country_name
 
     members: dict[tuple[str, str], list[OrderRow]] = defaultdict(list)
     for row in rows:

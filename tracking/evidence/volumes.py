@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from tracking.core.exceptions import InputError
 from tracking.evidence import labels as lb
 from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.layout import INK, MUTED, Column, Layout, Op, Span
 from tracking.evidence.logs import LOG_VOLUME_PATTERN, LoggedResponse, draw_response
 from tracking.evidence.writer import DocMeta, write_pdf
-from tracking.exceptions import InputError
 
 __all__ = ["LogVolume", "render_log_volumes"]
 

@@ -27,6 +27,7 @@ from fpdf.fonts import PDFFontDescriptor
 from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont, PDFFontStream
 from fpdf.syntax import Name, PDFArray, PDFContentStream
 
+from tracking.core.exceptions import InputError
 from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.layout import (
     INK,
@@ -43,7 +44,6 @@ from tracking.evidence.layout import (
     line_height,
     wrap,
 )
-from tracking.exceptions import InputError
 
 __all__ = ["DocMeta", "write_parts", "write_pdf"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tracking.exceptions import InputError
+from tracking.core.exceptions import InputError
 from tracking.ingest.orders_file import OrdersFile
 
 

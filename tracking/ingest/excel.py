@@ -21,12 +21,12 @@ from typing import Final
 
 import python_calamine
 
-from tracking.exceptions import InputError
+from tracking.core.exceptions import InputError
 from tracking.ingest.dates import date_text
 from tracking.ingest.headers import _REQUIRED, columns_for, missing_columns, no_tracking
 from tracking.ingest.model import _HEADER_SCAN_RECORDS, _LEARN_RECORDS
+from tracking.ingest.profiles import ExportProfile
 from tracking.ingest.sniff import _Layout, layout_for
-from tracking.profiles import ExportProfile
 
 WORKBOOK_SUFFIXES: Final = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 

@@ -7,10 +7,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from tracking.exceptions import InputError
+from tracking.core.exceptions import InputError
 from tracking.ingest.carriers import _name_key
+from tracking.ingest.profiles import FIELDS, REQUIRED_FIELDS, ExportProfile, header_key, recognize
 from tracking.ingest.values import _show
-from tracking.profiles import FIELDS, REQUIRED_FIELDS, ExportProfile, header_key, recognize
 
 _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "order_id": (

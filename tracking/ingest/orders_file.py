@@ -14,7 +14,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO, Final
 
-from tracking.exceptions import InputError
+from tracking.core.exceptions import InputError
 from tracking.ingest.excel import (
     EXACT_FLOAT_LIMIT,
     Sheet,
@@ -25,6 +25,7 @@ from tracking.ingest.excel import (
 )
 from tracking.ingest.headers import check_overrides
 from tracking.ingest.model import _DELIMITER_NAMES, SAMPLE_BYTES, OrderRow, ParcelRow, RejectedRow
+from tracking.ingest.profiles import ExportProfile, header_key
 from tracking.ingest.rows import DATE_CELL, _RowReader
 from tracking.ingest.sniff import (
     MAX_HEADER_BYTES,
@@ -33,7 +34,6 @@ from tracking.ingest.sniff import (
     line_count,
     sniff_sample,
 )
-from tracking.profiles import ExportProfile, header_key
 
 CHINA_TIME: Final = "UTC+08:00 (China time)"
 _OFFSET: Final = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Final, NamedTuple
 
-from tracking.countries import to_iso2
+from tracking.core.countries import to_iso2
 from tracking.ingest.carriers import _SIMPLIFY, carrier_code
 from tracking.ingest.dates import _DateReader, date_text
 from tracking.ingest.model import (
@@ -19,6 +19,7 @@ from tracking.ingest.model import (
     RejectedRow,
     new_order_row,
 )
+from tracking.ingest.profiles import header_key
 from tracking.ingest.sniff import _Layout
 from tracking.ingest.values import (
     _MONEY,
@@ -30,7 +31,6 @@ from tracking.ingest.values import (
     _tracking,
     split_carrier_cell,
 )
-from tracking.profiles import header_key
 
 # A merge flag cell that says "not merged" (ERPs write 是/否, Y/N, 1/0, TRUE/FALSE).
 _FALSE: Final = frozenset({"0", "n", "no", "false", "否", "未合并", "not merged", "-"})

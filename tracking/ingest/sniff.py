@@ -12,7 +12,7 @@ from typing import IO, Final
 
 import charset_normalizer
 
-from tracking.exceptions import InputError
+from tracking.core.exceptions import InputError
 from tracking.ingest.dates import _learn_day_first
 from tracking.ingest.headers import (
     _HEADER_PAREN,
@@ -28,8 +28,8 @@ from tracking.ingest.model import (
     _VERIFY_CHUNK,
     SAMPLE_BYTES,
 )
+from tracking.ingest.profiles import ExportProfile
 from tracking.ingest.values import _currency, _learn_decimal_comma
-from tracking.profiles import ExportProfile
 
 _MAGIC: Final = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),

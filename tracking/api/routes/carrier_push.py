@@ -19,8 +19,8 @@ from tracking.api.deps import ContextDep
 from tracking.api.problems import ApiProblem
 from tracking.api.routes import problem_responses
 from tracking.api.webhooks import emit_verdict_changes
-from tracking.exceptions import BadPayloadError, ConfigError
-from tracking.pushes import push_keys, receive_17track_push, sign_ok
+from tracking.core.exceptions import BadPayloadError, ConfigError
+from tracking.fetch.pushes import push_keys, receive_17track_push, sign_ok
 
 __all__ = ["router"]
 

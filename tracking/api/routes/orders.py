@@ -26,7 +26,7 @@ from tracking.api.problems import ApiProblem
 from tracking.api.quotas import import_slot
 from tracking.api.routes import problem_responses
 from tracking.api.webhooks import decode_cursor, encode_cursor
-from tracking.exceptions import InputError
+from tracking.core.exceptions import InputError
 from tracking.ingest.describe import parse_maps
 
 __all__ = ["MAX_JSON_ORDERS", "router"]

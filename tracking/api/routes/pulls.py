@@ -13,7 +13,7 @@ from tracking.api.models import PullCreate, PullPublic
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import job_quota
 from tracking.api.routes import problem_responses
-from tracking.validator import POLICIES
+from tracking.judge.validator import POLICIES
 
 __all__ = ["pull_public", "router"]
 

@@ -1,0 +1,1 @@
+"""The sandbox: a deterministic simulated world served in each carrier's real wire format."""

@@ -1,0 +1,1 @@
+"""Distributed workers on Procrastinate: pull, refresh and export jobs."""
