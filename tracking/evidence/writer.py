@@ -1,11 +1,16 @@
-"""Writes `tracking.evidence.layout` display lists as PDF files with fpdf2.
+"""Writes `tracking.evidence.layout` display lists as PDF files with pikepdf (qpdf).
 
-fpdf2 builds the document structure (pages, resources, metadata, cross-reference table);
-the page content is emitted here as plain PDF operators, and the font is embedded as a
-Type0/CIDFontType2 font whose program `EvidenceFont.program` assembles for exactly the
-characters used (character code = glyph index, so CIDToGIDMap is /Identity). fpdf2 has no
-public hook for either, so this module uses its output producer and resource catalog
-(hence `fpdf2>=2.8.9,<2.9` in pyproject.toml); nothing else in the package does.
+The page content is emitted here as plain PDF operators, and the font is embedded as a
+Type0/CIDFontType2 font whose program `EvidenceFont.program_glyphs` assembles for exactly the
+characters used (character code = glyph index, so CIDToGIDMap is /Identity). pikepdf's public
+object API (`Dictionary`, `Stream.write`, `Pdf.save`) builds the document around them:
+pages, resources, metadata, cross-reference stream, a content-derived /ID.
+
+Why not fpdf2 (used until 2026-12): its public API takes a font only as a file path, parses
+the 5 MB WenQuanYi collection and subsets it with fontTools for every document (0.67 s a
+document measured, against about 10 ms here), and offers no way to emit page operators, so
+this module had to drive its private output producer (hence a `<2.9` pin). pikepdf's object
+model is public and stable, and qpdf writes it in C++.
 
 Every page gets a running header (Evidence Reference ID, and the part number of a split
 document) and footer (what the document is, page n / N), drawn when the page count is known.
@@ -14,6 +19,7 @@ document) and footer (what the document is, page n / N), drawn when the page cou
 from __future__ import annotations
 
 import functools
+import io
 import math
 import zlib
 from collections.abc import Sequence
@@ -21,11 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fpdf import FPDF
-from fpdf.enums import FontDescriptorFlags, PDFResourceType
-from fpdf.fonts import PDFFontDescriptor
-from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont, PDFFontStream
-from fpdf.syntax import Name, PDFArray, PDFContentStream
+import pikepdf
+from pikepdf import Name
 
 from tracking.core.exceptions import InputError
 from tracking.evidence.fonts import EvidenceFont
@@ -49,8 +52,10 @@ __all__ = ["DocMeta", "write_parts", "write_pdf"]
 
 _K = 72 / 25.4  # points per mm
 _FONT_INDEX = 1  # the only font of every evidence PDF: /F1 (text and monospaced codes)
+_FONT = f"/F{_FONT_INDEX}"
+_MEDIA_BOX = (0, 0, round(PAGE_W * _K, 2), round(PAGE_H * _K, 2))  # A4 in points
 _SUBSET_TAG = "TEVAAA"
-_PAGE_LEVEL = 1
+_LEVEL = 1  # zlib level of every stream: a few % larger than level 6, several times faster
 _HEX = [f"{code:04X}" for code in range(0x10000)]  # character code -> its 4 hex digits
 
 
@@ -135,102 +140,85 @@ class _DocFont:
         )
 
 
-class _FontStream(PDFFontStream):
-    """The embedded font program, compressed fast (level 1 costs about 3 % in size)."""
-
-    _COMPRESSION_LEVEL = 1
-
-
-class _EvidencePDF(FPDF):
-    """An FPDF that carries its evidence font."""
-
-    doc_font: _DocFont
+def _flate(pdf: pikepdf.Pdf, data: bytes, **entries: Any) -> pikepdf.Stream:
+    """A stream of `data`, compressed here at zlib level 1 (a few % larger than the default
+    level, several times faster); pikepdf writes the bytes as given (`Stream.write` with the
+    filter they are already encoded with)."""
+    stream = pikepdf.Stream(pdf, b"", **entries)
+    stream.write(zlib.compress(data, _LEVEL), filter=Name.FlateDecode)
+    return stream
 
 
-class _Stream1(PDFContentStream):
-    """A content stream compressed fast (zlib level 1: a few % larger, several times faster)."""
+def _font_objects(pdf: pikepdf.Pdf, doc_font: _DocFont) -> pikepdf.Dictionary:
+    """The Type0 font of a document: a CIDFontType2 (character code = CID = glyph index of the
+    embedded subset, so /CIDToGIDMap /Identity), its widths, its ToUnicode CMap (text can be
+    copied and searched) and the subset's TrueType program (`EvidenceFont.program_glyphs`)."""
+    font = doc_font.font
+    chars = doc_font.order
+    name = Name("/" + f"{_SUBSET_TAG}+{font.name}")
+    entries = [f"<{i:04X}> <{_utf16(c)}>" for i, c in enumerate(chars, start=1)]
+    blocks = []
+    for start in range(0, len(entries), 100):
+        block = entries[start : start + 100]
+        blocks.append(f"{len(block)} beginbfchar\n" + "\n".join(block) + "\nendbfchar\n")
+    to_unicode = (
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        "/CIDSystemInfo\n<</Registry (Adobe)\n/Ordering (UCS)\n/Supplement 0\n>> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+        + "".join(blocks)
+        + "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend"
+    ).encode("latin-1")
+    program = font.program_glyphs(
+        (code, gid, ord(char))
+        for code, (gid, char) in enumerate(zip(doc_font.gids, chars, strict=True), 1)
+    )
+    descriptor = pikepdf.Dictionary(
+        Type=Name.FontDescriptor,
+        FontName=name,
+        Flags=4,  # symbolic: glyphs outside the standard Latin set
+        FontBBox=pikepdf.Array(font.bbox),
+        ItalicAngle=int(font.italic_angle),
+        Ascent=round(font.ascent * 1000),
+        Descent=round(font.descent * 1000),
+        CapHeight=round(font.cap_height * 1000),
+        StemV=round(50 + int(pow(font.weight / 65, 2))),
+        MissingWidth=font.default_width,
+        FontFile2=_flate(pdf, program, Length1=len(program)),
+    )
+    cid_font = pikepdf.Dictionary(
+        Type=Name.Font,
+        Subtype=Name.CIDFontType2,
+        BaseFont=name,
+        CIDSystemInfo=pikepdf.Dictionary(
+            Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("UCS"), Supplement=0
+        ),
+        FontDescriptor=pdf.make_indirect(descriptor),
+        DW=font.default_width,
+        W=pikepdf.Array([1, pikepdf.Array(doc_font.widths)]),
+        CIDToGIDMap=Name.Identity,
+    )
+    composite = pikepdf.Dictionary(
+        Type=Name.Font,
+        Subtype=Name.Type0,
+        BaseFont=name,
+        Encoding=Name("/Identity-H"),
+        DescendantFonts=pikepdf.Array([pdf.make_indirect(cid_font)]),
+        ToUnicode=_flate(pdf, to_unicode),
+    )
+    return pdf.make_indirect(composite)
 
-    _COMPRESSION_LEVEL = 1
 
-
-class _Producer(OutputProducer):
-    """fpdf2's output producer, plus the evidence font objects; page content is compressed at
-    zlib level 1 (the document is written with `compress=False`, pages compressed here)."""
-
-    def _add_pages(self, _slice: slice = slice(0, None)) -> Any:
-        pages = super()._add_pages(_slice)
-        for page in pages:
-            stream = page.contents
-            if isinstance(stream, PDFContentStream) and stream.filter is None:
-                packed = zlib.compress(stream.content_stream(), _PAGE_LEVEL)
-                stream._contents = packed
-                stream.filter = Name("FlateDecode")
-                stream.length = len(packed)
-        return pages
-
-    def _add_fonts(self, *args: Any, **kwargs: Any) -> Any:
-        fonts = super()._add_fonts(*args, **kwargs)
-        pdf = self.fpdf
-        if isinstance(pdf, _EvidencePDF) and pdf.doc_font.order:
-            fonts[_FONT_INDEX] = self._add_evidence_font(pdf.doc_font)
-        return fonts
-
-    def _add_evidence_font(self, doc_font: _DocFont) -> PDFFont:
-        font = doc_font.font
-        chars = doc_font.order
-        name = f"{_SUBSET_TAG}+{font.name}"
-        widths = " ".join(map(str, doc_font.widths))
-        composite = PDFFont(subtype="Type0", base_font=name, encoding="Identity-H")
-        self._add_pdf_obj(composite, "fonts")
-        cid_font = PDFFont(
-            subtype="CIDFontType2", base_font=name, d_w=font.default_width, w=f"[1 [{widths}]]"
-        )
-        self._add_pdf_obj(cid_font, "fonts")
-        composite.descendant_fonts = PDFArray([cid_font])
-        entries = [f"<{i:04X}> <{_utf16(c)}>" for i, c in enumerate(chars, start=1)]
-        blocks = []
-        for start in range(0, len(entries), 100):
-            block = entries[start : start + 100]
-            blocks.append(f"{len(block)} beginbfchar\n" + "\n".join(block) + "\nendbfchar\n")
-        to_unicode = _Stream1(
-            (
-                "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
-                "/CIDSystemInfo\n<</Registry (Adobe)\n/Ordering (UCS)\n/Supplement 0\n>> def\n"
-                "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
-                "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
-                + "".join(blocks)
-                + "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend"
-            ).encode("latin-1"),
-            compress=True,
-        )
-        self._add_pdf_obj(to_unicode, "fonts")
-        composite.to_unicode = to_unicode
-        system_info = CIDSystemInfo()
-        self._add_pdf_obj(system_info, "fonts")
-        cid_font.c_i_d_system_info = system_info
-        descriptor = PDFFontDescriptor(
-            ascent=round(font.ascent * 1000),
-            descent=round(font.descent * 1000),
-            cap_height=round(font.cap_height * 1000),
-            flags=FontDescriptorFlags.SYMBOLIC,
-            font_b_box="[{} {} {} {}]".format(*font.bbox),
-            italic_angle=int(font.italic_angle),
-            stem_v=round(50 + int(pow(font.weight / 65, 2))),
-            missing_width=font.default_width,
-        )
-        descriptor.font_name = Name(name)
-        self._add_pdf_obj(descriptor, "fonts")
-        cid_font.font_descriptor = descriptor
-        cid_font.c_i_d_to_g_i_d_map = Name("Identity")  # type: ignore[assignment]
-        program = _FontStream(
-            contents=font.program_glyphs(
-                (code, gid, ord(char))
-                for code, (gid, char) in enumerate(zip(doc_font.gids, chars, strict=True), 1)
-            )
-        )
-        self._add_pdf_obj(program, "fonts")
-        descriptor.font_file2 = program  # type: ignore[attr-defined]
-        return composite
+def _pdf_date(moment: datetime) -> pikepdf.String:
+    """A PDF date string (ISO 32000-1 §7.9.4): `D:20240902083000Z`, or `+08'00'` when not UTC."""
+    offset = moment.utcoffset()
+    stamp = moment.strftime("D:%Y%m%d%H%M%S")
+    if offset is None or not offset:
+        return pikepdf.String(stamp + "Z")
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hours, minutes = divmod(abs(minutes), 60)
+    return pikepdf.String(f"{stamp}{sign}{hours:02d}'{minutes:02d}'")
 
 
 @functools.cache
@@ -396,29 +384,59 @@ def write_pdf(
 
     `mono` is the monospaced font of "M" operations (raw carrier responses).
     """
-    pdf = _EvidencePDF(unit="mm", format="A4")
-    pdf.doc_font = _DocFont(font, mono)
-    pdf.set_auto_page_break(False)
-    pdf.set_compression(False)  # pages are compressed by `_Producer._add_pages`
-    pdf.set_creation_date(meta.created_at)
-    pdf.set_title(meta.title)
-    pdf.set_subject(meta.subject)
-    pdf.set_author(meta.author)
-    pdf.set_keywords(meta.keywords)
-    pdf.set_creator(meta.creator)
-    pdf.set_producer(meta.creator)
-    pdf.set_lang(meta.lang)
-    catalog = pdf._resource_catalog
+    doc_font = _DocFont(font, mono)
+    contents: list[bytes] = []
     total = len(pages)
     for number, ops in enumerate(pages, start=1):
-        pdf.add_page()
-        catalog.add(PDFResourceType.FONT, _FONT_INDEX, pdf.page)
-        stream = _Stream(pdf.doc_font)
+        stream = _Stream(doc_font)
         stream.out.append("0 J")
         stream.ops(ops)
         stream.ops(_decorations(font, meta, page=number, pages=total, part=part, parts=parts))
-        pdf._out("\n".join(stream.out))
-    return bytes(pdf.output(output_producer_class=_Producer))
+        contents.append("\n".join(stream.out).encode("latin-1"))
+    with pikepdf.new() as pdf:
+        return _document(pdf, contents, doc_font, meta)
+
+
+def _document(pdf: pikepdf.Pdf, contents: list[bytes], doc_font: _DocFont, meta: DocMeta) -> bytes:
+    """The PDF file of pages already drawn (`contents`) and the font their text uses."""
+    # Every page draws with the one font, built once the pages have assigned its codes.
+    resources = pdf.make_indirect(
+        pikepdf.Dictionary(Font=pikepdf.Dictionary({_FONT: _font_objects(pdf, doc_font)}))
+    )
+    for content in contents:
+        page = pikepdf.Dictionary(
+            Type=Name.Page,
+            MediaBox=pikepdf.Array(_MEDIA_BOX),
+            Resources=resources,
+            Contents=_flate(pdf, content),
+        )
+        pdf.pages.append(pikepdf.Page(page))
+    info = pdf.docinfo
+    for key, value in (
+        ("/Title", meta.title),
+        ("/Subject", meta.subject),
+        ("/Author", meta.author),
+        ("/Keywords", meta.keywords),
+        ("/Creator", meta.creator),
+        ("/Producer", meta.creator),
+    ):
+        info[key] = pikepdf.String(value)
+    info[Name.CreationDate] = _pdf_date(meta.created_at)
+    pdf.Root.Lang = pikepdf.String(meta.lang)
+    pdf.Root.PageLayout = Name.OneColumn
+    if contents:
+        pdf.Root.OpenAction = pikepdf.Array([pdf.pages[0].obj, Name.FitH, None])
+    out = io.BytesIO()
+    pdf.save(
+        out,
+        # the streams are compressed already; qpdf writes them as they are
+        compress_streams=False,
+        stream_decode_level=pikepdf.StreamDecodeLevel.none,
+        object_stream_mode=pikepdf.ObjectStreamMode.generate,
+        # /ID from the content, not the clock: the same evidence gives the same bytes
+        deterministic_id=True,
+    )
+    return out.getvalue()
 
 
 def write_parts(
