@@ -1,17 +1,30 @@
 """Settings: environment (`TRACK_EVIDENCE_*`), an optional `.env` and an optional TOML file.
 
+A carrier's settings come, first source winning, from explicit values (a sandbox run, a
+tenant's own account), the environment, `.env`, then the `[carriers.<code>]` table of the TOML
+file named by `TRACK_EVIDENCE_CONFIG_FILE`; pydantic-settings merges them
+(`CarrierSettings.settings_customise_sources`, `TomlConfigSettingsSource`). A bad file or value
+is one `ConfigError` line naming the file and key, or the environment variable.
+
 Nothing here connects to anything; settings are read when a command asks for them.
 """
 
 from __future__ import annotations
 
+import functools
 import tomllib
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from tracking.core.exceptions import ConfigError
 from tracking.core.redaction import register_secrets
@@ -77,21 +90,6 @@ class Settings(BaseSettings):
             return None
         return value
 
-    def carrier_table(self, code: str) -> dict[str, Any]:
-        """The `[carriers.<code>]` table of the TOML config file, if any."""
-        if self.config_file is None:
-            return {}
-        try:
-            data = tomllib.loads(self.config_file.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file {self.config_file} does not exist") from exc
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {self.config_file} is not valid TOML: {exc}") from exc
-        table = data.get("carriers", {}).get(code, {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"{self.config_file}: [carriers.{code}] must be a table")
-        return table
-
 
 class CarrierSettings(BaseSettings):
     """Settings every carrier has; a carrier subclasses it to add its credentials.
@@ -107,6 +105,22 @@ class CarrierSettings(BaseSettings):
     concurrency: int | None = Field(default=None, ge=1, le=256)
     timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     max_attempts: int = Field(default=5, ge=1, le=20)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """First source wins: explicit values, environment, `.env`, then the TOML table
+        (`toml_file` and `toml_table_header` set by `load_carrier_settings`)."""
+        sources = [init_settings, env_settings, dotenv_settings, file_secret_settings]
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
+        return tuple(sources)
 
     def secret_values(self) -> list[str]:
         """Every secret value, for redaction (never logged or stored)."""
@@ -137,31 +151,81 @@ def load_carrier_settings(
     code: str,
     overrides: dict[str, Any] | None = None,
 ) -> CarrierSettings:
-    """Build a carrier's settings: TOML table, then environment, then explicit overrides."""
-    values = dict(settings.carrier_table(code))
+    """Build a carrier's settings: explicit overrides, then environment, then the TOML table."""
+    path = settings.config_file
+    reader = model
+    if path is not None and _has_table(path, code):
+        reader = _reading_table(model, path.resolve(), code)
     try:
-        # Environment wins over the TOML table: pydantic-settings gives init kwargs priority,
-        # so read the environment first and only fill the gaps from TOML.
-        from_env = model()
-        explicit = from_env.model_dump(exclude_unset=True)
-        merged = {**values, **explicit, **(overrides or {})}
-        built = model(**merged)
-        register_secrets(built.secret_values())  # never in logs, the database or bundles
-        return built
+        built = reader(**(overrides or {}))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid settings for carrier {code}: {problems}") from None
+        raise ConfigError(
+            f"invalid settings for carrier {code}: {_problems(exc, model, path, code, overrides)}"
+        ) from None
+    register_secrets(built.secret_values())  # never in logs, the database or bundles
+    return built
 
 
-@lru_cache(maxsize=1)
+def _has_table(path: Path, code: str) -> bool:
+    """Whether the config file has a `[carriers.<code>]` table (ConfigError when it is bad)."""
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = TomlConfigSettingsSource(Settings, toml_file=path).toml_data
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    carriers = data.get("carriers", {})
+    if not isinstance(carriers, dict):
+        raise ConfigError(f"{path}: carriers must be a table of [carriers.<code>] tables")
+    table = carriers.get(code)
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{path}: [carriers.{code}] must be a table")
+    return table is not None
+
+
+@functools.cache
+def _reading_table(model: type[CarrierSettings], path: Path, code: str) -> type[CarrierSettings]:
+    """`model`, also reading the `[carriers.<code>]` table of `path` (after the environment)."""
+    config = SettingsConfigDict(toml_file=path, toml_table_header=("carriers", code))
+    subclass = type(
+        model.__name__, (model,), {"model_config": config, "__module__": model.__module__}
+    )
+    return cast(type[CarrierSettings], subclass)
+
+
+def _problems(
+    exc: ValidationError,
+    model: type[CarrierSettings],
+    path: Path | None,
+    code: str,
+    overrides: dict[str, Any] | None,
+) -> str:
+    """Each invalid value with where it was set (values themselves never shown: secrets)."""
+    from_env = {**DotEnvSettingsSource(model)(), **EnvSettingsSource(model)()}
+    prefix = model.model_config.get("env_prefix", "")
+    out = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        field = str(err["loc"][0]) if err["loc"] else key
+        if overrides and field in overrides:
+            where = key
+        elif field in from_env or path is None:
+            where = f"{prefix}{key}".upper()
+        else:
+            where = f"{path}: [carriers.{code}] {key}"
+        out.append(f"{where}: {err['msg']}")
+    return "; ".join(out)
+
+
+@functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read once on first use."""
     try:
         return Settings()
     except ValidationError as exc:
+        prefix = Settings.model_config.get("env_prefix", "")
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{prefix}{'__'.join(str(p) for p in err['loc'])}".upper() + f": {err['msg']}"
+            for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from None
