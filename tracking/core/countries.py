@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gettext
 import unicodedata
 from functools import lru_cache
 
 import pycountry
 
-__all__ = ["country_name", "to_iso2"]
+__all__ = ["country_name", "country_name_zh", "to_iso2"]
 
 # Names carriers and marketplaces use that pycountry does not know by that spelling.
 _ALIASES: dict[str, str] = {
@@ -59,86 +60,46 @@ _ALIASES: dict[str, str] = {
     "беларусь": "BY",
 }
 
-# Chinese names as Chinese marketplace and ERP exports write them.
-_CHINESE: dict[str, str] = {
-    "中国": "CN",
-    "中国大陆": "CN",
-    "香港": "HK",
-    "中国香港": "HK",
-    "澳门": "MO",
-    "台湾": "TW",
-    "俄罗斯": "RU",
-    "俄罗斯联邦": "RU",
-    "美国": "US",
-    "英国": "GB",
-    "法国": "FR",
-    "德国": "DE",
-    "西班牙": "ES",
-    "意大利": "IT",
-    "葡萄牙": "PT",
-    "荷兰": "NL",
-    "比利时": "BE",
-    "波兰": "PL",
-    "乌克兰": "UA",
-    "白俄罗斯": "BY",
-    "哈萨克斯坦": "KZ",
-    "乌兹别克斯坦": "UZ",
-    "以色列": "IL",
-    "巴西": "BR",
-    "智利": "CL",
-    "墨西哥": "MX",
-    "阿根廷": "AR",
-    "哥伦比亚": "CO",
-    "秘鲁": "PE",
-    "加拿大": "CA",
-    "澳大利亚": "AU",
-    "新西兰": "NZ",
-    "日本": "JP",
-    "韩国": "KR",
-    "新加坡": "SG",
-    "马来西亚": "MY",
-    "泰国": "TH",
-    "越南": "VN",
-    "菲律宾": "PH",
-    "印度尼西亚": "ID",
-    "印尼": "ID",
-    "印度": "IN",
-    "土耳其": "TR",
-    "沙特阿拉伯": "SA",
-    "沙特": "SA",
-    "阿联酋": "AE",
-    "阿拉伯联合酋长国": "AE",
-    "瑞典": "SE",
-    "挪威": "NO",
-    "丹麦": "DK",
-    "芬兰": "FI",
-    "瑞士": "CH",
-    "奥地利": "AT",
-    "捷克": "CZ",
-    "斯洛伐克": "SK",
-    "匈牙利": "HU",
-    "罗马尼亚": "RO",
-    "保加利亚": "BG",
-    "希腊": "GR",
-    "爱尔兰": "IE",
-    "立陶宛": "LT",
-    "拉脱维亚": "LV",
-    "爱沙尼亚": "EE",
-    "摩尔多瓦": "MD",
-    "格鲁吉亚": "GE",
-    "亚美尼亚": "AM",
-    "阿塞拜疆": "AZ",
-    "吉尔吉斯斯坦": "KG",
-    "塔吉克斯坦": "TJ",
-    "南非": "ZA",
-    "埃及": "EG",
-    "尼日利亚": "NG",
-    "摩洛哥": "MA",
-    "克罗地亚": "HR",
-    "斯洛文尼亚": "SI",
-    "塞尔维亚": "RS",
-    "卢森堡": "LU",
+# Chinese names come from pycountry's own `iso3166-1` gettext catalogue (zh_CN: the names of
+# `name`, `official_name` and `common_name`, e.g. 俄罗斯, 美国, 大韩民国, 韩国). Kept here only the
+# names Chinese marketplace and ERP exports write that the catalogue lacks, each with why.
+_CHINESE_EXTRAS: dict[str, str] = {
+    "中国大陆": "CN",  # "mainland China" in domestic exports; the catalogue: 中国, 中华人民共和国
+    "中国香港": "HK",  # the catalogue: 香港, 中国香港特别行政区
+    "中国澳门": "MO",  # the catalogue: 澳门, 中国澳门特别行政区
+    "中国台湾": "TW",  # the catalogue: 台湾, 中国台湾省
+    "俄罗斯联邦": "RU",  # the full name; the catalogue has only 俄罗斯
+    "阿拉伯联合酋长国": "AE",  # the full name; the catalogue has only 阿联酋
+    "印尼": "ID",  # the usual short form of 印度尼西亚
+    "沙特": "SA",  # the usual short form of 沙特阿拉伯
+    "吉尔吉斯斯坦": "KG",  # the standard PRC name; the catalogue writes 吉尔吉斯坦
+    "玻利维亚": "BO",  # the usual spelling; the catalogue writes 波利维亚 (and 玻利维亚共和国)
 }
+_NAME_FIELDS = ("name", "official_name", "common_name")
+
+
+@lru_cache(maxsize=1)
+def _zh_catalogue() -> gettext.NullTranslations:
+    """pycountry's zh_CN translations of ISO 3166-1 names (its wheels ship the .mo files)."""
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"])
+
+
+@lru_cache(maxsize=1)
+def _chinese_names() -> dict[str, str]:
+    """Chinese name -> ISO2: the catalogue's names, less any two countries share, plus extras."""
+    catalogue = _zh_catalogue()
+    found: dict[str, set[str]] = {}
+    for country in pycountry.countries:
+        for field in _NAME_FIELDS:
+            english = getattr(country, field, None)
+            if english:
+                chinese = catalogue.gettext(english)
+                if chinese != english:
+                    found.setdefault(chinese, set()).add(str(country.alpha_2))
+    # An ambiguous name is dropped: a guessed country would put a parcel in the wrong place.
+    names = {name: codes.pop() for name, codes in found.items() if len(codes) == 1}
+    names.update(_CHINESE_EXTRAS)
+    return names
 
 
 def _fold(text: str) -> str:
@@ -152,8 +113,9 @@ def to_iso2(text: str | None) -> str | None:
     if not text:
         return None
     raw = unicodedata.normalize("NFKC", text).strip()
-    if raw in _CHINESE:
-        return _CHINESE[raw]
+    chinese = _chinese_names().get(raw)
+    if chinese:
+        return chinese
     folded = _fold(raw)
     if not folded:
         return None
@@ -180,3 +142,16 @@ def country_name(iso2: str | None) -> str:
         return ""
     hit = pycountry.countries.get(alpha_2=iso2.upper())
     return str(hit.name) if hit else iso2
+
+
+def country_name_zh(iso2: str | None) -> str:
+    """Chinese name of an ISO2 code as pycountry's zh_CN catalogue gives it ("" when unknown):
+    `RU` -> 俄罗斯, `KR` -> 韩国, `TW` -> 台湾 (the short `common_name` where there is one)."""
+    if not iso2:
+        return ""
+    hit = pycountry.countries.get(alpha_2=iso2.upper())
+    if hit is None:
+        return ""
+    english = getattr(hit, "common_name", None) or hit.name
+    chinese = _zh_catalogue().gettext(english)
+    return chinese if chinese != english else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from tracking.core.countries import country_name
+from tracking.core.countries import country_name, country_name_zh
 from tracking.core.domain import MILESTONES
 from tracking.read.views import EventView, ExchangeView, OrderEvidence
 
@@ -131,11 +131,11 @@ def fmt_money(value: Decimal | None, currency: str) -> str:
 
 
 def country(code: str | None) -> str:
-    """`RU · Russian Federation` (the code alone when it is not a known country)."""
+    """`RU · Russian Federation / 俄罗斯` (the code alone when it is not a known country)."""
     if not code:
         return "—"
     name = country_name(code)
-    return f"{code} · {name}" if name and name != code else code
+    return f"{code} · {bi((name, country_name_zh(code)))}" if name and name != code else code
 
 
 def event_ref(events: tuple[EventView, ...], event: EventView | None) -> int | None:
