@@ -1,4 +1,10 @@
-"""track-evidence: logistics tracking evidence for marketplace appeals."""
+"""track-evidence: logistics tracking evidence for marketplace appeals.
+
+Sub-packages by role (README "Architecture"): `core` (types, settings, numbers), `ingest`
+(orders files in), `store` (the only SQL), `fetch` (the pull pipeline), `judge` (milestones,
+findings, policies, verdicts), `read` (what people see), `evidence` (the bundle), `sandbox`,
+and the entry points `workers`, `cli`, `api`. Carrier adapters live in the `carriers` package.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 

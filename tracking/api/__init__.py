@@ -16,6 +16,9 @@ tracking.api
 ├── tables.py     the API's tables (migration 0002)
 └── routes/       one router per resource
 ```
+
+A new route is a router in `routes/`, mounted under `/v1` by `app.py`; it calls the same
+use-case functions as the command line. An entry point: no other package imports it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 `write_bundle` renders a bundle from `tracking.read.views.OrderEvidence` values (it never touches
 the database); `verify_bundle` checks one; the key helpers create and load the Ed25519 keys
-that sign a bundle's manifest. See `tracking.evidence.bundle` for the layout.
+that sign a bundle's manifest. See `tracking.evidence.bundle` for the layout. The CLI, the API
+and the workers export through the one use case in `tracking.evidence.export`. PDFs are drawn as
+display lists (`layout`) and written with pikepdf (`writer`) in one embedded font (`fonts`).
 """
 
 from __future__ import annotations

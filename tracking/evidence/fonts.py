@@ -8,9 +8,10 @@ fonts, no downloads at run time.
 A general PDF library (fpdf2's `add_font`) parses the 5 MB file for every document and
 subsets its 49,531 glyphs with fontTools when writing: about 0.3 s a document. Here the face is
 parsed once per process (`get_font()`), and a document's font program is assembled straight
-from the raw `glyf` bytes of the glyphs it uses (`EvidenceFont.program`): glyph *i* of the subset is the glyph of character code *i* of
-the PDF font, so the PDF needs no CIDToGIDMap stream; composite glyphs bring their components;
-hinting is dropped (PDF viewers do not need it).
+from the raw `glyf` bytes of the glyphs it uses (`EvidenceFont.program`): glyph *i* of the
+subset is the glyph of character code *i* of the PDF font, so the PDF needs no CIDToGIDMap
+stream; composite glyphs bring their components; hinting is dropped (PDF viewers do not need
+it).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Read a marketplace or ERP orders export (CSV) into validated order rows (design §9).
+"""Read a marketplace or ERP orders export (CSV or Excel) into validated order rows (design §9).
 
 `open_orders` sniffs a file once (encoding, separator, header row) and returns an
 `OrdersFile`; iterating it streams the file and yields one `OrderRow` per usable row and
@@ -15,10 +15,11 @@ kept, to reject duplicates).
 Row numbers are the row numbers a spreadsheet shows: the header is row 1 when it is on the first
 line, the first data row is row 2, blank lines count as rows.
 
-The package's modules, along the reader's seams: `model` (the rows yielded), `sniff` (what the
-bytes are, encoding, separator, header row), `headers` (header names -> fields), `dates`,
-`values` (money, currency, tracking numbers), `carriers`, `reader` (rows, streaming) and
-`errors` (the errors file).
+Along the reader's seams: `model` (the rows yielded), `sniff` (what the bytes are, encoding,
+separator, header row), `headers` (header names -> fields), `dates`, `values` (money,
+currency, tracking numbers), `carriers` (names of carriers in exports), `excel` (workbooks)
+and `errors` (the errors file). A new marketplace or ERP export needs no code: a data file in
+`profiles/data/` (see `tracking.ingest.profiles`).
 """
 
 from __future__ import annotations
