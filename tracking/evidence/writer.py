@@ -22,7 +22,7 @@ import functools
 import io
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -321,21 +321,17 @@ class _Stream:
         )
 
     def ops(self, ops: Sequence[Op]) -> None:
-        text, rect, line = self.text, self.rect, self.line
+        """Draw display-list operations (`tracking.evidence.layout`: kind, then arguments)."""
+        draw: dict[object, Callable[..., None]] = {
+            "T": self.text,
+            "R": self.rect,
+            "P": self.rects,
+            "M": self.mono,
+            "G": self.grid,
+            "L": self.line,
+        }
         for op in ops:
-            kind = op[0]
-            if kind == "T":
-                text(*op[1:])  # type: ignore[arg-type]
-            elif kind == "R":
-                rect(*op[1:])  # type: ignore[arg-type]
-            elif kind == "P":
-                self.rects(*op[1:])  # type: ignore[arg-type]
-            elif kind == "M":
-                self.mono(*op[1:])  # type: ignore[arg-type]
-            elif kind == "G":
-                self.grid(*op[1:])  # type: ignore[arg-type]
-            else:
-                line(*op[1:])  # type: ignore[arg-type]
+            draw[op[0]](*op[1:])
 
 
 def _decorations(
