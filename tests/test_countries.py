@@ -70,3 +70,12 @@ def test_an_unknown_code_has_no_chinese_name() -> None:
     assert country_name_zh("XX") == ""
     assert country_name_zh(None) == ""
     assert country_name("XX") == "XX"
+
+
+def test_the_pdfs_label_a_country_in_both_languages() -> None:
+    from tracking.evidence.labels import country
+
+    assert country("RU") == "RU · Russian Federation / 俄罗斯"
+    assert country("KR") == "KR · Korea, Republic of / 韩国"
+    assert country("XK") == "XK"  # not an ISO 3166-1 code: shown as given
+    assert country(None) == "—"
