@@ -14,6 +14,7 @@ import respx
 
 from carriers.base import CarrierInfo, SandboxRequest
 from carriers.http import CarrierHttp
+from carriers.kit import create_adapter
 from carriers.track17 import CARRIER, NUMBER_PATTERNS, make_number
 from carriers.track17.client import REGISTER_PATH, TRACKINFO_PATH
 from carriers.track17.parse import parse, parse_register
@@ -37,9 +38,10 @@ from tracking.core.exceptions import (
     PermissionDeniedError,
     QuotaExhaustedError,
 )
+from tracking.core.numbers import s10_check_digit
 from tracking.judge.milestones import chronological, milestone_times
 from tracking.sandbox.server import SandboxOptions, SandboxServer
-from tracking.sandbox.world import World, last_mile_number, number_for, s10_check_digit
+from tracking.sandbox.world import World, last_mile_number, number_for
 
 BASE = "https://api.17track.net/track/v2.2"
 NUMBER = "LM602913448CN"
@@ -169,7 +171,7 @@ async def _through_sandbox(numbers: Sequence[str], *, token: str) -> list[Number
             secrets=settings.secret_values(),
             max_attempts=1,
         )
-        return await CARRIER.create(settings, http).track(numbers)
+        return await create_adapter(CARRIER, settings, http=http).track(numbers)
 
 
 async def test_sandbox_server_tracks_a_last_mile_leg_as_the_destination_post() -> None:

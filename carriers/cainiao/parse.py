@@ -10,7 +10,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
+from carriers.base import ParseOutput
+from carriers.kit.envelopes import json_object, validate_json_body, validate_object
+from carriers.kit.matching import Requested
 from carriers.shapes import loud
 from tracking.core.countries import to_iso2
 from tracking.core.domain import (
@@ -29,6 +31,7 @@ from tracking.core.exceptions import (
     CarrierServerError,
     RateLimitedError,
 )
+from tracking.core.numbers import normalize_number
 
 __all__ = [
     "FINAL_STATUSES",
@@ -208,10 +211,10 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
         envelope = _slow_envelope(body)
     if envelope.module is None:
         raise BadPayloadError("cainiao: no `module` list in the body", carrier="cainiao")
-    spelling = {_norm(n): n for n in requested}
+    spelling = Requested(requested)
     output: ParseOutput = {}
     for module in envelope.module:
-        number = spelling.get(_norm(module.mail_no), module.mail_no)
+        number = spelling.spelling(module.mail_no)
         output[number] = _outcome(number, module)
     return output
 
@@ -303,14 +306,14 @@ def _instant(raw: _Event) -> datetime:
 def _legs(module: _Module) -> tuple[LegRef, ...]:
     carrier_name = module.dest_cp_info.cp_name if module.dest_cp_info else None
     legs: list[LegRef] = []
-    seen = {_norm(module.mail_no)}
+    seen = {normalize_number(module.mail_no)}
     for candidate in (module.real_mail_no, module.copy_real_mail_no):
         # One client's fixture shows "PostNL 3S..." in realMailNo: a number has no spaces,
         # so the last word is the number [clients].
         words = (candidate or "").split()
-        if not words or _norm(words[-1]) in seen:
+        if not words or normalize_number(words[-1]) in seen:
             continue
-        seen.add(_norm(words[-1]))
+        seen.add(normalize_number(words[-1]))
         legs.append(LegRef(tracking_number=words[-1], carrier_name=carrier_name or ""))
     return tuple(legs)
 
@@ -333,7 +336,3 @@ def _first_text(data: Mapping[str, Any], keys: Sequence[str]) -> str:
         if isinstance(value, str | int) and str(value).strip():
             return str(value).strip()
     return ""
-
-
-def _norm(number: str) -> str:
-    return "".join(number.split()).upper()

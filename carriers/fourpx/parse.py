@@ -16,7 +16,9 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
+from carriers.base import ParseOutput
+from carriers.kit.envelopes import json_object, validate_json_body, validate_object
+from carriers.kit.matching import Requested, same_number
 from carriers.shapes import loud
 from carriers.textstage import classify
 from tracking.core.countries import to_iso2
@@ -36,6 +38,7 @@ from tracking.core.exceptions import (
     CarrierServerError,
     RateLimitedError,
 )
+from tracking.core.numbers import normalize_number
 
 __all__ = [
     "AUTH_ERROR_CODES",
@@ -282,8 +285,7 @@ def _key(data: _Data | None, requested: Sequence[str]) -> str | None:
     answered = (data.delivery_order_no or "").strip() if data is not None else ""
     if len(requested) == 1:
         return requested[0]
-    spelling = {_norm(n): n for n in requested}
-    return spelling.get(_norm(answered), answered) or None
+    return Requested(requested).spelling(answered) or None
 
 
 def _result(number: str, data: _Data, details: Sequence[_Event]) -> TrackResult:
@@ -301,8 +303,8 @@ def _result(number: str, data: _Data, details: Sequence[_Event]) -> TrackResult:
 
 def _legs(number: str, data: _Data) -> tuple[LegRef, ...]:
     """The last-mile leg named by `channelTrackCode`, if it is another number."""
-    leg = _norm(data.channel_track_code or "")
-    if not leg or leg in {_norm(number), _norm(data.delivery_order_no or "")}:
+    leg = normalize_number(data.channel_track_code or "")
+    if not leg or same_number(leg, number) or same_number(leg, data.delivery_order_no):
         return ()
     return (LegRef(tracking_number=leg, carrier_name=_carrier_name(data.channel_contact)),)
 
@@ -373,7 +375,3 @@ def _error_outcome(envelope: _Envelope, requested: Sequence[str]) -> ParseOutput
 
 def _has(text: str, markers: Sequence[str]) -> bool:
     return any(marker in text for marker in markers)
-
-
-def _norm(number: str) -> str:
-    return "".join(number.split()).upper()

@@ -21,7 +21,7 @@ from carriers.yunexpress.openapi import TOKEN_PATH, TRACK_PATH, openapi_sign
 from tracking.core.domain import offset_tz
 
 if TYPE_CHECKING:
-    from tracking.sandbox.world import SimShipment
+    from carriers.kit.simulated import SimShipment
 
 __all__ = ["OPENAPI_CREDENTIALS", "OPENAPI_ROUTES", "authorized", "numbers", "render"]
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from carriers.base import ParseOutput
+from carriers.kit.matching import same_number
 from carriers.shapes import plain_problem
 from carriers.textstage import classify
 from tracking.core.countries import to_iso2
@@ -196,9 +197,8 @@ def _owner(requested: Sequence[str], item: _Item) -> str:
     """The requested number this `Item` answers (GetTrackInfo takes one number)."""
     if len(requested) == 1:
         return requested[0]
-    known = {_norm(item.WaybillNumber), _norm(item.TrackingNumber)} - {""}
     for number in requested:
-        if _norm(number) in known:
+        if same_number(number, item.WaybillNumber) or same_number(number, item.TrackingNumber):
             return number
     if item.WaybillNumber:
         return item.WaybillNumber
@@ -267,10 +267,6 @@ def _country(detail: _Detail, stage: Stage, *, destination: str | None) -> str |
 
 def _legs(item: _Item) -> tuple[LegRef, ...]:
     last_mile = (item.TrackingNumber or "").strip()
-    if not last_mile or _norm(last_mile) == _norm(item.WaybillNumber):
+    if not last_mile or same_number(last_mile, item.WaybillNumber):
         return ()
     return (LegRef(last_mile, carrier_name=(item.CarrierName or "").strip()),)
-
-
-def _norm(number: str | None) -> str:
-    return (number or "").strip().upper()

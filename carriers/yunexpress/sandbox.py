@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
+from carriers.kit.simulated import SimEvent, SimShipment
 from carriers.yunexpress import openapi_sandbox
 from carriers.yunexpress.parse import CHINA_OFFSET
 from tracking.core.domain import Stage, offset_tz
-from tracking.sandbox.world import SimEvent, SimShipment
 
 __all__ = ["SANDBOX", "TEXTS_EN", "TEXTS_ZH", "YunExpressSandbox", "event_text"]
 

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from carriers.base import CarrierAdapter, CarrierInfo, RateLimit
 from carriers.http import CarrierHttp, RequestLimiter, default_timeout
+from carriers.kit.factory import create_adapter
 from tracking.core.config import Settings, load_carrier_settings
 from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
 from tracking.core.numbers import detect
@@ -288,7 +289,7 @@ async def open_fetcher(
                 )
             )
             http = make_http(code, carrier_settings, rate, code)
-            bound[code] = _Bound(info, info.create(carrier_settings, http), http)
+            bound[code] = _Bound(info, create_adapter(info, carrier_settings, http=http), http)
 
         def tenant_http(code: str, tenant: str, carrier_settings: Any) -> CarrierHttp:
             # The tenant's own account: its own rate limit (shared across workers by key).

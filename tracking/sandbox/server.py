@@ -236,7 +236,7 @@ class SandboxServer:
         shipments = [
             (
                 n,
-                world.shipment(code, n)
+                world.lookup(code, n)
                 if not patterns or any(p.fullmatch(n) for p in patterns)
                 else None,
             )
