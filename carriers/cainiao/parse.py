@@ -20,6 +20,7 @@ from tracking.core.domain import (
     ErrorKind,
     LegRef,
     ParsedEvent,
+    Side,
     Stage,
     TimeSource,
     TrackResult,
@@ -96,28 +97,6 @@ _PREFIX_STAGES: tuple[tuple[str, Stage], ...] = (("TD_TRANS_", Stage.DESTINATION
 FINAL_STATUSES: frozenset[str] = frozenset({"DELIVERED"})
 """Module `status` values that end tracking on their own (the only one seen in real data)."""
 
-_ORIGIN_PHASE: frozenset[Stage] = frozenset(
-    {
-        Stage.INFO_RECEIVED,
-        Stage.PICKED_UP,
-        Stage.ORIGIN_FACILITY,
-        Stage.EXPORT_CUSTOMS,
-        Stage.DEPARTED_ORIGIN,
-    }
-)
-# Exceptions stay without a country: a parcel lost in transit is in neither country.
-_DESTINATION_PHASE: frozenset[Stage] = frozenset(
-    {
-        Stage.ARRIVED_DESTINATION,
-        Stage.IMPORT_CUSTOMS,
-        Stage.DESTINATION_FACILITY,
-        Stage.OUT_FOR_DELIVERY,
-        Stage.AVAILABLE_FOR_PICKUP,
-        Stage.DELIVERY_FAILED,
-        Stage.DELIVERED,
-        Stage.RETURNING,
-    }
-)
 
 _TIME_ZONE = re.compile(
     r"(?:GMT|UTC)|(?:GMT|UTC)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE
@@ -270,11 +249,7 @@ def _event(raw: _Event, *, origin: str | None, destination: str | None) -> Parse
     offset = parse_time_zone(raw.time_zone)
     standard = raw.standerd_desc or ""
     location = _LOCATION.match(standard)
-    country = None
-    if stage in _ORIGIN_PHASE:
-        country = origin
-    elif stage in _DESTINATION_PHASE:
-        country = destination
+    country = {Side.ORIGIN: origin, Side.DESTINATION: destination}.get(stage.side)
     return ParsedEvent(
         stage=stage,
         code=code,

@@ -28,6 +28,7 @@ from tracking.core.domain import (
     ErrorKind,
     LegRef,
     ParsedEvent,
+    Side,
     Stage,
     TimeSource,
     TrackResult,
@@ -143,27 +144,6 @@ _NOT_FOUND_MARKERS = (
     "not exist",
     "no tracking",
     "no track",
-)
-
-_ORIGIN_PHASE: frozenset[Stage] = frozenset(
-    {
-        Stage.INFO_RECEIVED,
-        Stage.PICKED_UP,
-        Stage.ORIGIN_FACILITY,
-        Stage.EXPORT_CUSTOMS,
-        Stage.DEPARTED_ORIGIN,
-    }
-)
-_DESTINATION_PHASE: frozenset[Stage] = frozenset(
-    {
-        Stage.ARRIVED_DESTINATION,
-        Stage.IMPORT_CUSTOMS,
-        Stage.DESTINATION_FACILITY,
-        Stage.OUT_FOR_DELIVERY,
-        Stage.AVAILABLE_FOR_PICKUP,
-        Stage.DELIVERY_FAILED,
-        Stage.DELIVERED,
-    }
 )
 
 
@@ -324,7 +304,7 @@ def _event(raw: _Event, *, destination: str | None) -> ParsedEvent:
     text = (raw.tracking_content or "").strip()
     # Old payloads (the 2016 capture) carry no code: their text is all there is.
     stage = stage_of(code) if code else classify(text)
-    country = destination if stage in _DESTINATION_PHASE else None
+    country = destination if stage.side is Side.DESTINATION else None
     raw_time = (raw.occur_datetime or "").strip()
     return ParsedEvent(
         stage=stage,

@@ -26,6 +26,7 @@ from tracking.core.domain import (
     ErrorKind,
     LegRef,
     ParsedEvent,
+    Side,
     Stage,
     TimeSource,
     TrackResult,
@@ -40,9 +41,7 @@ from tracking.core.exceptions import (
 __all__ = [
     "AUTH_CODES",
     "CHINA_OFFSET",
-    "DESTINATION_STAGES",
     "FINAL_PACKAGE_STATES",
-    "ORIGIN_STAGES",
     "STAGE_MAP",
     "parse",
 ]
@@ -73,29 +72,6 @@ _NOT_FOUND = "1006"
 _SUCCESS = "0000"
 _INVALID_CODES = frozenset({"1004", *(str(n) for n in range(2001, 2030))})
 
-ORIGIN_STAGES: frozenset[Stage] = frozenset(
-    {
-        Stage.INFO_RECEIVED,
-        Stage.PICKED_UP,
-        Stage.ORIGIN_FACILITY,
-        Stage.EXPORT_CUSTOMS,
-        Stage.DEPARTED_ORIGIN,
-    }
-)
-"""Stages that happen in the origin country (China for YunExpress)."""
-
-DESTINATION_STAGES: frozenset[Stage] = frozenset(
-    {
-        Stage.ARRIVED_DESTINATION,
-        Stage.IMPORT_CUSTOMS,
-        Stage.DESTINATION_FACILITY,
-        Stage.OUT_FOR_DELIVERY,
-        Stage.AVAILABLE_FOR_PICKUP,
-        Stage.DELIVERY_FAILED,
-        Stage.DELIVERED,
-    }
-)
-"""Stages that happen in the destination country."""
 
 _ORIGIN_COUNTRY = "CN"
 _CHINA_TZ = timezone(timedelta(minutes=CHINA_OFFSET))
@@ -258,9 +234,9 @@ def _country(detail: _Detail, stage: Stage, *, destination: str | None) -> str |
     explicit = to_iso2(detail.ProcessCountry)
     if explicit is not None:
         return explicit
-    if stage in ORIGIN_STAGES:
+    if stage.side is Side.ORIGIN:
         return _ORIGIN_COUNTRY
-    if stage in DESTINATION_STAGES:
+    if stage.side is Side.DESTINATION:
         return destination
     return None
 
