@@ -44,7 +44,7 @@ SPELLINGS = [
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_ingest_detect_and_parsers_clean_a_number_the_same_way(spelling: str) -> None:
     assert normalize_number(spelling) == NUMBER
-    csv = f"order_id,order_date,tracking_number,country\nA-1,2026-10-01,\"{spelling}\",RU\n"
+    csv = f'order_id,order_date,tracking_number,country\nA-1,2026-10-01,"{spelling}",RU\n'
     (row,) = read_orders_bytes(csv.encode("utf-8"), source="orders.csv")
     assert isinstance(row, OrderRow)
     assert row.tracking_number == NUMBER
@@ -90,9 +90,7 @@ async def test_create_adapter_by_name_with_credentials_and_a_transport() -> None
         seen.append(request)
         return httpx.Response(200, content=_cainiao_answer(NUMBER))
 
-    adapter = create_adapter(
-        "cainiao", {"lang": "zh-CN"}, transport=httpx.MockTransport(answer)
-    )
+    adapter = create_adapter("cainiao", {"lang": "zh-CN"}, transport=httpx.MockTransport(answer))
     assert isinstance(adapter, CainiaoAdapter)
     (result,) = await adapter.track([NUMBER])
     assert isinstance(result.outcome, TrackResult)

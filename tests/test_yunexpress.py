@@ -22,7 +22,8 @@ from carriers.textstage import classify
 from carriers.yunexpress import CARRIER, NUMBER_PATTERNS, YunExpressSettings, make_number
 from carriers.yunexpress.client import DEFAULT_BASE_URL, TRACK_PATH, basic_token
 from carriers.yunexpress.parse import STAGE_MAP, parse
-from carriers.yunexpress.sandbox import SANDBOX, TEXTS_EN, TEXTS_ZH, event_text
+from carriers.yunexpress.sandbox import SANDBOX
+from carriers.yunexpress.sandbox_texts import TEXTS_EN, TEXTS_ZH, event_text
 from tests.carrier_contract import WORLD_NOW, CarrierContract
 from tests.cassette import CASSETTES
 from tracking.core.domain import (
