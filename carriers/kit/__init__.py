@@ -9,6 +9,8 @@ carriers/kit/
                 (through `tracking.core.numbers.normalize_number`, as ingest stores it)
   envelopes.py  bodies read into per-number results; error envelopes and HTTP statuses
                 as typed failures of a whole batch
+  network.py    Network: where requests go (an httpx transport) and the accounts that reach
+                it; how the sandbox is reached, instead of flags
   simulated.py  SimShipment & co.: the data the sandbox world hands a carrier's renderer
 ```
 
@@ -32,11 +34,13 @@ from carriers.kit.envelopes import (
 )
 from carriers.kit.factory import carrier_settings, create_adapter
 from carriers.kit.matching import Requested, same_number
+from carriers.kit.network import Network
 from carriers.kit.simulated import LAST_MILE, SimEvent, SimLeg, SimShipment
 
 __all__ = [
     "LAST_MILE",
     "HttpAdapter",
+    "Network",
     "Requested",
     "SimEvent",
     "SimLeg",

@@ -134,7 +134,7 @@ def create_app(
             settings=settings,
             options=opts,
             carriers=dict(opts.carriers) if opts.carriers is not None else all_carriers(),
-            sandbox=sandbox,
+            network=sandbox.network() if sandbox is not None else None,
         )
         await asyncio.to_thread(init_verdict_cursor, db)
         tasks: list[asyncio.Task[None]] = []
