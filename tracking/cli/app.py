@@ -916,8 +916,8 @@ def serve_command(
     with _errors():
         settings = _settings()
         carriers = all_carriers()
-        server = (
-            _sandbox_server(carriers, settings=settings, as_of=None, latency="0")
+        network = (
+            _sandbox_server(carriers, settings=settings, as_of=None, latency="0").network()
             if sandbox
             else None
         )
@@ -933,7 +933,7 @@ def serve_command(
                             carriers=carriers,
                             as_of=datetime.now(UTC),
                             policy=_policy(None, settings),
-                            network=server.network() if server is not None else None,
+                            network=network,
                         )
                     except TrackingError as exc:
                         logging.getLogger("tracking.serve").warning("refresh failed: %s", exc)
@@ -949,7 +949,7 @@ def serve_command(
             options=ApiOptions(
                 data_dir=settings.data_dir, job_concurrency=settings.job_concurrency
             ),
-            sandbox=server,
+            network=network,
             background=refresh_forever if refresh_minutes > 0 else None,
         )
 
