@@ -112,10 +112,12 @@ def test_create_adapter_refuses_unknown_carriers_bad_settings_and_foreign_classe
         create_adapter("cainiao", {"max_attempts": 0})
     with pytest.raises(TypeError, match="cainiao needs CainiaoSettings, not YanwenSettings"):
         create_adapter("cainiao", YanwenSettings())
+    built = create_adapter("cainiao")
+    assert isinstance(built, CainiaoAdapter)
     with pytest.raises(ValueError, match="either `http` or `transport`"):
         create_adapter(
             "cainiao",
-            http=create_adapter("cainiao").http,  # type: ignore[attr-defined]
+            http=built.http,
             transport=httpx.MockTransport(lambda r: httpx.Response(200)),
         )
 
