@@ -12,7 +12,7 @@ from carriers.cainiao import CARRIER as CAINIAO
 from carriers.cainiao.client import CainiaoAdapter, CainiaoSettings
 from carriers.cainiao.parse import parse as parse_cainiao
 from carriers.cainiao.sandbox import SANDBOX as CAINIAO_SANDBOX
-from carriers.kit import Requested, create_adapter, same_number
+from carriers.kit import Network, Requested, create_adapter, same_number
 from carriers.registry import all_carriers
 from carriers.yanwen.client import YanwenSettings
 from tracking.core.domain import ParsedEvent, Side, Stage, TimeSource, TrackResult
@@ -177,3 +177,48 @@ def test_cainiao_no_longer_places_a_return_in_the_destination_country() -> None:
     assert by_stage[Stage.RETURNING].country is None
     assert by_stage[Stage.DELIVERED].country == "RU"
     assert by_stage[Stage.DELIVERED].time_source is TimeSource.EXPLICIT
+
+
+# -- the network seam ------------------------------------------------------------------------------
+
+
+async def test_the_fetcher_reaches_carriers_only_through_the_networks_transport() -> None:
+    from tracking.core.config import Settings
+    from tracking.fetch.pipeline import open_fetcher
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=_cainiao_answer(NUMBER))
+
+    network = Network(
+        transport=httpx.MockTransport(answer), accounts={"cainiao": {"lang": "zh-CN"}}
+    )
+    async with open_fetcher(
+        settings=Settings.model_validate({}),  # defaults only, not this machine's environment
+        carriers=all_carriers(),
+        network=network,
+    ) as fetcher:
+        assert fetcher.codes == ["cainiao"]  # no account on this network: not reachable
+        (result,) = await fetcher.track("cainiao", [NUMBER])
+    assert isinstance(result.outcome, TrackResult)
+    assert [r.url.params["lang"] for r in seen] == ["zh-CN"]  # the network's account
+
+
+def test_a_sandbox_network_serves_every_renderer_with_its_account() -> None:
+    from tracking.sandbox.server import SandboxServer, sandbox_network
+
+    carriers = all_carriers()
+    served = sorted(c for c, info in carriers.items() if info.sandbox is not None)
+    in_process = SandboxServer(carriers).network()
+    running = sandbox_network("http://127.0.0.1:8001/", carriers)
+    assert isinstance(in_process.transport, httpx.ASGITransport)
+    assert running.transport is None  # the real network, to the sandbox's address
+    for network in (in_process, running):
+        assert sorted(network.accounts or {}) == served
+        assert not network.own_accounts
+    assert running.account("cainiao") == {"base_url": "http://127.0.0.1:8001/cainiao"}
+    assert running.account("17track")["token"] == "sandbox-17token-2026"
+    assert Network().reaches("anything")
+    assert Network().own_accounts
