@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -585,13 +586,19 @@ def test_sandbox_gettrackinfo_unknown_numbers() -> None:
     }
 
 
-def test_sandbox_leg_not_handed_over_yet_is_not_found(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sandbox_leg_not_handed_over_yet_is_not_found() -> None:
     # The world hands every multi-leg parcel over within days; pretend this one is not yet.
-    monkeypatch.setattr(World, "leg_shipment", lambda self, carrier, number: None)
     world = World(now=WORLD_NOW)
     leg = last_mile_number(number_for(make_number, "multi_leg"))
+    known = world.lookup("17track", leg)
+    assert known is not None
+    assert known.is_leg
+    assert not known.pending
+    pending = dataclasses.replace(known, events=(), pending=True)
     request = _sandbox_request(TRACKINFO_PATH, [leg])
-    reply = SANDBOX.render(request, [(leg, world.shipment("17track", leg))], now=WORLD_NOW)
+    reply = SANDBOX.render(request, [(leg, pending)], now=WORLD_NOW)
+    (item,) = json.loads(reply.body)["data"]["accepted"]  # detected: the destination's post
+    assert item["number"] == leg
     assert _kind(parse(reply.body)[leg]) is ErrorKind.NOT_FOUND
 
 
