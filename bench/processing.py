@@ -33,6 +33,7 @@ from tracking.core.config import Settings
 from tracking.core.runtime import tune_gc
 from tracking.fetch.pipeline import pull
 from tracking.judge.validator import POLICIES
+from tracking.sandbox.server import sandbox_network
 from tracking.store.storage import open_engine
 
 BAR = 1000.0
@@ -55,7 +56,7 @@ def run_once(orders: Path, tmp: str, codes: list[str], url: str, profile: bool) 
             as_of=AS_OF,
             window_days=90,
             policy=POLICIES["default"],
-            sandbox_url=url,
+            network=sandbox_network(url, carriers),
             fetcher_options={"rate_overrides": dict.fromkeys(codes, 100_000.0)},
         )
     )

@@ -24,6 +24,7 @@ from carriers.registry import all_carriers
 from tracking.core.config import Settings
 from tracking.fetch.pipeline import pull
 from tracking.judge.validator import POLICIES
+from tracking.sandbox.server import sandbox_network
 from tracking.store.storage import open_engine
 
 BAR = 1.10
@@ -51,7 +52,7 @@ def main() -> None:
                     as_of=AS_OF,
                     window_days=90,
                     policy=POLICIES["default"],
-                    sandbox_url=url,
+                    network=sandbox_network(url, carriers),
                 )
             )
             wall = time.perf_counter() - started

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pydantic import BaseModel, ValidationError
-
-from carriers.shapes import plain_problem
 from tracking.core.config import CarrierSettings
-from tracking.core.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
-from tracking.core.exceptions import BadPayloadError, CarrierError, CarrierServerError
+from tracking.core.domain import CarrierFailure, NumberResult, TrackResult
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp
-    from tracking.sandbox.world import SimShipment
+    from carriers.kit.simulated import SimShipment
 
 __all__ = [
+    "AdapterFactory",
     "CarrierAdapter",
     "CarrierInfo",
     "CarrierSandbox",
@@ -29,66 +25,10 @@ __all__ = [
     "SandboxErrorKind",
     "SandboxReply",
     "SandboxRequest",
-    "answer_results",
-    "batch_failure",
-    "batch_results",
-    "http_status_error",
-    "json_object",
-    "shape_error",
-    "validate_json_body",
-    "validate_object",
 ]
 
 ParseOutput = dict[str, TrackResult | CarrierFailure]
 """What a parser returns: per tracking number, a result or a typed failure."""
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def json_object(body: bytes | str, *, carrier: str) -> dict[str, Any]:
-    """The body's top-level JSON object; a `BadPayloadError` naming `carrier` otherwise."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayloadError(f"{carrier}: body is not JSON ({exc})", carrier=carrier) from None
-    if not isinstance(data, dict):
-        raise BadPayloadError(f"{carrier}: body is not a JSON object", carrier=carrier)
-    return data
-
-
-def shape_error(exc: ValidationError, *, carrier: str) -> BadPayloadError:
-    """What a validation failure of a carrier's payload model means: where, and how many."""
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return BadPayloadError(
-        f"{carrier}: unexpected shape ({exc.error_count()} problems: "
-        f"{where or 'the body'}: {plain_problem(first['type'])})",
-        carrier=carrier,
-    )
-
-
-def validate_object(model: type[M], data: dict[str, Any], *, carrier: str) -> M:
-    """`data` as `model`, or the `shape_error` saying what does not fit."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise shape_error(exc, carrier=carrier) from None
-
-
-def validate_json_body(model: type[M], body: bytes) -> M | None:
-    """`body` read straight into `model` by pydantic's JSON parser, or None.
-
-    The fast path for well-formed answers: no intermediate Python objects. None for anything
-    else (a byte-order mark, another encoding, not JSON, another shape), so that the parser's
-    own slower path can say precisely what is wrong with the body.
-    """
-    if body.startswith(b"\xef\xbb\xbf"):
-        return None
-    try:
-        return model.model_validate_json(body)
-    except ValidationError:
-        return None
-
 
 SandboxErrorKind = Literal["auth", "rate_limited", "server_error", "bad_request"]
 
@@ -116,6 +56,18 @@ class CarrierAdapter(Protocol):
         after retries) becomes a typed `CarrierFailure` for every number of the batch.
         """
         ...
+
+
+class AdapterFactory(Protocol):
+    """Builds a carrier's adapter (an adapter class, or a function choosing one).
+
+    `settings` is the carrier's own settings class (checked by `carriers.kit.create_adapter`);
+    `base_url` is the settings' `base_url`, else the carrier's default.
+    """
+
+    def __call__(
+        self, settings: Any, http: CarrierHttp, /, *, base_url: str, batch_size: int
+    ) -> CarrierAdapter: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +136,8 @@ class CarrierInfo:
     * **default_base_url** - the real API's base URL (overridable in settings).
     * **tracking_url** - public tracking page, with `{number}` as the placeholder.
     * **settings_model** - the carrier's settings class (credentials as `SecretStr`).
-    * **create** - builds the adapter from settings and the shared HTTP layer.
+    * **adapter** - builds the adapter (see `AdapterFactory`); callers use
+      `carriers.kit.create_adapter`, which checks the settings' class and picks the base URL.
     * **parse** - pure parser of one raw response body.
     * **sandbox** - the wire-format renderer, if the sandbox serves this carrier.
     * **number_patterns** - regular expressions of the carrier's tracking numbers, matched
@@ -200,7 +153,7 @@ class CarrierInfo:
     tracking_url: str
     adapter_version: str
     settings_model: type[CarrierSettings]
-    create: Callable[[CarrierSettings, CarrierHttp], CarrierAdapter]
+    adapter: AdapterFactory
     parse: Callable[..., ParseOutput]
     sandbox: CarrierSandbox | None = None
     number_patterns: tuple[re.Pattern[str], ...] = field(default=())
@@ -208,71 +161,3 @@ class CarrierInfo:
 
     def public_url(self, number: str) -> str:
         return self.tracking_url.format(number=number)
-
-
-def batch_failure(
-    numbers: Sequence[str], error: CarrierError, *, exchange: Exchange | None = None
-) -> list[NumberResult]:
-    """Every number of a batch fails with the batch's typed error, its exchange kept.
-
-    `exchange` is the answer that showed the error (when the error did not carry one).
-    """
-    if exchange is not None:
-        error.exchange = exchange
-    exchanges = (error.exchange,) if error.exchange is not None else ()
-    retry_at = getattr(error, "retry_at", None)
-    return [
-        NumberResult(n, exchanges, CarrierFailure(n, error.kind, str(error), retry_at))
-        for n in numbers
-    ]
-
-
-def http_status_error(carrier: str, exchange: Exchange) -> CarrierError | None:
-    """A carrier error for an HTTP error status the shared layer passes through (400, 404...).
-
-    Without a readable error envelope such an answer is a carrier error, not a bad payload.
-    """
-    if exchange.status < 400:
-        return None
-    return CarrierServerError(
-        f"{carrier}: HTTP {exchange.status}", carrier=carrier, status=exchange.status
-    )
-
-
-def answer_results(
-    carrier: str,
-    numbers: Sequence[str],
-    exchange: Exchange,
-    parse: Callable[..., ParseOutput],
-) -> list[NumberResult]:
-    """Per-number results of one carrier answer, its exchange kept on every one.
-
-    An unreadable body under an HTTP error status is a carrier error, not a bad payload; an
-    error envelope fails the whole batch; otherwise each number gets its result.
-    """
-    try:
-        parsed = parse(exchange.body, requested=numbers)
-    except BadPayloadError as err:
-        return batch_failure(
-            numbers, http_status_error(carrier, exchange) or err, exchange=exchange
-        )
-    except CarrierError as err:
-        return batch_failure(numbers, err, exchange=exchange)
-    if (error := http_status_error(carrier, exchange)) is not None:
-        return batch_failure(numbers, error, exchange=exchange)
-    return batch_results(numbers, exchange, parsed)
-
-
-def batch_results(
-    numbers: Sequence[str],
-    exchange: Exchange,
-    parsed: ParseOutput,
-) -> list[NumberResult]:
-    """One result per requested number; a number the response does not mention is not found."""
-    results: list[NumberResult] = []
-    for number in numbers:
-        outcome = parsed.get(number)
-        if outcome is None:
-            outcome = CarrierFailure(number, ErrorKind.NOT_FOUND, "not in the carrier's answer")
-        results.append(NumberResult(number, (exchange,), outcome))
-    return results

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from carriers.base import CarrierAdapter, CarrierInfo, RateLimit, SandboxRequest
 from carriers.http import CarrierHttp
+from carriers.kit import create_adapter
 from tests.cassette import Cassette
 from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult, Stage, TrackResult
 from tracking.judge.milestones import chronological, milestone_times
@@ -58,7 +59,7 @@ class CarrierContract:
             backoff=0.0,
             name=self.carrier.name,
         )
-        return self.carrier.create(settings, http), http
+        return create_adapter(self.carrier, settings, http=http), http
 
     async def track(self, numbers: Sequence[str], **kwargs: Any) -> list[NumberResult]:
         async with httpx.AsyncClient(timeout=5.0) as client:

@@ -94,7 +94,7 @@ def make_app(
         **changes,
     )
     sandbox = SandboxServer(carriers, SandboxOptions(now=AS_OF, enforce_limits=False))
-    return create_app(settings(), engine=engine, sandbox=sandbox, options=options)
+    return create_app(settings(), engine=engine, network=sandbox.network(), options=options)
 
 
 @asynccontextmanager

@@ -209,7 +209,7 @@ async def test_a_blocked_carrier_is_reported_and_its_challenge_kept(
         as_of=AS_OF,
         window_days=90,
         policy=POLICIES["default"],
-        sandbox=server,
+        network=server.network(),
     )
     assert server.stats["cainiao"].requests == 1  # one challenge, then nothing more is sent
     assert report.by_carrier["yanwen"]["fetched"] > 0  # other carriers are not affected

@@ -48,7 +48,7 @@ async def test_pull_survives_5xx_429_timeouts_and_malformed_bodies(
         as_of=AS_OF,
         window_days=90,
         policy=POLICIES["default"],
-        sandbox=server,
+        network=server.network(),
         fetcher_options={
             "rate_overrides": rates,
             "timeout_seconds": 0.5,

@@ -13,10 +13,11 @@ import respx
 
 from carriers.base import CarrierInfo, RateLimit, SandboxRequest
 from carriers.fourpx import CARRIER, NUMBER_PATTERNS, make_number, sign
-from carriers.fourpx.client import FourPXSettings, create_adapter, request_body
+from carriers.fourpx.client import FourPXSettings, request_body
 from carriers.fourpx.parse import decode_body, parse, repair_mojibake, stage_of
 from carriers.fourpx.sandbox import SANDBOX
 from carriers.http import CarrierHttp
+from carriers.kit import create_adapter
 from tests.carrier_contract import WORLD_NOW, CarrierContract
 from tracking.core.domain import (
     CarrierFailure,
@@ -145,9 +146,9 @@ async def _track_with(
                 secrets=settings.secret_values(),
                 max_attempts=1,
             )
-            adapter = create_adapter(
-                settings, http, default_base_url=CARRIER.default_base_url, batch_size=1, clock=clock
-            )
+            adapter: Any = create_adapter(CARRIER, settings, http=http)
+            if clock is not None:
+                adapter.clock = clock
             return await adapter.track([NUMBER])
 
 
@@ -585,9 +586,7 @@ async def _fourpx_through_sandbox(overrides: dict[str, Any], numbers: list[str])
             secrets=settings.secret_values(),
             max_attempts=1,
         )
-        adapter = create_adapter(
-            settings, http, default_base_url=CARRIER.default_base_url, batch_size=1
-        )
+        adapter = create_adapter(CARRIER, settings, http=http)
         return [r for n in numbers for r in await adapter.track([n])]
 
 

@@ -19,6 +19,7 @@ from carriers.cainiao.client import CainiaoSettings
 from carriers.fourpx import CARRIER as FOURPX
 from carriers.fourpx.client import FourPXSettings, sign
 from carriers.http import CarrierHttp
+from carriers.kit import create_adapter
 from carriers.yanwen import CARRIER as YANWEN
 from carriers.yanwen.client import YanwenSettings
 from carriers.yunexpress import CARRIER as YUNEXPRESS
@@ -42,7 +43,9 @@ async def _sent(info: Any, settings: Any, numbers: list[str], **create: Any) -> 
             rate_limit=RateLimit(1000.0),
             max_attempts=1,
         )
-        adapter = create.pop("factory", info.create)(settings, http, **create)
+        adapter: Any = create_adapter(info, settings, http=http)
+        for name, value in create.items():
+            setattr(adapter, name, value)
         await adapter.track(numbers)
     return captured
 
@@ -77,7 +80,7 @@ async def test_4px_tracking_call_is_byte_exact() -> None:
         FOURPX,
         settings,
         ["4PX3001518625089CN"],
-        factory=_fourpx_factory(lambda: at),
+        clock=lambda: at,
     )
     assert request.method == "POST"
     assert str(request.url) == (
@@ -87,17 +90,6 @@ async def test_4px_tracking_call_is_byte_exact() -> None:
     )
     assert request.content == b'{"deliveryOrderNo":"4PX3001518625089CN"}'
     assert request.headers["content-type"] == "application/json;charset=UTF-8"
-
-
-def _fourpx_factory(clock: Any) -> Any:
-    from carriers.fourpx.client import create_adapter
-
-    def build(settings: Any, http: Any) -> Any:
-        return create_adapter(
-            settings, http, default_base_url=FOURPX.default_base_url, batch_size=1, clock=clock
-        )
-
-    return build
 
 
 # -- YunExpress classic ----------------------------------------------------------------------
@@ -174,8 +166,8 @@ async def test_yunexpress_openapi_token_then_signed_tracking_call() -> None:
             rate_limit=RateLimit(1000.0),
             max_attempts=1,
         )
-        adapter = YUNEXPRESS.create(settings, http)
-        adapter.clock = lambda: 1711612800000  # type: ignore[union-attr]
+        adapter: Any = create_adapter(YUNEXPRESS, settings, http=http)
+        adapter.clock = lambda: 1711612800000
         await adapter.track(["YT2233621266010029"])
     token, track = captured
     assert str(token.url) == "https://openapi.yunexpress.cn/openapi/oauth2/token"

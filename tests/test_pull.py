@@ -113,7 +113,7 @@ async def run_pull(engine: sa.Engine, orders: Path, **kwargs: Any) -> Any:
         as_of=AS_OF,
         window_days=90,
         policy=POLICIES["default"],
-        sandbox=server,
+        network=server.network(),
         fetcher_options={"rate_overrides": {c: 500.0 for c in carriers}},
         **kwargs,
     )

@@ -29,7 +29,7 @@ def _refresh(engine: sa.Engine, results: list[Any]) -> None:
             carriers=carriers,
             as_of=AS_OF,
             policy=POLICIES["default"],
-            sandbox=server,
+            network=server.network(),
             fetcher_options={"rate_overrides": dict.fromkeys(carriers, 200.0)},
         )
     )

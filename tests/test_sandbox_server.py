@@ -108,7 +108,9 @@ def test_pull_over_tcp_matches_the_in_process_sandbox(
             as_of=AS_OF,
             window_days=90,
             policy=POLICIES["default"],
-            sandbox=SandboxServer(carriers, SandboxOptions(now=AS_OF, enforce_limits=False)),
+            network=SandboxServer(
+                carriers, SandboxOptions(now=AS_OF, enforce_limits=False)
+            ).network(),
             fetcher_options={"rate_overrides": {c: 500.0 for c in carriers}},
         )
     )
@@ -133,7 +135,7 @@ async def test_client_faster_than_the_limit_is_slowed_by_429s_and_still_complete
         as_of=AS_OF,
         window_days=90,
         policy=POLICIES["default"],
-        sandbox=server,
+        network=server.network(),
         fetcher_options={"rate_overrides": {"cainiao": 200.0}, "backoff": 0.01, "max_attempts": 8},
     )
     stats = server.stats["cainiao"]
@@ -158,7 +160,7 @@ async def test_client_at_the_limit_never_exceeds_it(tmp_path: Path, make_engine:
         as_of=AS_OF,
         window_days=90,
         policy=POLICIES["default"],
-        sandbox=server,
+        network=server.network(),
         fetcher_options={"rate_overrides": {"cainiao": 5.0}},
     )
     stats = server.stats["cainiao"]
@@ -193,7 +195,7 @@ async def test_faults_become_typed_errors_never_crashes(
         as_of=AS_OF,
         window_days=90,
         policy=POLICIES["default"],
-        sandbox=server,
+        network=server.network(),
         fetcher_options={
             "rate_overrides": {"cainiao": 500.0},
             "backoff": 0.0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,6 +15,7 @@ import respx
 
 from carriers.base import CarrierInfo, SandboxRequest
 from carriers.http import CarrierHttp
+from carriers.kit import create_adapter
 from carriers.track17 import CARRIER, NUMBER_PATTERNS, make_number
 from carriers.track17.client import REGISTER_PATH, TRACKINFO_PATH
 from carriers.track17.parse import parse, parse_register
@@ -37,9 +39,10 @@ from tracking.core.exceptions import (
     PermissionDeniedError,
     QuotaExhaustedError,
 )
+from tracking.core.numbers import s10_check_digit
 from tracking.judge.milestones import chronological, milestone_times
 from tracking.sandbox.server import SandboxOptions, SandboxServer
-from tracking.sandbox.world import World, last_mile_number, number_for, s10_check_digit
+from tracking.sandbox.world import World, last_mile_number, number_for
 
 BASE = "https://api.17track.net/track/v2.2"
 NUMBER = "LM602913448CN"
@@ -169,7 +172,7 @@ async def _through_sandbox(numbers: Sequence[str], *, token: str) -> list[Number
             secrets=settings.secret_values(),
             max_attempts=1,
         )
-        return await CARRIER.create(settings, http).track(numbers)
+        return await create_adapter(CARRIER, settings, http=http).track(numbers)
 
 
 async def test_sandbox_server_tracks_a_last_mile_leg_as_the_destination_post() -> None:
@@ -583,13 +586,19 @@ def test_sandbox_gettrackinfo_unknown_numbers() -> None:
     }
 
 
-def test_sandbox_leg_not_handed_over_yet_is_not_found(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sandbox_leg_not_handed_over_yet_is_not_found() -> None:
     # The world hands every multi-leg parcel over within days; pretend this one is not yet.
-    monkeypatch.setattr(World, "leg_shipment", lambda self, carrier, number: None)
     world = World(now=WORLD_NOW)
     leg = last_mile_number(number_for(make_number, "multi_leg"))
+    known = world.lookup("17track", leg)
+    assert known is not None
+    assert known.is_leg
+    assert not known.pending
+    pending = dataclasses.replace(known, events=(), pending=True)
     request = _sandbox_request(TRACKINFO_PATH, [leg])
-    reply = SANDBOX.render(request, [(leg, world.shipment("17track", leg))], now=WORLD_NOW)
+    reply = SANDBOX.render(request, [(leg, pending)], now=WORLD_NOW)
+    (item,) = json.loads(reply.body)["data"]["accepted"]  # detected: the destination's post
+    assert item["number"] == leg
     assert _kind(parse(reply.body)[leg]) is ErrorKind.NOT_FOUND
 
 

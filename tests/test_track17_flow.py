@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from carriers.base import RateLimit, SandboxRequest
 from carriers.http import CarrierHttp
+from carriers.kit import create_adapter
 from carriers.track17 import CARRIER
 from carriers.track17.parse import parse
 from carriers.track17.sandbox import SANDBOX
@@ -54,7 +55,7 @@ async def _track(numbers: Sequence[str], **settings: Any) -> list[NumberResult]:
             max_attempts=1,
             backoff=0.0,
         )
-        return await CARRIER.create(config, http).track(numbers)
+        return await create_adapter(CARRIER, config, http=http).track(numbers)
 
 
 def _failure(result: NumberResult) -> CarrierFailure:
@@ -318,7 +319,7 @@ async def _sent(numbers: Sequence[str], first_answer: Any) -> list[httpx.Request
             secrets=config.secret_values(),
             max_attempts=1,
         )
-        await CARRIER.create(config, http).track(numbers)
+        await create_adapter(CARRIER, config, http=http).track(numbers)
     return sent
 
 

@@ -30,8 +30,9 @@ from tracking.core.exceptions import (
     CarrierServerError,
     RateLimitedError,
 )
+from tracking.core.numbers import s10_check_digit
 from tracking.judge.milestones import chronological, milestone_times
-from tracking.sandbox.world import World, number_for, s10_check_digit
+from tracking.sandbox.world import World, number_for
 
 NUMBER = "UY806142573YP"
 

@@ -16,12 +16,14 @@ from hypothesis import strategies as st
 
 from carriers.base import RateLimit, SandboxRequest
 from carriers.http import CarrierHttp
+from carriers.kit import create_adapter
 from carriers.registry import ENTRY_POINT_GROUP
 from carriers.textstage import classify
 from carriers.yunexpress import CARRIER, NUMBER_PATTERNS, YunExpressSettings, make_number
 from carriers.yunexpress.client import DEFAULT_BASE_URL, TRACK_PATH, basic_token
 from carriers.yunexpress.parse import STAGE_MAP, parse
-from carriers.yunexpress.sandbox import SANDBOX, TEXTS_EN, TEXTS_ZH, event_text
+from carriers.yunexpress.sandbox import SANDBOX
+from carriers.yunexpress.sandbox_texts import TEXTS_EN, TEXTS_ZH, event_text
 from tests.carrier_contract import WORLD_NOW, CarrierContract
 from tests.cassette import CASSETTES
 from tracking.core.domain import (
@@ -426,7 +428,7 @@ def test_create_rejects_foreign_settings() -> None:
     from tracking.core.config import CarrierSettings
 
     with pytest.raises(TypeError):
-        CARRIER.create(CarrierSettings(), None)  # type: ignore[arg-type]
+        create_adapter(CARRIER, CarrierSettings())
 
 
 # -- metadata -----------------------------------------------------------------------------
@@ -559,7 +561,7 @@ def test_sandbox_bad_request_is_invalid_number() -> None:
 
 
 def test_sandbox_texts_classify_back_for_every_city() -> None:
-    from tracking.sandbox.world import SimEvent
+    from carriers.kit.simulated import SimEvent
 
     cities = [*ORIGIN_CITIES, *(hub for hub, _, _ in TRANSIT_HUBS)]
     cities += [city for dest in DESTINATIONS for city in dest.cities]
@@ -608,7 +610,7 @@ async def test_end_to_end_through_the_sandbox_server() -> None:
                 secrets=settings.secret_values(),
                 max_attempts=1,
             )
-            return await CARRIER.create(settings, http).track(numbers)
+            return await create_adapter(CARRIER, settings, http=http).track(numbers)
 
     for number, result in zip(numbers, await run(), strict=True):
         shipment = world.shipment("yunexpress", number)
@@ -667,7 +669,7 @@ async def _through_sandbox(overrides: dict[str, Any], numbers: list[str]) -> lis
             secrets=settings.secret_values(),
             max_attempts=1,
         )
-        return await CARRIER.create(settings, http).track(numbers)
+        return await create_adapter(CARRIER, settings, http=http).track(numbers)
 
 
 async def test_open_platform_credentials_choose_the_open_platform_and_agree_with_classic() -> None:

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from carriers.base import CarrierInfo, RateLimit
 from carriers.cainiao import parse, sandbox
-from carriers.cainiao.client import CainiaoAdapter, CainiaoSettings, create_adapter
-from tracking.core.config import CarrierSettings
-
-if TYPE_CHECKING:
-    from carriers.http import CarrierHttp
+from carriers.cainiao.client import CainiaoAdapter, CainiaoSettings
 
 __all__ = [
     "BATCH_SIZE",
@@ -58,10 +53,6 @@ def make_number(serial: int) -> str:
     return f"LP00{(serial * 7919 + 104729) % 10**12:012d}"
 
 
-def _create(settings: CarrierSettings, http: CarrierHttp) -> CainiaoAdapter:
-    return create_adapter(settings, http, default_base_url=DEFAULT_BASE_URL, batch_size=BATCH_SIZE)
-
-
 CARRIER = CarrierInfo(
     code="cainiao",
     name="Cainiao (AliExpress)",
@@ -71,7 +62,7 @@ CARRIER = CarrierInfo(
     tracking_url="https://global.cainiao.com/newDetail.htm?mailNoList={number}",
     adapter_version="cainiao/1",
     settings_model=CainiaoSettings,
-    create=_create,
+    adapter=CainiaoAdapter,
     parse=parse.parse,
     sandbox=sandbox.SANDBOX,
     number_patterns=NUMBER_PATTERNS,

@@ -10,7 +10,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
+from carriers.base import ParseOutput
+from carriers.kit.envelopes import json_object, validate_json_body, validate_object
+from carriers.kit.matching import Requested
 from carriers.shapes import loud
 from tracking.core.countries import to_iso2
 from tracking.core.domain import (
@@ -18,6 +20,7 @@ from tracking.core.domain import (
     ErrorKind,
     LegRef,
     ParsedEvent,
+    Side,
     Stage,
     TimeSource,
     TrackResult,
@@ -29,6 +32,7 @@ from tracking.core.exceptions import (
     CarrierServerError,
     RateLimitedError,
 )
+from tracking.core.numbers import normalize_number
 
 __all__ = [
     "FINAL_STATUSES",
@@ -93,28 +97,6 @@ _PREFIX_STAGES: tuple[tuple[str, Stage], ...] = (("TD_TRANS_", Stage.DESTINATION
 FINAL_STATUSES: frozenset[str] = frozenset({"DELIVERED"})
 """Module `status` values that end tracking on their own (the only one seen in real data)."""
 
-_ORIGIN_PHASE: frozenset[Stage] = frozenset(
-    {
-        Stage.INFO_RECEIVED,
-        Stage.PICKED_UP,
-        Stage.ORIGIN_FACILITY,
-        Stage.EXPORT_CUSTOMS,
-        Stage.DEPARTED_ORIGIN,
-    }
-)
-# Exceptions stay without a country: a parcel lost in transit is in neither country.
-_DESTINATION_PHASE: frozenset[Stage] = frozenset(
-    {
-        Stage.ARRIVED_DESTINATION,
-        Stage.IMPORT_CUSTOMS,
-        Stage.DESTINATION_FACILITY,
-        Stage.OUT_FOR_DELIVERY,
-        Stage.AVAILABLE_FOR_PICKUP,
-        Stage.DELIVERY_FAILED,
-        Stage.DELIVERED,
-        Stage.RETURNING,
-    }
-)
 
 _TIME_ZONE = re.compile(
     r"(?:GMT|UTC)|(?:GMT|UTC)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE
@@ -208,10 +190,10 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
         envelope = _slow_envelope(body)
     if envelope.module is None:
         raise BadPayloadError("cainiao: no `module` list in the body", carrier="cainiao")
-    spelling = {_norm(n): n for n in requested}
+    spelling = Requested(requested)
     output: ParseOutput = {}
     for module in envelope.module:
-        number = spelling.get(_norm(module.mail_no), module.mail_no)
+        number = spelling.spelling(module.mail_no)
         output[number] = _outcome(number, module)
     return output
 
@@ -267,11 +249,7 @@ def _event(raw: _Event, *, origin: str | None, destination: str | None) -> Parse
     offset = parse_time_zone(raw.time_zone)
     standard = raw.standerd_desc or ""
     location = _LOCATION.match(standard)
-    country = None
-    if stage in _ORIGIN_PHASE:
-        country = origin
-    elif stage in _DESTINATION_PHASE:
-        country = destination
+    country = {Side.ORIGIN: origin, Side.DESTINATION: destination}.get(stage.side)
     return ParsedEvent(
         stage=stage,
         code=code,
@@ -303,14 +281,14 @@ def _instant(raw: _Event) -> datetime:
 def _legs(module: _Module) -> tuple[LegRef, ...]:
     carrier_name = module.dest_cp_info.cp_name if module.dest_cp_info else None
     legs: list[LegRef] = []
-    seen = {_norm(module.mail_no)}
+    seen = {normalize_number(module.mail_no)}
     for candidate in (module.real_mail_no, module.copy_real_mail_no):
         # One client's fixture shows "PostNL 3S..." in realMailNo: a number has no spaces,
         # so the last word is the number [clients].
         words = (candidate or "").split()
-        if not words or _norm(words[-1]) in seen:
+        if not words or normalize_number(words[-1]) in seen:
             continue
-        seen.add(_norm(words[-1]))
+        seen.add(normalize_number(words[-1]))
         legs.append(LegRef(tracking_number=words[-1], carrier_name=carrier_name or ""))
     return tuple(legs)
 
@@ -333,7 +311,3 @@ def _first_text(data: Mapping[str, Any], keys: Sequence[str]) -> str:
         if isinstance(value, str | int) and str(value).strip():
             return str(value).strip()
     return ""
-
-
-def _norm(number: str) -> str:
-    return "".join(number.split()).upper()

@@ -13,7 +13,7 @@ from tracking.core.countries import country_name
 from tracking.core.domain import Stage
 
 if TYPE_CHECKING:
-    from tracking.sandbox.world import SimEvent, SimShipment
+    from carriers.kit.simulated import SimEvent, SimShipment
 
 __all__ = ["MAX_NUMBERS", "SANDBOX", "CainiaoSandbox"]
 

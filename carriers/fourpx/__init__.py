@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from carriers.base import CarrierInfo, ParseOutput, RateLimit
 from carriers.fourpx import parse, sandbox
-from carriers.fourpx.client import FourPXAdapter, FourPXSettings, create_adapter, sign
+from carriers.fourpx.client import FourPXAdapter, FourPXSettings, sign
 from carriers.fourpx.public import parse_public
 from carriers.shapes import loud, recognize
-from tracking.core.config import CarrierSettings
-
-if TYPE_CHECKING:
-    from carriers.http import CarrierHttp
 
 __all__ = [
     "BATCH_SIZE",
@@ -62,10 +57,6 @@ def parse_any(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     return parse.parse(body, requested=requested)
 
 
-def _create(settings: CarrierSettings, http: CarrierHttp) -> FourPXAdapter:
-    return create_adapter(settings, http, default_base_url=DEFAULT_BASE_URL, batch_size=BATCH_SIZE)
-
-
 CARRIER = CarrierInfo(
     code="4px",
     name="4PX",
@@ -75,7 +66,7 @@ CARRIER = CarrierInfo(
     tracking_url="https://track.4px.com/#/result/0/{number}",
     adapter_version="4px-open/1",
     settings_model=FourPXSettings,
-    create=_create,
+    adapter=FourPXAdapter,
     parse=parse_any,
     sandbox=sandbox.SANDBOX,
     number_patterns=NUMBER_PATTERNS,

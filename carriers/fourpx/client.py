@@ -22,15 +22,16 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from carriers.base import answer_results, batch_failure
 from carriers.fourpx.parse import parse
 from carriers.fourpx.public import PUBLIC_PATH, PUBLIC_URL, parse_public, public_body
+from carriers.kit.adapter import HttpAdapter
+from carriers.kit.envelopes import answer_results, batch_failure
 from tracking.core.config import CarrierSettings
 from tracking.core.domain import NumberResult
 from tracking.core.exceptions import AuthError, CarrierError
 
 if TYPE_CHECKING:
-    from carriers.http import CarrierHttp
+    pass
 
 __all__ = [
     "API_FORMAT",
@@ -40,7 +41,6 @@ __all__ = [
     "SERVICE_PATH",
     "FourPXAdapter",
     "FourPXSettings",
-    "create_adapter",
     "request_body",
     "sign",
 ]
@@ -95,32 +95,14 @@ def request_body(number: str) -> str:
     return json.dumps({"deliveryOrderNo": number}, ensure_ascii=False, separators=(",", ":"))
 
 
-class FourPXAdapter:
+class FourPXAdapter(HttpAdapter[FourPXSettings]):
     """Tracks numbers one call each through 4PX's `tr.order.tracking.get`.
 
-    **Parameters:**
-
-    * **settings** - the carrier's settings (`base_url` overrides the default).
-    * **http** - the shared HTTP layer (rate limit, retries, redaction).
-    * **default_base_url** - the real API's base URL, used when settings set none.
-    * **batch_size** - the most numbers one call may take (1 for 4PX).
-    * **clock** - the current time, for the `timestamp` parameter (tests pin it).
+    `clock` gives the current time for the `timestamp` parameter (tests pin it).
     """
 
-    def __init__(
-        self,
-        settings: FourPXSettings,
-        http: CarrierHttp,
-        *,
-        default_base_url: str,
-        batch_size: int,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.http = http
-        self.base_url = (settings.base_url or default_base_url).rstrip("/")
-        self.batch_size = batch_size
-        self.clock = clock or (lambda: datetime.now(UTC))
+    code = "4px"
+    clock: Callable[[], datetime] = staticmethod(lambda: datetime.now(UTC))
 
     async def track(self, numbers: Sequence[str]) -> list[NumberResult]:
         """One result per number, in order; a failed call fails its number.
@@ -130,8 +112,7 @@ class FourPXAdapter:
         """
         if not numbers:
             return []
-        if len(numbers) > self.batch_size:
-            raise ValueError(f"4px takes at most {self.batch_size} numbers a call")
+        self.check_batch(numbers)
         key, secret = _value(self.settings.app_key), _value(self.settings.app_secret)
         if (not key or not secret) and self.settings.public_page:
             return await self._public(numbers)
@@ -195,19 +176,3 @@ class FourPXAdapter:
 
 def _value(secret: SecretStr | None) -> str:
     return secret.get_secret_value().strip() if secret is not None else ""
-
-
-def create_adapter(
-    settings: CarrierSettings,
-    http: CarrierHttp,
-    *,
-    default_base_url: str,
-    batch_size: int,
-    clock: Callable[[], datetime] | None = None,
-) -> FourPXAdapter:
-    """Build the adapter; `settings` must be `FourPXSettings`."""
-    if not isinstance(settings, FourPXSettings):
-        raise TypeError(f"4px needs FourPXSettings, not {type(settings).__name__}")
-    return FourPXAdapter(
-        settings, http, default_base_url=default_base_url, batch_size=batch_size, clock=clock
-    )

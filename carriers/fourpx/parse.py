@@ -16,7 +16,9 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
+from carriers.base import ParseOutput
+from carriers.kit.envelopes import json_object, validate_json_body, validate_object
+from carriers.kit.matching import Requested, same_number
 from carriers.shapes import loud
 from carriers.textstage import classify
 from tracking.core.countries import to_iso2
@@ -26,6 +28,7 @@ from tracking.core.domain import (
     ErrorKind,
     LegRef,
     ParsedEvent,
+    Side,
     Stage,
     TimeSource,
     TrackResult,
@@ -36,6 +39,7 @@ from tracking.core.exceptions import (
     CarrierServerError,
     RateLimitedError,
 )
+from tracking.core.numbers import normalize_number
 
 __all__ = [
     "AUTH_ERROR_CODES",
@@ -140,27 +144,6 @@ _NOT_FOUND_MARKERS = (
     "not exist",
     "no tracking",
     "no track",
-)
-
-_ORIGIN_PHASE: frozenset[Stage] = frozenset(
-    {
-        Stage.INFO_RECEIVED,
-        Stage.PICKED_UP,
-        Stage.ORIGIN_FACILITY,
-        Stage.EXPORT_CUSTOMS,
-        Stage.DEPARTED_ORIGIN,
-    }
-)
-_DESTINATION_PHASE: frozenset[Stage] = frozenset(
-    {
-        Stage.ARRIVED_DESTINATION,
-        Stage.IMPORT_CUSTOMS,
-        Stage.DESTINATION_FACILITY,
-        Stage.OUT_FOR_DELIVERY,
-        Stage.AVAILABLE_FOR_PICKUP,
-        Stage.DELIVERY_FAILED,
-        Stage.DELIVERED,
-    }
 )
 
 
@@ -282,8 +265,7 @@ def _key(data: _Data | None, requested: Sequence[str]) -> str | None:
     answered = (data.delivery_order_no or "").strip() if data is not None else ""
     if len(requested) == 1:
         return requested[0]
-    spelling = {_norm(n): n for n in requested}
-    return spelling.get(_norm(answered), answered) or None
+    return Requested(requested).spelling(answered) or None
 
 
 def _result(number: str, data: _Data, details: Sequence[_Event]) -> TrackResult:
@@ -301,8 +283,8 @@ def _result(number: str, data: _Data, details: Sequence[_Event]) -> TrackResult:
 
 def _legs(number: str, data: _Data) -> tuple[LegRef, ...]:
     """The last-mile leg named by `channelTrackCode`, if it is another number."""
-    leg = _norm(data.channel_track_code or "")
-    if not leg or leg in {_norm(number), _norm(data.delivery_order_no or "")}:
+    leg = normalize_number(data.channel_track_code or "")
+    if not leg or same_number(leg, number) or same_number(leg, data.delivery_order_no):
         return ()
     return (LegRef(tracking_number=leg, carrier_name=_carrier_name(data.channel_contact)),)
 
@@ -322,7 +304,7 @@ def _event(raw: _Event, *, destination: str | None) -> ParsedEvent:
     text = (raw.tracking_content or "").strip()
     # Old payloads (the 2016 capture) carry no code: their text is all there is.
     stage = stage_of(code) if code else classify(text)
-    country = destination if stage in _DESTINATION_PHASE else None
+    country = destination if stage.side is Side.DESTINATION else None
     raw_time = (raw.occur_datetime or "").strip()
     return ParsedEvent(
         stage=stage,
@@ -373,7 +355,3 @@ def _error_outcome(envelope: _Envelope, requested: Sequence[str]) -> ParseOutput
 
 def _has(text: str, markers: Sequence[str]) -> bool:
     return any(marker in text for marker in markers)
-
-
-def _norm(number: str) -> str:
-    return "".join(number.split()).upper()

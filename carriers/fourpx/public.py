@@ -32,7 +32,7 @@ from tracking.core.domain import (
     CarrierFailure,
     ErrorKind,
     ParsedEvent,
-    Stage,
+    Side,
     TimeSource,
     TrackResult,
 )
@@ -46,17 +46,6 @@ PUBLIC_SOURCE = "4PX public tracking page (listTrackV3), no credentials"
 _NOT_FOUND_STATUS = 7
 _ZONE = re.compile(r"^(?:GMT|UTC)?\s*([+-]?)(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 _CHINA = timezone(timedelta(minutes=CHINA_OFFSET))
-_DESTINATION = frozenset(
-    {
-        Stage.ARRIVED_DESTINATION,
-        Stage.IMPORT_CUSTOMS,
-        Stage.DESTINATION_FACILITY,
-        Stage.OUT_FOR_DELIVERY,
-        Stage.AVAILABLE_FOR_PICKUP,
-        Stage.DELIVERY_FAILED,
-        Stage.DELIVERED,
-    }
-)
 
 
 def public_body(numbers: Sequence[str]) -> str:
@@ -127,7 +116,7 @@ def _event(track: Any, *, destination: str | None) -> ParsedEvent:
         local_offset=offset,
         time_source=source,
         location=str(track.get("tkLocation") or "").strip(),
-        country=destination if stage in _DESTINATION else None,
+        country=destination if stage.side is Side.DESTINATION else None,
         raw_time=raw_time,
     )
 

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from carriers.base import CarrierInfo, RateLimit
 from carriers.track17 import parse, sandbox
-from carriers.track17.client import Track17Adapter, Track17Settings, create_adapter
-from tracking.core.config import CarrierSettings
-from tracking.sandbox.world import s10_number
-
-if TYPE_CHECKING:
-    from carriers.http import CarrierHttp
+from carriers.track17.client import Track17Adapter, Track17Settings
+from tracking.core.numbers import s10_number
 
 __all__ = [
     "BATCH_SIZE",
@@ -44,10 +39,6 @@ def make_number(serial: int) -> str:
     return s10_number("LX", (serial * 7919 + 104729) % 100_000_000, "CN")
 
 
-def _create(settings: CarrierSettings, http: CarrierHttp) -> Track17Adapter:
-    return create_adapter(settings, http, default_base_url=DEFAULT_BASE_URL, batch_size=BATCH_SIZE)
-
-
 CARRIER = CarrierInfo(
     code="17track",
     name="17TRACK",
@@ -57,7 +48,7 @@ CARRIER = CarrierInfo(
     tracking_url="https://t.17track.net/en#nums={number}",
     adapter_version="17track-v2.2/1",
     settings_model=Track17Settings,
-    create=_create,
+    adapter=Track17Adapter,
     parse=parse.parse,
     sandbox=sandbox.SANDBOX,
     number_patterns=NUMBER_PATTERNS,

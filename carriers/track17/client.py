@@ -24,14 +24,17 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from carriers.kit.adapter import HttpAdapter
+from carriers.kit.envelopes import answer_error, http_status_error, kept_exchanges
 from carriers.track17.codes import NOT_REGISTERED, expected_carrier
 from carriers.track17.parse import parse_register, read_answer
 from tracking.core.config import CarrierSettings
 from tracking.core.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
-from tracking.core.exceptions import BadPayloadError, CarrierError, CarrierServerError
+from tracking.core.exceptions import CarrierError
+from tracking.core.numbers import normalize_number
 
 if TYPE_CHECKING:
-    from carriers.http import CarrierHttp
+    pass
 
 __all__ = [
     "CHANGECARRIER_PATH",
@@ -40,13 +43,13 @@ __all__ = [
     "TRACKINFO_PATH",
     "Track17Adapter",
     "Track17Settings",
-    "create_adapter",
 ]
 
 REGISTER_PATH = "/register"
 TRACKINFO_PATH = "/gettrackinfo"
 CHANGECARRIER_PATH = "/changecarrier"
 TOKEN_HEADER = "17token"
+_CODE = "17track"
 
 Outcome = TrackResult | CarrierFailure
 
@@ -69,34 +72,16 @@ class Track17Settings(CarrierSettings):
     push_key: SecretStr | None = None
 
 
-class Track17Adapter:
+class Track17Adapter(HttpAdapter[Track17Settings]):
     """Tracks batches of numbers through 17TRACK's v2.2 API.
 
     Per batch: one `gettrackinfo`; then one `register` for the numbers 17TRACK does not
     know yet (they come back `awaiting_data`) and one `changecarrier` for numbers tracked
     under the wrong carrier (`awaiting_data` too). A number's result keeps the exchanges
     that concern it; the one its events come from is last (events cite the last).
-
-    **Parameters:**
-
-    * **settings** - the carrier's settings (`base_url` overrides the default).
-    * **http** - the shared HTTP layer (rate limit, retries, redaction).
-    * **default_base_url** - the real API's base URL, used when settings set none.
-    * **batch_size** - the most numbers one call may take (17TRACK refuses more than 40).
     """
 
-    def __init__(
-        self,
-        settings: Track17Settings,
-        http: CarrierHttp,
-        *,
-        default_base_url: str,
-        batch_size: int,
-    ) -> None:
-        self.settings = settings
-        self.http = http
-        self.base_url = (settings.base_url or default_base_url).rstrip("/")
-        self.batch_size = batch_size
+    code = "17track"
 
     async def track(self, numbers: Sequence[str]) -> list[NumberResult]:
         """One result per number, in order; a whole-batch failure fails every number.
@@ -106,8 +91,7 @@ class Track17Adapter:
         if not numbers:
             return []
         unique = list(dict.fromkeys(numbers))
-        if len(unique) > self.batch_size:
-            raise ValueError(f"17track takes at most {self.batch_size} numbers a call")
+        self.check_batch(unique)
         token = self.settings.token.get_secret_value() if self.settings.token else ""
         if not token:
             message = "17track: no API token (set TRACK_EVIDENCE_17TRACK__TOKEN)"
@@ -118,16 +102,18 @@ class Track17Adapter:
         try:
             info = await self._post(TRACKINFO_PATH, [{"number": n} for n in unique], headers)
         except CarrierError as err:
-            return _failed(numbers, _kept(err), err)
+            return _failed(numbers, kept_exchanges(err), err)
         try:
             reading = read_answer(info.body, requested=unique)
         except CarrierError as err:
-            return _failed(numbers, (info,), _answer_error(info, err))
-        if (error := _status_error(info)) is not None:
+            return _failed(numbers, (info,), answer_error(_CODE, info, err))
+        if (error := http_status_error(_CODE, info)) is not None:
             return _failed(numbers, (info,), error)
         outcomes: dict[str, Outcome] = dict(reading.outcomes)
         exchanges: dict[str, tuple[Exchange, ...]] = dict.fromkeys(unique, (info,))
-        unregistered = [n for n in unique if reading.codes.get(_norm(n)) == NOT_REGISTERED]
+        unregistered = [
+            n for n in unique if reading.codes.get(normalize_number(n)) == NOT_REGISTERED
+        ]
         if unregistered:
             await self._register(unregistered, headers, outcomes, exchanges)
         moves = _moves(unique, reading.carriers, outcomes)
@@ -165,14 +151,16 @@ class Track17Adapter:
         try:
             register = await self._post(REGISTER_PATH, body, headers)
         except CarrierError as err:
-            _fail_each(numbers, _kept(err), err, outcomes, exchanges)
+            _fail_each(numbers, kept_exchanges(err), err, outcomes, exchanges)
             return
         try:
             refused = parse_register(register.body, requested=numbers)
         except CarrierError as err:
-            _fail_each(numbers, (register,), _answer_error(register, err), outcomes, exchanges)
+            _fail_each(
+                numbers, (register,), answer_error(_CODE, register, err), outcomes, exchanges
+            )
             return
-        if (error := _status_error(register)) is not None:
+        if (error := http_status_error(_CODE, register)) is not None:
             _fail_each(numbers, (register,), error, outcomes, exchanges)
             return
         for number in numbers:
@@ -202,10 +190,10 @@ class Track17Adapter:
         try:
             change = await self._post(CHANGECARRIER_PATH, body, headers)
             refused = parse_register(change.body, requested=list(moves))
-            failed = _status_error(change)
+            failed = http_status_error(_CODE, change)
         except CarrierError as err:
             for number in moves:
-                exchanges[number] = (*_kept(err), *exchanges[number])
+                exchanges[number] = (*kept_exchanges(err), *exchanges[number])
             return
         for number, (old, new, name) in moves.items():
             # Before the `gettrackinfo` answer, which stays last: events cite the last one.
@@ -226,7 +214,7 @@ def _moves(
     moves: dict[str, tuple[int, int, str]] = {}
     for number in numbers:
         known = expected_carrier(number)
-        current = detected.get(_norm(number))
+        current = detected.get(normalize_number(number))
         if known is None or current is None or current == known[0]:
             continue
         # Only when 17TRACK's own guess found nothing: a guess that finds events works.
@@ -250,34 +238,6 @@ def _fail_each(
         )
 
 
-def _norm(number: str) -> str:
-    return "".join(number.split()).upper()
-
-
-def _kept(error: CarrierError) -> tuple[Exchange, ...]:
-    return (error.exchange,) if error.exchange is not None else ()
-
-
-def _status_error(exchange: Exchange) -> CarrierError | None:
-    """The HTTP error status the shared layer passes through (400, 404...), if any."""
-    if exchange.status < 400:
-        return None
-    return CarrierServerError(
-        f"17track: HTTP {exchange.status}", carrier="17track", status=exchange.status
-    )
-
-
-def _answer_error(exchange: Exchange, error: CarrierError) -> CarrierError:
-    """What an unusable answer stands for: its error envelope, else its HTTP error status.
-
-    A body without 17TRACK's shape under an HTTP error status (a proxy's 404 page) is a
-    carrier error, not a bad payload.
-    """
-    if isinstance(error, BadPayloadError):
-        return _status_error(exchange) or error
-    return error
-
-
 def _failed(
     numbers: Sequence[str],
     exchanges: tuple[Exchange, ...],
@@ -289,16 +249,3 @@ def _failed(
         NumberResult(n, exchanges, CarrierFailure(n, error.kind, str(error), retry_at))
         for n in numbers
     ]
-
-
-def create_adapter(
-    settings: CarrierSettings,
-    http: CarrierHttp,
-    *,
-    default_base_url: str,
-    batch_size: int,
-) -> Track17Adapter:
-    """Build the adapter; `settings` must be `Track17Settings`."""
-    if not isinstance(settings, Track17Settings):
-        raise TypeError(f"17track needs Track17Settings, not {type(settings).__name__}")
-    return Track17Adapter(settings, http, default_base_url=default_base_url, batch_size=batch_size)

@@ -8,14 +8,16 @@ and push bodies (`{"event": "TRACKING_UPDATED" | "TRACKING_STOPPED", "data": {..
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from carriers.base import ParseOutput, json_object, validate_json_body
+from carriers.base import ParseOutput
+from carriers.kit.envelopes import json_object, validate_json_body
+from carriers.kit.matching import Requested, same_number
 from carriers.refusal import plain_reason, refusal
 from carriers.textstage import classify
 from carriers.track17.codes import (
@@ -62,6 +64,7 @@ from tracking.core.exceptions import (
     PermissionDeniedError,
     QuotaExhaustedError,
 )
+from tracking.core.numbers import normalize_number
 
 __all__ = [
     "ALREADY_REGISTERED",
@@ -118,12 +121,12 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     Raises `BadPayloadError` naming the body for any other shape (17TRACK API v1 and the
     web API by name), and the matching `CarrierError` for an envelope whose `code` is not 0.
     """
-    spelling = {_norm(n): n for n in requested}
+    spelling = Requested(requested)
     data = _fast_data(body)
     if data is None:
         push = _push(body)
         if push is not None:
-            number = spelling.get(_norm(push.data.number), push.data.number)
+            number = spelling.spelling(push.data.number)
             if push.event == STOPPED_STATUS:
                 stopped = TrackResult(number, (), final=False, carrier_status=STOPPED_STATUS)
                 return {number: stopped}
@@ -132,12 +135,12 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     return _outputs(data, spelling)
 
 
-def _outputs(data: Data, spelling: Mapping[str, str]) -> ParseOutput:
+def _outputs(data: Data, spelling: Requested) -> ParseOutput:
     output: ParseOutput = {}
     for item in data.accepted or []:
         if "track_info" not in item.model_fields_set:
             continue  # a `register` or `changecarrier` acceptance
-        number = spelling.get(_norm(item.number), item.number)
+        number = spelling.spelling(item.number)
         outcome = _outcome(number, item)
         # 17TRACK may list a number once per registered carrier: events win over none.
         if not isinstance(output.get(number), TrackResult):
@@ -154,7 +157,7 @@ def parse_register(body: bytes, *, requested: Sequence[str] = ()) -> dict[str, C
     `parse`.
     """
     data = _data(body)
-    return _rejections(data, {_norm(n): n for n in requested})
+    return _rejections(data, Requested(requested))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +175,14 @@ def read_answer(body: bytes, *, requested: Sequence[str] = ()) -> Reading:
     """`parse`, plus what the adapter needs to decide on `register` and `changecarrier`."""
     data = _data(body)
     return Reading(
-        outcomes=_outputs(data, {_norm(n): n for n in requested}),
+        outcomes=_outputs(data, Requested(requested)),
         codes={
-            _norm(item.number): item.error.code
+            normalize_number(item.number): item.error.code
             for item in data.rejected or []
             if item.error is not None and item.error.code is not None
         },
         carriers={
-            _norm(item.number): item.carrier
+            normalize_number(item.number): item.carrier
             for item in data.accepted or []
             if item.carrier is not None and "track_info" in item.model_fields_set
         },
@@ -263,7 +266,7 @@ def _has_v1_items(data: Data) -> bool:
     return any("track_info" not in item.model_fields_set for item in data.accepted or [])
 
 
-def _rejections(data: Data, spelling: Mapping[str, str]) -> dict[str, CarrierFailure]:
+def _rejections(data: Data, spelling: Requested) -> dict[str, CarrierFailure]:
     failures: dict[str, CarrierFailure] = {}
     for item in data.rejected or []:
         code = item.error.code if item.error else None
@@ -271,7 +274,7 @@ def _rejections(data: Data, spelling: Mapping[str, str]) -> dict[str, CarrierFai
             continue
         if code == TOO_MANY_NUMBERS:
             raise _envelope_error(code, None)
-        number = spelling.get(_norm(item.number), item.number)
+        number = spelling.spelling(item.number)
         kind = (
             REJECTION_KINDS.get(code, ErrorKind.CARRIER_ERROR) if code else ErrorKind.CARRIER_ERROR
         )
@@ -439,7 +442,7 @@ def _legs(number: str, info: TrackInfo, providers: Sequence[Provider]) -> tuple[
     """
     misc = info.misc_info or MiscInfo()
     local = (misc.local_number or "").strip()
-    if len(providers) < 2 or not local or _norm(local) == _norm(number):
+    if len(providers) < 2 or not local or same_number(local, number):
         return ()
     infos = [p.provider for p in providers if p.provider is not None]
     by_key = next((p.name for p in infos if misc.local_key and p.key == misc.local_key), None)
@@ -475,7 +478,3 @@ def _error_message(data: Any) -> str:
             if isinstance(error, dict) and isinstance(error.get("message"), str):
                 return f"({error['message'].strip()})"
     return ""
-
-
-def _norm(number: str) -> str:
-    return "".join(number.split()).upper()

@@ -19,10 +19,9 @@ from carriers.track17.client import (
 )
 from carriers.track17.sandbox_texts import DESTINATION_TEXTS, ENGLISH
 from tracking.core.domain import Stage, offset_tz
-from tracking.sandbox.world import World, parent_of
 
 if TYPE_CHECKING:
-    from tracking.sandbox.world import SimEvent, SimShipment
+    from carriers.kit.simulated import SimEvent, SimShipment
 
 __all__ = ["MAX_NUMBERS", "SANDBOX", "Track17Sandbox"]
 
@@ -130,8 +129,8 @@ class Track17Sandbox:
 
     The sandbox keeps no state: `register` accepts every number whose carrier it detects
     (as 17TRACK registers numbers it has no data for), and `gettrackinfo` answers as if
-    the batch had been registered. A number is resolved as a last-mile leg first
-    (`World.leg_shipment`), else as a shipment tracked end to end.
+    the batch had been registered. The world hands a last-mile leg asked about by its own
+    number as a leg (`SimShipment.is_leg`), else the shipment tracked end to end.
     """
 
     def __init__(self) -> None:
@@ -179,7 +178,6 @@ class Track17Sandbox:
         now: datetime,
     ) -> SandboxReply:
         """`register`: accepted/rejected per number; `gettrackinfo`: full `track_info` items."""
-        world = World(now=now)
         accepted: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
         if request.path.endswith(CHANGECARRIER_PATH):
@@ -192,14 +190,14 @@ class Track17Sandbox:
             )
         registering = request.path.endswith(REGISTER_PATH)
         for number, shipment in shipments:
-            post, refusal = _detect(number, world)
+            post, refusal = _detect(number, shipment)
             if refusal is not None:
                 code = refusal if registering or refusal != -18019903 else -18019902
                 rejected.append({"number": number, "error": _error(code, number)})
             elif registering:
                 accepted.append({"origin": 1, "number": number, "carrier": post.key})
             else:
-                accepted.append(_item(number, shipment, post, world=world, now=now))
+                accepted.append(_item(number, shipment, post, now=now))
         return SandboxReply(
             200, _dump({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
         )
@@ -244,7 +242,7 @@ def _post_of(country: str) -> _Post:
     return _POSTS.get(country) or _Post(f"{country} Post", 90999, country, "en")
 
 
-def _detect(number: str, world: World) -> tuple[_Post, int | None]:
+def _detect(number: str, shipment: SimShipment | None) -> tuple[_Post, int | None]:
     """The carrier 17TRACK's auto-detection finds, or the rejection code.
 
     World last-mile numbers are the destination post's; S10 numbers are the post of their
@@ -253,9 +251,8 @@ def _detect(number: str, world: World) -> tuple[_Post, int | None]:
     key = number.upper()
     if not _VALID_NUMBER.fullmatch(key):
         return _CHINA_POST, -18010012
-    parent = parent_of(key)
-    if parent is not None:
-        return _post_of(world.destination(parent)), None
+    if shipment is not None and shipment.is_leg:
+        return _post_of(shipment.destination_country), None
     s10 = _S10.fullmatch(key)
     if s10 is None or (s10.group(1) != "CN" and s10.group(1) not in _POSTS):
         return _CHINA_POST, -18019903
@@ -267,17 +264,15 @@ def _item(
     shipment: SimShipment | None,
     post: _Post,
     *,
-    world: World,
     now: datetime,
 ) -> dict[str, Any]:
     """One `accepted` item of `gettrackinfo`: the leg, the end-to-end shipment, or nothing."""
-    if parent_of(number.upper()) is not None:
-        leg = world.leg_shipment(_CODE, number)
-        if leg is None:  # not handed over yet: the last-mile post does not know it
+    if shipment is not None and shipment.is_leg:
+        if shipment.pending:  # not handed over yet: the last-mile post does not know it
             return _not_found(number, post, now=now)
-        dest_post = _post_of(leg.destination_country)
-        providers = [(dest_post, list(leg.events))]
-        return _found(number, leg, providers, local=None, now=now)
+        dest_post = _post_of(shipment.destination_country)
+        providers = [(dest_post, list(shipment.events))]
+        return _found(number, shipment, providers, local=None, now=now)
     if shipment is None:
         return _not_found(number, post, now=now)
     dest_post = _post_of(shipment.destination_country)

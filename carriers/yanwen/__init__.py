@@ -9,16 +9,11 @@ run [unverified].
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from carriers.base import CarrierInfo, RateLimit
 from carriers.yanwen import parse, sandbox
-from carriers.yanwen.client import YanwenAdapter, YanwenSettings, create_adapter
-from tracking.core.config import CarrierSettings
-from tracking.sandbox.world import s10_check_digit
-
-if TYPE_CHECKING:
-    from carriers.http import CarrierHttp
+from carriers.yanwen.client import YanwenAdapter, YanwenSettings
+from tracking.core.numbers import s10_check_digit
 
 __all__ = [
     "BATCH_SIZE",
@@ -53,10 +48,6 @@ def make_number(serial: int) -> str:
     return f"UY{digits}{s10_check_digit(digits)}YP"
 
 
-def _create(settings: CarrierSettings, http: CarrierHttp) -> YanwenAdapter:
-    return create_adapter(settings, http, default_base_url=DEFAULT_BASE_URL, batch_size=BATCH_SIZE)
-
-
 CARRIER = CarrierInfo(
     code="yanwen",
     name="Yanwen",
@@ -66,7 +57,7 @@ CARRIER = CarrierInfo(
     tracking_url="https://track.yw56.com.cn/en/querydel?nums={number}",
     adapter_version="yanwen/1",
     settings_model=YanwenSettings,
-    create=_create,
+    adapter=YanwenAdapter,
     parse=parse.parse,
     sandbox=sandbox.SANDBOX,
     number_patterns=NUMBER_PATTERNS,

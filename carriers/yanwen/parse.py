@@ -14,7 +14,9 @@ from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict
 
-from carriers.base import ParseOutput, json_object, validate_json_body, validate_object
+from carriers.base import ParseOutput
+from carriers.kit.envelopes import json_object, validate_json_body, validate_object
+from carriers.kit.matching import Requested
 from carriers.shapes import loud
 from tracking.core.domain import (
     FINAL_STAGES,
@@ -33,6 +35,7 @@ from tracking.core.exceptions import (
     CarrierServerError,
     RateLimitedError,
 )
+from tracking.core.numbers import normalize_number
 
 __all__ = [
     "CHINA_OFFSET",
@@ -233,10 +236,10 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
         raise _envelope_error(str(envelope.code).strip(), envelope.message or "")
     if envelope.result is None:
         raise BadPayloadError("yanwen: no `result` list in the body", carrier="yanwen")
-    spelling = {_norm(n): n for n in requested}
+    spelling = Requested(requested)
     output: ParseOutput = {}
     for item in envelope.result:
-        number = spelling.get(_norm(item.tracking_number), item.tracking_number)
+        number = spelling.spelling(item.tracking_number)
         output[number] = _outcome(number, item)
     return output
 
@@ -323,9 +326,9 @@ def _legs(number: str, item: _Item) -> tuple[LegRef, ...]:
         if (match := _NEW_NUMBER.search(checkpoint.message or "")) is not None:
             candidates.append(match.group(1))
     legs: list[LegRef] = []
-    seen = {_norm(number)}
+    seen = {normalize_number(number)}
     for candidate in candidates:
-        leg = _norm(candidate)
+        leg = normalize_number(candidate)
         if not leg or leg in seen:
             continue
         seen.add(leg)
@@ -348,7 +351,3 @@ def _envelope_error(code: str, message: str) -> CarrierError:
     if code in _AUTH_CODES or any(m in folded for m in _AUTH_MARKERS):
         return AuthError(text, carrier="yanwen")
     return CarrierServerError(text, carrier="yanwen")
-
-
-def _norm(number: str) -> str:
-    return "".join(number.split()).upper()

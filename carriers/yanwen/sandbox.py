@@ -21,7 +21,7 @@ from carriers.yanwen.parse import NOT_FOUND_STATUS
 from tracking.core.domain import Stage
 
 if TYPE_CHECKING:
-    from tracking.sandbox.world import SimEvent, SimShipment
+    from carriers.kit.simulated import SimEvent, SimShipment
 
 __all__ = ["MAX_NUMBERS", "SANDBOX", "SANDBOX_CUSTOMER_NUMBER", "YanwenSandbox"]
 

@@ -19,7 +19,7 @@ from carriers.yunexpress.client import (
     DEFAULT_BASE_URL,
     YunExpressAdapter,
     YunExpressSettings,
-    create_adapter,
+    build_adapter,
 )
 
 __all__ = [
@@ -68,7 +68,7 @@ CARRIER = CarrierInfo(
     tracking_url="https://www.yuntrack.com/parcelTracking?id={number}",
     adapter_version="yunexpress/2",
     settings_model=YunExpressSettings,
-    create=create_adapter,
+    adapter=build_adapter,
     parse=parse_any,
     sandbox=sandbox.SANDBOX,
     number_patterns=NUMBER_PATTERNS,

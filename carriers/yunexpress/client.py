@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from carriers.base import batch_failure, batch_results
+from carriers.kit.adapter import HttpAdapter
+from carriers.kit.envelopes import batch_failure, batch_results
 from carriers.yunexpress.openapi import OPENAPI_BASE_URL, OpenApiAdapter, OpenApiCredentials
 from carriers.yunexpress.parse import parse
 from tracking.core.config import CarrierSettings
@@ -37,7 +38,7 @@ __all__ = [
     "YunExpressAdapter",
     "YunExpressSettings",
     "basic_token",
-    "create_adapter",
+    "build_adapter",
 ]
 
 DEFAULT_BASE_URL = "https://oms.api.yunexpress.com/api"
@@ -96,19 +97,10 @@ def basic_token(customer_code: str, api_secret: str) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-class YunExpressAdapter:
-    """Tracks numbers one GET each, concurrently; the HTTP layer enforces the rate limit.
+class YunExpressAdapter(HttpAdapter[YunExpressSettings]):
+    """Tracks numbers one GET each, concurrently; the HTTP layer enforces the rate limit."""
 
-    **Parameters:**
-
-    * **settings** - the carrier's settings (`base_url` overrides the default).
-    * **http** - the shared HTTP layer (rate limit, retries, redaction).
-    """
-
-    def __init__(self, settings: YunExpressSettings, http: CarrierHttp) -> None:
-        self.settings = settings
-        self.http = http
-        self.url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + TRACK_PATH
+    code = "yunexpress"
 
     async def track(self, numbers: Sequence[str]) -> list[NumberResult]:
         """One result per number, in order; never raises for a number's problem."""
@@ -132,7 +124,10 @@ class YunExpressAdapter:
     async def _one(self, number: str, *, headers: dict[str, str]) -> NumberResult:
         try:
             exchange = await self.http.request(
-                "GET", self.url, params={"OrderNumber": number.strip()}, headers=headers
+                "GET",
+                self.base_url + TRACK_PATH,
+                params={"OrderNumber": number.strip()},
+                headers=headers,
             )
         except CarrierError as exc:
             return batch_failure([number], exc)[0]
@@ -149,12 +144,10 @@ def _value(secret: SecretStr | None) -> str:
     return secret.get_secret_value().strip() if secret is not None else ""
 
 
-def create_adapter(
-    settings: CarrierSettings, http: CarrierHttp
+def build_adapter(
+    settings: YunExpressSettings, http: CarrierHttp, /, *, base_url: str, batch_size: int
 ) -> YunExpressAdapter | OpenApiAdapter:
-    """Build the adapter the configured credentials call for (`YunExpressSettings` only)."""
-    if not isinstance(settings, YunExpressSettings):
-        raise TypeError(f"YunExpress needs YunExpressSettings, not {type(settings).__name__}")
+    """The adapter the configured credentials call for: Open Platform, else classic."""
     openapi = settings.openapi_credentials()
     if openapi is not None:
         language = "zh-CN" if settings.language.lower().startswith("zh") else "en-US"
@@ -164,4 +157,4 @@ def create_adapter(
             base_url=settings.openapi_base_url or OPENAPI_BASE_URL,
             language=language,
         )
-    return YunExpressAdapter(settings, http)
+    return YunExpressAdapter(settings, http, base_url=base_url, batch_size=batch_size)

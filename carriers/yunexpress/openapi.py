@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from carriers.base import answer_results, batch_failure
+from carriers.kit.envelopes import answer_results, batch_failure
 from carriers.yunexpress.openapi_parse import parse
 from tracking.core.domain import NumberResult
 from tracking.core.exceptions import AuthError, CarrierError

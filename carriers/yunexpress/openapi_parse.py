@@ -23,12 +23,13 @@ from typing import Any
 
 from carriers.base import ParseOutput
 from carriers.textstage import classify
-from carriers.yunexpress.parse import ORIGIN_STAGES, STAGE_MAP
+from carriers.yunexpress.parse import STAGE_MAP
 from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
     ErrorKind,
     ParsedEvent,
+    Side,
     TimeSource,
     TrackResult,
 )
@@ -129,7 +130,7 @@ def _event(raw: dict[str, Any]) -> ParsedEvent:
     stage = STAGE_MAP.get(node.upper()) or classify(text)
     occurred_at, offset, source, raw_time = _instant(raw)
     # Origin-side events happen in China; the answer names no destination country.
-    country = "CN" if stage in ORIGIN_STAGES else None
+    country = "CN" if stage.side is Side.ORIGIN else None
     return ParsedEvent(
         stage=stage,
         code=node,

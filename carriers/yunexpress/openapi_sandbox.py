@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from carriers.base import SandboxReply, SandboxRequest
 from carriers.yunexpress.openapi import TOKEN_PATH, TRACK_PATH, openapi_sign
+from carriers.yunexpress.sandbox_texts import event_text
 from tracking.core.domain import offset_tz
 
 if TYPE_CHECKING:
-    from tracking.sandbox.world import SimShipment
+    from carriers.kit.simulated import SimShipment
 
 __all__ = ["OPENAPI_CREDENTIALS", "OPENAPI_ROUTES", "authorized", "numbers", "render"]
 
@@ -87,8 +88,6 @@ def render(
         "result": None,
     }
     if shipment is not None:
-        from carriers.yunexpress.sandbox import event_text
-
         events = [
             {
                 "time_zone": "+8",

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from carriers.base import ParseOutput
+from carriers.kit.matching import same_number
 from carriers.shapes import plain_problem
 from carriers.textstage import classify
 from tracking.core.countries import to_iso2
@@ -25,6 +26,7 @@ from tracking.core.domain import (
     ErrorKind,
     LegRef,
     ParsedEvent,
+    Side,
     Stage,
     TimeSource,
     TrackResult,
@@ -39,9 +41,7 @@ from tracking.core.exceptions import (
 __all__ = [
     "AUTH_CODES",
     "CHINA_OFFSET",
-    "DESTINATION_STAGES",
     "FINAL_PACKAGE_STATES",
-    "ORIGIN_STAGES",
     "STAGE_MAP",
     "parse",
 ]
@@ -72,29 +72,6 @@ _NOT_FOUND = "1006"
 _SUCCESS = "0000"
 _INVALID_CODES = frozenset({"1004", *(str(n) for n in range(2001, 2030))})
 
-ORIGIN_STAGES: frozenset[Stage] = frozenset(
-    {
-        Stage.INFO_RECEIVED,
-        Stage.PICKED_UP,
-        Stage.ORIGIN_FACILITY,
-        Stage.EXPORT_CUSTOMS,
-        Stage.DEPARTED_ORIGIN,
-    }
-)
-"""Stages that happen in the origin country (China for YunExpress)."""
-
-DESTINATION_STAGES: frozenset[Stage] = frozenset(
-    {
-        Stage.ARRIVED_DESTINATION,
-        Stage.IMPORT_CUSTOMS,
-        Stage.DESTINATION_FACILITY,
-        Stage.OUT_FOR_DELIVERY,
-        Stage.AVAILABLE_FOR_PICKUP,
-        Stage.DELIVERY_FAILED,
-        Stage.DELIVERED,
-    }
-)
-"""Stages that happen in the destination country."""
 
 _ORIGIN_COUNTRY = "CN"
 _CHINA_TZ = timezone(timedelta(minutes=CHINA_OFFSET))
@@ -196,9 +173,8 @@ def _owner(requested: Sequence[str], item: _Item) -> str:
     """The requested number this `Item` answers (GetTrackInfo takes one number)."""
     if len(requested) == 1:
         return requested[0]
-    known = {_norm(item.WaybillNumber), _norm(item.TrackingNumber)} - {""}
     for number in requested:
-        if _norm(number) in known:
+        if same_number(number, item.WaybillNumber) or same_number(number, item.TrackingNumber):
             return number
     if item.WaybillNumber:
         return item.WaybillNumber
@@ -258,19 +234,15 @@ def _country(detail: _Detail, stage: Stage, *, destination: str | None) -> str |
     explicit = to_iso2(detail.ProcessCountry)
     if explicit is not None:
         return explicit
-    if stage in ORIGIN_STAGES:
+    if stage.side is Side.ORIGIN:
         return _ORIGIN_COUNTRY
-    if stage in DESTINATION_STAGES:
+    if stage.side is Side.DESTINATION:
         return destination
     return None
 
 
 def _legs(item: _Item) -> tuple[LegRef, ...]:
     last_mile = (item.TrackingNumber or "").strip()
-    if not last_mile or _norm(last_mile) == _norm(item.WaybillNumber):
+    if not last_mile or same_number(last_mile, item.WaybillNumber):
         return ()
     return (LegRef(last_mile, carrier_name=(item.CarrierName or "").strip()),)
-
-
-def _norm(number: str | None) -> str:
-    return (number or "").strip().upper()

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.engine import Engine
 
+from carriers.kit.network import Network
 from carriers.registry import all_carriers
 from tracking import __version__
 from tracking.api.context import ApiContext, ApiOptions
@@ -38,7 +39,6 @@ from tracking.api.webhooks import (
 )
 from tracking.core.config import Settings
 from tracking.core.redaction import install_log_redaction
-from tracking.sandbox.server import SandboxServer
 from tracking.store.storage import open_engine
 
 __all__ = ["Background", "create_app", "serve"]
@@ -104,7 +104,7 @@ def create_app(
     settings: Settings,
     *,
     engine: Engine | None = None,
-    sandbox: SandboxServer | None = None,
+    network: Network | None = None,
     options: ApiOptions | None = None,
     background: Background | None = None,
 ) -> FastAPI:
@@ -114,7 +114,8 @@ def create_app(
 
     * **settings** - the database URL (used when no `engine` is given), policy, signing key.
     * **engine** - a migrated engine to use (and not dispose); opened at startup otherwise.
-    * **sandbox** - pulls fetch from this in-process sandbox instead of the real carriers.
+    * **network** - where pulls fetch from (`serve --sandbox`: the in-process sandbox's
+      `SandboxServer.network()`); the real carriers' APIs when None.
     * **options** - data folder, job and webhook behaviour (see `ApiOptions`).
     * **background** - run for the app's whole life, e.g. the refresh schedule.
     """
@@ -134,7 +135,7 @@ def create_app(
             settings=settings,
             options=opts,
             carriers=dict(opts.carriers) if opts.carriers is not None else all_carriers(),
-            sandbox=sandbox,
+            network=network,
         )
         await asyncio.to_thread(init_verdict_cursor, db)
         tasks: list[asyncio.Task[None]] = []
@@ -231,7 +232,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     options: ApiOptions | None = None,
-    sandbox: SandboxServer | None = None,
+    network: Network | None = None,
     background: Background | None = None,
 ) -> None:
     """Run the API with Uvicorn until interrupted.
@@ -244,7 +245,7 @@ def serve(
     engine = open_engine(settings.database_url)
     try:
         app = create_app(
-            settings, engine=engine, sandbox=sandbox, options=options, background=background
+            settings, engine=engine, network=network, options=options, background=background
         )
         config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=False)
         # Uvicorn installs its handlers in Config(); every one of them redacts secrets too.

@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy.engine import Connection, Engine
 
 from carriers.base import CarrierInfo
+from carriers.kit.network import Network
 from tracking.core.config import Settings
-from tracking.sandbox.server import SandboxServer
 
 __all__ = ["RETRY_SCHEDULE", "ApiContext", "ApiOptions"]
 
@@ -78,8 +78,7 @@ class ApiContext:
     settings: Settings
     options: ApiOptions
     carriers: Mapping[str, CarrierInfo]
-    sandbox: SandboxServer | None = None
-    sandbox_url: str | None = None  # a `worker --sandbox-url`: pulls fetch from it
+    network: Network | None = None  # where pulls fetch from: a sandbox's; the real APIs if None
     wake_jobs: Callable[[], None] | None = None  # set by the job runner (thread-safe)
     wake_webhooks: Callable[[], None] | None = None  # set by the dispatcher (thread-safe)
     # On PostgreSQL: queues a new job row's Procrastinate task, in the row's transaction.

@@ -466,8 +466,7 @@ def pull_handler(ctx: ApiContext) -> JobHandler:
             window_days=params.window_days,
             policy=policy,
             tenant=job.tenant,
-            sandbox=ctx.sandbox,
-            sandbox_url=ctx.sandbox_url,
+            network=ctx.network,
             progress=hook,
             fetcher_options=ctx.options.fetcher_options,
         )

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import Engine
 
+from carriers.kit.network import Network
 from tracking import __version__
 from tracking.api.context import ApiContext
 from tracking.api.dispatch import WebhookDispatcher, _record
@@ -290,7 +291,7 @@ async def worker_api_queues(
     queues: tuple[str, ...],
     engine: Engine,
     settings: Settings,
-    sandbox_url: str | None,
+    network: Network | None,
     fetcher_options: Mapping[str, Any],
 ) -> AsyncIterator[None]:
     """Let a `worker` process serve the `api` and `webhooks` queues too (when it is told to).
@@ -316,7 +317,7 @@ async def worker_api_queues(
             fetcher_options=dict(fetcher_options),
         ),
         carriers=all_carriers(),
-        sandbox_url=sandbox_url,
+        network=network,
     )
     runner = ProcrastinateRunner(
         context,

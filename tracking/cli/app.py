@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from carriers.base import CarrierInfo
+from carriers.kit.network import Network
 from carriers.registry import all_carriers, get_carrier
 from tracking import __version__
 from tracking.cli.groups import groups_app
@@ -39,7 +40,7 @@ from tracking.judge.milestones import chronological, milestone_times
 from tracking.judge.policies import POLICIES, Policy, resolve_policy
 from tracking.read.report import register as register_report
 from tracking.read.report import rejudge
-from tracking.sandbox.server import SandboxOptions, SandboxServer
+from tracking.sandbox.server import SandboxOptions, SandboxServer, sandbox_network
 from tracking.store.handles import table_of
 from tracking.store.parcels import further_numbers, status_parcels
 from tracking.store.storage import OrderRecord, ShipmentRecord, VerdictRecord, open_engine
@@ -253,6 +254,17 @@ def _sandbox_server(
     )
 
 
+def _network(
+    server: SandboxServer | None, url: str | None, carriers: dict[str, CarrierInfo]
+) -> Network | None:
+    """Where a command's requests go: the in-process sandbox, a running one, or the real APIs."""
+    if server is not None:
+        return server.network()
+    if url is not None:
+        return sandbox_network(url, carriers)
+    return None
+
+
 # -- commands --------------------------------------------------------------------------------
 
 
@@ -338,8 +350,7 @@ def pull_command(
                     policy=chosen,
                     tenant=tenant,
                     errors_path=errors,
-                    sandbox=server,
-                    sandbox_url=sandbox_url,
+                    network=_network(server, sandbox_url, carriers),
                     progress=hook,
                     orders_file=opened,
                 )
@@ -381,8 +392,7 @@ def refresh_command(
                     as_of=moment,
                     policy=_policy(policy, settings),
                     limit=limit,
-                    sandbox=server,
-                    sandbox_url=sandbox_url,
+                    network=_network(server, sandbox_url, carriers),
                     progress=hook,
                 )
             )
@@ -906,8 +916,8 @@ def serve_command(
     with _errors():
         settings = _settings()
         carriers = all_carriers()
-        server = (
-            _sandbox_server(carriers, settings=settings, as_of=None, latency="0")
+        network = (
+            _sandbox_server(carriers, settings=settings, as_of=None, latency="0").network()
             if sandbox
             else None
         )
@@ -923,7 +933,7 @@ def serve_command(
                             carriers=carriers,
                             as_of=datetime.now(UTC),
                             policy=_policy(None, settings),
-                            sandbox=server,
+                            network=network,
                         )
                     except TrackingError as exc:
                         logging.getLogger("tracking.serve").warning("refresh failed: %s", exc)
@@ -939,7 +949,7 @@ def serve_command(
             options=ApiOptions(
                 data_dir=settings.data_dir, job_concurrency=settings.job_concurrency
             ),
-            sandbox=server,
+            network=network,
             background=refresh_forever if refresh_minutes > 0 else None,
         )
 

@@ -16,6 +16,7 @@ __all__ = [
     "LegRef",
     "NumberResult",
     "ParsedEvent",
+    "Side",
     "Stage",
     "TimeSource",
     "TrackResult",
@@ -44,6 +45,54 @@ class Stage(StrEnum):
     RETURNED = "returned"
     EXCEPTION = "exception"
     UNKNOWN = "unknown"
+
+    @property
+    def side(self) -> Side:
+        """The country this stage happens in, as far as the stage alone says (`_SIDES`).
+
+        Parsers use it to place an event the carrier gave no country: origin-side events in
+        the origin country, destination-side ones in the destination country, others nowhere.
+        """
+        return _SIDES.get(self, Side.NONE)
+
+
+class Side(StrEnum):
+    """Which end of the journey a stage belongs to."""
+
+    ORIGIN = "origin"
+    DESTINATION = "destination"
+    NONE = "none"
+    """Either end or neither: the stage alone does not place the parcel."""
+
+
+_SIDES: dict[Stage, Side] = {
+    # Before the parcel leaves the origin country: label, pickup, sorting, export, departure.
+    Stage.INFO_RECEIVED: Side.ORIGIN,
+    Stage.PICKED_UP: Side.ORIGIN,
+    Stage.ORIGIN_FACILITY: Side.ORIGIN,
+    Stage.EXPORT_CUSTOMS: Side.ORIGIN,
+    Stage.DEPARTED_ORIGIN: Side.ORIGIN,
+    # From arrival in the destination country to the buyer's door.
+    Stage.ARRIVED_DESTINATION: Side.DESTINATION,
+    Stage.IMPORT_CUSTOMS: Side.DESTINATION,
+    Stage.DESTINATION_FACILITY: Side.DESTINATION,
+    Stage.OUT_FOR_DELIVERY: Side.DESTINATION,
+    Stage.AVAILABLE_FOR_PICKUP: Side.DESTINATION,
+    Stage.DELIVERY_FAILED: Side.DESTINATION,
+    Stage.DELIVERED: Side.DESTINATION,
+    # Neither, on purpose:
+    # - IN_TRANSIT is between the two countries (a hub, a flight).
+    # - RETURNING starts at either end: at destination for a refused or unclaimed parcel,
+    #   at origin for one refused before export (4PX's FPX_O_RT* "origin return" codes,
+    #   carriers/fourpx/parse.py), and is on its way between the two in between. Placing it
+    #   in the destination country (as Cainiao's parser did) would put an origin return in
+    #   the buyer's country: a false place in the evidence. The carrier's own country or
+    #   location field, when it gives one, still says where.
+    # - RETURNED ends with the sender, normally at origin, but a consolidator's return
+    #   warehouse may be in the destination country; the stage alone does not say which.
+    # - EXCEPTION happens anywhere (a parcel lost in transit is in neither country).
+    # - UNKNOWN says nothing.
+}
 
 
 MILESTONES: tuple[Stage, ...] = (

@@ -1,16 +1,31 @@
-"""Tracking-number recognition: ranked candidate carriers and the UPU S10 check digit."""
+"""Tracking numbers: the one normalizer, the UPU S10 check digit, and carrier recognition.
+
+`normalize_number` is the only place a tracking number is cleaned: ingest stores what it
+returns, `detect` ranks carriers on it, and every parser matches a carrier's answer to the
+requested numbers through it (`carriers.kit.Requested`). Cleaned three ways, a number read
+from a file and the same number in a carrier's answer could fail to meet.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final, Protocol
 
-from carriers.base import CarrierInfo
 from tracking.core.countries import country_name
-from tracking.sandbox.world import s10_check_digit
 
-__all__ = ["Candidate", "Detection", "S10Check", "detect", "normalize_number"]
+__all__ = [
+    "Candidate",
+    "Detection",
+    "NumberFormats",
+    "S10Check",
+    "detect",
+    "normalize_number",
+    "s10_check_digit",
+    "s10_number",
+]
 
 _S10 = re.compile(r"([A-Z]{2})(\d{8})(\d)([A-Z]{2})")
 _LITERAL = re.compile(r"\\.|\[[^\]]*\]|\{[^}]*\}|[().*+?|^$]")
@@ -23,6 +38,49 @@ _SERVICES = {
     "V": "insured",
     "H": "e-commerce parcel",
 }
+_SEPARATORS: Final = str.maketrans("", "", "-\u2010\u2011\u2012\u2013\u2014\u2212_")
+"""Dashes (ASCII, Unicode hyphens, en/em dashes, minus) and underscores people group with."""
+
+
+def normalize_number(text: str) -> str:
+    """A tracking number as stored and compared: upper case, without separators.
+
+    Drops surrounding and inner whitespace of any kind (spaces, tabs, no-break and
+    ideographic spaces, line breaks), dashes and underscores, and Excel's leading `'`
+    ("keep as text"); folds full-width letters and digits (a Chinese ERP's `ＬＰ００…`) with
+    NFKC. It never rejects: whether the result is a plausible number is the caller's call.
+    """
+    if text.isascii() and text.isalnum():
+        return text.upper()  # the usual number: what the steps below would make of it
+    number = text.strip()
+    if number.startswith("'"):
+        number = number[1:]
+    if not number.isascii():
+        number = unicodedata.normalize("NFKC", number)
+    return "".join(number.split()).translate(_SEPARATORS).upper()
+
+
+def s10_check_digit(serial: str) -> int:
+    """UPU S10 check digit for an 8-digit serial (weights 8 6 4 2 3 5 9 7, mod 11)."""
+    weights = (8, 6, 4, 2, 3, 5, 9, 7)
+    c = 11 - sum(int(d) * w for d, w in zip(serial, weights, strict=True)) % 11
+    return {10: 0, 11: 5}.get(c, c)
+
+
+def s10_number(prefix: str, serial: int, country: str) -> str:
+    """A valid UPU S10 number: 2 letters, 8 digits, check digit, 2-letter country."""
+    digits = f"{serial % 100_000_000:08d}"
+    return f"{prefix}{digits}{s10_check_digit(digits)}{country}"
+
+
+class NumberFormats(Protocol):
+    """What `detect` needs of a carrier: its name and its number shapes (a `CarrierInfo`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def number_patterns(self) -> tuple[re.Pattern[str], ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +117,6 @@ class Detection:
         return self.candidates[0].carrier if self.candidates else None
 
 
-def normalize_number(number: str) -> str:
-    """Upper-case, without spaces or dashes (as carriers and marketplaces print them)."""
-    return re.sub(r"[\s\-]", "", number).upper()
-
-
 def _specificity(pattern: str) -> int:
     """How many literal characters a pattern pins (LP\\d{14}: 2; \\d{10,30}: 0)."""
     return len(_LITERAL.sub("", pattern))
@@ -83,7 +136,7 @@ def _s10(number: str) -> S10Check | None:
     )
 
 
-def detect(number: str, carriers: Mapping[str, CarrierInfo]) -> Detection:
+def detect(number: str, carriers: Mapping[str, NumberFormats]) -> Detection:
     """Rank the registered carriers whose number patterns match `number`.
 
     A failed S10 check digit is a warning, never a rejection: carriers do issue such numbers.

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -26,13 +25,14 @@ from sqlalchemy.engine import Engine
 
 from carriers.base import CarrierAdapter, CarrierInfo, RateLimit
 from carriers.http import CarrierHttp, RequestLimiter, default_timeout
+from carriers.kit.factory import create_adapter
+from carriers.kit.network import Network
 from tracking.core.config import Settings, load_carrier_settings
 from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
 from tracking.core.numbers import detect
 from tracking.fetch.tenant_carriers import TenantCarriers
 from tracking.ingest import OrderRow, OrdersFile, ParcelRow, RejectedRow, open_orders, write_errors
 from tracking.judge.validator import Policy
-from tracking.sandbox.server import SandboxServer
 from tracking.store.handles import table_of
 from tracking.store.isolation import tenant_batches
 from tracking.store.parcels import P as PARCELS
@@ -219,34 +219,27 @@ async def open_fetcher(
     *,
     settings: Settings,
     carriers: Mapping[str, CarrierInfo],
-    sandbox: SandboxServer | None = None,
-    sandbox_url: str | None = None,
+    network: Network | None = None,
     rate_overrides: Mapping[str, float] | None = None,
     timeout_seconds: float | None = None,
     max_attempts: int | None = None,
     backoff: float = 0.5,
     limiter_factory: Callable[[str, RateLimit], RequestLimiter] | None = None,
 ) -> AsyncIterator[Fetcher]:
-    """Adapters for `carriers`: on the in-process sandbox, a sandbox URL, or the real APIs.
+    """Adapters for `carriers`, reached through `network` (the real APIs by default).
 
+    A `network` with its own accounts (a sandbox's) reaches only the carriers it has an
+    account for, with that account; tenants' own accounts are not used then.
     `limiter_factory(code, rate)` supplies each carrier's request limiter; a shared one keeps
     the carrier's limit across worker processes. In-process limiters when not given.
     """
+    network = network or Network()
     plans: list[tuple[str, CarrierInfo, Any, RateLimit]] = []
     for code, info in carriers.items():
-        overrides: dict[str, Any] = {}
-        if sandbox is not None and code in sandbox.carriers:
-            overrides = {"base_url": sandbox.base_url(code), **sandbox.credentials(code)}
-        elif sandbox_url is not None and info.sandbox is not None:
-            path = urlsplit(info.default_base_url).path.rstrip("/")
-            overrides = {
-                "base_url": f"{sandbox_url.rstrip('/')}/{code}{path}",
-                **dict(info.sandbox.credentials),
-            }
-        elif sandbox is not None or sandbox_url is not None:
-            continue  # no sandbox for this carrier: not fetched in a sandbox run
+        if not network.reaches(code):
+            continue  # e.g. no sandbox for this carrier: not fetched in a sandbox run
         carrier_settings = load_carrier_settings(
-            info.settings_model, settings=settings, code=code, overrides=overrides
+            info.settings_model, settings=settings, code=code, overrides=network.account(code)
         )
         per_second = (rate_overrides or {}).get(code) or carrier_settings.rate_per_second
         rate = RateLimit(
@@ -280,7 +273,7 @@ async def open_fetcher(
             pool = rate.concurrency + 1
             clients[code] = await stack.enter_async_context(
                 httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=sandbox.app) if sandbox else None,
+                    transport=network.transport,
                     verify=ssl_context,
                     timeout=default_timeout(timeout_seconds or 20.0),
                     limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
@@ -288,7 +281,7 @@ async def open_fetcher(
                 )
             )
             http = make_http(code, carrier_settings, rate, code)
-            bound[code] = _Bound(info, info.create(carrier_settings, http), http)
+            bound[code] = _Bound(info, create_adapter(info, carrier_settings, http=http), http)
 
         def tenant_http(code: str, tenant: str, carrier_settings: Any) -> CarrierHttp:
             # The tenant's own account: its own rate limit (shared across workers by key).
@@ -300,10 +293,9 @@ async def open_fetcher(
             account = hashlib.sha256(tenant.encode()).hexdigest()[:16]  # short, fixed length
             return make_http(code, carrier_settings, rate, f"{code}@{account}")
 
-        in_sandbox = sandbox is not None or sandbox_url is not None
         tenants = (
             None
-            if in_sandbox or settings.tenant_credentials_file is None
+            if not network.own_accounts or settings.tenant_credentials_file is None
             else TenantCarriers(
                 settings, carriers={c: carriers[c] for c in bound}, build_http=tenant_http
             )
@@ -713,8 +705,7 @@ async def pull(
     policy: Policy,
     tenant: str = "default",
     errors_path: Path | None = None,
-    sandbox: SandboxServer | None = None,
-    sandbox_url: str | None = None,
+    network: Network | None = None,
     progress: ProgressHook | None = None,
     fetcher_options: Mapping[str, Any] | None = None,
     orders_file: OrdersFile | None = None,
@@ -759,8 +750,7 @@ async def pull(
         async with open_fetcher(
             settings=settings,
             carriers=carriers,
-            sandbox=sandbox,
-            sandbox_url=sandbox_url,
+            network=network,
             **dict(fetcher_options or {}),
         ) as fetcher:
             for _round in range(2):  # the second round fetches legs revealed by the first
@@ -808,8 +798,7 @@ async def refresh(
     as_of: datetime,
     policy: Policy,
     limit: int | None = None,
-    sandbox: SandboxServer | None = None,
-    sandbox_url: str | None = None,
+    network: Network | None = None,
     progress: ProgressHook | None = None,
     fetcher_options: Mapping[str, Any] | None = None,
 ) -> PullReport:
@@ -823,8 +812,7 @@ async def refresh(
         async with open_fetcher(
             settings=settings,
             carriers=carriers,
-            sandbox=sandbox,
-            sandbox_url=sandbox_url,
+            network=network,
             **dict(fetcher_options or {}),
         ) as fetcher:
             now = datetime.now(UTC)

@@ -34,6 +34,7 @@ from pydantic import SecretStr
 
 from carriers.base import CarrierAdapter, CarrierInfo
 from carriers.http import CarrierHttp
+from carriers.kit.factory import create_adapter
 from tracking.core.config import CarrierSettings, Settings, load_carrier_settings
 from tracking.core.exceptions import ConfigError
 from tracking.core.redaction import register_secrets
@@ -120,7 +121,7 @@ class TenantCarriers:
                 info.settings_model, settings=self._settings, code=code, overrides=overrides
             )
             http = self._build_http(code, tenant, carrier_settings)
-            self._bound[key] = (info.create(carrier_settings, http), http)
+            self._bound[key] = (create_adapter(info, carrier_settings, http=http), http)
         return self._bound[key][0]
 
     def requests_sent(self) -> int:

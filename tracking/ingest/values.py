@@ -11,6 +11,7 @@ from typing import Final
 
 import pycountry
 
+from tracking.core.numbers import normalize_number
 from tracking.ingest.model import _SHOW_CHARS
 
 
@@ -124,17 +125,8 @@ def _learn_decimal_comma(values: Iterable[str]) -> bool | None:
 
 
 def _tracking(raw: str) -> str:
-    """Normalized tracking number; raises `_Bad`."""
-    if raw.isalnum() and raw.isascii() and 5 <= len(raw) <= 50:
-        return raw.upper()  # the usual number: what the steps below would make of it
-    number = raw.strip()
-    if number.startswith("'"):  # Excel's "keep as text" marker
-        number = number[1:]
-    if not number.isascii():
-        number = unicodedata.normalize("NFKC", number)
-    if " " in number or "-" in number or not number.isalnum():
-        number = number.translate(_TRACKING_DROP)
-    number = number.upper()
+    """Normalized tracking number (`tracking.core.numbers.normalize_number`); raises `_Bad`."""
+    number = normalize_number(raw)
     if number.isascii() and number.isalnum() and 5 <= len(number) <= 50:
         return number
     if not number:
@@ -147,11 +139,6 @@ def _tracking(raw: str) -> str:
     if not (number.isascii() and number.isalnum()):
         raise _Bad(f"tracking_number {_show(raw)} may contain only letters and digits")
     raise _Bad(f"tracking_number {_show(raw)} has {len(number)} characters; expected 5 to 50")
-
-
-_TRACKING_DROP: Final = str.maketrans(
-    "", "", " \t\u00a0\u3000-\u2010\u2011\u2012\u2013\u2014\u2212_"
-)
 
 
 _CELL_NUMBER: Final = re.compile(r"[A-Za-z0-9]{8,40}")

@@ -19,11 +19,11 @@ from decimal import Decimal
 
 from tracking.core.countries import country_name
 from tracking.core.domain import MILESTONES, Stage
+from tracking.core.numbers import s10_check_digit
 from tracking.judge.findings import SEVERITY_RANK, finding
 from tracking.judge.policies import POLICIES, Policy, Requirement
 from tracking.judge.scheduling import given_up
 from tracking.read.views import EventView, FindingView, MilestoneView, Severity, VerdictStatus
-from tracking.sandbox.world import s10_check_digit
 
 __all__ = [
     "POLICIES",

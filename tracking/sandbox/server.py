@@ -17,15 +17,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from carriers.base import CarrierInfo, SandboxReply, SandboxRequest
+from carriers.kit.network import Network
 from tracking.sandbox.world import World
 
-__all__ = ["SANDBOX_ROOT", "CarrierStats", "SandboxOptions", "SandboxServer"]
+__all__ = [
+    "SANDBOX_ROOT",
+    "CarrierStats",
+    "SandboxOptions",
+    "SandboxServer",
+    "sandbox_network",
+]
 
 SANDBOX_ROOT = "http://sandbox.invalid"
 """Base of sandbox URLs when it runs in-process (the host name is never resolved)."""
@@ -149,13 +157,23 @@ class SandboxServer:
 
     def base_url(self, code: str, root: str = SANDBOX_ROOT) -> str:
         """The base URL an adapter uses to reach this carrier on the sandbox."""
-        info = self.carriers[code]
-        return f"{root.rstrip('/')}/{code}{urlsplit(info.default_base_url).path.rstrip('/')}"
+        return _carrier_base(root, self.carriers[code])
 
     def credentials(self, code: str) -> dict[str, str]:
         sandbox = self.carriers[code].sandbox
         assert sandbox is not None
         return dict(sandbox.credentials)
+
+    def network(self) -> Network:
+        """This sandbox as a `Network`: its app in-process, each carrier's sandbox account."""
+        return Network(
+            transport=httpx.ASGITransport(app=self.app),
+            accounts={
+                code: {"base_url": self.base_url(code), **self.credentials(code)}
+                for code in self.carriers
+            },
+            name="the built-in sandbox",
+        )
 
     async def _index(self, request: Request) -> Response:
         return JSONResponse(
@@ -236,7 +254,7 @@ class SandboxServer:
         shipments = [
             (
                 n,
-                world.shipment(code, n)
+                world.lookup(code, n)
                 if not patterns or any(p.fullmatch(n) for p in patterns)
                 else None,
             )
@@ -274,3 +292,27 @@ class SandboxServer:
             media_type=reply.content_type,
             headers=headers,
         )
+
+
+def sandbox_network(url: str, carriers: Mapping[str, CarrierInfo]) -> Network:
+    """A running `track-evidence sandbox` at `url`, over the real network, as a `Network`.
+
+    Each carrier it serves (the registered ones with a renderer) is reached under
+    `<url>/<code>` with that renderer's sandbox account.
+    """
+    return Network(
+        accounts={
+            code: {
+                "base_url": _carrier_base(url, info),
+                **dict(info.sandbox.credentials),
+            }
+            for code, info in carriers.items()
+            if info.sandbox is not None
+        },
+        name=f"the sandbox at {url.rstrip('/')}",
+    )
+
+
+def _carrier_base(root: str, info: CarrierInfo) -> str:
+    """Where a carrier's API is on a sandbox at `root`: `/<code>` + its real base path."""
+    return f"{root.rstrip('/')}/{info.code}{urlsplit(info.default_base_url).path.rstrip('/')}"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from carriers.kit.simulated import LAST_MILE, SimEvent, SimLeg, SimShipment
 from tracking.core.domain import Stage
 
 __all__ = [
@@ -26,8 +27,6 @@ __all__ = [
     "last_mile_number",
     "number_for",
     "parent_of",
-    "s10_check_digit",
-    "s10_number",
     "scenario_of",
 ]
 
@@ -81,53 +80,6 @@ TRANSIT_HUBS: tuple[tuple[str, str, int], ...] = (
     ("Liege", "BE", 60),
     ("Dubai", "AE", 240),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SimEvent:
-    """One simulated event: what happened, when (UTC), where, and on which leg."""
-
-    stage: Stage
-    at: datetime
-    local_offset: int
-    country: str | None
-    city: str
-    variant: int
-    leg: str = "origin"
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SimLeg:
-    """The last-mile leg a multi-leg shipment is handed over to."""
-
-    tracking_number: str
-    carrier_name: str
-    handed_over_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SimShipment:
-    """A simulated shipment as the world knows it at the world's `now`."""
-
-    tracking_number: str
-    carrier: str
-    scenario: str
-    origin_country: str
-    destination_country: str
-    destination_city: str
-    events: tuple[SimEvent, ...]
-    final: bool
-    last_mile: SimLeg | None = None
-
-    @property
-    def stages(self) -> tuple[Stage, ...]:
-        return tuple(e.stage for e in self.events)
-
-    @property
-    def order_date(self) -> datetime:
-        """When the order behind this shipment was placed (before the label)."""
-        return _order_date(self.tracking_number)
 
 
 def _digest(number: str, salt: str = "") -> int:
@@ -184,19 +136,6 @@ def _handover_anchor(number: str) -> datetime:
 _EPOCH_PLACEHOLDER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def s10_check_digit(serial: str) -> int:
-    """UPU S10 check digit for an 8-digit serial."""
-    weights = (8, 6, 4, 2, 3, 5, 9, 7)
-    c = 11 - sum(int(d) * w for d, w in zip(serial, weights, strict=True)) % 11
-    return {10: 0, 11: 5}.get(c, c)
-
-
-def s10_number(prefix: str, serial: int, country: str) -> str:
-    """A valid UPU S10 number: 2 letters, 8 digits, check digit, 2-letter country."""
-    digits = f"{serial % 100_000_000:08d}"
-    return f"{prefix}{digits}{s10_check_digit(digits)}{country}"
-
-
 _LAST_MILE_CARRIERS: dict[str, str] = {
     "RU": "Russian Post",
     "US": "USPS",
@@ -241,25 +180,34 @@ class World:
     def leg_shipment(self, carrier: str, number: str) -> SimShipment | None:
         """The last-mile leg `number` as a last-mile tracker knows it, or None.
 
-        Its events are the parent's last-mile events, so both legs tell one story.
+        None when `number` is no leg the world assigned; `pending` (and no events) while
+        the parent is not handed over yet. Its events are the parent's last-mile events, so
+        both legs tell one story.
         """
         parent_number = parent_of(number)
         if parent_number is None:
             return None
         parent = self.shipment(carrier, parent_number)
-        if parent is None or parent.last_mile is None:
-            return None  # not handed over yet at the world's `now`
-        events = tuple(e for e in parent.events if e.leg == "last_mile")
+        if parent is None:
+            return None
         return SimShipment(
             tracking_number=number,
             carrier=carrier,
-            scenario="last_mile",
+            scenario=LAST_MILE,
             origin_country=parent.origin_country,
             destination_country=parent.destination_country,
             destination_city=parent.destination_city,
-            events=events,
+            events=tuple(e for e in parent.events if e.leg == "last_mile"),
             final=parent.final,
+            pending=parent.last_mile is None,  # not handed over yet at the world's `now`
         )
+
+    def lookup(self, carrier: str, number: str) -> SimShipment | None:
+        """What `carrier` knows of `number`: a last-mile leg by its own number, else the
+        shipment, else None."""
+        if parent_of(number) is not None:
+            return self.leg_shipment(carrier, number)
+        return self.shipment(carrier, number)
 
     def shipment(self, carrier: str, number: str) -> SimShipment | None:
         """The shipment behind `number` as `carrier` knows it, or None if unknown."""

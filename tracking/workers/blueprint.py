@@ -53,6 +53,7 @@ import typer
 from sqlalchemy.engine import Connection, Engine
 
 from carriers.base import CarrierInfo
+from carriers.kit.network import Network
 from tracking.core.config import Settings
 from tracking.core.exceptions import ConfigError
 from tracking.fetch.limits import SharedLimits, libpq_url
@@ -97,7 +98,8 @@ class WorkerConfig:
     """
 
     database_url: str
-    sandbox_url: str | None = None
+    network: Network | None = None
+    """Where jobs fetch from (`worker --sandbox-url`: a running sandbox); the real APIs if None."""
     redis_url: str | None = None
     limit_prefix: str = ""
     refresh_cron: str | None = "*/15 * * * *"
@@ -321,7 +323,7 @@ async def _poll(rt: _Runtime, *, carrier: str, shipments: Sequence[DueShipment])
     async with open_fetcher(
         settings=rt.settings,
         carriers={carrier: rt.carriers[carrier]},
-        sandbox_url=rt.config.sandbox_url,
+        network=rt.config.network,
         limiter_factory=rt.limits.factory(),
     ) as fetcher:
         if carrier not in fetcher.codes:
@@ -366,8 +368,8 @@ async def plan_refresh(*, limit: int | None = None) -> dict[str, int]:
     remaining = limit
     planned: dict[str, int] = {}
     codes = sorted(rt.carriers)
-    if rt.config.sandbox_url is not None:
-        codes = [c for c in codes if rt.carriers[c].sandbox is not None]
+    if rt.config.network is not None:
+        codes = [c for c in codes if rt.config.network.reaches(c)]
     active = list(codes)
     # Round-robin over the carriers: their jobs interleave in the queue, so every carrier's
     # limit is kept busy from the start (not one carrier after another).
@@ -447,7 +449,7 @@ async def pull(
         window_days=window_days or rt.settings.window_days,
         policy=resolve_policy(rt.settings.policy, settings=rt.settings),
         tenant=tenant,
-        sandbox_url=rt.config.sandbox_url,
+        network=rt.config.network,
         fetcher_options={"limiter_factory": rt.limits.factory()},
     )
     return report.as_json()
@@ -619,7 +621,7 @@ async def run_worker(config: WorkerConfig, *, settings: Settings) -> None:
                 queues=config.queues,
                 engine=engine,
                 settings=settings,
-                sandbox_url=config.sandbox_url,
+                network=config.network,
                 fetcher_options={"limiter_factory": limits.factory()},
             ),
         ):
@@ -647,6 +649,16 @@ async def run_worker(config: WorkerConfig, *, settings: Settings) -> None:
 
 
 # -- command line ----------------------------------------------------------------------------
+
+
+def _sandbox_network(url: str | None) -> Network | None:
+    """`--sandbox-url`: a running sandbox, built once for every job of this worker."""
+    if url is None:
+        return None
+    from carriers.registry import all_carriers
+    from tracking.sandbox.server import sandbox_network
+
+    return sandbox_network(url, all_carriers())
 
 
 def _valid_cron(expression: str) -> bool:
@@ -709,7 +721,7 @@ def register(app: typer.Typer) -> None:
             check = max(1, min(59, round(stalled / 2)))
             config = WorkerConfig(
                 database_url=settings.database_url,
-                sandbox_url=sandbox_url,
+                network=_sandbox_network(sandbox_url),
                 redis_url=redis_url,
                 limit_prefix=os.environ.get("TRACK_EVIDENCE_LIMIT_PREFIX", ""),
                 refresh_cron=refresh_cron

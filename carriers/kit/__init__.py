@@ -1,0 +1,61 @@
+"""The carriers' shared kit: what every carrier package uses, written once.
+
+```
+carriers/kit/
+  factory.py    create_adapter(carrier, settings, transport=...): the one way to build an
+                adapter, from the registry, over any httpx transport
+  adapter.py    HttpAdapter: the settings / HTTP layer / base URL / batch size every adapter has
+  matching.py   Requested, same_number: which requested number an answer speaks of
+                (through `tracking.core.numbers.normalize_number`, as ingest stores it)
+  envelopes.py  bodies read into per-number results; error envelopes and HTTP statuses
+                as typed failures of a whole batch
+  network.py    Network: where requests go (an httpx transport) and the accounts that reach
+                it; how the sandbox is reached, instead of flags
+  simulated.py  SimShipment & co.: the data the sandbox world hands a carrier's renderer
+```
+
+Boundaries: the kit, like every carrier package, imports only `tracking.core`, the
+carriers' contract (`carriers.base`) and HTTP layer (`carriers.http`); never the store,
+the sandbox world, the API or the CLI (tests/test_architecture.py checks it).
+"""
+
+from carriers.kit.adapter import HttpAdapter
+from carriers.kit.envelopes import (
+    answer_error,
+    answer_results,
+    batch_failure,
+    batch_results,
+    http_status_error,
+    json_object,
+    kept_exchanges,
+    shape_error,
+    validate_json_body,
+    validate_object,
+)
+from carriers.kit.factory import carrier_settings, create_adapter
+from carriers.kit.matching import Requested, same_number
+from carriers.kit.network import Network
+from carriers.kit.simulated import LAST_MILE, SimEvent, SimLeg, SimShipment
+
+__all__ = [
+    "LAST_MILE",
+    "HttpAdapter",
+    "Network",
+    "Requested",
+    "SimEvent",
+    "SimLeg",
+    "SimShipment",
+    "answer_error",
+    "answer_results",
+    "batch_failure",
+    "batch_results",
+    "carrier_settings",
+    "create_adapter",
+    "http_status_error",
+    "json_object",
+    "kept_exchanges",
+    "same_number",
+    "shape_error",
+    "validate_json_body",
+    "validate_object",
+]
