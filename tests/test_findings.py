@@ -32,7 +32,7 @@ from tracking.core.domain import (
     TrackResult,
 )
 from tracking.judge.findings import CATALOGUE, finding, redact_other_stores
-from tracking.judge.history import finding_histories, finding_history
+from tracking.read.history import finding_histories, finding_history
 from tracking.judge.policies import POLICIES
 from tracking.judge.validator import OrderFacts, Policy, ShipmentFacts, Verdict, evaluate
 from tracking.read.views import EventView, FindingView
