@@ -127,5 +127,10 @@ def export_bundle(
         as_zip=request.as_zip,
         signing_key=key,
         citation=citation,
-        portfolio=read_portfolio(engine, tenant=request.tenant, window=window),
+        portfolio=read_portfolio(
+            engine,
+            tenant=request.tenant,
+            window=window,
+            carrier_names={key: getattr(c, "name", key) for key, c in carriers.items()},
+        ),
     )

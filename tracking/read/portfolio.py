@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -372,8 +372,9 @@ def summarize(
 # -- from the store ----------------------------------------------------------------------------
 
 
-def order_of(row: PortfolioRow) -> PortfolioOrder:
-    """A stored order and its stored verdict, as the portfolio counts it."""
+def order_of(row: PortfolioRow, carrier_names: Mapping[str, str] | None = None) -> PortfolioOrder:
+    """A stored order and its stored verdict, as the portfolio counts it (`carrier_names`:
+    display names by carrier key, for the labels)."""
     judged = row.status is not None
     raw = json.loads(row.milestones) if judged and row.milestones else {}
     findings = json.loads(row.findings) if judged and row.findings else []
@@ -398,15 +399,22 @@ def order_of(row: PortfolioRow) -> PortfolioOrder:
             )
             for f in findings
         ),
+        carrier_name=(carrier_names or {}).get(row.carrier, ""),
     )
 
 
 def read_portfolio(
-    engine: Engine, *, tenant: str | None, window: tuple[datetime, datetime]
+    engine: Engine,
+    *,
+    tenant: str | None,
+    window: tuple[datetime, datetime],
+    carrier_names: Mapping[str, str] | None = None,
 ) -> Portfolio:
-    """The portfolio of the stored verdicts of `tenant` (None: every store) in `window`."""
+    """The portfolio of the stored verdicts of `tenant` (None: every store) in `window`;
+    carriers labelled by `carrier_names` where given (the PDFs print display names)."""
     rows = portfolio_rows(engine, tenant=tenant, window=window)
-    return summarize((order_of(row) for row in rows), tenant=tenant, window=window)
+    orders = (order_of(row, carrier_names) for row in rows)
+    return summarize(orders, tenant=tenant, window=window)
 
 
 # -- the API's rendering -----------------------------------------------------------------------
