@@ -32,9 +32,9 @@ from tracking.core.domain import (
     TrackResult,
 )
 from tracking.judge.findings import CATALOGUE, finding, redact_other_stores
-from tracking.read.history import finding_histories, finding_history
 from tracking.judge.policies import POLICIES
 from tracking.judge.validator import OrderFacts, Policy, ShipmentFacts, Verdict, evaluate
+from tracking.read.history import finding_histories, finding_history
 from tracking.read.views import EventView, FindingView
 from tracking.sandbox.world import s10_number
 from tracking.store.isolation import set_group
