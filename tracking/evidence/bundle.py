@@ -61,10 +61,11 @@ from tracking.evidence.summary import (
     OrderRow,
     SummaryData,
     VolumeEntry,
+    portfolio_of,
     render_summary_pdf,
 )
 from tracking.evidence.volumes import render_log_volumes
-from tracking.read.portfolio import GroupFigure, Portfolio, PortfolioOrder, summarize
+from tracking.read.portfolio import GroupFigure, Portfolio
 from tracking.read.views import (
     BundleInfo,
     ExchangeView,
@@ -144,26 +145,8 @@ def _row(order: OrderEvidence, *, cited: bool) -> OrderRow:
     )
 
 
-def _portfolio_order(row: OrderRow) -> PortfolioOrder:
-    """A bundle row as the portfolio summary counts it (figures only: the rows keep no
-    finding severities)."""
-    return PortfolioOrder(
-        tenant=row.tenant,
-        order_id=row.order_id,
-        order_date=row.order_date,
-        tracking_number=row.tracking_number,
-        carrier=row.carrier,
-        destination_country=row.destination_country,
-        status=row.verdict,
-        policy=None,
-        milestones=row.milestones,
-        carrier_name=row.carrier_name,
-    )
-
-
 def _portfolio(info: BundleInfo, rows: Iterable[OrderRow]) -> Portfolio:
-    window = (info.window_start, info.window_end)
-    return summarize((_portfolio_order(r) for r in rows), tenant=None, window=window)
+    return portfolio_of(rows, window=(info.window_start, info.window_end))
 
 
 def _group_json(items: Iterable[GroupFigure], name: str) -> list[dict[str, Any]]:

@@ -105,6 +105,8 @@ class GroupFigure:
     failed: int
     pending: int
     unjudged: int
+    shown: tuple[int, int, int] = (0, 0, 0)
+    """Orders proving each of `MILESTONE_STAGES` (explicit or inferred)."""
 
     def as_json(self, name: str) -> dict[str, Any]:
         return {
@@ -254,19 +256,22 @@ class Portfolio:
 
 
 class _Group:
-    __slots__ = ("complete", "counts", "label", "orders")
+    __slots__ = ("complete", "counts", "label", "orders", "shown")
 
     def __init__(self) -> None:
         self.orders = 0
         self.complete = 0
         self.label = ""
         self.counts: Counter[str] = Counter()
+        self.shown = [0, 0, 0]
 
     def add(self, item: PortfolioOrder, label: str) -> None:
         self.orders += 1
         self.complete += item.complete
         self.label = self.label or label
         self.counts[item.status] += 1
+        for i, status in enumerate(item.milestones[:3]):
+            self.shown[i] += status != "missing"
 
     def figure(self, key: str) -> GroupFigure:
         return GroupFigure(
@@ -278,6 +283,7 @@ class _Group:
             failed=self.counts["fail"],
             pending=self.counts["pending"],
             unjudged=self.counts[UNJUDGED],
+            shown=(self.shown[0], self.shown[1], self.shown[2]),
         )
 
 
