@@ -33,9 +33,9 @@ from tracking.core.domain import (
 )
 from tracking.core.numbers import s10_number
 from tracking.judge.findings import CATALOGUE, finding, redact_other_stores
-from tracking.judge.history import finding_histories, finding_history
 from tracking.judge.policies import POLICIES
 from tracking.judge.validator import OrderFacts, Policy, ShipmentFacts, Verdict, evaluate
+from tracking.read.history import finding_histories, finding_history
 from tracking.read.views import EventView, FindingView
 from tracking.store.isolation import set_group
 from tracking.store.repository import recompute_verdicts, store_results, upsert_orders

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,15 +19,12 @@ from sqlalchemy.engine import Engine
 from carriers.base import CarrierInfo
 from tracking.api.models import (
     AcceptedRow,
-    CarrierFigure,
     EventPublic,
     EvidencePublic,
     ExchangePublic,
-    FindingCount,
     FindingPublic,
     ImportResult,
     LegPublic,
-    MilestoneCounts,
     MilestonePublic,
     OrderIn,
     OrderPublic,
@@ -37,12 +33,12 @@ from tracking.api.models import (
     RejectedRow,
     SummaryPublic,
     VerdictPublic,
-    Window,
 )
 from tracking.fetch.pipeline import order_row
 from tracking.ingest import ParcelRow, read_orders_bytes
 from tracking.ingest import RejectedRow as IngestRejected
 from tracking.judge.findings import redact_other_stores
+from tracking.read.portfolio import read_portfolio, summary_json
 from tracking.store.handles import table_of
 from tracking.store.parcels import parcel_orders, store_parcels
 from tracking.store.repository import bundles_for, load_orders_data, raw_body, upsert_orders
@@ -485,97 +481,11 @@ def exchange_body(engine: Engine, *, tenant: str, sha256: str) -> tuple[bytes, s
 # -- portfolio summary -----------------------------------------------------------------------
 
 
-@dataclass
-class _Group:
-    orders: int = 0
-    complete: int = 0
-    verdicts: Counter[str] = field(default_factory=Counter)
-
-    def figure(self, key: str) -> CarrierFigure:
-        return CarrierFigure.model_validate(
-            {
-                "key": key,
-                "orders": self.orders,
-                "all_milestones": self.complete,
-                "pass": self.verdicts["pass"],
-                "fail": self.verdicts["fail"],
-                "pending": self.verdicts["pending"],
-                "not_judged": self.verdicts["none"],
-            }
-        )
-
-
-def _figures(groups: Mapping[str, _Group]) -> list[CarrierFigure]:
-    ordered = sorted(groups.items(), key=lambda item: (-item[1].orders, item[0]))
-    return [group.figure(key) for key, group in ordered]
-
-
 def portfolio_summary(
     engine: Engine, *, tenant: str, window: tuple[datetime, datetime]
 ) -> SummaryPublic:
-    """The figures an appeal letter quotes for the tenant's orders dated in `window`."""
-    query = (
-        sa.select(
-            OT.c.carrier,
-            OT.c.destination_country,
-            V.c.status,
-            V.c.milestones,
-            V.c.findings,
-        )
-        .outerjoin(V, V.c.order_pk == OT.c.id)
-        .where(
-            OT.c.tenant == tenant,
-            OT.c.order_date >= window[0],
-            OT.c.order_date <= window[1],
-        )
-    )
-    total = _Group()
-    by_carrier: dict[str, _Group] = defaultdict(_Group)
-    by_country: dict[str, _Group] = defaultdict(_Group)
-    milestones = {stage: Counter[str]() for stage in MILESTONE_STAGES}
-    findings: dict[tuple[str, str], int] = Counter()
-    with engine.connect() as connection:
-        for row in connection.execute(query):
-            complete = False
-            if row.status is not None:
-                statuses = _milestone_statuses(row.milestones) or {}
-                complete = all(statuses[s] != "missing" for s in MILESTONE_STAGES)
-                for stage in MILESTONE_STAGES:
-                    milestones[stage][statuses[stage]] += 1
-                for code, severity in {
-                    (f["code"], f["severity"]) for f in json.loads(row.findings)
-                }:
-                    findings[(code, severity)] += 1
-            for group in (
-                total,
-                by_carrier[row.carrier or "unknown"],
-                by_country[row.destination_country],
-            ):
-                group.orders += 1
-                group.complete += complete
-                group.verdicts[row.status or "none"] += 1
-    judged = total.orders - total.verdicts["none"]
-    headline = f"{total.complete} of {judged} orders have all three milestones"
-    if total.verdicts["none"]:
-        headline += f" ({total.verdicts['none']} not checked yet)"
-    return SummaryPublic(
-        window=Window(start=window[0], end=window[1]),
-        orders=total.orders,
-        judged=judged,
-        verdicts={k: total.verdicts[k] for k in ("pass", "fail", "pending")},
-        not_judged=total.verdicts["none"],
-        all_milestones=total.complete,
-        milestones={
-            stage: MilestoneCounts(
-                explicit=c["explicit"], inferred=c["inferred"], missing=c["missing"]
-            )
-            for stage, c in milestones.items()
-        },
-        by_carrier=_figures(by_carrier),
-        by_destination=_figures(by_country),
-        findings=[
-            FindingCount(code=code, severity=severity, orders=n)
-            for (code, severity), n in sorted(findings.items(), key=lambda i: (-i[1], i[0]))
-        ],
-        headline=headline,
+    """The figures an appeal letter quotes for the tenant's orders dated in `window`
+    (`tracking.read.portfolio`: the same summary `report` and the precheck show)."""
+    return SummaryPublic.model_validate(
+        summary_json(read_portfolio(engine, tenant=tenant, window=window))
     )

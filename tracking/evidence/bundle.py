@@ -58,14 +58,14 @@ from tracking.evidence.precheck import (
 from tracking.evidence.seal import BundleResult, Written, seal
 from tracking.evidence.signing import public_key_hex
 from tracking.evidence.summary import (
-    Group,
     OrderRow,
     SummaryData,
     VolumeEntry,
-    groups,
+    portfolio_of,
     render_summary_pdf,
 )
 from tracking.evidence.volumes import render_log_volumes
+from tracking.read.portfolio import GroupFigure, Portfolio
 from tracking.read.views import (
     BundleInfo,
     ExchangeView,
@@ -145,19 +145,34 @@ def _row(order: OrderEvidence, *, cited: bool) -> OrderRow:
     )
 
 
-def _group_json(items: Iterable[Group], name: str) -> list[dict[str, Any]]:
+def _portfolio(info: BundleInfo, rows: Iterable[OrderRow]) -> Portfolio:
+    return portfolio_of(rows, window=(info.window_start, info.window_end))
+
+
+def _group_json(items: Iterable[GroupFigure], name: str) -> list[dict[str, Any]]:
     return [
         {
             name: g.key,
             "name": g.label,
             "orders": g.orders,
-            "all_milestones": g.complete,
+            "all_milestones": g.all_milestones,
             "pass": g.passed,
             "fail": g.failed,
             "pending": g.pending,
         }
         for g in items
     ]
+
+
+def _figures(portfolio: Portfolio) -> dict[str, Any]:
+    """The manifest's `summary`: the portfolio figures of the orders `upload/` documents."""
+    return {
+        "orders": portfolio.orders,
+        "all_milestones": portfolio.all_milestones,
+        "verdicts": dict(portfolio.verdicts),
+        "by_carrier": _group_json(portfolio.by_carrier, "carrier"),
+        "by_destination": _group_json(portfolio.by_destination, "country"),
+    }
 
 
 def _delivered(order: OrderEvidence) -> bool:
@@ -211,6 +226,7 @@ def write_bundle(
     signing_key: Ed25519PrivateKey | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     citation: Citation | None = None,
+    portfolio: Portfolio | None = None,
 ) -> BundleResult:
     """Write the evidence bundle of `orders` (every order of the window) to `out`.
 
@@ -221,7 +237,9 @@ def write_bundle(
     delivery-status PNG; the precheck covers every order. Raises `InputError` for an unusable
     `out`, duplicate orders, an unknown included/excluded order, a creation time earlier than
     the data shown, or a `max_file_bytes` too small for one page; `StorageError` when a raw
-    body does not match its digest.
+    body does not match its digest. `portfolio` is the window's portfolio summary as the
+    store has it (unjudged orders included) for the precheck's figures; without it they are
+    counted over `orders`.
     """
     if max_file_bytes <= 0:
         raise InputError("max_file_bytes must be positive")
@@ -242,6 +260,7 @@ def write_bundle(
             signing_key=signing_key,
             max_bytes=max_file_bytes,
             citation=citation or Citation(),
+            portfolio=portfolio,
         )
     finally:
         shutil.rmtree(temp, ignore_errors=True)
@@ -305,6 +324,7 @@ def _build(
     signing_key: Ed25519PrivateKey | None,
     max_bytes: int,
     citation: Citation,
+    portfolio: Portfolio | None,
 ) -> BundleResult:
     font = get_font()
     mono = get_mono_font()
@@ -395,7 +415,13 @@ def _build(
             written.append(Written(rel, *_write(stage / rel, data)))
 
         everyone = sorted([*rows, *others], key=lambda r: (r.tenant, r.order_id))
-        precheck = render_precheck_pdf(info, everyone, font=font, citation=citation.describe())
+        precheck = render_precheck_pdf(
+            info,
+            everyone,
+            font=font,
+            citation=citation.describe(),
+            portfolio=portfolio or _portfolio(info, everyone),
+        )
         written.append(Written(PRECHECK_PDF, *_write(stage / PRECHECK_PDF, precheck)))
         sheet = precheck_csv(everyone)
         written.append(Written(PRECHECK_CSV, *_write(stage / PRECHECK_CSV, sheet)))
@@ -410,15 +436,7 @@ def _build(
             }
             for w in written
         ]
-        figures = {
-            "orders": len(rows),
-            "all_milestones": sum(1 for r in rows if r.complete),
-            "verdicts": {
-                v: sum(1 for r in rows if r.verdict == v) for v in ("pass", "fail", "pending")
-            },
-            "by_carrier": _group_json(groups(rows, by="carrier"), "carrier"),
-            "by_destination": _group_json(groups(rows, by="destination"), "country"),
-        }
+        figures = _figures(_portfolio(info, rows))
         citation_json = {
             **citation.as_json(),
             "cited": len(rows),

@@ -3,7 +3,8 @@
 `export_bundle` reads every judged order of a tenant's window from the database (judged again
 first under `policy` when one is given), decides which orders `upload/` cites
 (`tracking.evidence.citing.Citation`) and writes the bundle with
-`tracking.evidence.write_bundle`: the reviewer's `upload/`, the seller's `precheck/`, raw
+`tracking.evidence.write_bundle`: the reviewer's `upload/`, the seller's `precheck/` (with the
+window's portfolio summary, `tracking.read.portfolio`, as `report` and the API show it), raw
 responses, manifest and sums.
 """
 
@@ -15,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tracking.core.exceptions import InputError
@@ -23,10 +23,11 @@ from tracking.evidence import BundleResult, load_signing_key, write_bundle
 from tracking.evidence.citing import Citation
 from tracking.judge.policies import Policy
 from tracking.read.assemble import iter_order_evidence
+from tracking.read.portfolio import read_portfolio
+from tracking.read.rejudge import rejudge
 from tracking.read.views import BundleInfo, OrderEvidence
-from tracking.store.handles import table_of
+from tracking.store.evidence_reads import stored_policies
 from tracking.store.repository import raw_body
-from tracking.store.storage import OrderRecord, VerdictRecord
 
 __all__ = ["ExportRequest", "export_bundle", "moment", "zip_path"]
 
@@ -74,22 +75,6 @@ class ExportRequest:
     filters: Mapping[str, str] = field(default_factory=dict)
 
 
-def _stored_policy(engine: Engine, *, tenant: str, window: tuple[datetime, datetime]) -> str:
-    """The policy the stored verdicts of a tenant's window were judged under (or several)."""
-    o = table_of(OrderRecord)
-    v = table_of(VerdictRecord)
-    with engine.connect() as connection:
-        names = sorted(
-            connection.execute(
-                sa.select(v.c.policy)
-                .join(o, o.c.id == v.c.order_pk)
-                .where(o.c.tenant == tenant, o.c.order_date.between(*window))
-                .distinct()
-            ).scalars()
-        )
-    return "+".join(names) or "default"
-
-
 def export_bundle(
     engine: Engine,
     request: ExportRequest,
@@ -98,15 +83,15 @@ def export_bundle(
     progress: Callable[[int], None] | None = None,
 ) -> BundleResult:
     """Write the evidence bundle `request` describes; raises `InputError` for bad options."""
-    from tracking.read.report import rejudge
-
     as_of = request.as_of or datetime.now(UTC)
     window = (as_of - timedelta(days=request.window_days), as_of)
     if request.policy is not None:
         rejudge(engine, policy=request.policy, as_of=as_of, tenant=request.tenant, window=window)
         policy_name = request.policy.name
     else:
-        policy_name = _stored_policy(engine, tenant=request.tenant, window=window)
+        # the policy the stored verdicts were judged under (or several)
+        names = stored_policies(engine, tenant=request.tenant, window=window)
+        policy_name = "+".join(names) or "default"
     citation = Citation(
         verdicts=tuple(request.verdicts) or ("pass",),
         orders=tuple(request.orders),
@@ -142,4 +127,10 @@ def export_bundle(
         as_zip=request.as_zip,
         signing_key=key,
         citation=citation,
+        portfolio=read_portfolio(
+            engine,
+            tenant=request.tenant,
+            window=window,
+            carrier_names={key: getattr(c, "name", key) for key, c in carriers.items()},
+        ),
     )

@@ -31,8 +31,9 @@ from tracking.evidence.layout import (
     Span,
 )
 from tracking.evidence.pdf import doc_meta
-from tracking.evidence.summary import Group, OrderRow, groups
+from tracking.evidence.summary import OrderRow
 from tracking.evidence.writer import write_pdf
+from tracking.read.portfolio import GroupFigure, Portfolio
 from tracking.read.views import BundleInfo
 
 __all__ = ["PRECHECK_CSV", "PRECHECK_PDF", "action", "precheck_csv", "render_precheck_pdf"]
@@ -132,13 +133,13 @@ def action(row: OrderRow) -> tuple[str, str]:
     return _BY_VERDICT.get(row.verdict, _BY_VERDICT["fail"])
 
 
-def _figure_rows(items: Sequence[Group]) -> list[Sequence[Cell]]:
+def _figure_rows(items: Sequence[GroupFigure]) -> list[Sequence[Cell]]:
     return [
         (
             Span(g.label, 7.5, INK, True),
             str(g.orders),
-            str(g.complete),
-            f"{100 * g.complete / g.orders:.1f} %" if g.orders else "—",
+            str(g.all_milestones),
+            f"{100 * g.all_milestones / g.orders:.1f} %" if g.orders else "—",
             Span(str(g.passed), 7.5, GREEN),
             Span(str(g.failed), 7.5, RED if g.failed else INK),
             Span(str(g.pending), 7.5, AMBER if g.pending else INK),
@@ -158,9 +159,15 @@ _FIGURES = (
 
 
 def render_precheck_pdf(
-    info: BundleInfo, rows: Sequence[OrderRow], *, font: EvidenceFont, citation: str
+    info: BundleInfo,
+    rows: Sequence[OrderRow],
+    *,
+    font: EvidenceFont,
+    citation: str,
+    portfolio: Portfolio,
 ) -> bytes:
-    """The precheck PDF of every order in the window (`rows`)."""
+    """The precheck PDF of every judged order in the window (`rows`), with the window's
+    portfolio figures (`tracking.read.portfolio`, as the report and the API show them)."""
     meta = doc_meta(
         info,
         title=f"Precheck for the seller — {info.reference_id} (do not upload)",
@@ -181,9 +188,12 @@ def render_precheck_pdf(
         color=MUTED,
         after=2,
     )
-    total = len(rows)
-    verdicts = {v: sum(1 for r in rows if r.verdict == v) for v in ("pass", "fail", "pending")}
-    complete = sum(1 for r in rows if r.complete)
+    total = portfolio.orders
+    verdicts = portfolio.verdicts
+    complete = portfolio.all_milestones
+    unjudged = (
+        f"; not judged yet {portfolio.unjudged} (run pull or refresh)" if portfolio.unjudged else ""
+    )
     cited = [r for r in rows if r.cited]
     doc.key_values(
         [
@@ -200,20 +210,19 @@ def render_precheck_pdf(
                 "Verdicts",
                 "结论",
                 f"pass {verdicts['pass']} · fail {verdicts['fail']} · "
-                f"pending {verdicts['pending']}; all three milestones: {complete} of {total}",
+                f"pending {verdicts['pending']}{unjudged}; "
+                f"all three milestones: {complete} of {total}",
             ),
             ("Cited in upload/", "upload/ 引用", f"{len(cited)} orders ({citation})"),
         ],
         label_w=42,
     )
     doc.heading("Portfolio by carrier", "按承运商")
-    doc.table(
-        [Column("Carrier", "承运商", 72), *_FIGURES], _figure_rows(groups(rows, by="carrier"))
-    )
+    doc.table([Column("Carrier", "承运商", 72), *_FIGURES], _figure_rows(portfolio.by_carrier))
     doc.heading("Portfolio by destination country", "按目的国")
     doc.table(
         [Column("Destination", "目的国", 72), *_FIGURES],
-        _figure_rows(groups(rows, by="destination")),
+        _figure_rows(portfolio.by_destination),
     )
     not_cited = [r for r in rows if not r.cited]
     doc.heading("Orders not to cite", "不应引用的订单", keep=16)

@@ -10,7 +10,6 @@ bundle does not contain, no verdict is awarded, nothing addresses the seller.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +19,10 @@ from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.layout import ACCENT, INK, MARGIN_L, MUTED, Cell, Column, Layout, Span
 from tracking.evidence.pdf import doc_meta
 from tracking.evidence.writer import write_parts
+from tracking.read.portfolio import GroupFigure, Portfolio, PortfolioOrder, summarize
 from tracking.read.views import BundleInfo
 
-__all__ = ["Group", "OrderRow", "SummaryData", "groups", "render_summary_pdf"]
+__all__ = ["OrderRow", "SummaryData", "portfolio_of", "render_summary_pdf"]
 
 CHECK = "\N{HEAVY CHECK MARK}"
 CROSS = "\N{HEAVY BALLOT X}"
@@ -55,50 +55,25 @@ class OrderRow:
         return all(status != "missing" for status in self.milestones)
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
-    """Counts of one carrier or destination country."""
-
-    key: str
-    label: str
-    orders: int
-    complete: int
-    shown: tuple[int, int, int]  # orders showing each milestone
-    passed: int = 0
-    failed: int = 0
-    pending: int = 0
-
-
-def groups(rows: Iterable[OrderRow], *, by: str) -> tuple[Group, ...]:
-    """Counts by `carrier` or by `destination` country, largest first."""
-    from tracking.core.countries import country_name
-
-    members: dict[tuple[str, str], list[OrderRow]] = defaultdict(list)
-    for row in rows:
-        if by == "carrier":
-            key = (row.carrier, row.carrier_name or row.carrier)
-        else:
-            code = row.destination_country
-            key = (code, country_name(code) or code or "—")
-        members[key].append(row)
-    out = [
-        Group(
-            key=code,
-            label=label,
-            orders=len(items),
-            complete=sum(1 for r in items if r.complete),
-            shown=(
-                sum(1 for r in items if r.milestones[0] != "missing"),
-                sum(1 for r in items if r.milestones[1] != "missing"),
-                sum(1 for r in items if r.milestones[2] != "missing"),
-            ),
-            passed=sum(1 for r in items if r.verdict == "pass"),
-            failed=sum(1 for r in items if r.verdict == "fail"),
-            pending=sum(1 for r in items if r.verdict == "pending"),
+def portfolio_of(rows: Iterable[OrderRow], *, window: tuple[datetime, datetime]) -> Portfolio:
+    """The portfolio summary of bundle rows (`tracking.read.portfolio.summarize`, as the report
+    and the API count): figures only, the rows keep no finding severities."""
+    orders = (
+        PortfolioOrder(
+            tenant=row.tenant,
+            order_id=row.order_id,
+            order_date=row.order_date,
+            tracking_number=row.tracking_number,
+            carrier=row.carrier,
+            destination_country=row.destination_country,
+            status=row.verdict,
+            policy=None,
+            milestones=row.milestones,
+            carrier_name=row.carrier_name,
         )
-        for (code, label), items in members.items()
-    ]
-    return tuple(sorted(out, key=lambda g: (-g.orders, g.key)))
+        for row in rows
+    )
+    return summarize(orders, tenant=None, window=window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +130,7 @@ _SHOWN_COLUMNS = (
 )
 
 
-def _group_rows(items: Sequence[Group]) -> list[Sequence[Cell]]:
+def _group_rows(items: Sequence[GroupFigure]) -> list[Sequence[Cell]]:
     return [
         (
             [Span(g.label, 7.5, INK, True), Span(g.key, 6.5, MUTED)]
@@ -173,12 +148,13 @@ def _group_rows(items: Sequence[Group]) -> list[Sequence[Cell]]:
 def _body(doc: Layout, data: SummaryData) -> None:
     info = data.info
     rows = data.rows
-    total = len(rows)
-    complete = sum(1 for r in rows if r.complete)
+    portfolio = portfolio_of(rows, window=(info.window_start, info.window_end))
+    total = portfolio.orders
+    complete = portfolio.all_milestones
     shipped = [r.shipped_at for r in rows if r.shipped_at is not None]
     first, last = _day(min(shipped, default=None)), _day(max(shipped, default=None))
-    carriers = groups(rows, by="carrier")
-    destinations = groups(rows, by="destination")
+    carriers = portfolio.by_carrier
+    destinations = portfolio.by_destination
 
     doc.paragraph(
         "LOGISTICS EVIDENCE SUMMARY / 物流证据汇总", size=9, color=ACCENT, bold=True, after=1

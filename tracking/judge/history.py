@@ -1,32 +1,37 @@
-"""The history of an order's findings, derived from its verdict history.
+"""The history of an order's findings, derived from its verdict history (pure).
 
 `verdict_history` gets a row whenever an order's verdict changes, each with the findings of
 that verdict and when it was computed. A finding's *span* runs from the first verdict that
 shows its code to the first later verdict that does not (`resolved_at`), or is still open.
 A code that comes back after being resolved opens a new span. A change of policy that drops
 a finding resolves it too (the span keeps the policy it was raised under).
+
+The store reads the history (`tracking.store.history.verdict_history`); the read model
+`tracking.read.history.finding_histories` turns it into spans with `finding_spans`.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from tracking.judge.findings import SEVERITY_RANK
 from tracking.read.views import Severity
-from tracking.store.handles import table_of
-from tracking.store.storage import VerdictHistory
 
-__all__ = ["FindingSpan", "finding_histories", "finding_history"]
+__all__ = ["FindingSpan", "VerdictSnapshot", "finding_spans"]
 
-VH = table_of(VerdictHistory)
+
+@dataclass(frozen=True, slots=True)
+class VerdictSnapshot:
+    """One row of an order's verdict history: the policy, the findings (JSON as stored) and
+    when the verdict was computed."""
+
+    policy: str
+    findings: str
+    computed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +88,9 @@ def _by_code(findings_json: str) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _spans(rows: Sequence[Any]) -> list[FindingSpan]:
-    """Spans from one order's history rows (oldest first)."""
+def finding_spans(rows: Sequence[VerdictSnapshot]) -> list[FindingSpan]:
+    """The finding spans of one order's verdict history (`rows` oldest first), oldest first:
+    each code with when it was first seen and when it was resolved (None while open)."""
     open_spans: dict[str, FindingSpan] = {}
     closed: list[FindingSpan] = []
     for row in rows:
@@ -122,33 +128,3 @@ def _spans(rows: Sequence[Any]) -> list[FindingSpan]:
     spans = closed + list(open_spans.values())
     spans.sort(key=lambda s: (s.first_seen, s.code))
     return spans
-
-
-def finding_histories(
-    connection: Connection, order_pks: Sequence[int]
-) -> dict[int, list[FindingSpan]]:
-    """The finding spans of each of `order_pks` (orders never judged map to an empty list).
-
-    One query per 1,000 orders, reading their verdict history oldest first.
-    """
-    result: dict[int, list[FindingSpan]] = {pk: [] for pk in order_pks}
-    ordered = sorted(set(order_pks))
-    for start in range(0, len(ordered), 1000):
-        chunk = ordered[start : start + 1000]
-        rows_by_order: dict[int, list[Any]] = defaultdict(list)
-        for row in connection.execute(
-            sa.select(VH.c.order_pk, VH.c.policy, VH.c.findings, VH.c.computed_at)
-            .where(VH.c.order_pk.in_(chunk))
-            .order_by(VH.c.order_pk, VH.c.computed_at, VH.c.id)
-        ):
-            rows_by_order[row.order_pk].append(row)
-        for pk, rows in rows_by_order.items():
-            result[pk] = _spans(rows)
-    return result
-
-
-def finding_history(connection: Connection, order_pk: int) -> list[FindingSpan]:
-    """The finding spans of one order, oldest first: each code with when it was first seen and
-    when it was resolved (None while the current verdict still shows it).
-    """
-    return finding_histories(connection, [order_pk])[order_pk]

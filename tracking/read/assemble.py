@@ -7,7 +7,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from carriers.base import CarrierInfo
@@ -20,10 +19,9 @@ from tracking.read.views import (
     OrderEvidence,
     ParcelView,
 )
-from tracking.store.handles import table_of
+from tracking.store.evidence_reads import stored_verdicts
 from tracking.store.parcels import parcel_orders
 from tracking.store.repository import OrderBundleData, bundles_for, iter_order_ids, load_orders_data
-from tracking.store.storage import OrderRecord, VerdictRecord
 
 __all__ = ["iter_order_evidence", "order_evidence"]
 
@@ -163,17 +161,9 @@ def iter_order_evidence(
     chunk: int = 500,
 ) -> Iterator[OrderEvidence]:
     """Judged orders as evidence, streamed chunk by chunk (never all in memory)."""
-    o = table_of(OrderRecord)
-    v = table_of(VerdictRecord)
     for ids in iter_order_ids(engine, tenant=tenant, window=window, chunk=chunk):
         with engine.connect() as connection:
-            query = sa.select(v).where(v.c.order_pk.in_(ids))
-            if verdicts:
-                query = query.where(v.c.status.in_(list(verdicts)))
-            if order_ids:
-                wanted = sa.select(o.c.id).where(o.c.order_id.in_(list(order_ids)))
-                query = query.where(v.c.order_pk.in_(wanted))
-            stored = {row.order_pk: row for row in connection.execute(query)}
+            stored = stored_verdicts(connection, ids, verdicts=verdicts, order_ids=order_ids)
             if not stored:
                 continue
             datas = load_orders_data(connection, sorted(stored))

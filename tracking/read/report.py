@@ -1,41 +1,40 @@
 """The portfolio report: the figures an appeal letter needs, and the orders not to cite.
 
-`build_report` reads the orders of a window (one store or all), with their verdicts, and counts:
-orders in the window, how many are proven (verdict `pass`, the same rule as the bundle's
-summary), by carrier and by destination country, the findings grouped by code and severity,
-and the orders the seller should not cite, each with the reasons. With a policy, the orders
-are judged again in memory under it (nothing is written); without one, the stored verdicts are
-used, as `status` and `export` show them.
+`build_report` gives the portfolio summary (`tracking.read.portfolio.Portfolio`) of the orders
+of a window (one store or all): orders in the window, how many are proven (verdict `pass`, the
+same rule as the bundle's summary), by carrier and by destination country, the findings grouped
+by code and severity, and the orders the seller should not cite, each with the reasons. With a
+policy, the orders are judged again in memory under it (nothing is written,
+`tracking.read.rejudge.judged_now`); without one, the stored verdicts are used, as `status`
+and `export` show them.
 
-`track-evidence report` (see `register`) prints it as a table, plain lines or JSON.
+This module renders it for a terminal (`render_rich`) or as plain lines (`render_text`);
+`Portfolio.as_json` is `report --json`. `track-evidence report` (see `register`) prints it.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
-import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import Engine
 
-from tracking.core.countries import country_name
-from tracking.judge.crosscheck import shared_tracking
-from tracking.judge.findings import SEVERITY_RANK, spec
 from tracking.judge.policies import POLICIES, Policy, resolve_policy
-from tracking.judge.split import SplitJudge
-from tracking.judge.validator import evaluate
-from tracking.store.handles import table_of
-from tracking.store.parcels import further_numbers
-from tracking.store.repository import facts, iter_order_ids, load_orders_data, recompute_verdicts
-from tracking.store.storage import OrderRecord, VerdictRecord
+from tracking.read.portfolio import (
+    DoNotCite,
+    FindingCount,
+    GroupFigure,
+    Portfolio,
+    Reason,
+    read_portfolio,
+    summarize,
+)
+from tracking.read.rejudge import judged_now, rejudge
 
 __all__ = [
     "DoNotCite",
@@ -50,305 +49,8 @@ __all__ = [
     "render_text",
 ]
 
-OT = table_of(OrderRecord)
-V = table_of(VerdictRecord)
-
-_MILESTONES = ("departed_origin", "arrived_destination", "delivered")
-_VERDICTS = ("pass", "fail", "pending")
-_UNJUDGED = "unjudged"
-_CITE_ORDER = {"fail": 0, "pending": 1, _UNJUDGED: 2}
-
-
-@dataclass(frozen=True, slots=True)
-class GroupFigure:
-    """The figures of one carrier or destination country."""
-
-    key: str
-    label: str
-    orders: int
-    all_milestones: int
-    passed: int
-    failed: int
-    pending: int
-    unjudged: int
-
-    def as_json(self, name: str) -> dict[str, Any]:
-        return {
-            name: self.key,
-            "name": self.label,
-            "orders": self.orders,
-            "all_milestones": self.all_milestones,
-            "pass": self.passed,
-            "fail": self.failed,
-            "pending": self.pending,
-            "unjudged": self.unjudged,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class FindingCount:
-    """How many orders in the window carry a finding code at a severity."""
-
-    code: str
-    severity: str
-    title: str
-    title_zh: str
-    orders: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "title": self.title,
-            "title_zh": self.title_zh,
-            "orders": self.orders,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """One reason not to cite an order (one of its findings)."""
-
-    code: str
-    severity: str
-    message: str
-    message_zh: str
-
-
-@dataclass(frozen=True, slots=True)
-class DoNotCite:
-    """An order the seller should not cite in the appeal, and why.
-
-    `verdict` is `fail`, `pending` (not proven yet) or `unjudged` (no verdict yet: run
-    `pull` or `refresh`).
-    """
-
-    tenant: str
-    order_id: str
-    order_date: datetime
-    tracking_number: str
-    carrier: str
-    destination_country: str
-    verdict: str
-    reasons: tuple[Reason, ...]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "tenant": self.tenant,
-            "order_id": self.order_id,
-            "order_date": self.order_date.isoformat(),
-            "tracking_number": self.tracking_number,
-            "carrier": self.carrier,
-            "destination_country": self.destination_country,
-            "verdict": self.verdict,
-            "reasons": [
-                {
-                    "code": r.code,
-                    "severity": r.severity,
-                    "message": r.message,
-                    "message_zh": r.message_zh,
-                }
-                for r in self.reasons
-            ],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class PortfolioReport:
-    """What an appeal letter needs about the orders of one window.
-
-    **Parameters:**
-
-    * **tenant** - the store, or None for every store.
-    * **window_start** / **as_of** - orders placed in this interval (both ends included).
-    * **policy** - the policy the orders were judged under for this report, or `stored`
-      when the stored verdicts were used (then **policies** lists the ones they name).
-    * **orders** - orders in the window; **verdicts** counts pass / fail / pending and
-      **unjudged** the orders without a verdict.
-    * **all_milestones** - orders with all three milestones proven (explicit or inferred).
-    * **passed_with_warnings** - proven orders that still carry a warning: cite with care.
-    """
-
-    tenant: str | None
-    window_start: datetime
-    as_of: datetime
-    policy: str
-    policies: tuple[str, ...]
-    orders: int
-    verdicts: dict[str, int]
-    unjudged: int
-    all_milestones: int
-    passed_with_warnings: int
-    by_carrier: tuple[GroupFigure, ...]
-    by_destination: tuple[GroupFigure, ...]
-    findings: tuple[FindingCount, ...]
-    do_not_cite: tuple[DoNotCite, ...]
-
-    @property
-    def proven(self) -> int:
-        """Orders whose verdict is `pass` (the bundle summary's rule)."""
-        return self.verdicts.get("pass", 0)
-
-    def as_json(self) -> dict[str, Any]:
-        """The report as `report --json` prints it."""
-        return {
-            "tenant": self.tenant,
-            "window": {"start": self.window_start.isoformat(), "end": self.as_of.isoformat()},
-            "policy": self.policy,
-            "policies": list(self.policies),
-            "orders_in_window": self.orders,
-            "proven": self.proven,
-            "verdicts": dict(self.verdicts),
-            "unjudged": self.unjudged,
-            "all_milestones": self.all_milestones,
-            "passed_with_warnings": self.passed_with_warnings,
-            "by_carrier": [f.as_json("carrier") for f in self.by_carrier],
-            "by_destination": [f.as_json("country") for f in self.by_destination],
-            "findings": [f.as_json() for f in self.findings],
-            "do_not_cite": [d.as_json() for d in self.do_not_cite],
-        }
-
-
-# -- building ----------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Judged:
-    """One order of the window with its verdict (stored or computed for the report)."""
-
-    tenant: str
-    order_id: str
-    order_date: datetime
-    tracking_number: str
-    carrier: str  # "" when no carrier was determined (as in the bundle)
-    destination_country: str
-    status: str  # pass | fail | pending | unjudged
-    policy: str | None
-    complete: bool
-    findings: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _stored(engine: Engine, ids: list[int]) -> Iterator[_Judged]:
-    query = (
-        sa.select(
-            OT.c.tenant,
-            OT.c.order_id,
-            OT.c.order_date,
-            OT.c.tracking_number,
-            OT.c.carrier,
-            OT.c.destination_country,
-            V.c.status,
-            V.c.policy,
-            V.c.milestones,
-            V.c.findings,
-            OT.c.id,
-        )
-        .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
-        .where(OT.c.id.in_(ids))
-        .order_by(OT.c.id)
-    )
-    with engine.connect() as connection:
-        rows = list(connection.execute(query))
-        split = further_numbers(connection, ids)  # a split order: every parcel's number
-    for row in rows:
-        milestones = json.loads(row.milestones) if row.milestones else {}
-        yield _Judged(
-            tenant=row.tenant,
-            order_id=row.order_id,
-            order_date=row.order_date,
-            tracking_number=", ".join(
-                [row.tracking_number, *(n for _, n in split.get(row.id, ()))]
-            ),
-            carrier=row.carrier or "",
-            destination_country=row.destination_country,
-            status=row.status or _UNJUDGED,
-            policy=row.policy,
-            complete=bool(milestones)
-            and all(
-                (milestones.get(m) or {}).get("status", "missing") != "missing" for m in _MILESTONES
-            ),
-            findings=json.loads(row.findings) if row.findings else [],
-        )
-
-
-def _judged_now(
-    engine: Engine, ids: list[int], *, as_of: datetime, policy: Policy
-) -> Iterator[_Judged]:
-    with engine.connect() as connection:
-        chunk = load_orders_data(connection, ids, with_exchanges=False)
-        shared = shared_tracking(connection, [(d.order.id, d.order.tracking_number) for d in chunk])
-        split = SplitJudge(connection, chunk)  # split orders: every parcel judged, all needed
-    for data in chunk:
-        order, legs = facts(data, shared_with=[r.ref for r in shared.get(data.order.id, ())])
-        verdict = evaluate(
-            order=order, shipments=legs, events=data.events, as_of=as_of, policy=policy
-        )
-        verdict = split.judge(data, verdict, as_of=as_of, policy=policy)
-        o = data.order
-        yield _Judged(
-            tenant=o.tenant,
-            order_id=o.order_id,
-            order_date=o.order_date,
-            tracking_number=", ".join([o.tracking_number, *split.numbers(o.id)]),
-            carrier=o.carrier or "",
-            destination_country=o.destination_country,
-            status=verdict.status,
-            policy=verdict.policy,
-            complete=all(m.status != "missing" for m in verdict.milestones),
-            findings=[
-                {
-                    "code": f.code,
-                    "severity": f.severity,
-                    "message": f.message,
-                    "message_zh": f.message_zh,
-                }
-                for f in verdict.findings
-            ],
-        )
-
-
-class _Group:
-    __slots__ = ("complete", "counts", "orders")
-
-    def __init__(self) -> None:
-        self.orders = 0
-        self.complete = 0
-        self.counts: Counter[str] = Counter()
-
-    def add(self, item: _Judged) -> None:
-        self.orders += 1
-        self.complete += item.complete
-        self.counts[item.status] += 1
-
-    def figure(self, key: str, label: str) -> GroupFigure:
-        return GroupFigure(
-            key=key,
-            label=label,
-            orders=self.orders,
-            all_milestones=self.complete,
-            passed=self.counts["pass"],
-            failed=self.counts["fail"],
-            pending=self.counts["pending"],
-            unjudged=self.counts[_UNJUDGED],
-        )
-
-
-def _figures(groups: dict[str, _Group], label: Any) -> tuple[GroupFigure, ...]:
-    figures = [g.figure(key, label(key)) for key, g in groups.items()]
-    return tuple(sorted(figures, key=lambda f: (-f.orders, f.key)))
-
-
-def _reasons(item: _Judged) -> tuple[Reason, ...]:
-    chosen = [f for f in item.findings if f.get("severity") == "error"] or item.findings
-    return tuple(
-        Reason(
-            code=str(f.get("code", "")),
-            severity=str(f.get("severity", "")),
-            message=str(f.get("message", "")),
-            message_zh=str(f.get("message_zh", "")),
-        )
-        for f in chosen
-    )
+PortfolioReport = Portfolio
+"""The report is the portfolio summary (kept under its former name)."""
 
 
 def build_report(
@@ -358,107 +60,18 @@ def build_report(
     window_days: int = 90,
     tenant: str | None = None,
     policy: Policy | None = None,
-) -> PortfolioReport:
+) -> Portfolio:
     """The portfolio report of the orders placed in the `window_days` before `as_of`.
 
     `tenant` None covers every store. With `policy`, every order is judged again in memory
     under it at `as_of` (cross-order checks included); nothing is written. Without, the
     stored verdicts are read (orders never judged count as `unjudged`).
     """
-    start = as_of - timedelta(days=window_days)
-    verdicts: Counter[str] = Counter()
-    policies: set[str] = set()
-    by_carrier: dict[str, _Group] = defaultdict(_Group)
-    by_destination: dict[str, _Group] = defaultdict(_Group)
-    finding_orders: Counter[tuple[str, str]] = Counter()
-    do_not_cite: list[DoNotCite] = []
-    total = complete = with_warnings = 0
-    for ids in iter_order_ids(engine, tenant=tenant, window=(start, as_of)):
-        items: Iterable[_Judged] = (
-            _stored(engine, ids)
-            if policy is None
-            else _judged_now(engine, ids, as_of=as_of, policy=policy)
-        )
-        for item in items:
-            total += 1
-            complete += item.complete
-            verdicts[item.status] += 1
-            if item.policy:
-                policies.add(item.policy)
-            by_carrier[item.carrier].add(item)
-            by_destination[item.destination_country].add(item)
-            for key in {(str(f.get("code")), str(f.get("severity"))) for f in item.findings}:
-                finding_orders[key] += 1
-            if item.status == "pass":
-                with_warnings += any(f.get("severity") == "warning" for f in item.findings)
-                continue
-            do_not_cite.append(
-                DoNotCite(
-                    tenant=item.tenant,
-                    order_id=item.order_id,
-                    order_date=item.order_date,
-                    tracking_number=item.tracking_number,
-                    carrier=item.carrier,
-                    destination_country=item.destination_country,
-                    verdict=item.status,
-                    reasons=_reasons(item),
-                )
-            )
-    findings = tuple(
-        sorted(
-            (
-                FindingCount(
-                    code=code,
-                    severity=severity,
-                    title=spec(code).title,
-                    title_zh=spec(code).title_zh,
-                    orders=count,
-                )
-                for (code, severity), count in finding_orders.items()
-            ),
-            key=lambda f: (SEVERITY_RANK.get(f.severity, 9), -f.orders, f.code),
-        )
-    )
-    do_not_cite.sort(key=lambda d: (_CITE_ORDER.get(d.verdict, 9), d.tenant, d.order_id))
-    return PortfolioReport(
-        tenant=tenant,
-        window_start=start,
-        as_of=as_of,
-        policy=policy.name if policy is not None else "stored",
-        policies=tuple(sorted(policies)),
-        orders=total,
-        verdicts={v: verdicts[v] for v in _VERDICTS},
-        unjudged=verdicts[_UNJUDGED],
-        all_milestones=complete,
-        passed_with_warnings=with_warnings,
-        by_carrier=_figures(by_carrier, lambda key: key or "unknown"),
-        by_destination=_figures(by_destination, lambda key: country_name(key) or key),
-        findings=findings,
-        do_not_cite=tuple(do_not_cite),
-    )
-
-
-def rejudge(
-    engine: Engine,
-    *,
-    policy: Policy,
-    as_of: datetime,
-    now: datetime | None = None,
-    tenant: str | None = None,
-    window: tuple[datetime, datetime] | None = None,
-) -> dict[str, int]:
-    """Judge the orders of `tenant` in `window` again under `policy` and store the verdicts.
-
-    For `status --policy` and `export --policy`: afterwards the stored verdicts (and so the
-    bundle's manifest and summary) name the policy in force. History grows only where a
-    verdict changed. Returns the pass / fail / pending counts.
-    """
-    counts: Counter[str] = Counter()
-    moment = now or datetime.now(as_of.tzinfo)
-    for ids in iter_order_ids(engine, tenant=tenant, window=window):
-        verdicts = recompute_verdicts(engine, order_ids=ids, as_of=as_of, policy=policy, now=moment)
-        counts.update(v.status for v in verdicts.values())
-    return {v: counts[v] for v in _VERDICTS}
+    window = (as_of - timedelta(days=window_days), as_of)
+    if policy is None:
+        return read_portfolio(engine, tenant=tenant, window=window)
+    items = judged_now(engine, as_of=as_of, policy=policy, tenant=tenant, window=window)
+    return summarize(items, tenant=tenant, window=window, policy=policy.name)
 
 
 # -- rendering ---------------------------------------------------------------------------------

@@ -21,14 +21,15 @@ from tracking.core.domain import (
     ParsedEvent,
     TrackResult,
 )
-from tracking.judge.crosscheck import former_partners, shared_tracking
 from tracking.judge.milestones import chronological
 from tracking.judge.policies import stored_policy
 from tracking.judge.scheduling import next_poll_at
 from tracking.judge.validator import OrderFacts, Policy, ShipmentFacts, Verdict, evaluate
 from tracking.read.views import EventView, ExchangeView, MilestoneView
 from tracking.store.handles import table_of
+from tracking.store.history import former_partners
 from tracking.store.parcels import P, judge_parcels, parcel_orders
+from tracking.store.portfolio import shared_tracking
 from tracking.store.shipments import ensure_shipments
 from tracking.store.storage import (
     EventRecord,
@@ -884,7 +885,7 @@ def facts(
     """The validator's inputs for one order.
 
     `shared_with` names the other orders (`tenant/order id`) citing the same tracking number
-    (see `tracking.judge.crosscheck.shared_tracking`).
+    (see `tracking.store.portfolio.shared_tracking`).
     """
     o = data.order
     order = OrderFacts(
