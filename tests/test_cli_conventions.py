@@ -100,7 +100,7 @@ def test_config_file_is_a_global_option_and_a_missing_one_is_a_usage_error(
     pulled: str, tmp_path: Path
 ) -> None:
     config = tmp_path / "te.toml"
-    config.write_text('[carriers.cainiao]\nrate_per_second = 0.5\n', encoding="utf-8")
+    config.write_text("[carriers.cainiao]\nrate_per_second = 0.5\n", encoding="utf-8")
     result = runner.invoke(app, ["carriers", "--json", "--config", str(config)])
     assert result.exit_code == 0, result.output
     rows = {r["code"]: r for r in json.loads(result.stdout)}
@@ -186,7 +186,8 @@ def test_a_usage_error_is_one_plain_line_with_exit_code_2(tmp_path: Path) -> Non
 
 
 def test_a_cut_list_says_how_much_was_left_out(pulled: str) -> None:
-    everything = json.loads(runner.invoke(app, ["status", "--db", pulled, "--json", "--all"]).stdout)
+    listed = runner.invoke(app, ["status", "--db", pulled, "--json", "--all"])
+    everything = json.loads(listed.stdout)
     result = runner.invoke(app, ["status", "--db", pulled, "--limit", "2"])
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 1 + 2  # header and two orders
@@ -313,14 +314,17 @@ def test_make_orders_runs_as_the_readme_shows(tmp_path: Path) -> None:
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("order_id,order_date,marketplace,carrier,tracking_number")
     assert len(lines) == 1 + 120
-    assert "--rows N" in subprocess.run(
-        [sys.executable, "examples/make_orders.py", "--help"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=True,
-    ).stdout
+    assert (
+        "--rows N"
+        in subprocess.run(
+            [sys.executable, "examples/make_orders.py", "--help"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=True,
+        ).stdout
+    )
     alone = subprocess.run(
         [sys.executable, "examples/make_orders.py", "--rows", "5"],
         capture_output=True,

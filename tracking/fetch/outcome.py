@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from tracking.core.config import Settings, load_carrier_settings
 from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
 from tracking.core.exceptions import ConfigError
+from tracking.core.redaction import redact
 
 if TYPE_CHECKING:
     from tracking.fetch.pipeline import PullReport
@@ -81,7 +82,7 @@ def explain(
     for code, entry in sorted(report.problems.items()):
         kinds: dict[str, int] = entry["kinds"]
         kind = max(kinds, key=lambda k: kinds[k])
-        message = str(entry["messages"].get(kind, ""))
+        message = redact(str(entry["messages"].get(kind, "")))  # carriers echo keys back
         label = CARRIER_PROBLEMS[ErrorKind(kind)]
         if kind == ErrorKind.CARRIER_ERROR and _unreachable(message):
             label = "unreachable"
