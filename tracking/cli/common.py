@@ -203,11 +203,12 @@ def print_rows(
     *,
     title: str | None = None,
     right: Sequence[str] = (),
+    whole: Sequence[str] = (),
 ) -> None:
     """A table on a terminal; tab-separated lines under a header line on a pipe.
 
-    Cells are data, never Rich markup; nothing is cut (ids fold onto a second line on a narrow
-    terminal instead of ending in "…").
+    Cells are data, never Rich markup; nothing is cut: the `whole` columns (ids, numbers)
+    keep each line of a cell in one piece, other cells fold on a narrow terminal.
     """
     console = out()
     if not console.is_terminal:
@@ -218,11 +219,22 @@ def print_rows(
         sys.stdout.flush()
         return
     table = Table(title=title, show_header=True, header_style="bold")
-    for name in columns:
-        table.add_column(name, justify="right" if name in right else "left", overflow="fold")
+    for i, name in enumerate(columns):
+        widest = max((len(line) for row in rows for line in _lines(row[i])), default=0)
+        table.add_column(
+            name,
+            justify="right" if name in right else "left",
+            overflow="fold",
+            no_wrap=name in whole,
+            min_width=widest if name in whole else None,
+        )
     for row in rows:
         table.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(table)
+
+
+def _lines(value: object) -> list[str]:
+    return ("" if value is None else str(value)).splitlines() or [""]
 
 
 class _Rate(ProgressColumn):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,11 @@ __all__ = ["keys_app"]
 keys_app = typer.Typer(
     help="Signing keys and API keys.", no_args_is_help=True, rich_markup_mode=None
 )
+
+
+def _when(moment: datetime | None) -> str:
+    """A time in a table: UTC to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if moment else ""
 
 
 @keys_app.command("signing", cls=Command)
@@ -95,9 +101,17 @@ def keys_list_command(
             print_rows(
                 ("id", "tenant", "name", "prefix", "created", "revoked"),
                 [
-                    (r["id"], r["tenant"], r["name"], r["prefix"], r["created_at"], r["revoked_at"])
-                    for r in rows
+                    (
+                        r["id"],
+                        r["tenant"],
+                        r["name"],
+                        r["prefix"],
+                        _when(k.created_at),
+                        _when(k.revoked_at),
+                    )
+                    for r, k in zip(rows, shown, strict=True)
                 ],
+                whole=("id", "prefix"),
             )
         shown_note(len(shown), len(keys), what="keys")
 

@@ -128,7 +128,7 @@ def status_command(
         columns = ["tenant", "order", "carrier", "tracking number", "dest", "verdict", "why"]
         if terminal and len({item["tenant"] for item in items}) <= 1:
             columns, rows = columns[1:], [row[1:] for row in rows]  # one store: no column
-        print_rows(columns, rows)
+        print_rows(columns, rows, whole=("tenant", "order", "tracking number"))
         shown_note(len(items), page.total, what="orders")
         refusing = {
             f["message"].split(". The raw answer", 1)[0]
