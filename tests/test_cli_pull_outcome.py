@@ -152,3 +152,20 @@ async def test_an_api_pull_whose_carriers_did_not_answer_is_not_succeeded(
     else:
         assert state["error"] is None
         assert state["result"]["shipments_fetched"] > 0
+
+
+def test_a_carrier_without_credentials_is_named_with_the_settings_to_set(tmp_path: Path) -> None:
+    orders = tmp_path / "orders.csv"
+    write_orders(orders, ["yunexpress"], per_scenario=1)
+    env = {
+        "TRACK_EVIDENCE_YUNEXPRESS__BASE_URL": "http://127.0.0.1:9/api",  # never reached
+        "TRACK_EVIDENCE_YUNEXPRESS__MAX_ATTEMPTS": "1",
+        "TRACK_EVIDENCE_17TRACK__BASE_URL": "http://127.0.0.1:9",
+        "TRACK_EVIDENCE_17TRACK__MAX_ATTEMPTS": "1",
+    }
+    db = f"sqlite:///{tmp_path / 'te.db'}"
+    result = runner.invoke(app, ["pull", str(orders), "--db", db, "--json"], env=env)
+    assert result.exit_code == 1, result.output
+    reason = json.loads(result.stdout)["reasons"]["yunexpress"]
+    assert reason.startswith("no credentials: ")
+    assert "TRACK_EVIDENCE_YUNEXPRESS__CUSTOMER_CODE" in reason

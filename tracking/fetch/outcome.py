@@ -94,7 +94,7 @@ def explain(
         text = f"{label}: {failed} of {due or failed} shipments failed"
         if message:
             text += f" ({message})"
-        if missing:
+        if missing and "TRACK_EVIDENCE_" not in message:  # unless the carrier said it
             text += f"; not set: {_env_names(code, missing)}"
         lines[code] = text
     return lines
