@@ -77,9 +77,9 @@ ProgressHook = Callable[[str, int, int], None]
 _ORDER_CHUNK = 1000
 
 REFRESH_LEASE = timedelta(hours=1)
+"""How long a refresh holds the shipments it claimed before another may take them."""
 _EVERY_POLL = datetime(9999, 1, 1, tzinfo=UTC)
 """As "now" of a due query: every shipment still followed is due (`poll_now`)."""
-"""How long a refresh holds the shipments it claimed before another may take them."""
 
 LAST_MILE_TRACKER = "17track"
 """The aggregator that tracks a last-mile number revealed at hand-over."""
