@@ -30,10 +30,7 @@ from carriers.registry import all_carriers
 from tracking.store.storage import open_engine
 
 CARRIERS = ["17track", "4px", "cainiao", "yanwen", "yunexpress"]
-WORKER_MAIN = (
-    "import tracking.cli.app as cli, tracking.workers.blueprint as workers; "
-    "workers.register(cli.app); cli.main()"
-)
+WORKER_MAIN = "import tracking.cli.app as cli; cli.main()"
 ADMIN = os.environ.get(
     "TRACK_EVIDENCE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

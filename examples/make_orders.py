@@ -1,6 +1,11 @@
-"""Write the demo orders files from the sandbox's simulated world (deterministic).
+"""Write orders files from the sandbox's simulated world (deterministic).
 
-Usage: python examples/make_orders.py   (rewrites examples/orders*.csv)
+Usage (after `make install`, from the repository's folder):
+
+    .venv/bin/python examples/make_orders.py                  # rewrites examples/orders*.csv
+    .venv/bin/python examples/make_orders.py --rows 1000 --out /tmp/orders.csv [--seed 7] [--clean]
+
+then `track-evidence pull /tmp/orders.csv --sandbox --as-of 2026-11-20`.
 
 Every order matches what the sandbox will answer for its tracking number, except the few
 rows that deliberately carry a problem a reviewer would flag (a wrong destination, a reused
@@ -9,8 +14,10 @@ number, an undeclared carrier, rows that cannot be read).
 
 from __future__ import annotations
 
+import argparse
 import csv
 import random
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -53,9 +60,10 @@ def orders(count: int, *, seed: int) -> list[dict[str, str]]:
     return rows
 
 
-def main() -> None:
-    rows = orders(320, seed=7)
-    # Problems a reviewer would flag, and rows the reader must reject.
+def with_problems(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Problems a reviewer would flag, and rows the reader must reject (where rows reach)."""
+    if len(rows) < 75:
+        return rows
     rows[3]["destination_country"] = "DE" if rows[3]["destination_country"] != "DE" else "FR"
     rows[17]["destination_country"] = "BR" if rows[17]["destination_country"] != "BR" else "CL"
     rows[29]["tracking_number"] = rows[28]["tracking_number"]
@@ -64,10 +72,20 @@ def main() -> None:
     rows[52]["order_date"] = "2026-13-45 10:00"
     rows[63]["destination_country"] = "Atlantis"
     rows[74]["tracking_number"] = ""
-    with (HERE / "orders.csv").open("w", encoding="utf-8", newline="") as handle:
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    """`rows` as a UTF-8 orders CSV with a header line."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def examples() -> None:
+    """Rewrite the example files of the repository."""
+    write_csv(HERE / "orders.csv", with_problems(orders(320, seed=7)))
 
     # A Chinese ERP export: GB18030, Chinese headers and country names.
     zh_names = {
@@ -124,5 +142,34 @@ def main() -> None:
             )
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="make_orders.py",
+        description="Write orders files from the sandbox's simulated world (pull them with "
+        "--sandbox --as-of 2026-11-20). Without options: rewrite examples/orders*.csv.",
+    )
+    parser.add_argument("--rows", type=int, metavar="N", help="orders to write (with --out)")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="the CSV file to write")
+    parser.add_argument("--seed", type=int, default=7, help="another seed, other orders")
+    parser.add_argument(
+        "--clean", action="store_true", help="no deliberate problems (wrong countries, bad rows)"
+    )
+    args = parser.parse_args(argv)
+    if args.rows is None and args.out is None:
+        examples()
+        return 0
+    if args.rows is None or args.out is None:
+        parser.error("--rows and --out go together")
+    if args.rows < 1:
+        parser.error("--rows must be at least 1")
+    rows = orders(args.rows, seed=args.seed)
+    try:
+        write_csv(args.out, rows if args.clean else with_problems(rows))
+    except OSError as exc:
+        parser.exit(1, f"make_orders.py: error: {args.out}: {exc.strerror or exc}\n")
+    print(f"{args.out}: {args.rows} orders (pull with --sandbox --as-of 2026-11-20)")
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

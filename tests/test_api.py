@@ -125,7 +125,7 @@ async def finished(http: httpx.AsyncClient, href: str) -> dict[str, Any]:
 
     async def done() -> bool:
         state.update((await http.get(href)).json())
-        return state["status"] in ("succeeded", "failed")
+        return state["status"] in ("succeeded", "partial", "failed")
 
     await eventually(done, seconds=60)
     return state

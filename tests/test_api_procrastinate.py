@@ -255,10 +255,7 @@ async def test_the_job_of_a_killed_process_is_run_again(
     assert row.status == "succeeded"
 
 
-WORKER_MAIN = (
-    "import tracking.cli.app as cli, tracking.workers.blueprint as workers; "
-    "workers.register(cli.app); cli.main()"
-)
+WORKER_MAIN = "import tracking.cli.app as cli; cli.main()"
 
 
 def start_worker(engine: sa.Engine, data_dir: Path) -> subprocess.Popen[bytes]:

@@ -119,7 +119,10 @@ def test_a_secret_echoed_by_a_carrier_is_stored_logged_and_bundled_nowhere(
                 "2026-11-20",
             ],
         )
-    assert pulled.exit_code == 0, pulled.output
+    # Every carrier refused: the pull failed, and says why per carrier (without the keys).
+    assert pulled.exit_code == 1, pulled.output
+    assert "4px: credentials refused: 1 of 1 shipments failed" in pulled.output
+    assert "yunexpress: carrier error: 1 of 1 shipments failed" in pulled.output
     out = tmp_path / "bundle"
     exported = runner.invoke(
         app,

@@ -187,7 +187,8 @@ async def test_a_blocked_carrier_is_reported_and_its_challenge_kept(
 
     from carriers.registry import all_carriers
     from tests.test_pull import AS_OF, write_orders
-    from tracking.cli.app import _print_report, app
+    from tracking.cli.app import app
+    from tracking.cli.pull import print_report as _print_report
     from tracking.core.config import Settings
     from tracking.fetch.pipeline import pull
     from tracking.judge.validator import POLICIES

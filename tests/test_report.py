@@ -21,7 +21,7 @@ from tracking.evidence import write_bundle
 from tracking.evidence.citing import Citation
 from tracking.judge.policies import POLICIES
 from tracking.read.assemble import iter_order_evidence
-from tracking.read.report import PortfolioReport, build_report, register, rejudge, render_text
+from tracking.read.report import PortfolioReport, build_report, rejudge, render_text
 from tracking.read.views import BundleInfo
 from tracking.store.repository import raw_body
 
@@ -171,8 +171,6 @@ async def test_report_for_one_store_and_an_empty_window(
 def cli() -> typer.Typer:
     from tracking.cli.app import app
 
-    if not any(c.name == "report" for c in app.registered_commands):
-        register(app)
     return app
 
 

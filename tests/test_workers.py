@@ -30,10 +30,7 @@ from tracking.store.storage import open_engine
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 CARRIERS = ["17track", "4px", "cainiao", "yanwen", "yunexpress"]
-WORKER_MAIN = (
-    "import tracking.cli.app as cli, tracking.workers.blueprint as workers; "
-    "workers.register(cli.app); cli.main()"
-)
+WORKER_MAIN = "import tracking.cli.app as cli; cli.main()"
 PLANNER_KILLED_ON_THIRD_SLICE = """
 import os, signal
 import tracking.cli.app as cli, tracking.workers.blueprint as workers
@@ -44,7 +41,6 @@ def dying(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(*args, **kwargs)
 workers._defer_batch = dying
-workers.register(cli.app)
 cli.main()
 """
 REDIS_URL = os.environ.get("TRACK_EVIDENCE_TEST_REDIS", "redis://127.0.0.1:6379/15")

@@ -1,6 +1,8 @@
 """Jobs: pulls and bundles run outside any request, by an in-process runner.
 
-A job is a row of `api_jobs` (queued -> running -> succeeded | failed). The runner claims
+A job is a row of `api_jobs` (queued -> running -> succeeded | partial | failed); a pull
+in which some carriers answered nothing is `partial`, one in which none answered `failed`,
+with each carrier's reason in its result (`tracking.fetch.outcome`). The runner claims
 queued jobs with a conditional update (so several processes never run the same job), runs
 at most one job per tenant and kind at a time, saves progress while it runs and its result
 when it ends. Jobs survive a restart: at startup, jobs left `running` by a stopped process
@@ -35,6 +37,7 @@ from tracking.api.models import BundleCreate, PullCreate
 from tracking.api.tables import JobRecord
 from tracking.core.exceptions import ConfigError, StorageError, TrackingError
 from tracking.evidence.manifest import media_type
+from tracking.fetch.outcome import explain
 from tracking.fetch.pipeline import pull
 from tracking.judge.validator import POLICIES
 from tracking.store.handles import table_of
@@ -405,7 +408,7 @@ class JobRunner:
         status, result, error = "failed", None, None
         try:
             result = await self._handlers[job.kind](job, progress)
-            status = "succeeded"
+            status, error = _ended(result)
         except asyncio.CancelledError:
             with contextlib.suppress(TrackingError):
                 finish_job(self._engine, job_id=job.id, status="queued")
@@ -434,6 +437,16 @@ class JobRunner:
             except Exception:
                 _log.exception("after-job hook failed for job %s", job.id)
         self._event.set()
+
+
+def _ended(result: Mapping[str, Any]) -> tuple[str, str | None]:
+    """(status, error) of a job whose handler returned `result`: a pull whose carriers did not
+    answer is `partial` or `failed`, never `succeeded`."""
+    ended = result.get("outcome")
+    if ended not in ("partial", "failed"):
+        return "succeeded", None
+    reasons = "; ".join(f"{code}: {why}" for code, why in sorted(result["reasons"].items()))
+    return str(ended), (f"no carrier answered: {reasons}" if ended == "failed" else None)
 
 
 # -- handlers --------------------------------------------------------------------------------
@@ -472,6 +485,10 @@ def pull_handler(ctx: ApiContext) -> JobHandler:
         )
         out = report.as_json()
         out.pop("errors_file", None)
+        in_sandbox = ctx.network is not None
+        out["reasons"] = explain(
+            report, settings=ctx.settings, carriers=carriers, sandbox=in_sandbox
+        )
         return out
 
     return handle

@@ -53,7 +53,7 @@ __all__ = [
 
 VerdictStatus = Literal["pass", "fail", "pending"]
 MilestoneStatus = Literal["explicit", "inferred", "missing"]
-JobStatus = Literal["queued", "running", "succeeded", "failed"]
+JobStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
 DeliveryStatus = Literal["pending", "delivered", "failed", "cancelled"]
 EventName = Literal["verdict.changed", "bundle.ready"]
 
@@ -192,7 +192,9 @@ class PullPublic(BaseModel):
     progress: dict[str, Any] = Field(
         description="Per carrier: {done, total} shipments fetched so far."
     )
-    result: dict[str, Any] | None = Field(description="The pull report, once succeeded.")
+    result: dict[str, Any] | None = Field(
+        description="The pull report once finished; `reasons` per carrier when partial or failed."
+    )
     error: str | None
 
 

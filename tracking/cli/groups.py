@@ -12,61 +12,73 @@ from typing import Annotated
 
 import typer
 
+from tracking.cli.common import EXIT_USAGE, err, errors, fail, open_db, print_rows, settings
+from tracking.cli.conventions import Command
 from tracking.store.isolation import clear_group, list_groups, set_group
-from tracking.store.storage import open_engine
 
 __all__ = ["groups_app"]
 
 groups_app = typer.Typer(
     help="Seller account groups: the stores whose orders are checked against each other.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 _LATER = "Verdicts follow at each store's next pull or refresh."
 
 
-@groups_app.command("set")
+@groups_app.command("set", cls=Command)
 def groups_set_command(
-    group: Annotated[str, typer.Argument(help="The group's name (one seller's account).")],
-    stores: Annotated[list[str], typer.Argument(help="Stores (tenants) of this seller.")],
+    group: Annotated[
+        str, typer.Argument(metavar="GROUP", help="The group's name (one seller's account).")
+    ],
+    stores: Annotated[
+        list[str], typer.Argument(metavar="STORE", help="Stores (tenants) of this seller.")
+    ],
 ) -> None:
     """Put stores in one account group (each leaves any group it was in)."""
-    from tracking.cli.app import _errors, _settings, err
-
-    with _errors():
+    with errors():
+        engine = open_db(settings(), create=True)  # groups may be declared before any pull
         try:
-            set_group(open_engine(_settings().database_url), group=group, tenants=stores)
+            set_group(engine, group=group, tenants=stores)
         except ValueError as exc:
-            err.print(f"error: {exc}")
-            raise typer.Exit(2) from None
+            fail(str(exc), EXIT_USAGE)
+        finally:
+            engine.dispose()
         err.print(f"account group {group!r}: {', '.join(sorted(set(stores)))}. {_LATER}")
 
 
-@groups_app.command("remove")
+@groups_app.command("remove", cls=Command)
 def groups_remove_command(
-    stores: Annotated[list[str], typer.Argument(help="Stores (tenants) to take out.")],
+    stores: Annotated[
+        list[str], typer.Argument(metavar="STORE", help="Stores (tenants) to take out.")
+    ],
 ) -> None:
     """Take stores out of their account group (each becomes a group of its own)."""
-    from tracking.cli.app import _errors, _settings, err
-
-    with _errors():
-        removed = clear_group(open_engine(_settings().database_url), tenants=stores)
+    with errors():
+        engine = open_db(settings())
+        try:
+            removed = clear_group(engine, tenants=stores)
+        finally:
+            engine.dispose()
         err.print(f"{removed} store(s) taken out of their group. {_LATER}")
 
 
-@groups_app.command("list")
+@groups_app.command("list", cls=Command)
 def groups_list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List account groups and their stores (a store in none is its own group)."""
-    from tracking.cli.app import _errors, _settings
-
-    with _errors():
-        groups = list_groups(open_engine(_settings().database_url))
+    with errors():
+        engine = open_db(settings())
+        try:
+            groups = list_groups(engine)
+        finally:
+            engine.dispose()
         if as_json:
             typer.echo(json.dumps(groups, ensure_ascii=False))
             return
         if not groups:
-            typer.echo("no account groups: every store is checked on its own")
-        for name, members in groups.items():
-            typer.echo(f"{name}: {', '.join(members)}")
+            err.print("no account groups: every store is checked on its own")
+            return
+        print_rows(("group", "stores"), [(n, ", ".join(m)) for n, m in groups.items()])

@@ -30,6 +30,7 @@ from carriers.kit.network import Network
 from tracking.core.config import Settings, load_carrier_settings
 from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
 from tracking.core.numbers import detect
+from tracking.fetch.outcome import note_problems, outcome
 from tracking.fetch.tenant_carriers import TenantCarriers
 from tracking.ingest import OrderRow, OrdersFile, ParcelRow, RejectedRow, open_orders, write_errors
 from tracking.judge.validator import Policy
@@ -77,6 +78,8 @@ _ORDER_CHUNK = 1000
 
 REFRESH_LEASE = timedelta(hours=1)
 """How long a refresh holds the shipments it claimed before another may take them."""
+_EVERY_POLL = datetime(9999, 1, 1, tzinfo=UTC)
+"""As "now" of a due query: every shipment still followed is due (`poll_now`)."""
 
 LAST_MILE_TRACKER = "17track"
 """The aggregator that tracks a last-mile number revealed at hand-over."""
@@ -109,6 +112,8 @@ class PullReport:
     seconds: float = 0.0
     notices: dict[str, str] = field(default_factory=dict)
     """Per carrier, what a user must know about the run (a carrier refusing requests)."""
+    problems: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per carrier, its failures by kind and a message of each (`tracking.fetch.outcome`)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +139,8 @@ class PullReport:
             "window": {"start": self.window[0], "end": self.window[1]} if self.window else None,
             "seconds": round(self.seconds, 3),
             "notices": self.notices,
+            "outcome": outcome(self),
+            "problems": self.problems,
         }
 
 
@@ -482,6 +489,7 @@ async def _fetch_all(
                 numbers = [s.tracking_number for s in batch]
                 results = await fetcher.track(code, numbers, tenant=batch[0].tenant)
                 note_blocks(report, code, results)
+                note_problems(report.problems, code, results)
                 answer = Answer(
                     shipment_ids={s.tracking_number: s.id for s in batch},
                     results=results,
@@ -709,11 +717,14 @@ async def pull(
     progress: ProgressHook | None = None,
     fetcher_options: Mapping[str, Any] | None = None,
     orders_file: OrdersFile | None = None,
+    poll_now: bool = False,
 ) -> PullReport:
     """Read `orders_path`, fetch what is due, store every raw response, judge every order.
 
     With `orders_path` None, nothing is read: the tenant's stored orders in the window are
     fetched and judged (the HTTP API imports orders first, then starts a pull).
+    With `poll_now`, every shipment still followed is polled now (failed ones included), not
+    at its next poll time.
     Raises `InputError` (before anything is written) when the file cannot be used at all.
     """
     started = datetime.now(UTC)
@@ -756,7 +767,7 @@ async def pull(
             for _round in range(2):  # the second round fetches legs revealed by the first
                 due = await db.run(
                     due_shipments,
-                    now=datetime.now(UTC),
+                    now=_EVERY_POLL if poll_now and _round == 0 else datetime.now(UTC),
                     run_id=run_id,
                     window=window,
                     carriers=fetcher.codes,
@@ -801,8 +812,11 @@ async def refresh(
     network: Network | None = None,
     progress: ProgressHook | None = None,
     fetcher_options: Mapping[str, Any] | None = None,
+    poll_now: bool = False,
 ) -> PullReport:
-    """Poll every shipment that is due (at most `limit`) and re-judge the orders they touch."""
+    """Poll every shipment that is due (at most `limit`) and re-judge the orders they touch.
+
+    With `poll_now`, every shipment still followed is due (failed ones included)."""
     started = datetime.now(UTC)
     run_id = str(uuid.uuid4())
     report = PullReport(run_id=run_id)
@@ -819,7 +833,7 @@ async def refresh(
             due = await db.run(
                 claim_due_shipments,
                 carriers=fetcher.codes,
-                now=now,
+                now=_EVERY_POLL if poll_now else now,
                 claimed_until=now + REFRESH_LEASE,
                 limit=limit if limit is not None else 10_000_000,
             )

@@ -14,17 +14,14 @@ This module renders it for a terminal (`render_rich`) or as plain lines (`render
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
-from typing import Annotated
 
-import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import Engine
 
-from tracking.judge.policies import POLICIES, Policy, resolve_policy
+from tracking.judge.policies import Policy
 from tracking.read.portfolio import (
     DoNotCite,
     FindingCount,
@@ -43,7 +40,6 @@ __all__ = [
     "PortfolioReport",
     "Reason",
     "build_report",
-    "register",
     "rejudge",
     "render_rich",
     "render_text",
@@ -194,63 +190,3 @@ def render_rich(report: PortfolioReport, console: Console) -> None:
             Text(_reason_text(item)),
         )
     console.print(table)
-
-
-# -- command line ------------------------------------------------------------------------------
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `report` command to the `track-evidence` application."""
-
-    @app.command("report")
-    def report_command(
-        window_days: Annotated[
-            int | None,
-            typer.Option(min=1, max=3660, help="Window length in days (default: 90)."),
-        ] = None,
-        as_of: Annotated[
-            str | None, typer.Option(help="End of the window (default: now), e.g. 2026-11-20.")
-        ] = None,
-        tenant: Annotated[
-            str | None, typer.Option(help="Only this seller account / store (default: all).")
-        ] = None,
-        policy: Annotated[
-            str | None,
-            typer.Option(
-                help="Judge again under this policy (default, joom, shopee) without storing; "
-                "default: the stored verdicts."
-            ),
-        ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    ) -> None:
-        """Portfolio figures for the appeal letter, findings by code, orders not to cite."""
-        from tracking.cli.app import _as_of, _errors, _out, _settings
-        from tracking.store.storage import open_engine
-
-        if policy is not None and policy not in POLICIES:
-            raise typer.BadParameter(
-                f"unknown policy {policy!r}; known: {', '.join(POLICIES)}", param_hint="--policy"
-            )
-        moment = _as_of(as_of)
-        with _errors():
-            settings = _settings()
-            chosen = resolve_policy(policy, settings=settings) if policy is not None else None
-            engine = open_engine(settings.database_url)
-            try:
-                report = build_report(
-                    engine,
-                    as_of=moment,
-                    window_days=window_days or settings.window_days,
-                    tenant=tenant,
-                    policy=chosen,
-                )
-            finally:
-                engine.dispose()
-            if as_json:
-                typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
-                return
-            out = _out()
-            if out.is_terminal:
-                render_rich(report, out)
-            else:
-                out.print(render_text(report), markup=False)

@@ -36,20 +36,17 @@ so adding workers never exceeds a carrier's rate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import logging
-import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
-import typer
 from sqlalchemy.engine import Connection, Engine
 
 from carriers.base import CarrierInfo
@@ -69,7 +66,6 @@ __all__ = [
     "defer",
     "ensure_job_schema",
     "make_app",
-    "register",
     "require_postgres",
     "run_worker",
 ]
@@ -646,92 +642,3 @@ async def run_worker(config: WorkerConfig, *, settings: Settings) -> None:
         _runtime = None
         await limits.aclose()
         engine.dispose()
-
-
-# -- command line ----------------------------------------------------------------------------
-
-
-def _sandbox_network(url: str | None) -> Network | None:
-    """`--sandbox-url`: a running sandbox, built once for every job of this worker."""
-    if url is None:
-        return None
-    from carriers.registry import all_carriers
-    from tracking.sandbox.server import sandbox_network
-
-    return sandbox_network(url, all_carriers())
-
-
-def _valid_cron(expression: str) -> bool:
-    """Whether Procrastinate's cron parser takes `expression` (5 fields, or 6 with seconds)."""
-    import croniter  # type: ignore[import-untyped]
-
-    return bool(croniter.croniter.is_valid(expression))
-
-
-def register(app: typer.Typer) -> None:
-    """Add `worker` to the `track-evidence` command line."""
-
-    @app.command("worker")
-    def worker_command(
-        concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once.")] = 4,
-        queues: Annotated[
-            str,
-            typer.Option(
-                help="Comma-separated queues to serve (pull, refresh, export; also api, webhooks)."
-            ),
-        ] = ",".join(QUEUES),
-        refresh_minutes: Annotated[
-            int,
-            typer.Option(min=0, max=59, help="Plan a refresh every N minutes (0: never)."),
-        ] = 15,
-        sandbox_url: Annotated[
-            str | None, typer.Option(help="Poll a running sandbox instead of the carriers.")
-        ] = None,
-        redis_url: Annotated[
-            str | None,
-            typer.Option(
-                envvar="TRACK_EVIDENCE_REDIS_URL",
-                help="Share rate limits in Redis (default: in PostgreSQL).",
-            ),
-        ] = None,
-        refresh_cron: Annotated[
-            str | None,
-            typer.Option(
-                hidden=True,
-                help="Refresh on this Procrastinate cron instead (6th field: seconds); tests.",
-            ),
-        ] = None,
-        batch: Annotated[int, typer.Option(min=1, help="Shipments per refresh job.")] = 200,
-        heartbeat_seconds: Annotated[
-            float,
-            typer.Option(
-                min=0.1, help="Heartbeat interval; silent 3x as long = dead, jobs retried."
-            ),
-        ] = 10.0,
-    ) -> None:
-        """Run jobs (pull, refresh, export) from the PostgreSQL queue; start as many as you like."""
-        import tracking.cli.app as cli
-
-        with cli._errors():
-            settings = cli._settings()
-            require_postgres(settings.database_url)
-            if refresh_cron is not None and not _valid_cron(refresh_cron):
-                raise ConfigError(f"--refresh-cron {refresh_cron!r} is not a valid cron schedule")
-            stalled = heartbeat_seconds * 3
-            check = max(1, min(59, round(stalled / 2)))
-            config = WorkerConfig(
-                database_url=settings.database_url,
-                network=_sandbox_network(sandbox_url),
-                redis_url=redis_url,
-                limit_prefix=os.environ.get("TRACK_EVIDENCE_LIMIT_PREFIX", ""),
-                refresh_cron=refresh_cron
-                or (f"*/{refresh_minutes} * * * *" if refresh_minutes else None),
-                batch_shipments=batch,
-                heartbeat_seconds=heartbeat_seconds,
-                stalled_after=stalled,
-                stalled_check_cron=f"* * * * * */{check}",
-                concurrency=concurrency,
-                queues=tuple(q.strip() for q in queues.split(",") if q.strip()),
-            )
-            with contextlib.suppress(KeyboardInterrupt):
-                asyncio.run(run_worker(config, settings=settings))

@@ -1,0 +1,71 @@
+"""`report`: portfolio figures for the appeal letter, findings by code, orders not to cite."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from tracking.cli.common import as_of, errors, open_db, out, policy, settings
+from tracking.cli.conventions import Command
+from tracking.read.report import build_report, render_rich, render_text
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add `report` to the command line."""
+    app.command("report", cls=Command)(report_command)
+
+
+def report_command(
+    window_days: Annotated[
+        int | None,
+        typer.Option(min=1, max=3660, metavar="DAYS", help="Window length in days (default: 90)."),
+    ] = None,
+    window_end: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", metavar="DATE", help="End of the window (default: now), e.g. 2026-11-20."
+        ),
+    ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(metavar="TENANT", help="Only this seller account / store (default: all)."),
+    ] = None,
+    policy_name: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            metavar="POLICY",
+            help="Judge again under this policy (default, joom, shopee) without storing; "
+            "default: the stored verdicts.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Portfolio figures for the appeal letter, findings by code, orders not to cite."""
+    moment = as_of(window_end)
+    with errors():
+        current = settings()
+        chosen = policy(policy_name, current) if policy_name is not None else None
+        engine = open_db(current)
+        try:
+            report = build_report(
+                engine,
+                as_of=moment,
+                window_days=window_days or current.window_days,
+                tenant=tenant,
+                policy=chosen,
+            )
+        finally:
+            engine.dispose()
+        if as_json:
+            typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
+            return
+        console = out()
+        if console.is_terminal:
+            render_rich(report, console)
+        else:
+            console.print(render_text(report), markup=False)
