@@ -209,6 +209,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "orders.search_hint": ("starts with…", "开头为……"),
     "orders.any": ("any", "全部"),
     "orders.window": ("Order date", "下单时间"),
+    "orders.destination_hint": (
+        "Two-letter country code, e.g. RU, FR, US",
+        "两位国家代码，例如 RU、FR、US",
+    ),
     "orders.days": ("last {n} days", "最近 {n} 天"),
     "orders.apply": ("Show", "筛选"),
     "orders.clear": ("Clear", "清除"),
