@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from carriers.registry import all_carriers
 from tests.test_api import make_app, running
 from tests.test_pull import write_orders
 from tracking.api import create_key, list_keys
@@ -697,3 +698,54 @@ async def test_a_job_page_of_a_queued_job_polls_and_the_quota_is_explained(
         refused = await http.post("/pull", data={"csrf": csrf})
         assert refused.status_code == 429
         assert "wait for one to finish" in refused.text
+
+
+# -- the store on both databases ----------------------------------------------------------------
+
+
+def test_sessions_links_and_order_pages_on_both_databases(db_url: str, make_engine: Any) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from tracking.api.crud import import_orders
+    from tracking.store.console_sessions import end_session, get_session, redeem_link
+
+    engine: sa.Engine = make_engine(db_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, SQLModel.metadata)
+    assert [d for d in diff if "console_" in repr(d)] == []  # migration 0009 == the models
+
+    session_id = create_session(engine, tenant="shop-a", key_id="key_1")
+    found = get_session(engine, session_id)
+    assert found is not None
+    assert (found.tenant, found.key_id) == ("shop-a", "key_1")
+    assert get_session(engine, session_id, now=found.expires_at) is None  # expired
+    end_session(engine, session_id)
+    assert get_session(engine, session_id) is None
+    token = create_link(engine, tenant="shop-b")
+    assert redeem_link(engine, token) == "shop-b"
+    assert redeem_link(engine, token) is None
+
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    rows = [
+        [f"P-{i:02}", (start + timedelta(hours=i // 2)).isoformat(), "Cainiao", f"LP{i:014}", "RU"]
+        for i in range(30)  # pairs of orders share an order date: the key needs the id too
+    ]
+    data = _orders_csv(rows, ["order_id", "order_date", "carrier", "tracking_number", "country"])
+    for tenant in ("shop-a", "shop-b"):
+        import_orders(engine, tenant=tenant, data=data, source="t.csv", carriers=all_carriers())
+    seen: list[str] = []
+    after = None
+    while True:
+        lines, after = order_page(
+            engine, tenant="shop-a", where=OrderFilter(), after=after, limit=7
+        )
+        seen += [line.order_id for line in lines]
+        if after is None:
+            break
+    assert sorted(seen) == sorted(r[0] for r in rows)
+    assert len(seen) == len(set(seen)) == 30
+    searched, _ = order_page(engine, tenant="shop-a", where=OrderFilter(search="P-1"))
+    assert sorted(line.order_id for line in searched) == [f"P-{i}" for i in range(10, 20)]
