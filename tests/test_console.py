@@ -749,3 +749,42 @@ def test_sessions_links_and_order_pages_on_both_databases(db_url: str, make_engi
     assert len(seen) == len(set(seen)) == 30
     searched, _ = order_page(engine, tenant="shop-a", where=OrderFilter(search="P-1"))
     assert sorted(line.order_id for line in searched) == [f"P-{i}" for i in range(10, 20)]
+
+
+async def test_a_pull_says_in_plain_words_when_a_carrier_cannot_be_reached(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    from tests.test_api import settings
+    from tests.test_pull import AS_OF
+    from tracking.api import ApiOptions, create_app
+    from tracking.sandbox.server import SandboxOptions, SandboxServer
+
+    carriers = all_carriers()
+    blocked = SandboxServer(
+        carriers, SandboxOptions(now=AS_OF, enforce_limits=False, blocked=frozenset({"cainiao"}))
+    )
+    app = create_app(
+        settings(),
+        engine=engine,
+        sandbox=blocked,
+        options=ApiOptions(
+            data_dir=tmp_path / "data",
+            job_poll_seconds=0.05,
+            deliver_webhooks=False,
+            fetcher_options={
+                "rate_overrides": dict.fromkeys(carriers, 500.0),
+                "max_attempts": 1,
+            },
+        ),
+    )
+    key = create_key(engine, "shop-a")
+    orders = tmp_path / "orders.csv"
+    write_orders(orders, ["cainiao"], per_scenario=1)
+    async with running(app), browser(app) as http:
+        csrf = await sign_in(http, key)
+        await import_file(http, csrf, orders.read_bytes())
+        started = await http.post("/pull", data={"csrf": csrf, "window_days": "365"})
+        report = await finished(http, started.headers["location"])
+        explained = re.search(r'data-testid="pull-explanations">(.*?)</ul>', report, re.S)
+        assert explained is not None, text_of(report)
+        assert "Cainiao (AliExpress) could not be reached" in text_of(explained.group(1))
