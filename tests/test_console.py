@@ -788,3 +788,26 @@ async def test_a_pull_says_in_plain_words_when_a_carrier_cannot_be_reached(
         explained = re.search(r'data-testid="pull-explanations">(.*?)</ul>', report, re.S)
         assert explained is not None, text_of(report)
         assert "Cainiao (AliExpress) could not be reached" in text_of(explained.group(1))
+
+
+def test_the_console_command_says_in_one_line_when_its_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from tracking.cli.app import app as cli
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            cli,
+            ["--db", f"sqlite:///{tmp_path / 'c.db'}", "console", "--port", str(port)],
+        )
+    finally:
+        taken.close()
+    assert result.exit_code == 1
+    assert result.output.strip().startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in result.output
