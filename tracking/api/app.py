@@ -223,6 +223,11 @@ def create_app(
     app.include_router(v1)
     # Carriers' pushes authenticate with the carrier's own signature, not an API key.
     app.include_router(carrier_push.router, prefix="/v1")
+    # The seller's console at `/` (session cookie). Imported here: the console calls the API's
+    # use-case functions, so a module-level import would make the two packages a cycle.
+    from tracking.console import install_console
+
+    install_console(app)
     return app
 
 

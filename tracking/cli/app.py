@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from tracking import __version__
-from tracking.cli import carriers, export, formats, pull, report, serve, status, workers
+from tracking.cli import carriers, console, export, formats, pull, report, serve, status, workers
 from tracking.cli.common import PROG, err, state
 from tracking.cli.conventions import CommandLine
 from tracking.cli.groups import groups_app
@@ -81,7 +81,7 @@ def _main(
     install_log_redaction()  # `--debug` logs carrier URLs: never their keys
 
 
-for _group in (pull, status, report, export, carriers, formats, serve, workers):
+for _group in (pull, status, report, export, carriers, formats, serve, workers, console):
     _group.register(app)
 app.add_typer(keys_app, name="keys")
 app.add_typer(groups_app, name="groups")
