@@ -32,7 +32,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 WINDOWS = (30, 60, 90, 180, 365)
-_FINISHED = ("succeeded", "failed")
+_FINISHED = ("succeeded", "partial", "failed")
 
 
 def _window_days(value: object, default: int = 90) -> int:
@@ -154,7 +154,7 @@ def _progress_values(page: Page, job: Job, kind: str) -> dict[str, Any]:
     values: dict[str, Any] = {"job": job, "finished": job.status in _FINISHED, "kind": kind}
     if kind == "pull":
         values["rows"] = _carrier_rows(job, now)
-        ready = carrier_readiness(page.context) if job.status == "succeeded" else []
+        ready = carrier_readiness(page.context) if job.result else []
         values["explanations"] = _explanations(page, job, ready)
         values["result"] = job.result or {}
     else:
