@@ -33,7 +33,7 @@ from tracking.core.config import Settings
 from tracking.core.runtime import tune_gc
 from tracking.fetch.pipeline import pull
 from tracking.judge.validator import POLICIES
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 
 BAR = 1000.0
 

@@ -24,7 +24,7 @@ from carriers.registry import all_carriers
 from tracking.core.config import Settings
 from tracking.fetch.pipeline import pull
 from tracking.judge.validator import POLICIES
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 
 BAR = 1.10
 

@@ -33,13 +33,12 @@ from tracking.api import (
 )
 from tracking.api.crud import import_orders
 from tracking.api.jobs import claim_jobs, create_job, finish_job, get_job
-from tracking.api.tables import ApiKeyRecord
 from tracking.api.webhooks import create_webhook, emit_verdict_changes, init_verdict_cursor
 from tracking.core.config import Settings
 from tracking.core.exceptions import InputError
 from tracking.evidence import verify_bundle
 from tracking.sandbox.server import SandboxOptions, SandboxServer
-from tracking.store.storage import VerdictHistory
+from tracking.store.tables import ApiKeyRecord, VerdictHistory
 
 PROBLEM = "application/problem+json"
 FAST = (timedelta(milliseconds=20), timedelta(milliseconds=20))

@@ -39,7 +39,7 @@ from tracking.api.webhooks import (
 from tracking.core.config import Settings
 from tracking.core.redaction import install_log_redaction
 from tracking.sandbox.server import SandboxServer
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 
 __all__ = ["Background", "create_app", "serve"]
 

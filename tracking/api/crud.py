@@ -43,16 +43,17 @@ from tracking.fetch.pipeline import order_row
 from tracking.ingest import ParcelRow, read_orders_bytes
 from tracking.ingest import RejectedRow as IngestRejected
 from tracking.judge.findings import redact_other_stores
+from tracking.store.engine import transaction
+from tracking.store.exchanges import raw_body
 from tracking.store.handles import table_of
+from tracking.store.orders import bundles_for, load_orders_data, upsert_orders
 from tracking.store.parcels import parcel_orders, store_parcels
-from tracking.store.repository import bundles_for, load_orders_data, raw_body, upsert_orders
-from tracking.store.storage import (
+from tracking.store.tables import (
     ExchangeRecord,
     ExchangeShipment,
     OrderRecord,
     ShipmentRecord,
     VerdictRecord,
-    transaction,
 )
 
 __all__ = [

@@ -42,7 +42,7 @@ from tracking.api.webhooks import (
     sign,
 )
 from tracking.core.exceptions import StorageError
-from tracking.store.storage import transaction
+from tracking.store.engine import transaction
 
 __all__ = ["EXCERPT_CHARS", "WebhookDispatcher"]
 

@@ -32,13 +32,13 @@ from sqlalchemy.engine import Connection, Engine, Row
 from tracking import __version__
 from tracking.api.context import ApiContext
 from tracking.api.models import BundleCreate, PullCreate
-from tracking.api.tables import JobRecord
 from tracking.core.exceptions import ConfigError, StorageError, TrackingError
 from tracking.evidence.manifest import media_type
 from tracking.fetch.pipeline import pull
 from tracking.judge.validator import POLICIES
+from tracking.store.engine import transaction
 from tracking.store.handles import table_of
-from tracking.store.storage import OrderRecord, VerdictRecord, transaction
+from tracking.store.tables import JobRecord, OrderRecord, VerdictRecord
 
 __all__ = [
     "HEARTBEAT_SECONDS",

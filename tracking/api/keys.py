@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tracking.api.tables import ApiKeyRecord
 from tracking.core.exceptions import InputError, StorageError
+from tracking.store.engine import transaction
 from tracking.store.handles import table_of
-from tracking.store.storage import transaction
+from tracking.store.tables import ApiKeyRecord
 
 __all__ = [
     "KEY_PREFIX",

@@ -44,7 +44,7 @@ from sqlalchemy.engine import Connection, Engine
 from tracking.api.dispatch import _Due
 from tracking.api.jobs import J, Job, _job
 from tracking.api.webhooks import D, W
-from tracking.store.storage import transaction
+from tracking.store.engine import transaction
 from tracking.workers.blueprint import NAMESPACE, _job_writer
 
 __all__ = [

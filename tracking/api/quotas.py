@@ -21,9 +21,8 @@ from sqlalchemy.engine import Engine
 
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.problems import ApiProblem
-from tracking.api.tables import JobRecord
 from tracking.store.handles import table_of
-from tracking.store.storage import OrderRecord
+from tracking.store.tables import JobRecord, OrderRecord
 
 __all__ = [
     "check_job_quota",

@@ -36,14 +36,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from tracking.api.jobs import Job
-from tracking.api.tables import (
+from tracking.store.engine import transaction
+from tracking.store.handles import table_of
+from tracking.store.tables import (
     ApiStateRecord,
+    OrderRecord,
+    VerdictHistory,
     WebhookAttemptRecord,
     WebhookDeliveryRecord,
     WebhookRecord,
 )
-from tracking.store.handles import table_of
-from tracking.store.storage import OrderRecord, VerdictHistory, insert_ignore, transaction
+from tracking.store.writes import insert_ignore
 
 __all__ = [
     "DELIVERY_HEADER",

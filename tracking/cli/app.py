@@ -40,9 +40,10 @@ from tracking.judge.policies import POLICIES, Policy, resolve_policy
 from tracking.read.report import register as register_report
 from tracking.read.report import rejudge
 from tracking.sandbox.server import SandboxOptions, SandboxServer
+from tracking.store.engine import open_engine
 from tracking.store.handles import table_of
 from tracking.store.parcels import further_numbers, status_parcels
-from tracking.store.storage import OrderRecord, ShipmentRecord, VerdictRecord, open_engine
+from tracking.store.tables import OrderRecord, ShipmentRecord, VerdictRecord
 from tracking.workers.blueprint import register as register_workers
 
 __all__ = ["app", "main"]

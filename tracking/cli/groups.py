@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
+from tracking.store.engine import open_engine
 from tracking.store.isolation import clear_group, list_groups, set_group
-from tracking.store.storage import open_engine
 
 __all__ = ["groups_app"]
 

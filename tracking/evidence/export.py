@@ -24,9 +24,9 @@ from tracking.evidence.citing import Citation
 from tracking.judge.policies import Policy
 from tracking.read.assemble import iter_order_evidence
 from tracking.read.views import BundleInfo, OrderEvidence
+from tracking.store.exchanges import raw_body
 from tracking.store.handles import table_of
-from tracking.store.repository import raw_body
-from tracking.store.storage import OrderRecord, VerdictRecord
+from tracking.store.tables import OrderRecord, VerdictRecord
 
 __all__ = ["ExportRequest", "export_bundle", "moment", "zip_path"]
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from tracking.store.handles import table_of
 from tracking.store.isolation import group_keys
-from tracking.store.storage import OrderParcelRecord, OrderRecord, VerdictRecord
+from tracking.store.tables import OrderParcelRecord, OrderRecord, VerdictRecord
 
 __all__ = [
     "OrderRef",

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from tracking.judge.findings import SEVERITY_RANK
 from tracking.read.views import Severity
 from tracking.store.handles import table_of
-from tracking.store.storage import VerdictHistory
+from tracking.store.tables import VerdictHistory
 
 __all__ = ["FindingSpan", "finding_histories", "finding_history"]
 

@@ -1,6 +1,6 @@
 """Judging a split order's further parcels in memory (the portfolio report under a policy).
 
-`tracking.store.repository.recompute_verdicts` judges and stores; `report --policy` judges again
+`tracking.store.verdicts.recompute_verdicts` judges and stores; `report --policy` judges again
 without writing, and must judge a split order as storing does: every parcel, all needed
 (`tracking.store.parcels.judge_parcels`).
 """
@@ -16,8 +16,9 @@ from sqlalchemy.engine import Connection
 from tracking.judge.crosscheck import shared_tracking
 from tracking.judge.policies import Policy
 from tracking.judge.validator import Verdict, evaluate
+from tracking.store.orders import OrderBundleData, bundles_for
 from tracking.store.parcels import judge_parcels, parcel_orders
-from tracking.store.repository import OrderBundleData, bundles_for, facts
+from tracking.store.verdicts import facts
 
 __all__ = ["SplitJudge"]
 

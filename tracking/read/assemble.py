@@ -21,9 +21,9 @@ from tracking.read.views import (
     ParcelView,
 )
 from tracking.store.handles import table_of
+from tracking.store.orders import OrderBundleData, bundles_for, iter_order_ids, load_orders_data
 from tracking.store.parcels import parcel_orders
-from tracking.store.repository import OrderBundleData, bundles_for, iter_order_ids, load_orders_data
-from tracking.store.storage import OrderRecord, VerdictRecord
+from tracking.store.tables import OrderRecord, VerdictRecord
 
 __all__ = ["iter_order_evidence", "order_evidence"]
 

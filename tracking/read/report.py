@@ -33,9 +33,10 @@ from tracking.judge.policies import POLICIES, Policy, resolve_policy
 from tracking.judge.split import SplitJudge
 from tracking.judge.validator import evaluate
 from tracking.store.handles import table_of
+from tracking.store.orders import iter_order_ids, load_orders_data
 from tracking.store.parcels import further_numbers
-from tracking.store.repository import facts, iter_order_ids, load_orders_data, recompute_verdicts
-from tracking.store.storage import OrderRecord, VerdictRecord
+from tracking.store.tables import OrderRecord, VerdictRecord
+from tracking.store.verdicts import facts, recompute_verdicts
 
 __all__ = [
     "DoNotCite",
@@ -612,7 +613,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Portfolio figures for the appeal letter, findings by code, orders not to cite."""
         from tracking.cli.app import _as_of, _errors, _out, _settings
-        from tracking.store.storage import open_engine
+        from tracking.store.engine import open_engine
 
         if policy is not None and policy not in POLICIES:
             raise typer.BadParameter(
