@@ -34,7 +34,7 @@ from tests.test_api import (
     running,
     write_orders,
 )
-from tracking.api.jobs import get_job
+from tracking.store.jobs import get_job
 
 pytestmark = [pytest.mark.postgres]
 

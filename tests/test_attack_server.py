@@ -31,11 +31,12 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from tracking.api import ApiOptions, create_app, create_key
-from tracking.api.jobs import claim_jobs, create_job
 from tracking.api.outbound import REFUSED, GuardedTransport
-from tracking.api.webhooks import create_webhook, emit_event
 from tracking.core.config import Settings
 from tracking.store.engine import transaction
+from tracking.store.jobs import claim_jobs, create_job
+from tracking.store.webhook_events import emit_event
+from tracking.store.webhooks import create_webhook
 
 PROBLEM = "application/problem+json"
 ONE_ATTEMPT = (timedelta(hours=1),)  # a failed attempt is retried after the test ends

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from carriers.base import CarrierInfo
@@ -45,15 +44,13 @@ from tracking.ingest import RejectedRow as IngestRejected
 from tracking.judge.findings import redact_other_stores
 from tracking.store.engine import transaction
 from tracking.store.exchanges import raw_body
-from tracking.store.handles import table_of
-from tracking.store.orders import bundles_for, load_orders_data, upsert_orders
-from tracking.store.parcels import parcel_orders, store_parcels
-from tracking.store.tables import (
-    ExchangeRecord,
-    ExchangeShipment,
-    OrderRecord,
-    ShipmentRecord,
-    VerdictRecord,
+from tracking.store.orders import upsert_orders
+from tracking.store.parcels import store_parcels
+from tracking.store.tenant_orders import (
+    exchange_headers,
+    order_page,
+    order_record_set,
+    summary_rows,
 )
 
 __all__ = [
@@ -68,12 +65,6 @@ __all__ = [
 
 MILESTONE_STAGES = ("departed_origin", "arrived_destination", "delivered")
 """The three milestones, in the order a shipment reaches them."""
-
-OT = table_of(OrderRecord)
-S = table_of(ShipmentRecord)
-X = table_of(ExchangeRecord)
-XS = table_of(ExchangeShipment)
-V = table_of(VerdictRecord)
 
 _CHUNK = 1000
 _CSV_COLUMNS = tuple(OrderIn.model_fields)
@@ -234,35 +225,15 @@ def list_orders(
     window: tuple[datetime, datetime] | None = None,
 ) -> tuple[list[OrderSummary], int | None]:
     """One page of the tenant's orders after primary key `after`; and the next page's key."""
-    query = (
-        sa.select(
-            OT.c.id,
-            OT.c.order_id,
-            OT.c.marketplace,
-            OT.c.order_date,
-            OT.c.tracking_number,
-            OT.c.carrier,
-            OT.c.carrier_source,
-            OT.c.destination_country,
-            V.c.status,
-            V.c.milestones,
-            V.c.computed_at,
-        )
-        .outerjoin(V, V.c.order_pk == OT.c.id)
-        .where(OT.c.tenant == tenant, OT.c.id > after)
-        .order_by(OT.c.id)
-        .limit(limit + 1)
+    rows, more = order_page(
+        engine,
+        tenant=tenant,
+        after=after,
+        limit=limit,
+        verdict=verdict,
+        carrier=carrier,
+        window=window,
     )
-    if verdict is not None:
-        query = query.where(V.c.status == verdict)
-    if carrier is not None:
-        query = query.where(OT.c.carrier == carrier)
-    if window is not None:
-        query = query.where(OT.c.order_date >= window[0], OT.c.order_date <= window[1])
-    with engine.connect() as connection:
-        rows = list(connection.execute(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
     items = [
         OrderSummary(
             order_id=r.order_id,
@@ -367,16 +338,10 @@ def order_evidence(
     carriers: Mapping[str, CarrierInfo],
 ) -> EvidencePublic | None:
     """Everything stored about one of the tenant's orders; None when it has no such order."""
-    with engine.connect() as connection:
-        pk = connection.execute(
-            sa.select(OT.c.id).where(OT.c.tenant == tenant, OT.c.order_id == order_id)
-        ).scalar_one_or_none()
-        if pk is None:
-            return None
-        (data,) = load_orders_data(connection, [pk])
-        verdict = connection.execute(sa.select(V).where(V.c.order_pk == pk)).first()
-        further = parcel_orders(connection, [data.order]).get(pk, [])
-        split = bundles_for(connection, further) if further else []
+    found = order_record_set(engine, tenant=tenant, order_id=order_id)
+    if found is None:
+        return None
+    data, verdict, split = found.data, found.verdict, found.further
     o = data.order
     order = OrderPublic(
         order_id=o.order_id,
@@ -462,14 +427,7 @@ def exchange_body(engine: Engine, *, tenant: str, sha256: str) -> tuple[bytes, s
     Only exchanges of the tenant's own requests (`exchanges.tenant`, `tracking.store.isolation`):
     a body answering for another tenant's numbers is never served, whoever cites the number.
     """
-    query = (
-        sa.select(X.c.headers)
-        .where(X.c.body_sha256 == sha256, X.c.tenant == tenant)
-        .order_by(X.c.fetched_at.desc(), X.c.id.desc())
-        .limit(1)
-    )
-    with engine.connect() as connection:
-        headers = connection.execute(query).scalar_one_or_none()
+    headers = exchange_headers(engine, tenant=tenant, sha256=sha256)
     if headers is None:
         return None
     try:
@@ -515,46 +473,28 @@ def portfolio_summary(
     engine: Engine, *, tenant: str, window: tuple[datetime, datetime]
 ) -> SummaryPublic:
     """The figures an appeal letter quotes for the tenant's orders dated in `window`."""
-    query = (
-        sa.select(
-            OT.c.carrier,
-            OT.c.destination_country,
-            V.c.status,
-            V.c.milestones,
-            V.c.findings,
-        )
-        .outerjoin(V, V.c.order_pk == OT.c.id)
-        .where(
-            OT.c.tenant == tenant,
-            OT.c.order_date >= window[0],
-            OT.c.order_date <= window[1],
-        )
-    )
     total = _Group()
     by_carrier: dict[str, _Group] = defaultdict(_Group)
     by_country: dict[str, _Group] = defaultdict(_Group)
     milestones = {stage: Counter[str]() for stage in MILESTONE_STAGES}
     findings: dict[tuple[str, str], int] = Counter()
-    with engine.connect() as connection:
-        for row in connection.execute(query):
-            complete = False
-            if row.status is not None:
-                statuses = _milestone_statuses(row.milestones) or {}
-                complete = all(statuses[s] != "missing" for s in MILESTONE_STAGES)
-                for stage in MILESTONE_STAGES:
-                    milestones[stage][statuses[stage]] += 1
-                for code, severity in {
-                    (f["code"], f["severity"]) for f in json.loads(row.findings)
-                }:
-                    findings[(code, severity)] += 1
-            for group in (
-                total,
-                by_carrier[row.carrier or "unknown"],
-                by_country[row.destination_country],
-            ):
-                group.orders += 1
-                group.complete += complete
-                group.verdicts[row.status or "none"] += 1
+    for row in summary_rows(engine, tenant=tenant, window=window):
+        complete = False
+        if row.status is not None:
+            statuses = _milestone_statuses(row.milestones) or {}
+            complete = all(statuses[s] != "missing" for s in MILESTONE_STAGES)
+            for stage in MILESTONE_STAGES:
+                milestones[stage][statuses[stage]] += 1
+            for code, severity in {(f["code"], f["severity"]) for f in json.loads(row.findings)}:
+                findings[(code, severity)] += 1
+        for group in (
+            total,
+            by_carrier[row.carrier or "unknown"],
+            by_country[row.destination_country],
+        ):
+            group.orders += 1
+            group.complete += complete
+            group.verdicts[row.status or "none"] += 1
     judged = total.orders - total.verdicts["none"]
     headline = f"{total.complete} of {judged} orders have all three milestones"
     if total.verdicts["none"]:

@@ -41,10 +41,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tracking.api.dispatch import _Due
-from tracking.api.jobs import J, Job, _job
-from tracking.api.webhooks import D, W
 from tracking.store.engine import transaction
+from tracking.store.jobs import Job, job_row, jobs_ahead
+from tracking.store.tables import WEBHOOK_DELIVERIES, WEBHOOKS
 from tracking.workers.blueprint import NAMESPACE, _job_writer
 
 __all__ = [
@@ -56,8 +55,6 @@ __all__ = [
     "queue_due_deliveries",
     "retry_due",
     "schedule_retry",
-    "start_job",
-    "still_due",
     "uses_procrastinate",
 ]
 
@@ -93,11 +90,7 @@ def defer_api_job(connection: Connection, job: Job) -> None:
 
     Priority: minus the tenant's jobs already waiting or running (fair round-robin).
     """
-    ahead = connection.execute(
-        sa.select(sa.func.count()).where(
-            J.c.tenant == job.tenant, J.c.status.in_(("queued", "running")), J.c.id != job.id
-        )
-    ).scalar_one()
+    ahead = jobs_ahead(connection, job)
     _defer(
         connection,
         TASK_JOB,
@@ -119,30 +112,9 @@ def adopt_orphan_jobs(engine: Engine) -> int:
     count = 0
     with transaction(engine) as connection:
         for (job_id,) in connection.execute(orphans, {"task": TASK_JOB}).all():
-            row = connection.execute(sa.select(J).where(J.c.id == job_id)).one()
-            defer_api_job(connection, _job(row))
+            defer_api_job(connection, job_row(connection, job_id))
             count += 1
     return count
-
-
-def start_job(engine: Engine, *, job_id: str, now: datetime | None = None) -> Job | None:
-    """Mark a job row running for its task; None when it already ended.
-
-    A row left `running` is taken over: its task is only run again when the worker that ran
-    it died (Procrastinate's lock keeps a job's task from running twice at once).
-    """
-    moment = now or datetime.now(UTC)
-    with transaction(engine) as connection:
-        done = connection.execute(
-            sa.update(J)
-            .where(J.c.id == job_id, J.c.status.in_(("queued", "running")))
-            .values(
-                status="running", started_at=moment, heartbeat_at=moment, attempts=J.c.attempts + 1
-            )
-        )
-        if done.rowcount != 1:
-            return None
-        return _job(connection.execute(sa.select(J).where(J.c.id == job_id)).one())
 
 
 _UNQUEUED = sa.text(
@@ -164,22 +136,29 @@ def queue_due_deliveries(engine: Engine, *, now: datetime | None = None, limit: 
     moment = now or datetime.now(UTC)
     with transaction(engine) as connection:
         rows = connection.execute(
-            sa.select(D.c.id, D.c.webhook_id, D.c.next_attempt_at, D.c.replay_requested_at)
-            .join(W, W.c.id == D.c.webhook_id)
+            sa.select(
+                WEBHOOK_DELIVERIES.c.id,
+                WEBHOOK_DELIVERIES.c.webhook_id,
+                WEBHOOK_DELIVERIES.c.next_attempt_at,
+                WEBHOOK_DELIVERIES.c.replay_requested_at,
+            )
+            .join(WEBHOOKS, WEBHOOKS.c.id == WEBHOOK_DELIVERIES.c.webhook_id)
             .where(
-                D.c.status == "pending",
-                D.c.next_attempt_at <= moment,
-                W.c.deleted_at.is_(None),
+                WEBHOOK_DELIVERIES.c.status == "pending",
+                WEBHOOK_DELIVERIES.c.next_attempt_at <= moment,
+                WEBHOOKS.c.deleted_at.is_(None),
                 _UNQUEUED.bindparams(attempt=TASK_ATTEMPT, retry=TASK_RETRY, now=moment),
             )
-            .order_by(D.c.next_attempt_at, D.c.id)
+            .order_by(WEBHOOK_DELIVERIES.c.next_attempt_at, WEBHOOK_DELIVERIES.c.id)
             .limit(limit)
-            .with_for_update(of=D, skip_locked=True)
+            .with_for_update(of=WEBHOOK_DELIVERIES, skip_locked=True)
         ).all()
         for row in rows:
             if row.replay_requested_at is not None:
                 connection.execute(
-                    sa.update(D).where(D.c.id == row.id).values(replay_requested_at=None)
+                    sa.update(WEBHOOK_DELIVERIES)
+                    .where(WEBHOOK_DELIVERIES.c.id == row.id)
+                    .values(replay_requested_at=None)
                 )
             _queue_attempt(
                 connection,
@@ -203,37 +182,13 @@ def _queue_attempt(
     )
 
 
-def still_due(engine: Engine, *, delivery_id: str, token: str, manual: bool) -> _Due | None:
-    """The delivery, if it is still pending for the attempt `token` and its webhook exists."""
-    with engine.connect() as connection:
-        row = connection.execute(
-            sa.select(D.c.id, D.c.webhook_id, D.c.event_type, D.c.payload, W.c.url, W.c.secret)
-            .join(W, W.c.id == D.c.webhook_id)
-            .where(
-                D.c.id == delivery_id,
-                D.c.status == "pending",
-                D.c.next_attempt_at == datetime.fromisoformat(token),
-                W.c.deleted_at.is_(None),
-            )
-        ).first()
-    if row is None:
-        return None
-    return _Due(
-        id=row.id,
-        webhook_id=row.webhook_id,
-        url=row.url,
-        secret=row.secret,
-        event_type=row.event_type,
-        payload=row.payload,
-        manual=manual,
-    )
-
-
 def schedule_retry(engine: Engine, *, delivery_id: str) -> None:
     """After a failed attempt: queue a `webhook_retry` at the delivery's next attempt time."""
     with transaction(engine) as connection:
         row = connection.execute(
-            sa.select(D.c.next_attempt_at).where(D.c.id == delivery_id, D.c.status == "pending")
+            sa.select(WEBHOOK_DELIVERIES.c.next_attempt_at).where(
+                WEBHOOK_DELIVERIES.c.id == delivery_id, WEBHOOK_DELIVERIES.c.status == "pending"
+            )
         ).first()
         if row is None or row.next_attempt_at is None:
             return  # delivered, failed for good or cancelled
@@ -250,11 +205,11 @@ def retry_due(engine: Engine, *, delivery_id: str, token: str) -> bool:
     """A retry came due: queue its locked attempt if the delivery still waits for it."""
     with transaction(engine) as connection:
         row = connection.execute(
-            sa.select(D.c.webhook_id)
+            sa.select(WEBHOOK_DELIVERIES.c.webhook_id)
             .where(
-                D.c.id == delivery_id,
-                D.c.status == "pending",
-                D.c.next_attempt_at == datetime.fromisoformat(token),
+                WEBHOOK_DELIVERIES.c.id == delivery_id,
+                WEBHOOK_DELIVERIES.c.status == "pending",
+                WEBHOOK_DELIVERIES.c.next_attempt_at == datetime.fromisoformat(token),
             )
             .with_for_update()
         ).first()

@@ -23,13 +23,12 @@ from tracking.api.models import (
 from tracking.api.outbound import check_target
 from tracking.api.problems import ApiProblem
 from tracking.api.routes import problem_responses
-from tracking.api.webhooks import (
+from tracking.api.webhooks import decode_cursor, encode_cursor
+from tracking.store.webhooks import (
     Delivery,
     Webhook,
     create_webhook,
-    decode_cursor,
     delete_webhook,
-    encode_cursor,
     get_delivery,
     get_webhook,
     list_deliveries,
