@@ -31,7 +31,7 @@ from tracking.api import (
     sign,
     verify_signature,
 )
-from tracking.api.crud import import_orders
+from tracking.api.orders_import import import_orders
 from tracking.core.config import Settings
 from tracking.core.exceptions import InputError
 from tracking.evidence import verify_bundle
