@@ -23,7 +23,8 @@ tracking.api
 ```
 
 No SQL here: every query is a function of `tracking.store` (`store.jobs`, `store.api_keys`,
-`store.webhooks`, `store.webhook_events`, `store.tenant_orders`, `store.orders`).
+`store.webhooks`, `store.webhook_events`, `store.task_queue`, `store.tenant_orders`,
+`store.orders`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ tracking.store
 ├── jobs.py           API jobs (api_jobs): create, claim fairly, heartbeat, finish
 ├── api_keys.py       API key rows (prefix and digest; never the key)
 ├── webhooks.py       webhooks, deliveries, the delivery log; leasing due deliveries
-└── webhook_events.py events queued as deliveries; the verdict-history cursor
+├── webhook_events.py events queued as deliveries; the verdict-history cursor
+└── task_queue.py     rows the Procrastinate planners read (orphan jobs, deliveries to queue)
 ```
 
 Writes go through `writes.py` on both databases alike: SQLAlchemy Core statements on the
