@@ -5,7 +5,7 @@ persistence functions the rest of the code calls.
 tracking.store
 ├── columns.py        UTCDateTime: how an instant is stored, on both databases
 ├── tables.py         every table (SQLModel) and its typed handle: ORDERS, SHIPMENTS, JOBS ...
-├── handles.py        table_of(Model) -> sqlalchemy.Table (no `__table__  # type: ignore`)
+├── handles.py        table_of(Model) -> sqlalchemy.Table, typed (no untyped `__table__`)
 ├── engine.py         open_engine (SQLite or PostgreSQL), transaction
 ├── migrate.py        migrate(engine): the Alembic revisions of migrations/
 ├── migrations/       the revisions (they import tracking.store.tables)

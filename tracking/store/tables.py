@@ -1,9 +1,9 @@
 """Every table, declared once as a SQLModel class, and a typed handle on each.
 
 Statements are written in SQLAlchemy Core against the handles (`ORDERS.c.tenant`, ...):
-`table_of` reads each class's `Table` through SQLAlchemy's public inspection API, so no
-`Model.__table__  # type: ignore` is needed anywhere. Migrations (`store/migrations`) create
-and change these tables; `import tracking.store.tables` registers all of them on
+`table_of` reads each class's `Table` through SQLAlchemy's public inspection API, so nothing
+reaches for the untyped `Model.__table__`. Migrations (`store/migrations`) create and change
+these tables; `import tracking.store.tables` registers all of them on
 `SQLModel.metadata`.
 
 Core tables: runs, shipments, orders, order_parcels, exchange_bodies, exchanges,
