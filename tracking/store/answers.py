@@ -52,6 +52,9 @@ def event_key(event: ParsedEvent) -> str:
 
 @dataclass
 class StoreStats:
+    """What storing one answer did: shipments fetched, failed or not found, events and
+    last-mile legs that were new."""
+
     fetched: int = 0
     failed: int = 0
     not_found: int = 0
