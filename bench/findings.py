@@ -34,8 +34,10 @@ import sqlalchemy as sa
 
 from tracking.core.domain import ParsedEvent, Stage, TimeSource
 from tracking.judge.validator import POLICIES
-from tracking.store.repository import event_key, iter_order_ids, recompute_verdicts
-from tracking.store.storage import (
+from tracking.store.answers import event_key
+from tracking.store.engine import open_engine
+from tracking.store.orders import iter_order_ids
+from tracking.store.tables import (
     EventRecord,
     ExchangeBody,
     ExchangeRecord,
@@ -43,8 +45,8 @@ from tracking.store.storage import (
     OrderRecord,
     ShipmentRecord,
     VerdictRecord,
-    open_engine,
 )
+from tracking.store.verdicts import recompute_verdicts
 
 BOUND_SECONDS = 120.0
 AS_OF = datetime(2026, 11, 20, 23, 59, 59, tzinfo=UTC)

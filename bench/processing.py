@@ -34,7 +34,7 @@ from tracking.core.runtime import tune_gc
 from tracking.fetch.pipeline import pull
 from tracking.judge.validator import POLICIES
 from tracking.sandbox.server import sandbox_network
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 
 BAR = 1000.0
 

@@ -25,7 +25,7 @@ from tracking.core.config import Settings
 from tracking.fetch.pipeline import pull
 from tracking.judge.validator import POLICIES
 from tracking.sandbox.server import sandbox_network
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 
 BAR = 1.10
 

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from bench.common import sandbox_process, stats
 from carriers.registry import all_carriers
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 
 CARRIERS = ["17track", "4px", "cainiao", "yanwen", "yunexpress"]
 WORKER_MAIN = "import tracking.cli.app as cli; cli.main()"
@@ -79,7 +79,7 @@ def seed(engine: sa.Engine, *, total: int, due: int, now: datetime) -> dict[str,
 
 
 def time_due_query(engine: sa.Engine, *, now: datetime, limit: int) -> dict[str, float]:
-    from tracking.store.repository import due_shipments
+    from tracking.store.shipments import due_shipments
 
     samples = []
     for _ in range(20):

@@ -122,7 +122,7 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def make_engine() -> Iterator[Callable[[str], sa.Engine]]:
     """Open (and migrate) engines that are disposed after the test."""
-    from tracking.store.storage import open_engine
+    from tracking.store.engine import open_engine
 
     engines: list[sa.Engine] = []
 

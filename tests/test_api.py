@@ -31,15 +31,15 @@ from tracking.api import (
     sign,
     verify_signature,
 )
-from tracking.api.crud import import_orders
-from tracking.api.jobs import claim_jobs, create_job, finish_job, get_job
-from tracking.api.tables import ApiKeyRecord
-from tracking.api.webhooks import create_webhook, emit_verdict_changes, init_verdict_cursor
+from tracking.api.orders_import import import_orders
 from tracking.core.config import Settings
 from tracking.core.exceptions import InputError
 from tracking.evidence import verify_bundle
 from tracking.sandbox.server import SandboxOptions, SandboxServer
-from tracking.store.storage import VerdictHistory
+from tracking.store.jobs import claim_jobs, create_job, finish_job, get_job
+from tracking.store.tables import ApiKeyRecord, VerdictHistory
+from tracking.store.webhook_events import emit_verdict_changes, init_verdict_cursor
+from tracking.store.webhooks import create_webhook
 
 PROBLEM = "application/problem+json"
 FAST = (timedelta(milliseconds=20), timedelta(milliseconds=20))
@@ -789,7 +789,13 @@ async def test_a_number_shared_with_another_store_never_names_it(
 
 def test_a_job_another_live_process_runs_is_left_alone(any_engine: sa.Engine) -> None:
     """Several API processes share the jobs table: only a dead process's jobs are re-queued."""
-    from tracking.api.jobs import STALE_AFTER, claim_jobs, create_job, get_job, requeue_interrupted
+    from tracking.store.jobs import (
+        STALE_AFTER,
+        claim_jobs,
+        create_job,
+        get_job,
+        requeue_interrupted,
+    )
 
     job = create_job(any_engine, tenant="shop-a", kind="pull", params={})
     [running] = claim_jobs(any_engine, limit=1, kinds={"pull"})

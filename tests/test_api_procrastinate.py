@@ -34,7 +34,7 @@ from tests.test_api import (
     running,
     write_orders,
 )
-from tracking.api.jobs import get_job
+from tracking.store.jobs import get_job
 
 pytestmark = [pytest.mark.postgres]
 
@@ -191,7 +191,7 @@ from pathlib import Path
 import tracking.api.app as api_app
 from tracking.api import ApiOptions, create_app
 from tracking.core.config import Settings
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 
 async def hang(job, progress):
     await asyncio.sleep(3600)

@@ -157,7 +157,7 @@ def test_every_string_written_to_the_database_is_scrubbed(db_url: str, make_engi
     """Whatever path a secret takes to the database (here a failure message), it is scrubbed."""
     from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
     from tracking.core.redaction import register_secrets
-    from tracking.store.repository import store_results
+    from tracking.store.answers import store_results
 
     engine = make_engine(db_url)
     register_secrets(["pushToken-Live-42", "acct-7788"])

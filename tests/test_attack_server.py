@@ -31,11 +31,12 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from tracking.api import ApiOptions, create_app, create_key
-from tracking.api.jobs import claim_jobs, create_job
 from tracking.api.outbound import REFUSED, GuardedTransport
-from tracking.api.webhooks import create_webhook, emit_event
 from tracking.core.config import Settings
-from tracking.store.storage import transaction
+from tracking.store.engine import transaction
+from tracking.store.jobs import claim_jobs, create_job
+from tracking.store.webhook_events import emit_event
+from tracking.store.webhooks import create_webhook
 
 PROBLEM = "application/problem+json"
 ONE_ATTEMPT = (timedelta(hours=1),)  # a failed attempt is retried after the test ends
@@ -370,7 +371,7 @@ import sys, uvicorn
 from pathlib import Path
 from tracking.api import ApiOptions, create_app
 from tracking.core.config import Settings
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 url, port, data = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 engine = open_engine(url)
 settings = Settings(_env_file=None, database_url=url)

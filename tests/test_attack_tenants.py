@@ -272,7 +272,7 @@ def test_migration_gives_each_tenant_its_own_shipment_and_hides_mixed_batches(
     from alembic import command
     from alembic.config import Config
 
-    from tracking.store.storage import migrate
+    from tracking.store.migrate import migrate
 
     engine = sa.create_engine(db_url)
     config = Config()

@@ -21,7 +21,7 @@ from tests.conftest import fresh_postgres
 from tests.test_workers import REDIS_URL, _redis_reason
 from tracking.core.exceptions import BlockedError
 from tracking.fetch.limits import SharedBlockGate, SharedLimits
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 
 CAPTCHA_JSON = (
     b'{"ret":["FAIL_SYS_USER_VALIDATE","RGV587_ERROR::SM::\xe5\x93\x8e\xe5\x93\x9f\xe5\x96\x82"],'
@@ -193,8 +193,8 @@ async def test_a_blocked_carrier_is_reported_and_its_challenge_kept(
     from tracking.fetch.pipeline import pull
     from tracking.judge.validator import POLICIES
     from tracking.sandbox.server import SandboxOptions, SandboxServer
-    from tracking.store.repository import raw_body
-    from tracking.store.storage import ShipmentRecord
+    from tracking.store.exchanges import raw_body
+    from tracking.store.tables import ShipmentRecord
 
     orders = tmp_path / "orders.csv"
     write_orders(orders, ["cainiao", "yanwen"], per_scenario=1)

@@ -28,12 +28,12 @@ from carriers.registry import all_carriers
 from tests.test_api import make_app, running
 from tests.test_pull import write_orders
 from tracking.api import create_key, list_keys
-from tracking.api.jobs import create_job
 from tracking.console import link_path
 from tracking.console.i18n import CATALOGUE, Translator, choose_language
 from tracking.core.domain import Stage
 from tracking.ingest.profiles import FIELDS
 from tracking.store.console_sessions import create_link, create_session
+from tracking.store.jobs import create_job
 from tracking.store.order_pages import OrderFilter, order_page
 
 CONSOLE = Path(__file__).resolve().parent.parent / "tracking" / "console"
@@ -715,7 +715,7 @@ def test_sessions_links_and_order_pages_on_both_databases(db_url: str, make_engi
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    from tracking.api.crud import import_orders
+    from tracking.api.orders_import import import_orders
     from tracking.store.console_sessions import end_session, get_session, redeem_link
 
     engine: sa.Engine = make_engine(db_url)

@@ -190,7 +190,7 @@ def test_worker_export_is_the_same_export_as_the_cli(
     import tracking.workers.blueprint as workers
     from carriers.registry import all_carriers
     from tracking.core.config import Settings
-    from tracking.store.storage import open_engine
+    from tracking.store.engine import open_engine
 
     runtime = workers._Runtime(
         config=workers.WorkerConfig(database_url=pulled),

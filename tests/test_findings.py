@@ -37,9 +37,11 @@ from tracking.judge.policies import POLICIES
 from tracking.judge.validator import OrderFacts, Policy, ShipmentFacts, Verdict, evaluate
 from tracking.read.history import finding_histories, finding_history
 from tracking.read.views import EventView, FindingView
+from tracking.store.answers import store_results
+from tracking.store.engine import transaction
 from tracking.store.isolation import set_group
-from tracking.store.repository import recompute_verdicts, store_results, upsert_orders
-from tracking.store.storage import transaction
+from tracking.store.orders import upsert_orders
+from tracking.store.verdicts import recompute_verdicts
 
 ORDER_DATE = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)

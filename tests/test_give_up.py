@@ -13,8 +13,9 @@ from tests.test_storage import NOW, exchange, seed
 from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
 from tracking.judge.scheduling import GIVE_UP_AFTER, next_poll_at
 from tracking.judge.validator import POLICIES
-from tracking.store.repository import recompute_verdicts, store_results
-from tracking.store.storage import ShipmentRecord
+from tracking.store.answers import store_results
+from tracking.store.tables import ShipmentRecord
+from tracking.store.verdicts import recompute_verdicts
 
 S = ShipmentRecord.__table__  # type: ignore[attr-defined]
 

@@ -428,7 +428,7 @@ async def test_the_writer_never_leaves_fetching_waiting_when_storing_breaks() ->
 
     from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
     from tracking.fetch.pipeline import _Db, _Writer
-    from tracking.store.repository import Answer
+    from tracking.store.answers import Answer
 
     class BrokenDb:
         async def run(self, fn: Any, /, **kwargs: Any) -> Any:

@@ -23,7 +23,7 @@ from tracking.judge.policies import POLICIES
 from tracking.read.assemble import iter_order_evidence
 from tracking.read.report import PortfolioReport, build_report, rejudge, render_text
 from tracking.read.views import BundleInfo
-from tracking.store.repository import raw_body
+from tracking.store.exchanges import raw_body
 
 AS_OF = sandbox.AS_OF
 runner = CliRunner()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from tests.conftest import fresh_postgres
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 
 SEED_SQL = """
 INSERT INTO shipments (carrier, tracking_number, role, carrier_name, state, carrier_status,
@@ -64,7 +64,7 @@ def pg_url(pg_skip_reason: str | None) -> Iterator[str]:
 
 @pytest.mark.postgres
 def test_due_query_uses_the_due_index(pg_url: str) -> None:
-    from tracking.store.repository import due_shipments
+    from tracking.store.shipments import due_shipments
 
     engine = open_engine(pg_url)
     now = datetime.now(UTC)
@@ -103,7 +103,7 @@ def test_migrations_apply_and_revert(db_url: str) -> None:
     """Alembic: upgrade to head, down to base and up again, on SQLite and PostgreSQL."""
     from alembic.config import Config
 
-    import tracking.store.storage
+    import tracking.store.tables
 
     engine = open_engine(db_url)
     try:
@@ -114,7 +114,7 @@ def test_migrations_apply_and_revert(db_url: str) -> None:
         assert {"ix_shipments_due", "ix_shipments_new"} <= indexes
         config = Config()
         config.set_main_option(
-            "script_location", str(Path(tracking.store.storage.__file__).parent / "migrations")
+            "script_location", str(Path(tracking.store.tables.__file__).parent / "migrations")
         )
         with engine.begin() as connection:
             config.attributes["connection"] = connection

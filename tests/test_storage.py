@@ -20,8 +20,10 @@ from tracking.core.domain import (
     TrackResult,
 )
 from tracking.core.exceptions import StorageError
-from tracking.store.repository import raw_body, store_results, upsert_orders
-from tracking.store.storage import open_engine, transaction
+from tracking.store.answers import store_results
+from tracking.store.engine import open_engine, transaction
+from tracking.store.exchanges import raw_body
+from tracking.store.orders import upsert_orders
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -178,7 +180,7 @@ def test_times_come_back_aware_utc(db_url: str, make_engine: Any) -> None:
         now=NOW,
         run_id=None,
     )
-    from tracking.store.storage import EventRecord
+    from tracking.store.tables import EventRecord
 
     table = EventRecord.__table__  # type: ignore[attr-defined]
     with engine.connect() as connection:
@@ -189,7 +191,7 @@ def test_times_come_back_aware_utc(db_url: str, make_engine: Any) -> None:
 
 def test_naive_datetime_is_refused(sqlite_url: str, make_engine: Any) -> None:
     engine = make_engine(sqlite_url)
-    from tracking.store.storage import RunRecord
+    from tracking.store.tables import RunRecord
 
     table = RunRecord.__table__  # type: ignore[attr-defined]
     with pytest.raises(sa.exc.StatementError, match="naive datetime"), engine.begin() as c:
@@ -208,7 +210,7 @@ def test_many_answers_in_one_transaction_match_storing_them_one_by_one(
     db_url: str, make_engine: Any
 ) -> None:
     """Group commit: answers stored together give the rows and counts of separate stores."""
-    from tracking.store.repository import Answer, store_answers
+    from tracking.store.answers import Answer, store_answers
 
     def answers() -> list[Answer]:
         # One exchange per answer (single-number carriers), the second answer a re-fetch of
@@ -265,7 +267,7 @@ def test_a_failed_group_commit_stores_none_of_its_answers(
     sqlite_url: str, make_engine: Any
 ) -> None:
     """Answers stored together succeed or fail together: nothing half-written."""
-    from tracking.store.repository import Answer, store_answers
+    from tracking.store.answers import Answer, store_answers
 
     engine = make_engine(sqlite_url)
     ids = seed(engine)
@@ -293,7 +295,7 @@ def test_event_identity_keys_keep_their_historic_spelling(year: int) -> None:
     """Keys stored by earlier versions (made with strftime) must match, or re-pulls duplicate."""
     import hashlib
 
-    from tracking.store.repository import event_key
+    from tracking.store.answers import event_key
 
     ev = ParsedEvent(
         stage=Stage.DELIVERED,

@@ -33,8 +33,8 @@ from tracking.core.domain import (
 from tracking.core.exceptions import BadPayloadError
 from tracking.judge.milestones import milestone_times
 from tracking.judge.scheduling import next_poll_at
-from tracking.store.repository import store_results
-from tracking.store.storage import transaction
+from tracking.store.answers import store_results
+from tracking.store.engine import transaction
 
 BASE = "https://api.17track.net/track/v2.2"
 KEY = "doc-example-key"  # invented

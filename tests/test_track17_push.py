@@ -23,8 +23,9 @@ from tracking.cli.app import app as cli
 from tracking.core.config import Settings
 from tracking.fetch.pushes import PUSH_URL
 from tracking.judge.policies import resolve_policy
-from tracking.store.repository import recompute_verdicts, upsert_orders
-from tracking.store.storage import transaction
+from tracking.store.engine import transaction
+from tracking.store.orders import upsert_orders
+from tracking.store.verdicts import recompute_verdicts
 
 KEY = "doc-example-key"  # invented
 NUMBER = "RR123456789CN"

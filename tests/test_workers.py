@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from bench.common import sandbox_process, stats, write_orders
 from carriers.registry import all_carriers
 from tests.conftest import fresh_postgres
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -71,8 +71,8 @@ def seed(url: str, tmp_path: Path, count: int, *, wave: int = 7) -> dict[str, in
     """
     from tracking.fetch.pipeline import order_row
     from tracking.ingest import OrderRow, open_orders
-    from tracking.store.repository import upsert_orders
-    from tracking.store.storage import transaction
+    from tracking.store.engine import transaction
+    from tracking.store.orders import upsert_orders
 
     path = tmp_path / f"orders-{wave}.csv"
     per = write_orders(path, count, CARRIERS, seed=wave)

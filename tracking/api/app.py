@@ -26,20 +26,18 @@ from tracking.api.context import ApiContext, ApiOptions
 from tracking.api.deps import known_query_only
 from tracking.api.dispatch import WebhookDispatcher
 from tracking.api.guard import RequestGuard
-from tracking.api.jobs import Job, JobRunner, bundle_handler, pull_handler
+from tracking.api.jobs import JobRunner, bundle_handler, pull_handler
 from tracking.api.models import OrderIn
 from tracking.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from tracking.api.procrastinate_jobs import defer_api_job, uses_procrastinate
 from tracking.api.procrastinate_runner import ProcrastinateRunner, WorkerTuning
 from tracking.api.routes import bundles, carrier_push, exchanges, orders, pulls, summary, webhooks
-from tracking.api.webhooks import (
-    emit_bundle_ready,
-    emit_verdict_changes,
-    init_verdict_cursor,
-)
+from tracking.api.webhooks import emit_bundle_ready
 from tracking.core.config import Settings
 from tracking.core.redaction import install_log_redaction
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
+from tracking.store.jobs import Job
+from tracking.store.webhook_events import emit_verdict_changes, init_verdict_cursor
 
 __all__ = ["Background", "create_app", "serve"]
 

@@ -1,211 +1,51 @@
-"""Keyword-only reads and writes behind the routes: orders, evidence, exchanges, summary.
+"""Keyword-only reads behind the routes: orders, evidence, exchanges, summary.
 
-Every function takes the tenant and never returns another tenant's data.
+Every function takes the tenant and never returns another tenant's data; the queries are
+`tracking.store.tenant_orders`. Imports are `tracking.api.orders_import`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from carriers.base import CarrierInfo
 from tracking.api.models import (
-    AcceptedRow,
     EventPublic,
     EvidencePublic,
     ExchangePublic,
     FindingPublic,
-    ImportResult,
     LegPublic,
     MilestonePublic,
-    OrderIn,
     OrderPublic,
     OrderSummary,
     ParcelPublic,
-    RejectedRow,
     SummaryPublic,
     VerdictPublic,
 )
-from tracking.fetch.pipeline import order_row
-from tracking.ingest import ParcelRow, read_orders_bytes
-from tracking.ingest import RejectedRow as IngestRejected
 from tracking.judge.findings import redact_other_stores
 from tracking.read.portfolio import read_portfolio, summary_json
-from tracking.store.handles import table_of
-from tracking.store.parcels import parcel_orders, store_parcels
-from tracking.store.repository import bundles_for, load_orders_data, raw_body, upsert_orders
-from tracking.store.storage import (
-    ExchangeRecord,
-    ExchangeShipment,
-    OrderRecord,
-    ShipmentRecord,
-    VerdictRecord,
-    transaction,
+from tracking.store.exchanges import raw_body
+from tracking.store.tenant_orders import (
+    exchange_headers,
+    order_page,
+    order_record_set,
 )
 
 __all__ = [
     "MILESTONE_STAGES",
     "exchange_body",
-    "import_orders",
     "list_orders",
     "order_evidence",
-    "orders_csv",
     "portfolio_summary",
 ]
 
 MILESTONE_STAGES = ("departed_origin", "arrived_destination", "delivered")
 """The three milestones, in the order a shipment reaches them."""
-
-OT = table_of(OrderRecord)
-S = table_of(ShipmentRecord)
-X = table_of(ExchangeRecord)
-XS = table_of(ExchangeShipment)
-V = table_of(VerdictRecord)
-
-_CHUNK = 1000
-_CSV_COLUMNS = tuple(OrderIn.model_fields)
-
-
-# -- import ----------------------------------------------------------------------------------
-
-
-def orders_csv(items: Sequence[OrderIn]) -> bytes:
-    """A JSON import as the CSV the command line reads (one row per item, all columns)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(_CSV_COLUMNS)
-    for item in items:
-        writer.writerow(["" if (v := getattr(item, c)) is None else str(v) for c in _CSV_COLUMNS])
-    return buffer.getvalue().encode("utf-8")
-
-
-@dataclass
-class _Import:
-    listed: int
-    result: ImportResult = field(
-        default_factory=lambda: ImportResult(
-            rows_read=0, rows_accepted=0, rows_rejected=0, accepted=[], rejected=[], truncated=False
-        )
-    )
-
-    def accept(self, row: AcceptedRow) -> None:
-        self.result.rows_accepted += 1
-        if len(self.result.accepted) < self.listed:
-            self.result.accepted.append(row)
-        else:
-            self.result.truncated = True
-
-    def reject(self, row: RejectedRow) -> None:
-        self.result.rows_rejected += 1
-        if len(self.result.rejected) < self.listed:
-            self.result.rejected.append(row)
-        else:
-            self.result.truncated = True
-
-
-def import_orders(
-    engine: Engine,
-    *,
-    tenant: str,
-    data: bytes,
-    source: str,
-    carriers: Mapping[str, CarrierInfo],
-    from_json: bool = False,
-    listed: int = 1000,
-    timezone: str | None = None,
-    columns: Mapping[str, str] | None = None,
-) -> ImportResult:
-    """Store the usable rows of an orders CSV for `tenant`, by the command line's rules.
-
-    Rows whose store column names another tenant are rejected. With `from_json`, `data`
-    is `orders_csv` output and each row also carries its item's index. At most `listed`
-    accepted and rejected rows are listed (the counts are always complete).
-    Raises `InputError` when the file cannot be used at all (nothing is written then).
-    """
-    orders_file = read_orders_bytes(
-        data, source=source, tenant=tenant, timezone=timezone, columns=columns
-    )
-    first_row = orders_file.header_row + 1
-    state = _Import(listed=listed)
-    now = datetime.now(UTC)
-    chunk: list[dict[str, Any]] = []
-    keys: list[tuple[str, str, str]] = []
-
-    def flush() -> None:
-        if chunk:
-            with transaction(engine) as connection:
-                upsert_orders(connection, orders=chunk, shipments=keys)
-            chunk.clear()
-            keys.clear()
-
-    parcels: list[dict[str, Any]] = []
-    for item in orders_file:
-        state.result.rows_read += 1
-        index = item.row_number - first_row if from_json else None
-        if isinstance(item, ParcelRow):  # another parcel of a split order: stored at the end
-            if item.order.tenant == tenant:
-                parcels.append(
-                    order_row(item.order, carriers=carriers, run_id="", now=now, source=source)
-                )
-            continue
-        if isinstance(item, IngestRejected):
-            state.reject(
-                RejectedRow(
-                    row=item.row_number,
-                    index=index,
-                    column=item.column,
-                    value=item.value,
-                    reason=item.reason,
-                )
-            )
-            continue
-        if item.tenant != tenant:
-            state.reject(
-                RejectedRow(
-                    row=item.row_number,
-                    index=index,
-                    column="store",
-                    value=item.tenant[:200],
-                    reason=(
-                        f"the store column names {item.tenant!r}, but this API key belongs to "
-                        f"{tenant!r}; import each store's orders with its own key"
-                    ),
-                )
-            )
-            continue
-        mapping = order_row(item, carriers=carriers, run_id="", now=now, source=source)
-        mapping["last_run_id"] = None
-        chunk.append(mapping)
-        if mapping["_shipment_key"] is not None:
-            keys.append(mapping["_shipment_key"])
-        state.accept(
-            AcceptedRow(
-                row=item.row_number,
-                index=index,
-                order_id=item.order_id,
-                carrier=mapping["carrier"],
-                carrier_source=mapping["carrier_source"],
-            )
-        )
-        if len(chunk) >= _CHUNK:
-            flush()
-    flush()
-    if parcels:
-        with transaction(engine) as connection:
-            state.result.parcels = store_parcels(connection, parcels)
-    state.result.rows_read = orders_file.rows_read
-    state.result.orders_read = orders_file.orders_read
-    state.result.item_rows = orders_file.item_rows
-    state.result.profile = orders_file.profile.key if orders_file.profile is not None else ""
-    return state.result
 
 
 # -- listing ---------------------------------------------------------------------------------
@@ -229,35 +69,15 @@ def list_orders(
     window: tuple[datetime, datetime] | None = None,
 ) -> tuple[list[OrderSummary], int | None]:
     """One page of the tenant's orders after primary key `after`; and the next page's key."""
-    query = (
-        sa.select(
-            OT.c.id,
-            OT.c.order_id,
-            OT.c.marketplace,
-            OT.c.order_date,
-            OT.c.tracking_number,
-            OT.c.carrier,
-            OT.c.carrier_source,
-            OT.c.destination_country,
-            V.c.status,
-            V.c.milestones,
-            V.c.computed_at,
-        )
-        .outerjoin(V, V.c.order_pk == OT.c.id)
-        .where(OT.c.tenant == tenant, OT.c.id > after)
-        .order_by(OT.c.id)
-        .limit(limit + 1)
+    rows, more = order_page(
+        engine,
+        tenant=tenant,
+        after=after,
+        limit=limit,
+        verdict=verdict,
+        carrier=carrier,
+        window=window,
     )
-    if verdict is not None:
-        query = query.where(V.c.status == verdict)
-    if carrier is not None:
-        query = query.where(OT.c.carrier == carrier)
-    if window is not None:
-        query = query.where(OT.c.order_date >= window[0], OT.c.order_date <= window[1])
-    with engine.connect() as connection:
-        rows = list(connection.execute(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
     items = [
         OrderSummary(
             order_id=r.order_id,
@@ -362,16 +182,10 @@ def order_evidence(
     carriers: Mapping[str, CarrierInfo],
 ) -> EvidencePublic | None:
     """Everything stored about one of the tenant's orders; None when it has no such order."""
-    with engine.connect() as connection:
-        pk = connection.execute(
-            sa.select(OT.c.id).where(OT.c.tenant == tenant, OT.c.order_id == order_id)
-        ).scalar_one_or_none()
-        if pk is None:
-            return None
-        (data,) = load_orders_data(connection, [pk])
-        verdict = connection.execute(sa.select(V).where(V.c.order_pk == pk)).first()
-        further = parcel_orders(connection, [data.order]).get(pk, [])
-        split = bundles_for(connection, further) if further else []
+    found = order_record_set(engine, tenant=tenant, order_id=order_id)
+    if found is None:
+        return None
+    data, verdict, split = found.data, found.verdict, found.further
     o = data.order
     order = OrderPublic(
         order_id=o.order_id,
@@ -457,14 +271,7 @@ def exchange_body(engine: Engine, *, tenant: str, sha256: str) -> tuple[bytes, s
     Only exchanges of the tenant's own requests (`exchanges.tenant`, `tracking.store.isolation`):
     a body answering for another tenant's numbers is never served, whoever cites the number.
     """
-    query = (
-        sa.select(X.c.headers)
-        .where(X.c.body_sha256 == sha256, X.c.tenant == tenant)
-        .order_by(X.c.fetched_at.desc(), X.c.id.desc())
-        .limit(1)
-    )
-    with engine.connect() as connection:
-        headers = connection.execute(query).scalar_one_or_none()
+    headers = exchange_headers(engine, tenant=tenant, sha256=sha256)
     if headers is None:
         return None
     try:

@@ -17,32 +17,25 @@ import asyncio
 import contextlib
 import functools
 import logging
-import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tracking import __version__
 from tracking.api.context import RETRY_SCHEDULE
 from tracking.api.outbound import REFUSED, GuardedTransport, TargetRefused
-from tracking.api.webhooks import (
-    DELIVERY_HEADER,
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
-    A,
-    D,
-    W,
-    emit_verdict_changes,
-    sign,
-)
+from tracking.api.webhooks import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from tracking.core.exceptions import StorageError
-from tracking.store.storage import transaction
+from tracking.store.webhook_events import emit_verdict_changes
+from tracking.store.webhooks import (
+    AttemptOutcome,
+    DueDelivery,
+    claim_due_deliveries,
+    record_attempt,
+)
 
 __all__ = ["EXCERPT_CHARS", "WebhookDispatcher"]
 
@@ -50,141 +43,6 @@ EXCERPT_CHARS = 256
 """The most of a receiver's answer the delivery log shows."""
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class _Due:
-    id: str
-    webhook_id: str
-    url: str
-    secret: str
-    event_type: str
-    payload: str
-    manual: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-    excerpt: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
-def _claim_due(
-    engine: Engine,
-    *,
-    now: datetime,
-    lease: timedelta,
-    limit: int,
-    in_flight: dict[str, int],
-    per_webhook: int,
-) -> list[_Due]:
-    """Lease up to `limit` due deliveries, oldest first, at most `per_webhook` in flight each."""
-    claimed: list[_Due] = []
-    if limit <= 0:
-        return claimed
-    full = sorted(w for w, n in in_flight.items() if n >= per_webhook)
-    counts = dict(in_flight)
-    with transaction(engine) as connection:
-        query = (
-            sa.select(
-                D.c.id,
-                D.c.webhook_id,
-                D.c.next_attempt_at,
-                D.c.event_type,
-                D.c.payload,
-                D.c.replay_requested_at,
-                W.c.url,
-                W.c.secret,
-            )
-            .join(W, W.c.id == D.c.webhook_id)
-            .where(
-                D.c.status == "pending",
-                D.c.next_attempt_at <= now,
-                W.c.deleted_at.is_(None),
-            )
-            .order_by(D.c.next_attempt_at, D.c.id)
-            .limit(limit * 8)
-        )
-        if full:
-            query = query.where(D.c.webhook_id.not_in(full))
-        for row in connection.execute(query).all():
-            if counts.get(row.webhook_id, 0) >= per_webhook:
-                continue
-            done = connection.execute(
-                sa.update(D)
-                .where(
-                    D.c.id == row.id,
-                    D.c.status == "pending",
-                    D.c.next_attempt_at == row.next_attempt_at,
-                )
-                .values(next_attempt_at=now + lease, replay_requested_at=None)
-            )
-            if done.rowcount != 1:
-                continue
-            counts[row.webhook_id] = counts.get(row.webhook_id, 0) + 1
-            claimed.append(
-                _Due(
-                    id=row.id,
-                    webhook_id=row.webhook_id,
-                    url=row.url,
-                    secret=row.secret,
-                    event_type=row.event_type,
-                    payload=row.payload,
-                    manual=row.replay_requested_at is not None,
-                )
-            )
-            if len(claimed) >= limit:
-                break
-    return claimed
-
-
-def _record(
-    engine: Engine,
-    *,
-    due: _Due,
-    outcome: _Outcome,
-    now: datetime,
-    schedule: Sequence[timedelta],
-) -> None:
-    with transaction(engine) as connection:
-        connection.execute(
-            sa.insert(A),
-            {
-                "delivery_id": due.id,
-                "attempted_at": now,
-                "status_code": outcome.status_code,
-                "error": outcome.error,
-                "duration_ms": outcome.duration_ms,
-                "response_excerpt": outcome.excerpt,
-                "manual": due.manual,
-            },
-        )
-        current = connection.execute(
-            sa.select(D.c.attempts, D.c.status).where(D.c.id == due.id)
-        ).one()
-        attempts = current.attempts + 1
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "last_attempt_at": now,
-            "last_status_code": outcome.status_code,
-            "last_error": outcome.error,
-        }
-        if current.status != "pending":
-            pass  # cancelled meanwhile (webhook deleted): keep that state
-        elif outcome.ok:
-            values.update(status="delivered", delivered_at=now, next_attempt_at=None)
-        elif attempts > len(schedule):
-            values.update(status="failed", next_attempt_at=None)
-        else:
-            wait = schedule[attempts - 1] * (1 + random.random() / 10)
-            values.update(next_attempt_at=now + wait)
-        connection.execute(sa.update(D).where(D.c.id == due.id).values(**values))
 
 
 def _excerpt(data: bytes) -> str:
@@ -299,7 +157,7 @@ class WebhookDispatcher:
             return 0
         now = datetime.now(UTC)
         batch = await asyncio.to_thread(
-            _claim_due,
+            claim_due_deliveries,
             self._engine,
             now=now,
             lease=timedelta(seconds=self._timeout + 60),
@@ -323,11 +181,11 @@ class WebhookDispatcher:
             self._in_flight.pop(webhook_id, None)
         self._event.set()  # a slot is free: claim the next due delivery now
 
-    async def _deliver(self, client: httpx.AsyncClient, due: _Due) -> None:
+    async def _deliver(self, client: httpx.AsyncClient, due: DueDelivery) -> None:
         outcome = await self.send(client, due)
         try:
             await asyncio.to_thread(
-                _record,
+                record_attempt,
                 self._engine,
                 due=due,
                 outcome=outcome,
@@ -337,7 +195,7 @@ class WebhookDispatcher:
         except StorageError as exc:  # the lease runs out and the delivery is tried again
             _log.warning("webhook delivery %s not recorded: %s", due.id, exc)
 
-    async def send(self, client: httpx.AsyncClient, due: _Due) -> _Outcome:
+    async def send(self, client: httpx.AsyncClient, due: DueDelivery) -> AttemptOutcome:
         """One attempt, bounded by the total deadline."""
         body = due.payload.encode("utf-8")
         headers = {
@@ -359,14 +217,14 @@ class WebhookDispatcher:
                             break
                     code = response.status_code
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, TimeoutError) as exc:
-            return _Outcome(
+            return AttemptOutcome(
                 status_code=None,
                 error=_error(exc, self._timeout),
                 duration_ms=int((time.monotonic() - started) * 1000),
                 excerpt="",
             )
         ok = 200 <= code < 300
-        return _Outcome(
+        return AttemptOutcome(
             status_code=code,
             error=None if ok else f"receiver answered HTTP {code}",
             duration_ms=int((time.monotonic() - started) * 1000),

@@ -2,7 +2,8 @@
 
 A job is a row of `api_jobs` (queued -> running -> succeeded | partial | failed); a pull
 in which some carriers answered nothing is `partial`, one in which none answered `failed`,
-with each carrier's reason in its result (`tracking.fetch.outcome`). The runner claims
+with each carrier's reason in its result (`tracking.fetch.outcome`); its reads and writes
+are `tracking.store.jobs`. The runner claims
 queued jobs with a conditional update (so several processes never run the same job), runs
 at most one job per tenant and kind at a time, saves progress while it runs and its result
 when it ends. Jobs survive a restart: at startup, jobs left `running` by a stopped process
@@ -18,54 +19,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import shutil
-import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Engine
 
 from tracking import __version__
 from tracking.api.context import ApiContext
 from tracking.api.models import BundleCreate, PullCreate
-from tracking.api.tables import JobRecord
 from tracking.core.exceptions import ConfigError, StorageError, TrackingError
 from tracking.evidence.manifest import media_type
 from tracking.fetch.outcome import explain
 from tracking.fetch.pipeline import pull
 from tracking.judge.validator import POLICIES
-from tracking.store.handles import table_of
-from tracking.store.storage import OrderRecord, VerdictRecord, transaction
+from tracking.store.jobs import (
+    Job,
+    beat,
+    claim_jobs,
+    finish_job,
+    requeue_interrupted,
+    save_progress,
+)
+from tracking.store.tenant_orders import bundle_counts
 
 __all__ = [
     "HEARTBEAT_SECONDS",
-    "STALE_AFTER",
-    "Job",
     "JobHandler",
     "JobRunner",
     "ProgressFn",
-    "beat",
     "bundle_dir",
     "bundle_handler",
-    "claim_jobs",
-    "create_job",
-    "finish_job",
-    "get_job",
     "pull_handler",
-    "recent_jobs",
-    "requeue_interrupted",
-    "save_progress",
 ]
-
-J = table_of(JobRecord)
-OT = table_of(OrderRecord)
-V = table_of(VerdictRecord)
 
 _log = logging.getLogger(__name__)
 
@@ -73,242 +62,12 @@ ProgressFn = Callable[[Mapping[str, Any]], None]
 """Reports a job's progress (any JSON object); cheap, callable from any thread."""
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    """A job as stored."""
-
-    id: str
-    tenant: str
-    kind: str
-    status: str
-    params: dict[str, Any]
-    progress: dict[str, Any]
-    result: dict[str, Any] | None
-    error: str | None
-    attempts: int
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
 JobHandler = Callable[[Job, ProgressFn], Awaitable[dict[str, Any]]]
 """Runs one job and returns its result (a JSON object); raises to fail it."""
 
 
-def _job(row: Row[Any]) -> Job:
-    return Job(
-        id=row.id,
-        tenant=row.tenant,
-        kind=row.kind,
-        status=row.status,
-        params=json.loads(row.params),
-        progress=json.loads(row.progress),
-        result=json.loads(row.result) if row.result is not None else None,
-        error=row.error,
-        attempts=row.attempts,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-    )
-
-
-# -- rows ------------------------------------------------------------------------------------
-
-
-def create_job(
-    engine: Engine,
-    *,
-    tenant: str,
-    kind: str,
-    params: Mapping[str, Any],
-    on_insert: Callable[[Connection, Job], None] | None = None,
-) -> Job:
-    """Queue a job for `tenant`; `on_insert` runs in the same transaction (queues its task on
-    PostgreSQL: `tracking.api.procrastinate_jobs.defer_api_job`)."""
-    job_id = str(uuid.uuid4())
-    with transaction(engine) as connection:
-        connection.execute(
-            sa.insert(J),
-            {
-                "id": job_id,
-                "tenant": tenant,
-                "kind": kind,
-                "status": "queued",
-                "params": json.dumps(dict(params), sort_keys=True),
-                "progress": "{}",
-                "attempts": 0,
-                "created_at": datetime.now(UTC),
-            },
-        )
-        job = _job(connection.execute(sa.select(J).where(J.c.id == job_id)).one())
-        if on_insert is not None:
-            on_insert(connection, job)
-    return job
-
-
-def get_job(engine: Engine, *, tenant: str, kind: str, job_id: str) -> Job | None:
-    """The tenant's job of this kind, or None (another tenant's job is never found)."""
-    with engine.connect() as connection:
-        row = connection.execute(
-            sa.select(J).where(J.c.id == job_id, J.c.tenant == tenant, J.c.kind == kind)
-        ).first()
-    return _job(row) if row is not None else None
-
-
-def recent_jobs(engine: Engine, *, tenant: str, kind: str, limit: int = 10) -> list[Job]:
-    """The tenant's latest jobs of this kind, newest first (the console lists them)."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(J)
-            .where(J.c.tenant == tenant, J.c.kind == kind)
-            .order_by(J.c.created_at.desc(), J.c.id.desc())
-            .limit(limit)
-        )
-        return [_job(row) for row in rows]
-
-
 HEARTBEAT_SECONDS = 5.0
 """How often a runner stamps the jobs it is running."""
-
-STALE_AFTER = timedelta(seconds=60)
-"""A running job whose heartbeat is older than this belongs to a process that died."""
-
-
-def requeue_interrupted(
-    engine: Engine, *, now: datetime | None = None, stale_after: timedelta = STALE_AFTER
-) -> int:
-    """Queue again the jobs a dead process left running; how many there were.
-
-    Only jobs whose heartbeat went stale: a job another live process is running keeps
-    running, so any number of API processes can share the jobs table.
-    """
-    limit = (now or datetime.now(UTC)) - stale_after
-    with transaction(engine) as connection:
-        result = connection.execute(
-            sa.update(J)
-            .where(
-                J.c.status == "running",
-                sa.or_(J.c.heartbeat_at.is_(None), J.c.heartbeat_at < limit),
-            )
-            .values(status="queued", started_at=None, heartbeat_at=None)
-        )
-    return int(result.rowcount)
-
-
-def beat(engine: Engine, *, job_ids: Sequence[str], now: datetime | None = None) -> None:
-    """Stamp the heartbeat of jobs this process is running."""
-    if not job_ids:
-        return
-    with transaction(engine) as connection:
-        connection.execute(
-            sa.update(J)
-            .where(J.c.id.in_(list(job_ids)), J.c.status == "running")
-            .values(heartbeat_at=now or datetime.now(UTC))
-        )
-
-
-def claim_jobs(
-    engine: Engine, *, limit: int, kinds: set[str], now: datetime | None = None
-) -> list[Job]:
-    """Mark up to `limit` queued jobs as running and return them, fairly across tenants.
-
-    A job waits while another job of the same tenant and kind runs. Slots go round-robin by
-    tenant: the next job is the oldest of a tenant with the fewest jobs running, so one
-    tenant's queue of large pulls never keeps another tenant's small bundle waiting.
-    """
-    claimed: list[Job] = []
-    if limit <= 0 or not kinds:
-        return claimed
-    moment = now or datetime.now(UTC)
-    with transaction(engine) as connection:
-        running = list(
-            connection.execute(sa.select(J.c.tenant, J.c.kind).where(J.c.status == "running"))
-        )
-        busy = {(r.tenant, r.kind) for r in running}
-        load: dict[str, int] = {}
-        for r in running:
-            load[r.tenant] = load.get(r.tenant, 0) + 1
-        # The oldest queued job of each tenant and kind: the only ones that could start now.
-        heads = [
-            h
-            for h in connection.execute(
-                sa.select(J.c.tenant, J.c.kind, sa.func.min(J.c.created_at).label("first"))
-                .where(J.c.status == "queued", J.c.kind.in_(sorted(kinds)))
-                .group_by(J.c.tenant, J.c.kind)
-            )
-            if (h.tenant, h.kind) not in busy
-        ]
-        candidates: list[Row[Any, Any, Any]] = []
-        while heads and len(candidates) < limit * 2:
-            head = min(heads, key=lambda h: (load.get(h.tenant, 0), h.first, h.tenant, h.kind))
-            heads.remove(head)
-            load[head.tenant] = load.get(head.tenant, 0) + 1
-            first = connection.execute(
-                sa.select(J.c.id, J.c.tenant, J.c.kind)
-                .where(J.c.status == "queued", J.c.tenant == head.tenant, J.c.kind == head.kind)
-                .order_by(J.c.created_at, J.c.id)
-                .limit(1)
-            ).first()
-            if first is not None:
-                candidates.append(first)
-        for candidate in candidates:
-            if (candidate.tenant, candidate.kind) in busy:
-                continue
-            done = connection.execute(
-                sa.update(J)
-                .where(J.c.id == candidate.id, J.c.status == "queued")
-                .values(
-                    status="running",
-                    started_at=moment,
-                    heartbeat_at=moment,
-                    attempts=J.c.attempts + 1,
-                )
-            )
-            if done.rowcount != 1:
-                continue
-            busy.add((candidate.tenant, candidate.kind))
-            claimed.append(
-                _job(connection.execute(sa.select(J).where(J.c.id == candidate.id)).one())
-            )
-            if len(claimed) >= limit:
-                break
-    return claimed
-
-
-def save_progress(engine: Engine, *, job_id: str, progress: Mapping[str, Any]) -> None:
-    """Store a running job's progress."""
-    with transaction(engine) as connection:
-        connection.execute(
-            sa.update(J)
-            .where(J.c.id == job_id, J.c.status == "running")
-            .values(progress=json.dumps(dict(progress), sort_keys=True))
-        )
-
-
-def finish_job(
-    engine: Engine,
-    *,
-    job_id: str,
-    status: str,
-    result: Mapping[str, Any] | None = None,
-    error: str | None = None,
-    progress: Mapping[str, Any] | None = None,
-) -> Job:
-    """Record how a job ended: `succeeded` with its result, `failed` with an error, or
-    `queued` again (interrupted by a shutdown)."""
-    values: dict[str, Any] = {"status": status}
-    if status == "queued":
-        values["started_at"] = None
-    else:
-        values["finished_at"] = datetime.now(UTC)
-        values["result"] = json.dumps(dict(result), sort_keys=True) if result is not None else None
-        values["error"] = error[:2048] if error else None
-    if progress is not None:
-        values["progress"] = json.dumps(dict(progress), sort_keys=True)
-    with transaction(engine) as connection:
-        connection.execute(sa.update(J).where(J.c.id == job_id).values(**values))
-        row = connection.execute(sa.select(J).where(J.c.id == job_id)).one()
-    return _job(row)
 
 
 # -- the runner ------------------------------------------------------------------------------
@@ -535,28 +294,6 @@ def _files(base: Path) -> list[dict[str, Any]]:
     return files
 
 
-def _count(
-    engine: Engine, *, tenant: str, window: tuple[datetime, datetime], verdicts: list[str] | None
-) -> tuple[int, int]:
-    """(judged orders the bundle takes, orders in the window without a verdict)."""
-    scope = sa.and_(
-        OT.c.tenant == tenant, OT.c.order_date >= window[0], OT.c.order_date <= window[1]
-    )
-    judged = sa.select(sa.func.count()).select_from(OT.join(V, V.c.order_pk == OT.c.id))
-    judged = judged.where(scope)
-    if verdicts:
-        judged = judged.where(V.c.status.in_(verdicts))
-    missing = (
-        sa.select(sa.func.count())
-        .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
-        .where(scope, V.c.order_pk.is_(None))
-    )
-    with engine.connect() as connection:
-        return int(connection.execute(judged).scalar_one()), int(
-            connection.execute(missing).scalar_one()
-        )
-
-
 def _build_bundle(ctx: ApiContext, job: Job, progress: ProgressFn) -> dict[str, Any]:
     from tracking.evidence.export import ExportRequest, export_bundle
 
@@ -568,7 +305,7 @@ def _build_bundle(ctx: ApiContext, job: Job, progress: ProgressFn) -> dict[str, 
     if root.exists():
         shutil.rmtree(root)  # a rerun after a restart starts from scratch
     root.mkdir(parents=True)
-    total, skipped = _count(ctx.engine, tenant=job.tenant, window=window, verdicts=None)
+    total, skipped = bundle_counts(ctx.engine, tenant=job.tenant, window=window)
     progress({"orders_total": total, "orders_done": 0})
     as_zip = params.format == "zip"
     result = export_bundle(

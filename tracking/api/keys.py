@@ -7,19 +7,24 @@ is then compared by digest in constant time. A revoked key stops working at once
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tracking.api.tables import ApiKeyRecord
 from tracking.core.exceptions import InputError, StorageError
-from tracking.store.handles import table_of
-from tracking.store.storage import transaction
+from tracking.store.api_keys import (
+    ApiKeyInfo,
+    insert_key,
+    key_candidates,
+    key_infos,
+    revoke_key_row,
+    touch_key,
+)
 
 __all__ = [
     "KEY_PREFIX",
@@ -39,20 +44,6 @@ PREFIX_CHARS = len(KEY_PREFIX) + 8
 """How many leading characters of a key are stored in the clear, for lookup and display."""
 
 _TOUCH_EVERY = timedelta(minutes=1)  # `last_used_at` is written at most this often
-K = table_of(ApiKeyRecord)
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyInfo:
-    """What is known of a key after its creation (never the key itself)."""
-
-    id: str
-    tenant: str
-    name: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,52 +74,26 @@ def create_key(engine: Engine, tenant: str, *, name: str = "") -> str:
     """
     tenant = _check_tenant(tenant)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    with transaction(engine) as connection:
-        connection.execute(
-            sa.insert(K),
-            {
-                "id": "key_" + secrets.token_hex(8),
-                "tenant": tenant,
-                "name": name.strip()[:128],
-                "prefix": key[:PREFIX_CHARS],
-                "key_sha256": _digest(key),
-                "created_at": datetime.now(UTC),
-            },
-        )
+    insert_key(
+        engine,
+        key_id="key_" + secrets.token_hex(8),
+        tenant=tenant,
+        name=name.strip()[:128],
+        prefix=key[:PREFIX_CHARS],
+        key_sha256=_digest(key),
+        created_at=datetime.now(UTC),
+    )
     return key
 
 
 def list_keys(engine: Engine, tenant: str | None = None) -> list[ApiKeyInfo]:
     """Every key (of `tenant`, when given), oldest first, revoked ones included."""
-    query = sa.select(K).order_by(K.c.created_at, K.c.id)
-    if tenant is not None:
-        query = query.where(K.c.tenant == tenant)
-    with engine.connect() as connection:
-        return [
-            ApiKeyInfo(
-                id=row.id,
-                tenant=row.tenant,
-                name=row.name,
-                prefix=row.prefix,
-                created_at=row.created_at,
-                last_used_at=row.last_used_at,
-                revoked_at=row.revoked_at,
-            )
-            for row in connection.execute(query)
-        ]
+    return key_infos(engine, tenant)
 
 
 def revoke_key(engine: Engine, key_id: str) -> bool:
     """Revoke a key by its id; False when no such key exists. Revoking twice is harmless."""
-    with transaction(engine) as connection:
-        found = connection.execute(sa.select(K.c.revoked_at).where(K.c.id == key_id)).first()
-        if found is None:
-            return False
-        if found.revoked_at is None:
-            connection.execute(
-                sa.update(K).where(K.c.id == key_id).values(revoked_at=datetime.now(UTC))
-            )
-    return True
+    return revoke_key_row(engine, key_id, now=datetime.now(UTC))
 
 
 def authenticate(engine: Engine, key: str) -> Principal | None:
@@ -136,25 +101,15 @@ def authenticate(engine: Engine, key: str) -> Principal | None:
     if not key.startswith(KEY_PREFIX) or len(key) > 256:
         return None
     digest = _digest(key)
-    with engine.connect() as connection:
-        rows = list(
-            connection.execute(
-                sa.select(K.c.id, K.c.tenant, K.c.key_sha256, K.c.revoked_at, K.c.last_used_at)
-                .where(K.c.prefix == key[:PREFIX_CHARS])
-                .limit(16)
-            )
-        )
     match = None
-    for row in rows:
+    for row in key_candidates(engine, key[:PREFIX_CHARS]):
         if hmac.compare_digest(row.key_sha256, digest):
             match = row
     if match is None or match.revoked_at is not None:
         return None
     now = datetime.now(UTC)
     if match.last_used_at is None or now - match.last_used_at >= _TOUCH_EVERY:
-        try:
-            with transaction(engine) as connection:
-                connection.execute(sa.update(K).where(K.c.id == match.id).values(last_used_at=now))
-        except StorageError:
-            pass  # best effort: a busy database never refuses a valid key
+        # Best effort: a busy database never refuses a valid key.
+        with contextlib.suppress(StorageError):
+            touch_key(engine, match.id, now=now)
     return Principal(key_id=match.id, tenant=match.tenant)

@@ -1,4 +1,7 @@
-"""Request and response bodies of the HTTP API (pydantic models; the OpenAPI schema)."""
+"""Request and response bodies of the HTTP API (pydantic models; the OpenAPI schema).
+
+Orders, jobs, evidence and the summary here; webhooks in `tracking.api.webhook_models`.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +13,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 
 __all__ = [
     "AcceptedRow",
-    "AttemptPublic",
     "BundleCreate",
     "BundleFile",
     "BundlePublic",
     "CarrierFigure",
-    "DeliveryDetail",
-    "DeliveryPage",
-    "DeliveryPublic",
-    "DeliveryStatus",
-    "EventName",
     "EventPublic",
     "EvidencePublic",
     "ExchangePublic",
@@ -40,13 +37,10 @@ __all__ = [
     "PullCreate",
     "PullPublic",
     "RejectedRow",
+    "RequestBody",
     "SummaryPublic",
     "VerdictPublic",
     "VerdictStatus",
-    "WebhookCreate",
-    "WebhookCreated",
-    "WebhookList",
-    "WebhookPublic",
     "Window",
     "in_range",
 ]
@@ -54,8 +48,6 @@ __all__ = [
 VerdictStatus = Literal["pass", "fail", "pending"]
 MilestoneStatus = Literal["explicit", "inferred", "missing"]
 JobStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
-DeliveryStatus = Literal["pending", "delivered", "failed", "cancelled"]
-EventName = Literal["verdict.changed", "bundle.ready"]
 
 _TEXT = 10_000  # the longest cell the CSV reader accepts
 _ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
@@ -94,7 +86,7 @@ IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime), AfterVali
 bare dates, nothing a later computation would overflow on)."""
 
 
-class _Request(BaseModel):
+class RequestBody(BaseModel):
     """A request body: strict types, no unknown fields."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -103,7 +95,7 @@ class _Request(BaseModel):
 # -- orders import ---------------------------------------------------------------------------
 
 
-class OrderIn(_Request):
+class OrderIn(RequestBody):
     """One order of a JSON import; values are read exactly as the same cells of a CSV."""
 
     order_id: str = Field(default="", max_length=_TEXT)
@@ -167,7 +159,7 @@ class ImportResult(BaseModel):
 # -- jobs: pulls and bundles -----------------------------------------------------------------
 
 
-class PullCreate(_Request):
+class PullCreate(RequestBody):
     """What a pull fetches: the tenant's stored orders in the window."""
 
     as_of: IsoDateTime | None = Field(default=None, description="End of the window; now.")
@@ -198,7 +190,7 @@ class PullPublic(BaseModel):
     error: str | None
 
 
-class BundleCreate(_Request):
+class BundleCreate(RequestBody):
     """What goes into an evidence bundle."""
 
     reference_id: str = Field(
@@ -463,87 +455,3 @@ class SummaryPublic(BaseModel):
     by_destination: list[CarrierFigure]
     findings: list[FindingCount]
     headline: str = Field(description='e.g. "412 of 430 orders have all three milestones".')
-
-
-# -- webhooks --------------------------------------------------------------------------------
-
-
-def _all_events() -> list[EventName]:
-    return ["verdict.changed", "bundle.ready"]
-
-
-class WebhookCreate(_Request):
-    """An endpoint of the appeal builder to notify."""
-
-    url: str = Field(
-        min_length=8,
-        max_length=2048,
-        pattern=r"^https?://[^\s/?#]+[^\s]*$",
-        description="http(s) URL that receives POSTed events.",
-    )
-    events: list[EventName] = Field(default_factory=_all_events, min_length=1, max_length=2)
-    description: str = Field(default="", max_length=256)
-
-
-class WebhookPublic(BaseModel):
-    """A registered webhook (its secret is shown only when it is created)."""
-
-    id: str
-    url: str
-    events: list[EventName]
-    description: str
-    created_at: datetime
-
-
-class WebhookCreated(WebhookPublic):
-    """A new webhook with its signing secret: store it now, it is never shown again."""
-
-    secret: str
-
-
-class WebhookList(BaseModel):
-    """The tenant's webhooks."""
-
-    items: list[WebhookPublic]
-
-
-class DeliveryPublic(BaseModel):
-    """One event sent (or to be sent) to one webhook."""
-
-    id: str
-    webhook_id: str
-    event_id: str
-    event_type: EventName
-    status: DeliveryStatus
-    attempts: int = Field(description="Attempts since the delivery was created or replayed.")
-    next_attempt_at: datetime | None
-    last_attempt_at: datetime | None
-    last_status_code: int | None
-    last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
-
-
-class AttemptPublic(BaseModel):
-    """One line of the delivery log."""
-
-    attempted_at: datetime
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-    response_excerpt: str
-    manual: bool = Field(description="True for an attempt a replay asked for.")
-
-
-class DeliveryDetail(DeliveryPublic):
-    """A delivery with its exact body and its delivery log."""
-
-    payload: dict[str, Any]
-    log: list[AttemptPublic]
-
-
-class DeliveryPage(BaseModel):
-    """One page of deliveries, newest first."""
-
-    items: list[DeliveryPublic]
-    next_cursor: str | None

@@ -38,13 +38,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tracking.api.dispatch import _Due
-from tracking.api.jobs import J, Job, _job
-from tracking.api.webhooks import D, W
-from tracking.store.storage import transaction
+from tracking.store.engine import transaction
+from tracking.store.jobs import Job, job_row, jobs_ahead
+from tracking.store.task_queue import (
+    deliveries_to_queue,
+    delivery_waiting_for,
+    next_attempt_of,
+    orphan_job_ids,
+)
 from tracking.workers.blueprint import NAMESPACE, _job_writer
 
 __all__ = [
@@ -56,8 +59,6 @@ __all__ = [
     "queue_due_deliveries",
     "retry_due",
     "schedule_retry",
-    "start_job",
-    "still_due",
     "uses_procrastinate",
 ]
 
@@ -93,11 +94,7 @@ def defer_api_job(connection: Connection, job: Job) -> None:
 
     Priority: minus the tenant's jobs already waiting or running (fair round-robin).
     """
-    ahead = connection.execute(
-        sa.select(sa.func.count()).where(
-            J.c.tenant == job.tenant, J.c.status.in_(("queued", "running")), J.c.id != job.id
-        )
-    ).scalar_one()
+    ahead = jobs_ahead(connection, job)
     _defer(
         connection,
         TASK_JOB,
@@ -110,49 +107,12 @@ def defer_api_job(connection: Connection, job: Job) -> None:
 
 def adopt_orphan_jobs(engine: Engine) -> int:
     """Queue a task for job rows waiting without one (queued before Procrastinate ran them)."""
-    orphans = sa.text(
-        "SELECT j.id FROM api_jobs AS j WHERE j.status IN ('queued', 'running') "
-        "AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs AS p WHERE p.task_name = :task "
-        "AND p.args ->> 'job_id' = j.id AND p.status IN ('todo', 'doing')) "
-        "ORDER BY j.created_at"
-    )
     count = 0
     with transaction(engine) as connection:
-        for (job_id,) in connection.execute(orphans, {"task": TASK_JOB}).all():
-            row = connection.execute(sa.select(J).where(J.c.id == job_id)).one()
-            defer_api_job(connection, _job(row))
+        for job_id in orphan_job_ids(connection, task=TASK_JOB):
+            defer_api_job(connection, job_row(connection, job_id))
             count += 1
     return count
-
-
-def start_job(engine: Engine, *, job_id: str, now: datetime | None = None) -> Job | None:
-    """Mark a job row running for its task; None when it already ended.
-
-    A row left `running` is taken over: its task is only run again when the worker that ran
-    it died (Procrastinate's lock keeps a job's task from running twice at once).
-    """
-    moment = now or datetime.now(UTC)
-    with transaction(engine) as connection:
-        done = connection.execute(
-            sa.update(J)
-            .where(J.c.id == job_id, J.c.status.in_(("queued", "running")))
-            .values(
-                status="running", started_at=moment, heartbeat_at=moment, attempts=J.c.attempts + 1
-            )
-        )
-        if done.rowcount != 1:
-            return None
-        return _job(connection.execute(sa.select(J).where(J.c.id == job_id)).one())
-
-
-_UNQUEUED = sa.text(
-    "NOT EXISTS (SELECT 1 FROM procrastinate_jobs AS p "
-    "WHERE p.task_name IN (:attempt, :retry) AND p.args ->> 'delivery_id' = "
-    "api_webhook_deliveries.id AND p.status IN ('todo', 'doing') "
-    "AND (p.scheduled_at IS NULL OR p.scheduled_at <= :now))"
-)
-"""No job of the delivery is running or due (a retry scheduled later does not count: a
-replay makes the delivery due now, and that retry then finds it changed and does nothing)."""
 
 
 def queue_due_deliveries(engine: Engine, *, now: datetime | None = None, limit: int = 200) -> int:
@@ -163,32 +123,18 @@ def queue_due_deliveries(engine: Engine, *, now: datetime | None = None, limit: 
     """
     moment = now or datetime.now(UTC)
     with transaction(engine) as connection:
-        rows = connection.execute(
-            sa.select(D.c.id, D.c.webhook_id, D.c.next_attempt_at, D.c.replay_requested_at)
-            .join(W, W.c.id == D.c.webhook_id)
-            .where(
-                D.c.status == "pending",
-                D.c.next_attempt_at <= moment,
-                W.c.deleted_at.is_(None),
-                _UNQUEUED.bindparams(attempt=TASK_ATTEMPT, retry=TASK_RETRY, now=moment),
-            )
-            .order_by(D.c.next_attempt_at, D.c.id)
-            .limit(limit)
-            .with_for_update(of=D, skip_locked=True)
-        ).all()
-        for row in rows:
-            if row.replay_requested_at is not None:
-                connection.execute(
-                    sa.update(D).where(D.c.id == row.id).values(replay_requested_at=None)
-                )
+        due = deliveries_to_queue(
+            connection, now=moment, limit=limit, attempt_task=TASK_ATTEMPT, retry_task=TASK_RETRY
+        )
+        for delivery in due:
             _queue_attempt(
                 connection,
-                delivery_id=row.id,
-                webhook_id=row.webhook_id,
-                token=row.next_attempt_at,
-                manual=row.replay_requested_at is not None,
+                delivery_id=delivery.id,
+                webhook_id=delivery.webhook_id,
+                token=delivery.token,
+                manual=delivery.manual,
             )
-    return len(rows)
+    return len(due)
 
 
 def _queue_attempt(
@@ -203,68 +149,29 @@ def _queue_attempt(
     )
 
 
-def still_due(engine: Engine, *, delivery_id: str, token: str, manual: bool) -> _Due | None:
-    """The delivery, if it is still pending for the attempt `token` and its webhook exists."""
-    with engine.connect() as connection:
-        row = connection.execute(
-            sa.select(D.c.id, D.c.webhook_id, D.c.event_type, D.c.payload, W.c.url, W.c.secret)
-            .join(W, W.c.id == D.c.webhook_id)
-            .where(
-                D.c.id == delivery_id,
-                D.c.status == "pending",
-                D.c.next_attempt_at == datetime.fromisoformat(token),
-                W.c.deleted_at.is_(None),
-            )
-        ).first()
-    if row is None:
-        return None
-    return _Due(
-        id=row.id,
-        webhook_id=row.webhook_id,
-        url=row.url,
-        secret=row.secret,
-        event_type=row.event_type,
-        payload=row.payload,
-        manual=manual,
-    )
-
-
 def schedule_retry(engine: Engine, *, delivery_id: str) -> None:
     """After a failed attempt: queue a `webhook_retry` at the delivery's next attempt time."""
     with transaction(engine) as connection:
-        row = connection.execute(
-            sa.select(D.c.next_attempt_at).where(D.c.id == delivery_id, D.c.status == "pending")
-        ).first()
-        if row is None or row.next_attempt_at is None:
+        when = next_attempt_of(connection, delivery_id=delivery_id)
+        if when is None:
             return  # delivered, failed for good or cancelled
         _defer(
             connection,
             TASK_RETRY,
-            args={"delivery_id": delivery_id, "token": row.next_attempt_at.isoformat()},
+            args={"delivery_id": delivery_id, "token": when.isoformat()},
             queue=WEBHOOK_QUEUE,
-            schedule_at=row.next_attempt_at,
+            schedule_at=when,
         )
 
 
 def retry_due(engine: Engine, *, delivery_id: str, token: str) -> bool:
     """A retry came due: queue its locked attempt if the delivery still waits for it."""
+    moment = datetime.fromisoformat(token)
     with transaction(engine) as connection:
-        row = connection.execute(
-            sa.select(D.c.webhook_id)
-            .where(
-                D.c.id == delivery_id,
-                D.c.status == "pending",
-                D.c.next_attempt_at == datetime.fromisoformat(token),
-            )
-            .with_for_update()
-        ).first()
-        if row is None:
+        webhook_id = delivery_waiting_for(connection, delivery_id=delivery_id, token=moment)
+        if webhook_id is None:
             return False
         _queue_attempt(
-            connection,
-            delivery_id=delivery_id,
-            webhook_id=row.webhook_id,
-            token=datetime.fromisoformat(token),
-            manual=False,
+            connection, delivery_id=delivery_id, webhook_id=webhook_id, token=moment, manual=False
         )
     return True

@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from carriers.kit.network import Network
 from tracking import __version__
 from tracking.api.context import ApiContext
-from tracking.api.dispatch import WebhookDispatcher, _record
-from tracking.api.jobs import Job, JobHandler, JobRunner
+from tracking.api.dispatch import WebhookDispatcher
+from tracking.api.jobs import JobHandler, JobRunner
 from tracking.api.outbound import GuardedTransport
 from tracking.api.procrastinate_jobs import (
     API_QUEUE,
@@ -36,13 +36,13 @@ from tracking.api.procrastinate_jobs import (
     queue_due_deliveries,
     retry_due,
     schedule_retry,
-    start_job,
-    still_due,
 )
-from tracking.api.webhooks import emit_verdict_changes
 from tracking.core.config import Settings
 from tracking.core.exceptions import StorageError
 from tracking.fetch.limits import libpq_url
+from tracking.store.jobs import Job, start_job
+from tracking.store.webhook_events import emit_verdict_changes
+from tracking.store.webhooks import record_attempt, still_due
 from tracking.workers.blueprint import ensure_job_schema
 
 __all__ = ["ProcrastinateRunner", "WorkerTuning", "worker_api_queues"]
@@ -184,7 +184,7 @@ class ProcrastinateRunner:
             return "not due"
         outcome = await self._dispatcher.send(self._client, due)
         await asyncio.to_thread(
-            _record,
+            record_attempt,
             self._engine,
             due=due,
             outcome=outcome,

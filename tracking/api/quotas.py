@@ -15,15 +15,13 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
-import sqlalchemy as sa
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.problems import ApiProblem
-from tracking.api.tables import JobRecord
-from tracking.store.handles import table_of
-from tracking.store.storage import OrderRecord
+from tracking.store.jobs import active_jobs
+from tracking.store.tenant_orders import count_orders
 
 __all__ = [
     "check_job_quota",
@@ -33,9 +31,6 @@ __all__ = [
     "one_import_at_a_time",
 ]
 
-J = table_of(JobRecord)
-OT = table_of(OrderRecord)
-
 _importing: set[str] = set()
 _lock = threading.Lock()
 
@@ -44,12 +39,7 @@ def check_job_quota(engine: Engine, *, tenant: str, quota: int) -> None:
     """429 when the tenant already has `quota` jobs queued or running."""
     if quota <= 0:
         return
-    with engine.connect() as connection:
-        active = connection.execute(
-            sa.select(sa.func.count())
-            .select_from(J)
-            .where(J.c.tenant == tenant, J.c.status.in_(("queued", "running")))
-        ).scalar_one()
+    active = active_jobs(engine, tenant=tenant)
     if active >= quota:
         raise ApiProblem(
             429,
@@ -64,10 +54,7 @@ def check_order_quota(engine: Engine, *, tenant: str, quota: int) -> None:
     """429 when the tenant already stores `quota` orders."""
     if quota <= 0:
         return
-    with engine.connect() as connection:
-        stored = connection.execute(
-            sa.select(sa.func.count()).select_from(OT).where(OT.c.tenant == tenant)
-        ).scalar_one()
+    stored = count_orders(engine, tenant=tenant)
     if stored >= quota:
         raise ApiProblem(
             429,

@@ -37,7 +37,7 @@ from tracking.core.config import Settings, get_settings
 from tracking.core.exceptions import TrackingError
 from tracking.core.redaction import redact
 from tracking.judge.policies import POLICIES, Policy, resolve_policy
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
 
 __all__ = [
     "EXIT_FAILED",

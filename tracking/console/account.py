@@ -17,19 +17,19 @@ from starlette.responses import Response
 
 from tracking.api.context import ApiContext
 from tracking.api.keys import create_key, list_keys, revoke_key
-from tracking.api.models import WebhookCreate
 from tracking.api.outbound import check_target
-from tracking.api.webhooks import (
+from tracking.api.webhook_models import WebhookCreate
+from tracking.console.web import ConsoleError, Page, PageDep, Posted, redirect, render
+from tracking.core.config import load_carrier_settings
+from tracking.core.exceptions import ConfigError, InputError
+from tracking.store.console_sessions import end_tenant_sessions
+from tracking.store.webhooks import (
     create_webhook,
     delete_webhook,
     get_webhook,
     list_deliveries,
     list_webhooks,
 )
-from tracking.console.web import ConsoleError, Page, PageDep, Posted, redirect, render
-from tracking.core.config import load_carrier_settings
-from tracking.core.exceptions import ConfigError, InputError
-from tracking.store.console_sessions import end_tenant_sessions
 
 __all__ = ["carrier_readiness", "router"]
 

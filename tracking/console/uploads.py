@@ -21,8 +21,8 @@ from fastapi import APIRouter, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from tracking.api.crud import import_orders
 from tracking.api.guard import CONSOLE_UPLOAD_PATH
+from tracking.api.orders_import import import_orders
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import check_order_quota, one_import_at_a_time
 from tracking.console.web import ConsoleError, Page, PageDep, Posted, redirect, render

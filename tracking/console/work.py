@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from starlette.responses import FileResponse, Response
 
 from tracking.api.crud import portfolio_summary
-from tracking.api.jobs import Job, bundle_dir, create_job, get_job, recent_jobs
+from tracking.api.jobs import bundle_dir
 from tracking.api.models import BundleCreate, PullCreate
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import check_job_quota
@@ -26,6 +26,7 @@ from tracking.console.account import carrier_readiness
 from tracking.console.web import ConsoleError, Page, PageDep, Posted, redirect, render
 from tracking.evidence.verify import verify_bundle
 from tracking.judge.findings import spec
+from tracking.store.jobs import Job, create_job, get_job, recent_jobs
 
 __all__ = ["router"]
 

@@ -27,7 +27,7 @@ from tracking.read.portfolio import read_portfolio
 from tracking.read.rejudge import rejudge
 from tracking.read.views import BundleInfo, OrderEvidence
 from tracking.store.evidence_reads import stored_policies
-from tracking.store.repository import raw_body
+from tracking.store.exchanges import raw_body
 
 __all__ = ["ExportRequest", "export_bundle", "moment", "zip_path"]
 

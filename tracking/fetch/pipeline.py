@@ -34,28 +34,17 @@ from tracking.fetch.outcome import note_problems, outcome
 from tracking.fetch.tenant_carriers import TenantCarriers
 from tracking.ingest import OrderRow, OrdersFile, ParcelRow, RejectedRow, open_orders, write_errors
 from tracking.judge.validator import Policy
+from tracking.store.answers import Answer, StoreStats, store_answers
+from tracking.store.engine import transaction
 from tracking.store.handles import table_of
 from tracking.store.isolation import tenant_batches
-from tracking.store.parcels import P as PARCELS
+from tracking.store.orders import iter_order_ids, upsert_orders
 from tracking.store.parcels import store_parcels
-from tracking.store.repository import (
-    Answer,
-    DueShipment,
-    StoreStats,
-    claim_due_shipments,
-    due_shipments,
-    iter_order_ids,
-    recompute_verdicts,
-    store_answers,
-    upsert_orders,
-)
-from tracking.store.storage import (
-    OrderRecord,
-    RunRecord,
-    ShipmentRecord,
-    insert_ignore,
-    transaction,
-)
+from tracking.store.shipments import DueShipment, claim_due_shipments, due_shipments
+from tracking.store.tables import ORDER_PARCELS as PARCELS
+from tracking.store.tables import OrderRecord, RunRecord, ShipmentRecord
+from tracking.store.verdicts import recompute_verdicts
+from tracking.store.writes import insert_ignore
 
 __all__ = [
     "Fetcher",

@@ -24,9 +24,11 @@ from carriers.track17.push import verify_push
 from tracking.core.config import Settings, load_carrier_settings
 from tracking.core.domain import Exchange, NumberResult
 from tracking.judge.policies import resolve_policy, stored_policy
+from tracking.store.answers import store_results
+from tracking.store.exchanges import store_exchange
 from tracking.store.handles import table_of
-from tracking.store.repository import recompute_verdicts, store_exchange, store_results
-from tracking.store.storage import ShipmentRecord, VerdictRecord
+from tracking.store.tables import ShipmentRecord, VerdictRecord
+from tracking.store.verdicts import recompute_verdicts
 
 __all__ = ["PUSH_URL", "PushReceipt", "push_keys", "receive_17track_push", "sign_ok"]
 

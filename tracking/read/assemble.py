@@ -20,8 +20,8 @@ from tracking.read.views import (
     ParcelView,
 )
 from tracking.store.evidence_reads import stored_verdicts
+from tracking.store.orders import OrderBundleData, bundles_for, iter_order_ids, load_orders_data
 from tracking.store.parcels import parcel_orders
-from tracking.store.repository import OrderBundleData, bundles_for, iter_order_ids, load_orders_data
 
 __all__ = ["iter_order_evidence", "order_evidence"]
 

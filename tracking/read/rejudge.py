@@ -19,16 +19,10 @@ from sqlalchemy.engine import Connection, Engine
 from tracking.judge.policies import Policy
 from tracking.judge.validator import Verdict, evaluate
 from tracking.read.portfolio import MILESTONE_STAGES, VERDICTS, PortfolioOrder, Reason
+from tracking.store.orders import OrderBundleData, bundles_for, iter_order_ids, load_orders_data
 from tracking.store.parcels import judge_parcels, parcel_orders
 from tracking.store.portfolio import shared_tracking
-from tracking.store.repository import (
-    OrderBundleData,
-    bundles_for,
-    facts,
-    iter_order_ids,
-    load_orders_data,
-    recompute_verdicts,
-)
+from tracking.store.verdicts import facts, recompute_verdicts
 
 __all__ = ["SplitJudge", "judged_now", "rejudge"]
 

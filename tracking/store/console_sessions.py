@@ -19,8 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from tracking.store.columns import UTCDateTime
+from tracking.store.engine import transaction
 from tracking.store.handles import table_of
-from tracking.store.storage import UTCDateTime, transaction
 
 __all__ = [
     "LINK_TTL",

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tracking.store.handles import table_of
-from tracking.store.storage import OrderRecord, VerdictRecord
+from tracking.store.tables import OrderRecord, VerdictRecord
 
 __all__ = ["stored_policies", "stored_verdicts"]
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from tracking.judge.crosscheck import SHARED_CODES, shared_pointers
 from tracking.judge.history import VerdictSnapshot
 from tracking.store.handles import table_of
-from tracking.store.storage import OrderRecord, VerdictHistory, VerdictRecord
+from tracking.store.tables import OrderRecord, VerdictHistory, VerdictRecord
 
 __all__ = ["former_partners", "orders_named", "verdict_history"]
 

@@ -51,8 +51,8 @@ from typing import Protocol, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tracking.store.handles import table_of
-from tracking.store.storage import AccountGroup, transaction
+from tracking.store.engine import transaction
+from tracking.store.tables import ACCOUNT_GROUPS
 
 __all__ = [
     "GroupKey",
@@ -62,8 +62,6 @@ __all__ = [
     "set_group",
     "tenant_batches",
 ]
-
-AG = table_of(AccountGroup)
 
 GroupKey = tuple[str, str]
 """("group", name) for a declared group, ("tenant", name) for a tenant in none."""
@@ -99,8 +97,8 @@ def group_keys(connection: Connection, tenants: Iterable[str]) -> dict[str, Grou
     keys: dict[str, GroupKey] = {t: ("tenant", t) for t in wanted}
     for start in range(0, len(wanted), 1000):
         rows = connection.execute(
-            sa.select(AG.c.tenant, AG.c.group_name).where(
-                AG.c.tenant.in_(wanted[start : start + 1000])
+            sa.select(ACCOUNT_GROUPS.c.tenant, ACCOUNT_GROUPS.c.group_name).where(
+                ACCOUNT_GROUPS.c.tenant.in_(wanted[start : start + 1000])
             )
         )
         for tenant, group in rows:
@@ -118,16 +116,19 @@ def set_group(engine: Engine, *, group: str, tenants: Sequence[str]) -> None:
         raise ValueError("name at least one store (tenant), each at most 128 characters")
     now = datetime.now(UTC)
     with transaction(engine) as connection:
-        connection.execute(sa.delete(AG).where(AG.c.tenant.in_(names)))
+        connection.execute(sa.delete(ACCOUNT_GROUPS).where(ACCOUNT_GROUPS.c.tenant.in_(names)))
         connection.execute(
-            sa.insert(AG), [{"tenant": t, "group_name": group, "created_at": now} for t in names]
+            sa.insert(ACCOUNT_GROUPS),
+            [{"tenant": t, "group_name": group, "created_at": now} for t in names],
         )
 
 
 def clear_group(engine: Engine, *, tenants: Sequence[str]) -> int:
     """Take `tenants` out of their account groups; how many were in one."""
     with transaction(engine) as connection:
-        result = connection.execute(sa.delete(AG).where(AG.c.tenant.in_(list(tenants))))
+        result = connection.execute(
+            sa.delete(ACCOUNT_GROUPS).where(ACCOUNT_GROUPS.c.tenant.in_(list(tenants)))
+        )
     return max(result.rowcount, 0)
 
 
@@ -136,7 +137,9 @@ def list_groups(engine: Engine) -> Mapping[str, list[str]]:
     groups: dict[str, list[str]] = defaultdict(list)
     with engine.connect() as connection:
         for tenant, group in connection.execute(
-            sa.select(AG.c.tenant, AG.c.group_name).order_by(AG.c.group_name, AG.c.tenant)
+            sa.select(ACCOUNT_GROUPS.c.tenant, ACCOUNT_GROUPS.c.group_name).order_by(
+                ACCOUNT_GROUPS.c.group_name, ACCOUNT_GROUPS.c.tenant
+            )
         ):
             groups[group].append(tenant)
     return dict(groups)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracking.store.handles import table_of
 from tracking.store.parcels import further_numbers, status_parcels
-from tracking.store.storage import OrderRecord, ShipmentRecord, VerdictRecord
+from tracking.store.tables import OrderRecord, ShipmentRecord, VerdictRecord
 
 __all__ = ["VerdictPage", "count_judged", "list_verdicts"]
 

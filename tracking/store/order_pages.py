@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tracking.store.handles import table_of
+from tracking.store.orders import OrderBundleData, bundles_for, load_orders_data
 from tracking.store.parcels import parcel_orders
-from tracking.store.repository import OrderBundleData, bundles_for, load_orders_data
-from tracking.store.storage import OrderRecord, VerdictRecord
+from tracking.store.tables import OrderRecord, VerdictRecord
 
 __all__ = [
     "OrderFilter",

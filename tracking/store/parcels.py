@@ -20,12 +20,11 @@ from sqlalchemy.engine import Connection
 from tracking.judge.findings import finding
 from tracking.judge.validator import Verdict
 from tracking.read.views import FindingView, MilestoneView, VerdictStatus
-from tracking.store.handles import table_of
 from tracking.store.shipments import ensure_shipments
-from tracking.store.storage import OrderParcelRecord, OrderRecord, upsert
+from tracking.store.tables import ORDER_PARCELS, ORDERS
+from tracking.store.writes import upsert
 
 __all__ = [
-    "P",
     "further_numbers",
     "judge_parcels",
     "parcel_orders",
@@ -33,8 +32,6 @@ __all__ = [
     "store_parcels",
 ]
 
-P = table_of(OrderParcelRecord)
-_OT = table_of(OrderRecord)
 _UPDATE = ("carrier", "carrier_declared", "carrier_source", "shipment_id", "source", "updated_at")
 _STRENGTH = {"missing": 0, "inferred": 1, "explicit": 2}
 
@@ -54,7 +51,9 @@ def store_parcels(connection: Connection, parcels: Sequence[Mapping[str, Any]]) 
     for start in range(0, len(wanted), 400):
         chunk_ids = sorted({order_id for _, order_id in wanted[start : start + 400]})
         for pk, tenant, order_id in connection.execute(
-            sa.select(_OT.c.id, _OT.c.tenant, _OT.c.order_id).where(_OT.c.order_id.in_(chunk_ids))
+            sa.select(ORDERS.c.id, ORDERS.c.tenant, ORDERS.c.order_id).where(
+                ORDERS.c.order_id.in_(chunk_ids)
+            )
         ):
             order_pks[(tenant, order_id)] = pk
     rows = []
@@ -76,7 +75,9 @@ def store_parcels(connection: Connection, parcels: Sequence[Mapping[str, Any]]) 
                 "updated_at": p["updated_at"],
             }
         )
-    upsert(connection, P, rows, conflict=("order_pk", "tracking_number"), update=_UPDATE)
+    upsert(
+        connection, ORDER_PARCELS, rows, conflict=("order_pk", "tracking_number"), update=_UPDATE
+    )
     return len(rows)
 
 
@@ -88,7 +89,9 @@ def parcel_orders(connection: Connection, orders: Sequence[Any]) -> dict[int, li
     pks = sorted(by_pk)
     for start in range(0, len(pks), 500):
         for parcel in connection.execute(
-            sa.select(P).where(P.c.order_pk.in_(pks[start : start + 500])).order_by(P.c.id)
+            sa.select(ORDER_PARCELS)
+            .where(ORDER_PARCELS.c.order_pk.in_(pks[start : start + 500]))
+            .order_by(ORDER_PARCELS.c.id)
         ):
             base = dict(by_pk[parcel.order_pk]._mapping)
             base.update(
@@ -107,9 +110,11 @@ def further_numbers(connection: Connection, pks: Sequence[int]) -> dict[int, lis
     found: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for start in range(0, len(pks), 500):
         for pk, carrier, number in connection.execute(
-            sa.select(P.c.order_pk, P.c.carrier, P.c.tracking_number)
-            .where(P.c.order_pk.in_(list(pks[start : start + 500])))
-            .order_by(P.c.id)
+            sa.select(
+                ORDER_PARCELS.c.order_pk, ORDER_PARCELS.c.carrier, ORDER_PARCELS.c.tracking_number
+            )
+            .where(ORDER_PARCELS.c.order_pk.in_(list(pks[start : start + 500])))
+            .order_by(ORDER_PARCELS.c.id)
         ):
             found[pk].append((carrier or "", number))
     return dict(found)

@@ -22,7 +22,7 @@ from tracking.judge.crosscheck import OrderRef, shared_among
 from tracking.store.handles import table_of
 from tracking.store.isolation import group_keys
 from tracking.store.parcels import further_numbers
-from tracking.store.storage import OrderParcelRecord, OrderRecord, VerdictRecord
+from tracking.store.tables import OrderParcelRecord, OrderRecord, VerdictRecord
 
 __all__ = [
     "PortfolioRow",

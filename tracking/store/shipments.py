@@ -1,23 +1,25 @@
-"""Shipments by (tenant, carrier, number): created when an order or a parcel cites them.
+"""Shipments by (tenant, carrier, number): created when an order or a parcel cites them,
+found when due for a poll, claimed by one poller at a time.
 
 A shipment is its tenant's own: two tenants citing one number never share it
-(`tracking.store.isolation`). Used by `repository.upsert_orders` and `parcels.store_parcels`.
+(`tracking.store.isolation`). `ensure_shipments` serves `orders.upsert_orders` and
+`parcels.store_parcels`; `due_shipments` and `claim_due_shipments` serve pulls and refreshes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from tracking.store.handles import table_of
-from tracking.store.storage import ShipmentRecord, insert_ignore
+from tracking.store.engine import transaction
+from tracking.store.tables import ORDER_PARCELS, ORDERS, SHIPMENTS
+from tracking.store.writes import insert_ignore
 
-__all__ = ["ensure_shipments"]
-
-S = table_of(ShipmentRecord)
+__all__ = ["DueShipment", "claim_due_shipments", "due_shipments", "ensure_shipments"]
 
 
 def ensure_shipments(
@@ -33,7 +35,7 @@ def ensure_shipments(
         return {}
     insert_ignore(
         connection,
-        S,
+        SHIPMENTS,
         [
             {
                 "tenant": t,
@@ -62,12 +64,117 @@ def _shipment_ids(
         chunk = keys[start : start + 400]
         numbers = sorted({n for _, _, n in chunk})
         rows = connection.execute(
-            sa.select(S.c.id, S.c.tenant, S.c.carrier, S.c.tracking_number).where(
-                S.c.tracking_number.in_(numbers)
-            )
+            sa.select(
+                SHIPMENTS.c.id,
+                SHIPMENTS.c.tenant,
+                SHIPMENTS.c.carrier,
+                SHIPMENTS.c.tracking_number,
+            ).where(SHIPMENTS.c.tracking_number.in_(numbers))
         )
         wanted = set(chunk)
         for sid, tenant, carrier, number in rows:
             if (tenant, carrier, number) in wanted:
                 found[(tenant, carrier, number)] = sid
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class DueShipment:
+    id: int
+    carrier: str
+    tracking_number: str
+    tenant: str
+    """Whose shipment: a carrier request carries one tenant's numbers only."""
+
+
+def due_shipments(
+    engine: Engine,
+    *,
+    now: datetime,
+    run_id: str | None = None,
+    window: tuple[datetime, datetime] | None = None,
+    carriers: Iterable[str],
+    limit: int | None = None,
+) -> list[DueShipment]:
+    """Shipments to poll: never fetched, or due; restricted to a run's in-window orders.
+
+    Legs (last-mile shipments) of those orders are included when their carrier is known.
+    """
+    codes = sorted(set(carriers))
+    due = sa.or_(
+        SHIPMENTS.c.state == "new",
+        sa.and_(SHIPMENTS.c.next_poll_at.is_not(None), SHIPMENTS.c.next_poll_at <= now),
+    )
+    scope: sa.ColumnElement[bool] = sa.true()
+    if run_id is not None:
+        scope = sa.and_(scope, ORDERS.c.last_run_id == run_id)
+    if window is not None:
+        scope = sa.and_(scope, ORDERS.c.order_date >= window[0], ORDERS.c.order_date <= window[1])
+    origin_ids = sa.union(
+        sa.select(ORDERS.c.shipment_id).where(scope, ORDERS.c.shipment_id.is_not(None)),
+        sa.select(ORDER_PARCELS.c.shipment_id)  # the further parcels of split orders
+        .join(ORDERS, ORDERS.c.id == ORDER_PARCELS.c.order_pk)
+        .where(scope, ORDER_PARCELS.c.shipment_id.is_not(None)),
+    )
+    base: sa.ColumnElement[bool]
+    if run_id is None and window is None:
+        base = sa.true()
+    else:
+        base = sa.or_(SHIPMENTS.c.id.in_(origin_ids), SHIPMENTS.c.parent_id.in_(origin_ids))
+    query = (
+        sa.select(
+            SHIPMENTS.c.id, SHIPMENTS.c.carrier, SHIPMENTS.c.tracking_number, SHIPMENTS.c.tenant
+        )
+        .where(base, due, SHIPMENTS.c.carrier.in_(codes))
+        .order_by(SHIPMENTS.c.next_poll_at.is_not(None), SHIPMENTS.c.next_poll_at, SHIPMENTS.c.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as connection:
+        return [DueShipment(*row) for row in connection.execute(query)]
+
+
+def claim_due_shipments(
+    engine: Engine,
+    *,
+    carriers: Iterable[str],
+    now: datetime,
+    claimed_until: datetime,
+    limit: int,
+) -> list[DueShipment]:
+    """Claim up to `limit` due shipments: their `next_poll_at` becomes a lease.
+
+    One atomic `UPDATE ... RETURNING` (with `SKIP LOCKED` on PostgreSQL), so refreshes run
+    at the same time never poll a shipment twice; storing the result replaces the lease,
+    and a shipment whose poller died becomes due again when the lease runs out.
+    """
+    codes = sorted(set(carriers))
+    if not codes or limit <= 0:
+        return []
+    due = sa.or_(
+        sa.and_(SHIPMENTS.c.state == "new", SHIPMENTS.c.next_poll_at.is_(None)),
+        SHIPMENTS.c.next_poll_at <= now,
+    )
+    picked = (
+        sa.select(SHIPMENTS.c.id)
+        .where(due, SHIPMENTS.c.carrier.in_(codes))
+        .order_by(SHIPMENTS.c.next_poll_at.is_not(None), SHIPMENTS.c.next_poll_at, SHIPMENTS.c.id)
+        .limit(limit)
+        # PostgreSQL skips rows another claim holds; SQLite, one writer at a time, renders
+        # no FOR UPDATE clause at all (SQLAlchemy's SQLite compiler omits it).
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        sa.update(SHIPMENTS)
+        .where(SHIPMENTS.c.id.in_(picked.scalar_subquery()))
+        .values(next_poll_at=claimed_until)
+        .returning(
+            SHIPMENTS.c.id, SHIPMENTS.c.carrier, SHIPMENTS.c.tracking_number, SHIPMENTS.c.tenant
+        )
+    )
+    with transaction(engine) as connection:
+        rows = connection.execute(statement).all()
+    return sorted((DueShipment(*row) for row in rows), key=lambda s: s.id)
+
+
+# -- storing carrier results -----------------------------------------------------------------

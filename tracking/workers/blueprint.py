@@ -54,9 +54,11 @@ from carriers.kit.network import Network
 from tracking.core.config import Settings
 from tracking.core.exceptions import ConfigError
 from tracking.fetch.limits import SharedLimits, libpq_url
+from tracking.store.engine import open_engine, transaction
 from tracking.store.handles import table_of
-from tracking.store.repository import DueShipment, recompute_verdicts
-from tracking.store.storage import OrderRecord, RunRecord, ShipmentRecord, open_engine, transaction
+from tracking.store.shipments import DueShipment
+from tracking.store.tables import OrderRecord, RunRecord, ShipmentRecord
+from tracking.store.verdicts import recompute_verdicts
 
 __all__ = [
     "QUEUES",

@@ -10,11 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from tracking.api.deps import ContextDep, PrincipalDep
-from tracking.api.jobs import Job, bundle_dir, create_job, get_job
+from tracking.api.jobs import bundle_dir
 from tracking.api.models import BundleCreate, BundleFile, BundlePublic
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import job_quota
 from tracking.api.routes import problem_responses
+from tracking.store.jobs import Job, create_job, get_job
 
 __all__ = ["bundle_public", "router"]
 

@@ -18,9 +18,9 @@ from carriers.track17.push import SIGN_HEADER
 from tracking.api.deps import ContextDep
 from tracking.api.problems import ApiProblem
 from tracking.api.routes import problem_responses
-from tracking.api.webhooks import emit_verdict_changes
 from tracking.core.exceptions import BadPayloadError, ConfigError
 from tracking.fetch.pushes import push_keys, receive_17track_push, sign_ok
+from tracking.store.webhook_events import emit_verdict_changes
 
 __all__ = ["router"]
 

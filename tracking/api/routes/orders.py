@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import Field, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 
-from tracking.api.crud import import_orders, list_orders, order_evidence, orders_csv
+from tracking.api.crud import list_orders, order_evidence
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.models import (
     EvidencePublic,
@@ -22,6 +22,7 @@ from tracking.api.models import (
     OrderPage,
     VerdictStatus,
 )
+from tracking.api.orders_import import import_orders, orders_csv
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import import_slot
 from tracking.api.routes import problem_responses

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Path, Response
 from fastapi.concurrency import run_in_threadpool
 
 from tracking.api.deps import ContextDep, PrincipalDep
-from tracking.api.jobs import Job, create_job, get_job
 from tracking.api.models import PullCreate, PullPublic
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import job_quota
 from tracking.api.routes import problem_responses
 from tracking.judge.validator import POLICIES
+from tracking.store.jobs import Job, create_job, get_job
 
 __all__ = ["pull_public", "router"]
 

@@ -9,7 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from tracking.api.deps import ContextDep, PrincipalDep
-from tracking.api.models import (
+from tracking.api.models import in_range
+from tracking.api.outbound import check_target
+from tracking.api.problems import ApiProblem
+from tracking.api.routes import problem_responses
+from tracking.api.webhook_models import (
     AttemptPublic,
     DeliveryDetail,
     DeliveryPage,
@@ -18,18 +22,13 @@ from tracking.api.models import (
     WebhookCreated,
     WebhookList,
     WebhookPublic,
-    in_range,
 )
-from tracking.api.outbound import check_target
-from tracking.api.problems import ApiProblem
-from tracking.api.routes import problem_responses
-from tracking.api.webhooks import (
+from tracking.api.webhooks import decode_cursor, encode_cursor
+from tracking.store.webhooks import (
     Delivery,
     Webhook,
     create_webhook,
-    decode_cursor,
     delete_webhook,
-    encode_cursor,
     get_delivery,
     get_webhook,
     list_deliveries,

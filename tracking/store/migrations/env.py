@@ -1,15 +1,15 @@
-"""Alembic environment: runs on the connection handed in by `tracking.store.storage.migrate`."""
+"""Alembic environment: runs on the connection handed in by `tracking.store.migrate.migrate`."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import tracking.store.storage  # noqa: F401  (registers the tables on SQLModel.metadata)
+import tracking.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 connection = context.config.attributes.get("connection")
-if connection is None:  # pragma: no cover - always run through tracking.store.storage.migrate
-    raise RuntimeError("run migrations through tracking.store.storage.migrate(engine)")
+if connection is None:  # pragma: no cover - always run through tracking.store.migrate.migrate
+    raise RuntimeError("run migrations through tracking.store.migrate.migrate(engine)")
 
 context.configure(
     connection=connection,

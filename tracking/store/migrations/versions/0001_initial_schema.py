@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import tracking.store.storage
+import tracking.store.tables
 
 revision = "0001"
 down_revision = None
@@ -32,8 +32,8 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("source", sa.String(length=1024), nullable=False),
-        sa.Column("started_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("stats", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -55,20 +55,18 @@ def upgrade() -> None:
         sa.Column("error_kind", sa.String(length=32), nullable=True),
         sa.Column("error_message", sa.String(length=1024), nullable=True),
         sa.Column("poll_count", sa.Integer(), nullable=False),
-        sa.Column("created_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
-            "first_fetched_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=True
+            "first_fetched_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=True
         ),
         sa.Column(
-            "last_fetched_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=True
+            "last_fetched_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=True
         ),
+        sa.Column("last_event_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "last_event_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=True
+            "not_found_since", tracking.store.tables.UTCDateTime(timezone=True), nullable=True
         ),
-        sa.Column(
-            "not_found_since", tracking.store.storage.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column("next_poll_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_poll_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["parent_id"],
             ["shipments.id"],
@@ -94,7 +92,7 @@ def upgrade() -> None:
         sa.Column("status", sa.Integer(), nullable=False),
         sa.Column("headers", sa.String(), nullable=False),
         sa.Column("body_sha256", sa.String(length=64), nullable=False),
-        sa.Column("fetched_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fetched_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("run_id", sa.String(length=36), nullable=True),
         sa.ForeignKeyConstraint(
             ["body_sha256"],
@@ -112,8 +110,8 @@ def upgrade() -> None:
         sa.Column("tenant", sa.String(length=128), nullable=False),
         sa.Column("order_id", sa.String(length=512), nullable=False),
         sa.Column("marketplace", sa.String(length=64), nullable=False),
-        sa.Column("order_date", tracking.store.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ship_date", tracking.store.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("order_date", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ship_date", tracking.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("tracking_number", sa.String(length=64), nullable=False),
         sa.Column("carrier", sa.String(length=32), nullable=True),
         sa.Column("carrier_declared", sa.String(length=256), nullable=False),
@@ -126,8 +124,8 @@ def upgrade() -> None:
         sa.Column("shipment_id", sa.Integer(), nullable=True),
         sa.Column("source", sa.String(length=1024), nullable=False),
         sa.Column("last_run_id", sa.String(length=36), nullable=True),
-        sa.Column("created_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["shipment_id"],
             ["shipments.id"],
@@ -153,13 +151,13 @@ def upgrade() -> None:
         sa.Column("description", sa.String(), nullable=False),
         sa.Column("location", sa.String(length=512), nullable=False),
         sa.Column("country", sa.String(length=2), nullable=True),
-        sa.Column("occurred_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("local_offset", sa.Integer(), nullable=True),
         sa.Column("time_source", sa.String(length=24), nullable=False),
         sa.Column("raw_time", sa.String(length=128), nullable=False),
         sa.Column("exchange_id", sa.Integer(), nullable=False),
         sa.Column(
-            "first_seen_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=False
+            "first_seen_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["exchange_id"],
@@ -203,7 +201,7 @@ def upgrade() -> None:
         sa.Column("milestones", sa.String(), nullable=False),
         sa.Column("findings", sa.String(), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
-        sa.Column("computed_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("computed_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["order_pk"],
             ["orders.id"],
@@ -221,7 +219,7 @@ def upgrade() -> None:
         sa.Column("milestones", sa.String(), nullable=False),
         sa.Column("findings", sa.String(), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
-        sa.Column("computed_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("computed_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["order_pk"],
             ["orders.id"],

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-import tracking.store.storage
+import tracking.store.tables
 
 revision = "0002"
 down_revision = "0001"
@@ -21,7 +21,7 @@ depends_on = None
 
 
 def _utc(name: str, *, nullable: bool = False) -> sa.Column[Any]:
-    return sa.Column(name, tracking.store.storage.UTCDateTime(timezone=True), nullable=nullable)
+    return sa.Column(name, tracking.store.tables.UTCDateTime(timezone=True), nullable=nullable)
 
 
 def upgrade() -> None:

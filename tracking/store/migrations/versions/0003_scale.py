@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import tracking.store.storage
+import tracking.store.tables
 
 revision = "0003"
 down_revision = "0002"
@@ -33,7 +33,7 @@ def upgrade() -> None:
     op.create_table(
         "rate_slots",
         sa.Column("key", sa.String(length=128), nullable=False),
-        sa.Column("tat", tracking.store.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("tat", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import tracking.store.storage
+import tracking.store.tables
 
 revision = "0004"
 down_revision = "0003"
@@ -22,7 +22,7 @@ def upgrade() -> None:
     with op.batch_alter_table("api_jobs") as batch:
         batch.add_column(
             sa.Column(
-                "heartbeat_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=True
+                "heartbeat_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=True
             )
         )
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-import tracking.store.storage
+import tracking.store.tables
 
 revision = "0006"
 down_revision = "0005"
@@ -58,7 +58,7 @@ def upgrade() -> None:
         "account_groups",
         sa.Column("tenant", sa.String(length=128), nullable=False),
         sa.Column("group_name", sa.String(length=128), nullable=False),
-        sa.Column("created_at", tracking.store.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("tenant"),
     )
     with op.batch_alter_table("account_groups") as batch:
@@ -99,7 +99,7 @@ def _split_shared_shipments(bind: sa.Connection) -> None:
         sa.column("carrier_status", sa.String()),
         sa.column("final", sa.Boolean()),
         sa.column("poll_count", sa.Integer()),
-        sa.column("created_at", tracking.store.storage.UTCDateTime()),
+        sa.column("created_at", tracking.store.tables.UTCDateTime()),
     )
     for tenant, carrier, number in others:
         new_id = bind.execute(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import tracking.store.storage
+import tracking.store.tables
 
 revision = "0007"
 down_revision = "0006"
@@ -25,7 +25,7 @@ depends_on = None
 
 
 def _utc(name: str) -> sa.Column[object]:
-    return sa.Column(name, tracking.store.storage.UTCDateTime(timezone=True), nullable=False)
+    return sa.Column(name, tracking.store.tables.UTCDateTime(timezone=True), nullable=False)
 
 
 def upgrade() -> None:
