@@ -1,0 +1,260 @@
+"""The seller's whole path in a real Chromium, in Chinese: sign in, upload an Excel export whose
+destination column no profile knows, map it, pull from the sandbox, filter the failing orders,
+open one, build a bundle, download it and see it verified.
+
+Every step saves a named screenshot in build/screenshots/<test>/ (look at them).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from playwright.sync_api import Locator, Page, expect
+
+from carriers.registry import all_carriers
+from tests.browser.conftest import WAIT_MS, Console, Shots
+from tracking.evidence import verify_bundle
+from tracking.sandbox.world import SCENARIOS, World, number_for
+
+pytestmark = pytest.mark.slow
+
+CHINA = timezone(timedelta(hours=8))
+CJK = re.compile(r"[\u4e00-\u9fff]")
+UNKNOWN_HEADER = "Ship-to Area"
+"""The destination column under a header no export profile and no alias knows."""
+SELLER = "深圳市XX科技有限公司"
+CARRIERS = ("cainiao", "yunexpress")
+
+
+def expected_verdict(world: World, now: datetime, carrier: str, number: str) -> str:
+    """What a careful reviewer concludes from the world's own story (tests/test_pull.py's rule)."""
+    shipment = world.shipment(carrier, number)
+    age = now - world.order_date(number)
+    if shipment is None:
+        return "pending" if age < timedelta(days=7) else "fail"
+    stages = {event.stage.value for event in shipment.events}
+    if stages & {"returning", "returned", "exception"}:
+        return "fail"
+    if {"departed_origin", "arrived_destination", "delivered"} <= stages:
+        return "pass"
+    return "pending" if age < timedelta(days=60) else "fail"
+
+
+def seller_workbook(now: datetime) -> tuple[bytes, dict[str, str]]:
+    """An .xlsx export (date cells in China time, one sheet) of two sandbox orders of every
+    scenario for each of `CARRIERS`; (its bytes, expected verdict by order id)."""
+    world = World(now=now)
+    registry = all_carriers()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "订单"
+    sheet.append(["Order No", "Order Time", "Logistics", "Tracking No", UNKNOWN_HEADER])
+    expected: dict[str, str] = {}
+    for code in CARRIERS:
+        make = registry[code].make_number
+        assert make is not None
+        for scenario in SCENARIOS:
+            for index in range(2):
+                number = number_for(make, scenario, index)
+                order_id = f"{code[:2].upper()}-{scenario}-{index}"
+                placed = world.order_date(number).astimezone(CHINA).replace(tzinfo=None)
+                sheet.append(
+                    [order_id, placed, registry[code].name, number, world.destination(number)]
+                )
+                expected[order_id] = expected_verdict(world, now, code, number)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue(), expected
+
+
+def chinese(locator: Locator) -> None:
+    """The element shows Chinese text (a missing translation would fall back to English)."""
+    expect(locator).to_have_text(CJK)
+
+
+def sign_in(page: Page, console: Console, tenant: str = "shop-a") -> None:
+    page.goto(console.at("/"))
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    page.get_by_test_id("api-key").fill(console.keys[tenant])
+    page.get_by_test_id("sign-in").click()
+    expect(page.get_by_test_id("tenant")).to_contain_text(tenant)
+
+
+def wait_finished(page: Page) -> None:
+    """Wait (on the page, not a timer) for the htmx-polled job to end, and say how it ended."""
+    progress = page.get_by_test_id("job-progress")
+    expect(progress).to_have_attribute(
+        "data-status", re.compile("succeeded|failed"), timeout=3 * WAIT_MS
+    )
+    if progress.get_attribute("data-status") == "failed":
+        raise AssertionError(f"the job failed: {page.get_by_test_id('job-error').inner_text()}")
+
+
+def test_export_to_verified_bundle_in_chinese(
+    console: Console, page: Page, shots: Shots, tmp_path: Path
+) -> None:
+    workbook, expected = seller_workbook(console.now)
+    export = tmp_path / "店铺订单导出.xlsx"
+    export.write_bytes(workbook)
+
+    # 1. sign in (the browser asks for English), then switch to Chinese
+    page.goto(console.at("/"))
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    shots(page, "sign-in")
+    page.get_by_test_id("api-key").fill(console.keys["shop-a"])
+    page.get_by_test_id("sign-in").click()
+    expect(page.get_by_test_id("tenant")).to_contain_text("shop-a")
+    shots(page, "signed-in")
+    page.get_by_test_id("lang-zh").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    for nav in ("nav-upload", "nav-pull", "nav-orders", "nav-bundle", "nav-settings"):
+        chinese(page.get_by_test_id(nav))
+    chinese(page.locator("h1"))
+    shots(page, "chinese")
+
+    # 2. upload the .xlsx: no profile knows "Ship-to Area", so the mapping step appears
+    page.get_by_test_id("nav-upload").click()
+    chinese(page.locator("h1"))
+    page.get_by_test_id("orders-file").set_input_files(str(export))
+    shots(page, "upload-chosen")
+    page.get_by_test_id("upload-submit").click()
+    mapping = page.get_by_test_id("mapping")
+    expect(mapping).to_be_visible()
+    chinese(mapping.locator("h2"))
+    shots(page, "mapping-asked")
+    page.get_by_test_id("map-destination_country").select_option(UNKNOWN_HEADER)
+    page.get_by_test_id("mapping-submit").click()
+
+    # 3. the preview: every row read, none rejected, then import
+    expect(page.get_by_test_id("preview")).to_be_visible()
+    expect(page.get_by_test_id("mapping")).to_have_count(0)
+    expect(page.get_by_test_id("rejected-count")).to_have_text("0")
+    expect(page.get_by_test_id("preview-row").first).to_contain_text("CA-delivered-0")
+    expect(page.get_by_test_id("columns")).to_contain_text(UNKNOWN_HEADER)
+    shots(page, "preview")
+    page.get_by_test_id("import-submit").click()
+    result = page.get_by_test_id("import-result")
+    expect(result).to_be_visible()
+    expect(result).to_contain_text(str(len(expected)))
+    chinese(result.locator("h2"))
+    shots(page, "imported")
+
+    # 4. pull from the sandbox: progress per carrier until done
+    page.get_by_test_id("pull-now").click()
+    expect(page.get_by_test_id("job-progress")).to_be_visible()
+    shots(page, "pull-started")
+    wait_finished(page)
+    rows = page.get_by_test_id("pull-carrier")
+    expect(rows).to_have_count(len(CARRIERS))
+    for row in rows.all():
+        done = re.search(r"(\d+)\s*/\s*(\d+)", row.inner_text())
+        assert done is not None, row.inner_text()
+        assert done.group(1) == done.group(2), row.inner_text()
+    chinese(page.get_by_test_id("job-status"))
+    chinese(page.get_by_test_id("pull-summary"))
+    shots(page, "pull-done")
+
+    # 5. the orders, then only the failing ones (the filter form)
+    page.get_by_test_id("nav-orders").click()
+    for verdict in ("pass", "fail", "pending"):
+        want = sum(1 for v in expected.values() if v == verdict)
+        expect(page.get_by_test_id(f"count-{verdict}")).to_contain_text(str(want))
+    shots(page, "orders")
+    page.get_by_test_id("filter-verdict").select_option("fail")
+    page.get_by_test_id("filter-apply").click()
+    expect(page).to_have_url(re.compile(r"verdict=fail"))
+    failing = sorted(o for o, v in expected.items() if v == "fail")
+    assert failing, "the world has no failing order to filter"
+    expect(page.get_by_test_id("order-row")).to_have_count(len(failing))
+    shown = sorted(link.inner_text().strip() for link in page.get_by_test_id("order-link").all())
+    assert shown == failing
+    shots(page, "orders-failing")
+
+    # 6. one failing order's evidence: verdict, milestones, findings with what to do, raw bodies
+    returned = next(o for o in failing if "returned" in o)
+    page.get_by_test_id("order-link").filter(has_text=returned).click()
+    expect(page.get_by_test_id("order-id")).to_have_text(returned)
+    chinese(page.get_by_test_id("order-verdict"))
+    expect(page.get_by_test_id("milestone")).to_have_count(3)
+    expect(page.get_by_test_id("finding").first).to_be_visible()
+    chinese(page.get_by_test_id("todo"))
+    expect(page.get_by_test_id("event-row").first).to_be_visible()
+    shots(page, "order")
+    page.get_by_test_id("raw-view").first.click()
+    expect(page.get_by_test_id("raw-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    expect(page.get_by_test_id("raw-body")).not_to_be_empty()
+    shots(page, "raw-response")
+
+    # 7. precheck and bundle: build it, wait, see it verified, download it
+    page.get_by_test_id("nav-bundle").click()
+    expect(page.get_by_test_id("portfolio")).to_be_visible()
+    chinese(page.locator("h1"))
+    page.get_by_test_id("reference-id").fill("EVR-2026-0042")
+    page.get_by_test_id("seller").fill(SELLER)
+    shots(page, "bundle-form")
+    page.get_by_test_id("bundle-build").click()
+    wait_finished(page)
+    verified = page.get_by_test_id("bundle-verified")
+    expect(verified).to_have_attribute("data-ok", "true")
+    chinese(verified)
+    shots(page, "bundle-verified")
+    with page.expect_download() as download_info:
+        page.get_by_test_id("bundle-download").click()
+    download = download_info.value
+    assert download.suggested_filename == "evidence-EVR20260042.zip"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    check = verify_bundle(saved)
+    assert check.ok, check.problem
+    with zipfile.ZipFile(saved) as bundle:
+        names = bundle.namelist()
+    passing = [o for o, v in expected.items() if v == "pass"]
+    assert any(passing[0] in name for name in names), names[:20]
+    assert not any(returned in name and "upload/" in name for name in names)
+
+
+def test_sign_out_ends_the_session(console: Console, page: Page, shots: Shots) -> None:
+    sign_in(page, console)
+    page.get_by_test_id("sign-out").click()
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    page.goto(console.at("/orders"))
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    expect(page.get_by_test_id("tenant")).to_have_count(0)
+    shots(page, "signed-out")
+
+
+def test_a_wrong_key_is_refused_in_the_browser(console: Console, page: Page, shots: Shots) -> None:
+    page.goto(console.at("/sign-in"))
+    page.get_by_test_id("api-key").fill(console.keys["shop-a"][:-2] + "xx")
+    page.get_by_test_id("sign-in").click()
+    expect(page.get_by_test_id("sign-in-error")).to_be_visible()
+    expect(page.get_by_test_id("tenant")).to_have_count(0)
+    shots(page, "wrong-key")
+
+
+def test_orders_fit_a_phone_and_work_with_the_keyboard(
+    console: Console, page: Page, shots: Shots
+) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(console.at("/sign-in"))
+    # the key field has the focus; Enter submits the form
+    page.keyboard.type(console.keys["shop-a"])
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("tenant")).to_contain_text("shop-a")
+    page.goto(console.at("/orders"))
+    expect(page.get_by_test_id("filters")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than a phone"
+    shots(page, "phone-orders")
+    # Tab from the top reaches the skip link first
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement && document.activeElement.className")
+    assert "skip" in str(focused)
