@@ -38,6 +38,7 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Response,
+    expect,
     sync_playwright,
 )
 
@@ -55,6 +56,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 WAIT_MS = 30_000
 """Longest wait for any element or navigation (a loaded shared CI machine is slow)."""
+
+
+expect.set_options(timeout=WAIT_MS)
 
 
 def chromium_executable() -> str | None:

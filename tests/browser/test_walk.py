@@ -7,6 +7,7 @@ Every step saves a named screenshot in build/screenshots/<test>/ (look at them).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
@@ -19,6 +20,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from carriers.registry import all_carriers
 from tests.browser.conftest import WAIT_MS, Console, Shots
+from tracking.api.crud import import_orders
 from tracking.evidence import verify_bundle
 from tracking.sandbox.world import SCENARIOS, World, number_for
 
@@ -46,9 +48,10 @@ def expected_verdict(world: World, now: datetime, carrier: str, number: str) -> 
     return "pending" if age < timedelta(days=60) else "fail"
 
 
-def seller_workbook(now: datetime) -> tuple[bytes, dict[str, str]]:
+def seller_workbook(now: datetime) -> tuple[bytes, dict[str, str], dict[str, str]]:
     """An .xlsx export (date cells in China time, one sheet) of two sandbox orders of every
-    scenario for each of `CARRIERS`; (its bytes, expected verdict by order id)."""
+    scenario for each of `CARRIERS`; (its bytes, expected verdict and tracking number by
+    order id)."""
     world = World(now=now)
     registry = all_carriers()
     book = Workbook()
@@ -57,6 +60,7 @@ def seller_workbook(now: datetime) -> tuple[bytes, dict[str, str]]:
     sheet.title = "订单"
     sheet.append(["Order No", "Order Time", "Logistics", "Tracking No", UNKNOWN_HEADER])
     expected: dict[str, str] = {}
+    numbers: dict[str, str] = {}
     for code in CARRIERS:
         make = registry[code].make_number
         assert make is not None
@@ -69,9 +73,10 @@ def seller_workbook(now: datetime) -> tuple[bytes, dict[str, str]]:
                     [order_id, placed, registry[code].name, number, world.destination(number)]
                 )
                 expected[order_id] = expected_verdict(world, now, code, number)
+                numbers[order_id] = number
     out = io.BytesIO()
     book.save(out)
-    return out.getvalue(), expected
+    return out.getvalue(), expected, numbers
 
 
 def chinese(locator: Locator) -> None:
@@ -100,7 +105,7 @@ def wait_finished(page: Page) -> None:
 def test_export_to_verified_bundle_in_chinese(
     console: Console, page: Page, shots: Shots, tmp_path: Path
 ) -> None:
-    workbook, expected = seller_workbook(console.now)
+    workbook, expected, numbers = seller_workbook(console.now)
     export = tmp_path / "店铺订单导出.xlsx"
     export.write_bytes(workbook)
 
@@ -153,7 +158,10 @@ def test_export_to_verified_bundle_in_chinese(
     shots(page, "pull-started")
     wait_finished(page)
     rows = page.get_by_test_id("pull-carrier")
-    expect(rows).to_have_count(len(CARRIERS))
+    expect(rows.first).to_be_visible()
+    shown = {row.get_attribute("data-carrier") for row in rows.all()}
+    # the declared carriers, and 17TRACK for the multi-leg orders' last-mile legs
+    assert shown == {*CARRIERS, "17track"}, shown
     for row in rows.all():
         done = re.search(r"(\d+)\s*/\s*(\d+)", row.inner_text())
         assert done is not None, row.inner_text()
@@ -187,11 +195,22 @@ def test_export_to_verified_bundle_in_chinese(
     expect(page.get_by_test_id("finding").first).to_be_visible()
     chinese(page.get_by_test_id("todo"))
     expect(page.get_by_test_id("event-row").first).to_be_visible()
+    image = page.get_by_test_id("delivered-image")
+    image.scroll_into_view_if_needed()  # loading="lazy": it loads once in view
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
     shots(page, "order")
     page.get_by_test_id("raw-view").first.click()
-    expect(page.get_by_test_id("raw-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
-    expect(page.get_by_test_id("raw-body")).not_to_be_empty()
+    digest = page.get_by_test_id("raw-sha256")
+    expect(digest).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    expect(page.get_by_test_id("raw-body")).to_contain_text(numbers[returned])
     shots(page, "raw-response")
+    with page.expect_download() as raw_info:
+        page.get_by_test_id("raw-download").click()
+    raw = tmp_path / "raw-body"
+    raw_info.value.save_as(raw)
+    assert hashlib.sha256(raw.read_bytes()).hexdigest() == digest.inner_text().strip()
 
     # 7. precheck and bundle: build it, wait, see it verified, download it
     page.get_by_test_id("nav-bundle").click()
@@ -243,6 +262,15 @@ def test_a_wrong_key_is_refused_in_the_browser(console: Console, page: Page, sho
 def test_orders_fit_a_phone_and_work_with_the_keyboard(
     console: Console, page: Page, shots: Shots
 ) -> None:
+    workbook, expected, _ = seller_workbook(console.now)
+    import_orders(
+        console.engine,
+        tenant="shop-a",
+        data=workbook,
+        source="orders.xlsx",
+        carriers=all_carriers(),
+        columns={"destination_country": UNKNOWN_HEADER},
+    )
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(console.at("/sign-in"))
     # the key field has the focus; Enter submits the form
@@ -250,11 +278,15 @@ def test_orders_fit_a_phone_and_work_with_the_keyboard(
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("tenant")).to_contain_text("shop-a")
     page.goto(console.at("/orders"))
-    expect(page.get_by_test_id("filters")).to_be_visible()
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the page is {overflow}px wider than a phone"
-    shots(page, "phone-orders")
-    # Tab from the top reaches the skip link first
+    expect(page.get_by_test_id("order-row")).to_have_count(len(expected))
+    for path in ("/orders", f"/order?id={next(iter(expected))}", "/upload", "/bundle", "/settings"):
+        page.goto(console.at(path))
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} is {overflow}px wider than a phone"
+        shots(page, "phone" + path.split("?")[0].replace("/", "-"))
+    # from the top of a page, Tab reaches the skip link first, and it leads to the content
+    page.goto(console.at("/orders"))
     page.keyboard.press("Tab")
-    focused = page.evaluate("document.activeElement && document.activeElement.className")
-    assert "skip" in str(focused)
+    expect(page.locator(".skip")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
