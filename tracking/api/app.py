@@ -36,6 +36,7 @@ from tracking.api.webhooks import (
     emit_verdict_changes,
     init_verdict_cursor,
 )
+from tracking.console import install_console
 from tracking.core.config import Settings
 from tracking.core.redaction import install_log_redaction
 from tracking.sandbox.server import SandboxServer
@@ -222,6 +223,7 @@ def create_app(
     app.include_router(v1)
     # Carriers' pushes authenticate with the carrier's own signature, not an API key.
     app.include_router(carrier_push.router, prefix="/v1")
+    install_console(app)  # the seller's console at `/` (session cookie; tracking/console)
     return app
 
 

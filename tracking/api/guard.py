@@ -88,6 +88,9 @@ async def _problem(
 CARRIER_PUSH_PREFIX: Final = "/v1/carriers/"
 """Routes under this prefix are carriers' webhooks, authenticated by the carrier's signature."""
 
+CONSOLE_UPLOAD_PATH: Final = "/upload"
+"""The console's orders upload (tracking/console/uploads.py): the upload limit applies."""
+
 
 class RequestGuard:
     """The ASGI middleware (see the module docstring).
@@ -106,18 +109,21 @@ class RequestGuard:
 
     def limit_for(self, method: str, path: str) -> int:
         """The body limit of a request."""
-        if method == "POST" and path.rstrip("/") == "/v1/orders":
+        if method == "POST" and path.rstrip("/") in ("/v1/orders", CONSOLE_UPLOAD_PATH):
             return self.upload_limit
         return self.json_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
-        if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         # Carrier pushes carry no API key: the carrier signs the body and the route checks that
-        # signature (tracking/api/routes/carrier_push.py); the body limit still applies.
-        pushed = path.startswith(CARRIER_PUSH_PREFIX)
+        # signature (tracking/api/routes/carrier_push.py); the console's pages (outside /v1)
+        # authenticate by their session cookie (tracking/console). The body limit still applies.
+        pushed = path.startswith(CARRIER_PUSH_PREFIX) or not (
+            path == "/v1" or path.startswith("/v1/")
+        )
         principal = None if pushed else await self._principal(scope)
         if principal is None and not pushed:
             given = _header(scope, b"authorization") is not None

@@ -24,6 +24,7 @@ from rich.table import Table
 from carriers.base import CarrierInfo
 from carriers.registry import all_carriers, get_carrier
 from tracking import __version__
+from tracking.cli.console import register as register_console
 from tracking.cli.groups import groups_app
 from tracking.core.config import Settings, get_settings, load_carrier_settings
 from tracking.core.domain import CarrierFailure, TrackResult
@@ -1068,6 +1069,7 @@ def sandbox_command(
 register_report(app)
 register_formats(app)
 register_workers(app)
+register_console(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,7 +35,14 @@ from tracking.evidence.summary import Group, OrderRow, groups
 from tracking.evidence.writer import write_pdf
 from tracking.read.views import BundleInfo
 
-__all__ = ["PRECHECK_CSV", "PRECHECK_PDF", "action", "precheck_csv", "render_precheck_pdf"]
+__all__ = [
+    "PRECHECK_CSV",
+    "PRECHECK_PDF",
+    "action",
+    "advice",
+    "precheck_csv",
+    "render_precheck_pdf",
+]
 
 PRECHECK_PDF = "precheck/precheck.pdf"
 PRECHECK_CSV = "precheck/precheck.csv"
@@ -105,6 +112,11 @@ _BY_VERDICT: dict[str, tuple[str, str]] = {
     ),
     "fail": ("Do not cite; see the findings.", "不要引用；请查看发现的问题。"),
 }
+
+
+def advice(code: str) -> tuple[str, str] | None:
+    """What to do about one finding code, in English and Chinese; None when it has none."""
+    return _ACTIONS.get(code)
 
 
 def action(row: OrderRow) -> tuple[str, str]:

@@ -277,13 +277,34 @@ def _closest(field: str, headers: Sequence[str]) -> list[str]:
     return [header for _, header in scored[:3]]
 
 
+class MissingColumns(InputError):
+    """A header row without every needed column; what a mapping step needs to ask for them.
+
+    `missing` (the fields not found), `headers` (every non-empty header of the best row),
+    `suggested` (field -> the closest header, when one is close).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: Sequence[str],
+        headers: Sequence[str],
+        suggested: Mapping[str, str],
+    ) -> None:
+        super().__init__(message)
+        self.missing = tuple(missing)
+        self.headers = tuple(headers)
+        self.suggested = dict(suggested)
+
+
 def missing_columns(
     name: str,
     found: Sequence[str],
     mapping: Mapping[str, int],
     overrides: Mapping[str, str],
     where: str = "",
-) -> InputError:
+) -> MissingColumns:
     """The one-line error for a header row without every needed column.
 
     Names each missing field, the closest headers found and the exact `--map` to type.
@@ -294,6 +315,7 @@ def missing_columns(
     parts: list[str] = []
     maps: list[str] = []
     suggested: set[str] = set()
+    closest: dict[str, str] = {}
     for field in missing:
         hint = _alias_hint(field)
         header = overrides.get(field)
@@ -305,6 +327,7 @@ def missing_columns(
             hint += "; closest found: " + ", ".join(_show(h) for h in close)
             maps.append(f"--map {field}={_quote(close[0])}")
             suggested.add(close[0])
+            closest[field] = close[0]
         parts.append(hint)
     shown = ", ".join(_show(h.strip()) for h in found[:20] if h.strip()) or "none"
     if len(found) > 20:
@@ -318,10 +341,13 @@ def missing_columns(
     else:
         example = f" (e.g. --map {missing[0]}={_quote(free[0])})" if free else ""
         advice = f' Name each missing column with --map field="Header"{example}.'
-    return InputError(
+    return MissingColumns(
         f"{name}: {what} has the needed columns; missing "
         + "; ".join(parts)
-        + f". Headers found: {shown}.{advice}"
+        + f". Headers found: {shown}.{advice}",
+        missing=missing,
+        headers=[h.strip() for h in found if h.strip()],
+        suggested=closest,
     )
 
 

@@ -1,0 +1,185 @@
+"""The console's order queries: one filtered page by keyset, counts by verdict, one order.
+
+A page is read newest order first by `(order_date, id)` below the last row of the previous
+page, through the `ix_orders_tenant_date` index (on SQLite its rowid completes the key), so
+page 1 and page 2,000 of a 100,000-order store cost the same: no OFFSET ever counts the rows
+it skips. Every query names the tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tracking.store.handles import table_of
+from tracking.store.parcels import parcel_orders
+from tracking.store.repository import OrderBundleData, bundles_for, load_orders_data
+from tracking.store.storage import OrderRecord, VerdictRecord
+
+__all__ = [
+    "OrderFilter",
+    "OrderLine",
+    "PageKey",
+    "filter_choices",
+    "order_data",
+    "order_page",
+    "verdict_counts",
+]
+
+OT = table_of(OrderRecord)
+V = table_of(VerdictRecord)
+
+PageKey = tuple[datetime, int]
+"""Where a page starts: below this (order_date, id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    """What the orders table shows; every field is optional.
+
+    `verdict` is pass | fail | pending | none (not judged yet); `search` matches the start of
+    an order id or a tracking number; `finding` is a finding code of the catalogue.
+    """
+
+    verdict: str | None = None
+    carrier: str | None = None
+    destination: str | None = None
+    finding: str | None = None
+    window: tuple[datetime, datetime] | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One row of the orders table."""
+
+    order_id: str
+    order_date: datetime
+    tracking_number: str
+    carrier: str | None
+    destination_country: str
+    verdict: str | None
+    milestones: str | None  # the stored milestones JSON, None when not judged
+    findings: str | None  # the stored findings JSON
+
+
+def _prefix(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
+    # A range, not LIKE: SQLite's LIKE ignores case and so cannot use the index.
+    return sa.and_(column >= text, column < text + "\U0010ffff")
+
+
+def _where(tenant: str, f: OrderFilter, *, with_verdict: bool = True) -> list[Any]:
+    clauses: list[Any] = [OT.c.tenant == tenant]
+    if f.carrier:
+        clauses.append(OT.c.carrier == f.carrier)
+    if f.destination:
+        clauses.append(OT.c.destination_country == f.destination)
+    if f.window is not None:
+        clauses.append(OT.c.order_date.between(*f.window))
+    if f.search:
+        clauses.append(
+            sa.or_(_prefix(OT.c.order_id, f.search), _prefix(OT.c.tracking_number, f.search))
+        )
+    if f.finding:
+        # findings are stored as compact key-sorted JSON (storage.dumps)
+        needle = '"code":"' + f.finding.replace("\\", "").replace('"', "") + '"'
+        clauses.append(V.c.findings.contains(needle, autoescape=True))
+    if with_verdict and f.verdict:
+        clauses.append(V.c.order_pk.is_(None) if f.verdict == "none" else V.c.status == f.verdict)
+    return clauses
+
+
+def order_page(
+    engine: Engine,
+    *,
+    tenant: str,
+    where: OrderFilter,
+    after: PageKey | None = None,
+    limit: int = 50,
+) -> tuple[list[OrderLine], PageKey | None]:
+    """One page of the tenant's orders, newest first, and the key of the next page (if any)."""
+    query = (
+        sa.select(
+            OT.c.id,
+            OT.c.order_id,
+            OT.c.order_date,
+            OT.c.tracking_number,
+            OT.c.carrier,
+            OT.c.destination_country,
+            V.c.status,
+            V.c.milestones,
+            V.c.findings,
+        )
+        .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
+        .where(*_where(tenant, where))
+        .order_by(OT.c.order_date.desc(), OT.c.id.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(sa.tuple_(OT.c.order_date, OT.c.id) < sa.tuple_(*after))
+    with engine.connect() as connection:
+        rows = list(connection.execute(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    lines = [
+        OrderLine(
+            order_id=r.order_id,
+            order_date=r.order_date,
+            tracking_number=r.tracking_number,
+            carrier=r.carrier,
+            destination_country=r.destination_country,
+            verdict=r.status,
+            milestones=r.milestones,
+            findings=r.findings,
+        )
+        for r in rows
+    ]
+    return lines, ((rows[-1].order_date, rows[-1].id) if more and rows else None)
+
+
+def verdict_counts(engine: Engine, *, tenant: str, where: OrderFilter) -> dict[str, int]:
+    """How many of the filtered orders have each verdict (`none`: not judged yet); the
+    verdict filter itself is left out, so the counts say what each choice would show."""
+    query = (
+        sa.select(V.c.status, sa.func.count())
+        .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
+        .where(*_where(tenant, where, with_verdict=False))
+        .group_by(V.c.status)
+    )
+    with engine.connect() as connection:
+        return {(status or "none"): int(n) for status, n in connection.execute(query)}
+
+
+def filter_choices(engine: Engine, *, tenant: str) -> tuple[list[str], list[str]]:
+    """(carriers, destination countries) the tenant's orders use, sorted."""
+    with engine.connect() as connection:
+        carriers = connection.execute(
+            sa.select(OT.c.carrier).where(OT.c.tenant == tenant).distinct()
+        ).scalars()
+        countries = connection.execute(
+            sa.select(OT.c.destination_country).where(OT.c.tenant == tenant).distinct()
+        ).scalars()
+        return sorted(c for c in carriers if c), sorted(c for c in countries if c)
+
+
+def order_data(
+    engine: Engine, *, tenant: str, order_id: str
+) -> tuple[OrderBundleData, Any, Sequence[OrderBundleData]] | None:
+    """(stored data, verdict row or None, further parcels' data) of one of the tenant's
+    orders; None when the tenant has no such order."""
+    with engine.connect() as connection:
+        pk = connection.execute(
+            sa.select(OT.c.id).where(OT.c.tenant == tenant, OT.c.order_id == order_id)
+        ).scalar_one_or_none()
+        if pk is None:
+            return None
+        (data,) = load_orders_data(connection, [pk])
+        verdict = connection.execute(sa.select(V).where(V.c.order_pk == pk)).first()
+        further = parcel_orders(connection, [data.order]).get(pk, [])
+        split = bundles_for(connection, further) if further else []
+    return data, verdict, split
