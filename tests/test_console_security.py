@@ -29,6 +29,7 @@ from tests.test_api import client, finished, make_app, running, settings
 from tests.test_pull import AS_OF, write_orders
 from tracking.api import ApiOptions, create_app, create_key, list_keys
 from tracking.api.webhooks import list_webhooks
+from tracking.console import link_path
 from tracking.store.console_sessions import create_link, create_session
 
 SESSION_COOKIE = "te_console"
@@ -312,7 +313,7 @@ async def test_expired_sessions_and_links_are_refused(engine: sa.Engine, tmp_pat
         assert (await b.get("/orders")).status_code == 303
         assert (await b.http.post("/sign-in", data={"api_key": key})).status_code == 403
         b.http.cookies.clear()
-        expired = await b.get("/sign-in/link", params={"token": old_link})
+        expired = await b.get(link_path(old_link))
         assert expired.status_code == 401
         assert b.session_id is None
 
@@ -322,17 +323,17 @@ async def test_a_one_time_link_works_once(engine: sa.Engine, tmp_path: Path) -> 
     token = create_link(engine, tenant="shop-a")
     app = make_app(engine, tmp_path)
     async with running(app), browser(app) as first, browser(app) as second:
-        opened = await first.http.get("/sign-in/link", params={"token": token})
+        opened = await first.http.get(link_path(token))
         assert opened.status_code == 303
         assert token not in opened.headers["location"]
         assert first.session_id is not None
         page = await first.get(opened.headers["location"])
         assert page.status_code == 200
         assert "shop-a" in page.text
-        again = await second.http.get("/sign-in/link", params={"token": token})
+        again = await second.http.get(link_path(token))
         assert again.status_code == 401
         assert second.session_id is None
-        wrong = await second.http.get("/sign-in/link", params={"token": token[:-2] + "zz"})
+        wrong = await second.http.get(link_path(token[:-2] + "zz"))
         assert wrong.status_code == 401
 
 

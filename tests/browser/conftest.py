@@ -6,7 +6,7 @@ here is skipped, with the reason, only when no Chromium is installed.
 
 Fixtures:
 
-* `browser` (session) - one Chromium for the whole run; the CJK font the evidence PDFs embed is
+* `browser` (package) - one Chromium for all the browser tests; the CJK font the evidence PDFs embed is
   handed to it through fontconfig, so Chinese pages render (and screenshot) on a bare machine.
 * `console` - the real ASGI app (`create_app`, so the API and the console exactly as `serve`
   mounts them) on a fresh database, pulling from the in-process sandbox, listening on a free
@@ -87,7 +87,9 @@ def _fontconfig(folder: Path) -> Path:
     return conf
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: sync Playwright marks an event loop as running in the main
+# thread while it lives, and pytest-asyncio's tests elsewhere need that thread's loop free.
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     if chromium_executable() is None:
         pytest.skip("no Chromium installed (apt-get install chromium; .ci/run installs it)")
@@ -95,7 +97,7 @@ def playwright_driver() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(
     playwright_driver: Playwright, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Browser]:
