@@ -6,11 +6,12 @@ here is skipped, with the reason, only when no Chromium is installed.
 
 Fixtures:
 
-* `browser` (package) - one Chromium for all the browser tests; the CJK font the evidence PDFs embed is
-  handed to it through fontconfig, so Chinese pages render (and screenshot) on a bare machine.
-* `console` - the real ASGI app (`create_app`, so the API and the console exactly as `serve`
-  mounts them) on a fresh database, pulling from the in-process sandbox, listening on a free
-  port; it has two tenants with an API key each.
+* `browser` (package) - one Chromium for all the browser tests; the CJK font the evidence
+  PDFs embed is handed to it through fontconfig, so Chinese pages render (and screenshot) on
+  a bare machine.
+* `console` / `console_postgres` - the real ASGI app (`create_app`: the API and the console
+  exactly as `serve` mounts them) on a fresh SQLite / PostgreSQL database, pulling from the
+  in-process sandbox, listening on a free port; two tenants with an API key each.
 * `page` - a fresh browser context (no cookies) and page, with `shots` saving named screenshots.
 """
 
@@ -43,6 +44,7 @@ from playwright.sync_api import (
 )
 
 from carriers.registry import all_carriers
+from tests.conftest import fresh_postgres
 from tracking.api import ApiOptions, create_app, create_key
 from tracking.core.config import Settings
 from tracking.evidence.fonts import font_path
@@ -207,11 +209,13 @@ def console(
 
 
 @pytest.fixture
-def console_any_db(
-    db_url: str, tmp_path: Path, make_engine: Any, console_now: datetime
+def console_postgres(
+    tmp_path: Path, make_engine: Any, console_now: datetime, pg_skip_reason: str | None
 ) -> Iterator[Console]:
-    """The same on SQLite and, when it runs, PostgreSQL (jobs then run on Procrastinate)."""
-    yield from _start_console(db_url, tmp_path, make_engine, console_now)
+    """The same on a fresh PostgreSQL database (jobs then run on Procrastinate); skipped,
+    with the reason, when PostgreSQL is not running."""
+    with fresh_postgres(pg_skip_reason) as url:
+        yield from _start_console(url, tmp_path, make_engine, console_now)
 
 
 # -- pages -----------------------------------------------------------------------------------

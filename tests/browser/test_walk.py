@@ -79,6 +79,20 @@ def seller_workbook(now: datetime) -> tuple[bytes, dict[str, str], dict[str, str
     return out.getvalue(), expected, numbers
 
 
+def sandbox_rows(now: datetime) -> list[tuple[str, str, str, str, str]]:
+    """One Cainiao order of every scenario: (order id, China-time date, carrier, number,
+    country)."""
+    world = World(now=now)
+    info = all_carriers()["cainiao"]
+    assert info.make_number is not None
+    rows = []
+    for scenario in SCENARIOS:
+        number = number_for(info.make_number, scenario, 0)
+        placed = world.order_date(number).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        rows.append((f"PG-{scenario}", placed, info.name, number, world.destination(number)))
+    return rows
+
+
 def chinese(locator: Locator) -> None:
     """The element shows Chinese text (a missing translation would fall back to English)."""
     expect(locator).to_have_text(CJK)
@@ -290,3 +304,27 @@ def test_orders_fit_a_phone_and_work_with_the_keyboard(
     expect(page.locator(".skip")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#main")).to_be_focused()
+
+
+@pytest.mark.postgres
+def test_upload_and_pull_on_postgres(console_postgres: Console, page: Page, shots: Shots) -> None:
+    """On PostgreSQL the pull runs as a Procrastinate job; the page follows it the same way."""
+    console = console_postgres
+    csv = "order_id,order_date,carrier,tracking_number,country\n" + "".join(
+        f"{o},{d},{c},{n},{k}\n" for o, d, c, n, k in sandbox_rows(console.now)
+    )
+    sign_in(page, console)
+    page.get_by_test_id("nav-upload").click()
+    page.get_by_test_id("orders-file").set_input_files(
+        files=[{"name": "orders.csv", "mimeType": "text/csv", "buffer": csv.encode()}]
+    )
+    page.get_by_test_id("upload-submit").click()
+    expect(page.get_by_test_id("mapping")).to_have_count(0)
+    page.get_by_test_id("import-submit").click()
+    page.get_by_test_id("pull-now").click()
+    wait_finished(page)
+    shots(page, "pull-done-postgres")
+    page.get_by_test_id("see-failing").click()
+    expect(page.get_by_test_id("order-row").first).to_be_visible()
+    for row in page.get_by_test_id("order-row").all():
+        assert row.get_attribute("data-verdict") == "fail"
