@@ -244,10 +244,16 @@ def shots(request: pytest.FixtureRequest) -> Shots:
 
 
 @pytest.fixture
-def context(browser: Browser, tmp_path: Path) -> Iterator[BrowserContext]:
-    """A fresh profile (no cookies), English first, downloads accepted, a laptop's viewport."""
+def locale() -> str:
+    """The browser's language (a test may parametrize `locale` to change it)."""
+    return "en-US"
+
+
+@pytest.fixture
+def context(browser: Browser, locale: str) -> Iterator[BrowserContext]:
+    """A fresh profile (no cookies), in `locale`, downloads accepted, a laptop's viewport."""
     ctx = browser.new_context(
-        locale="en-US",
+        locale=locale,
         accept_downloads=True,
         viewport={"width": 1280, "height": 800},
     )

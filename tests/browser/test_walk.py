@@ -328,3 +328,42 @@ def test_upload_and_pull_on_postgres(console_postgres: Console, page: Page, shot
     expect(page.get_by_test_id("order-row").first).to_be_visible()
     for row in page.get_by_test_id("order-row").all():
         assert row.get_attribute("data-verdict") == "fail"
+
+
+@pytest.mark.parametrize("locale", ["zh-CN"])
+def test_a_chinese_browser_drops_a_csv_and_sees_its_rejected_rows(
+    console: Console, page: Page, shots: Shots
+) -> None:
+    """Chinese from the browser's own language, no switch; a file dropped on the zone."""
+    rows = sandbox_rows(console.now)
+    csv = "订单号,下单时间,物流,运单号,目的国\n" + "".join(
+        f"{o},{d},{c},{n},{k}\n" for o, d, c, n, k in rows
+    )
+    csv += "BAD-DATE,not a date,Cainiao,LP00123456789014,RU\n"
+    page.goto(console.at("/sign-in"))
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    chinese(page.get_by_test_id("sign-in"))
+    sign_in(page, console)
+    chinese(page.get_by_test_id("nav-orders"))
+    page.get_by_test_id("nav-upload").click()
+    dropped = page.evaluate_handle(
+        """text => {
+            const data = new DataTransfer();
+            data.items.add(new File([text], "订单.csv", {type: "text/csv"}));
+            return data;
+        }""",
+        csv,
+    )
+    page.get_by_test_id("drop-zone").dispatch_event("drop", {"dataTransfer": dropped})
+    expect(page.locator("#file-name")).to_have_text("订单.csv")
+    shots(page, "dropped")
+    page.get_by_test_id("upload-submit").click()
+    expect(page.get_by_test_id("preview")).to_be_visible()
+    expect(page.get_by_test_id("preview-row")).to_have_count(len(rows))
+    rejected = page.get_by_test_id("rejected-row")
+    expect(rejected).to_have_count(1)
+    # row 1 is the header: the bad row is the file's last line, named with its column
+    expect(rejected).to_contain_text(str(len(rows) + 2))
+    expect(rejected).to_contain_text("not a date")
+    expect(page.get_by_test_id("rejected-count")).to_have_text("1")
+    shots(page, "rejected-rows")
