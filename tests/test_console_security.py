@@ -396,3 +396,29 @@ async def test_no_secret_value_in_any_page(
         readiness = (await a.get("/settings")).text.lower()
         assert "yunexpress" in readiness
         assert "17track" in readiness
+
+
+async def test_pages_load_nothing_from_other_hosts(engine: sa.Engine, tmp_path: Path) -> None:
+    """Strict CSP on every page, and no script, style or image from another host."""
+    key = create_key(engine, "shop-a")
+    app = make_app(engine, tmp_path)
+    async with running(app), browser(app) as a:
+        pages = [await a.http.get("/sign-in")]
+        await a.sign_in(key)
+        for path in ("/orders", "/upload", "/pull", "/bundle", "/settings"):
+            pages.append(await a.get(path))
+        for page in pages:
+            assert page.status_code == 200
+            policy = page.headers["content-security-policy"]
+            assert "default-src 'self'" in policy
+            assert "script-src 'self'" in policy
+            assert "unsafe-inline" not in policy
+            assert "unsafe-eval" not in policy
+            assert page.headers["x-frame-options"] == "DENY"
+            sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+            assert sources
+            assert not [s for s in sources if re.match(r"(?:https?:)?//", s)], sources
+            assert "<script>" not in page.text  # no inline script (CSP would block it)
+        for asset in ("/static/htmx.min.js", "/static/console.js", "/static/console.css"):
+            served = await a.http.get(asset)
+            assert served.status_code == 200, asset
