@@ -12,11 +12,13 @@ judged through `recompute_verdicts` (no tracking yet: pending or failing on miss
 milestones), plus a second tenant of 5,000 orders the page must not see. Then the app
 (`create_app`, the console as `serve` mounts it) answers in process (httpx's ASGI transport:
 no network, no browser): each URL is fetched `--repeat` times after one warm-up, and the
-median wall and CPU time and the slowest wall time are printed, in ms, with the bar (judged
-on CPU time: the machine may be shared). The middle and last pages are
-reached by the page's own `after` key (a keyset, so page 1,000 costs what page 1 does);
-the bench builds those keys as the page does and checks its key against the page's own
-"next" link. Prints a table and one JSON line; exits 1 when a median misses the bar.
+median wall and CPU time and the slowest wall time are printed, in ms, with the bar. On
+SQLite (the database in this process) the bar is judged on CPU time, fair on a shared
+machine; on PostgreSQL the queries run in the database server's processes, so on wall time.
+The middle and last pages are reached by the page's own `after` key (a keyset, so page
+1,000 costs what page 1 does); the bench builds those keys as the page does and checks its
+key against the page's own "next" link. Prints a table and one JSON line; exits 1 when a
+median misses the bar.
 """
 
 from __future__ import annotations
@@ -205,6 +207,11 @@ async def timed(client: httpx.AsyncClient, url: str, repeat: int) -> dict[str, f
     }
 
 
+def judged_on(engine: sa.Engine) -> str:
+    """The figure the bar is judged on: this process's CPU time when the database runs in it."""
+    return "cpu_median_ms" if engine.dialect.name == "sqlite" else "median_ms"
+
+
 async def measure(
     engine: sa.Engine, folder: Path, key: str, cases: list[tuple[str, str]], repeat: int
 ) -> list[dict[str, Any]]:
@@ -229,7 +236,7 @@ async def measure(
         for name, path in cases:
             got = await timed(client, path, repeat)
             results.append({"case": name, "url": path, **got})
-            verdict = "ok" if got["cpu_median_ms"] < BAR_MS else "OVER"
+            verdict = "ok" if got[judged_on(engine)] < BAR_MS else "OVER"
             print(
                 f"  {name:<30} {got['median_ms']:6.1f} ms  ({got['max_ms']:6.1f})"
                 f"  {got['cpu_median_ms']:6.1f} ms  {verdict}",
@@ -275,10 +282,12 @@ def main() -> None:
     print(f"\n{args.orders:,} orders ({engine.dialect.name}), median of {args.repeat}")
     results = asyncio.run(measure(engine, folder, key, cases, args.repeat))
     engine.dispose()
-    slowest = max(r["cpu_median_ms"] for r in results)
+    figure = judged_on(engine)
+    slowest = max(r[figure] for r in results)
     load = os.getloadavg()[0]
     print(
-        f"bar: < {BAR_MS:.0f} ms server time at any page; slowest median {slowest:.1f} ms CPU"
+        f"bar: < {BAR_MS:.0f} ms server time at any page; slowest median {slowest:.1f} ms"
+        f" {'CPU' if figure.startswith('cpu') else 'wall'}"
         f" (load average {load:.1f} on {os.cpu_count()} CPUs)"
     )
     print(json.dumps({"orders": args.orders, "db": engine.dialect.name, "results": results}))
