@@ -51,7 +51,7 @@ def console_command(tmp_path: Path) -> Iterator[str]:
     reader.start()
     try:
         try:
-            link = lines.get(timeout=WAIT_MS / 1000).strip()
+            link = lines.get(timeout=2 * WAIT_MS / 1000).strip()
         except queue.Empty:
             child.kill()
             raise AssertionError(f"no link printed; stderr: {child.communicate()[1]}") from None
