@@ -25,12 +25,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from tracking.console import account, auth, orders, uploads, work
 from tracking.console.auth import LINK_PATH, link_path
 from tracking.console.uploads import UPLOAD_PATH
 from tracking.console.web import ConsoleError, ConsoleHeaders, is_console_path, on_console_error
+from tracking.evidence.fonts import get_font_ttf
 
 __all__ = ["LINK_PATH", "UPLOAD_PATH", "install_console", "is_console_path", "link_path"]
 
@@ -43,3 +46,16 @@ def install_console(app: FastAPI) -> None:
         app.include_router(module.router, include_in_schema=False)
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="console-static")
+    app.add_api_route(CJK_FONT_PATH, _cjk_font, methods=["GET"], include_in_schema=False)
+
+
+CJK_FONT_PATH = "/fonts/cjk.ttf"
+"""The evidence PDFs' font (WenQuanYi Micro Hei), for a browser with no Chinese font of its
+own: console.css names it last, for CJK characters only, so most browsers never fetch it."""
+
+
+async def _cjk_font() -> Response:
+    data = await run_in_threadpool(get_font_ttf)
+    return Response(
+        data, media_type="font/ttf", headers={"Cache-Control": "public, max-age=604800"}
+    )

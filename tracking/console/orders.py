@@ -107,8 +107,13 @@ def _milestone_marks(raw: str | None) -> list[str]:
     return [str((data.get(stage) or {}).get("status", "missing")) for stage in MILESTONES]
 
 
-def _finding_codes(raw: str | None) -> list[str]:
-    return sorted({str(f["code"]) for f in json.loads(raw)}) if raw else []
+def _finding_titles(raw: str | None, lang: str) -> list[tuple[str, str]]:
+    """(code, short title in `lang`) of each finding code of an order, errors first."""
+    if not raw:
+        return []
+    found = {str(f["code"]): str(f.get("severity", "")) for f in json.loads(raw)}
+    ranked = sorted(found, key=lambda c: (found[c] != "error", c))
+    return [(c, spec(c).title_zh if lang == "zh" else spec(c).title) for c in ranked]
 
 
 @router.get("/orders")
@@ -129,7 +134,7 @@ async def orders_page(page: PageDep) -> Response:
                 {
                     "line": line,
                     "marks": _milestone_marks(line.milestones),
-                    "codes": _finding_codes(line.findings),
+                    "findings": _finding_titles(line.findings, page.lang),
                 }
                 for line in lines
             ],

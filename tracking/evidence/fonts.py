@@ -18,6 +18,7 @@ from __future__ import annotations
 import array
 import functools
 import importlib.resources
+import io
 import struct
 import sys
 import threading
@@ -35,6 +36,7 @@ __all__ = [
     "EvidenceFont",
     "font_path",
     "get_font",
+    "get_font_ttf",
     "get_mono_font",
 ]
 
@@ -431,3 +433,13 @@ def get_font() -> EvidenceFont:
 def get_mono_font() -> EvidenceFont:
     """The process-wide monospaced face of the same collection (raw carrier responses)."""
     return EvidenceFont(font_path(), index=MONO_INDEX)
+
+
+@functools.cache
+def get_font_ttf() -> bytes:
+    """The evidence font's Chinese face as one TrueType file (browsers take no collection):
+    what the console serves to a browser that has no Chinese font of its own."""
+    face = TTFont(str(font_path()), fontNumber=FONT_INDEX, recalcTimestamp=False)
+    buffer = io.BytesIO()
+    face.save(buffer)
+    return buffer.getvalue()
