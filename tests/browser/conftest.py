@@ -1,6 +1,6 @@
 """The console in a real Chromium: the app served by Uvicorn on 127.0.0.1, driven by Playwright.
 
-Playwright for Python drives Debian's `chromium` (`.ci/run` installs it) through
+Playwright for Python drives Debian's `chromium` (`make test` installs it) through
 `executable_path`, so no browser is downloaded (`playwright install` is never run). Every test
 here is skipped, with the reason, only when no Chromium is installed.
 
@@ -94,7 +94,7 @@ def _fontconfig(folder: Path) -> Path:
 @pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     if chromium_executable() is None:
-        pytest.skip("no Chromium installed (apt-get install chromium; .ci/run installs it)")
+        pytest.skip("no Chromium installed (apt-get install chromium, or make sysdeps)")
     with sync_playwright() as driver:
         yield driver
 
