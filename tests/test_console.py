@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from carriers.registry import all_carriers
 from tests.test_api import make_app, running
 from tests.test_pull import write_orders
 from tracking.api import create_key, list_keys
@@ -697,3 +698,116 @@ async def test_a_job_page_of_a_queued_job_polls_and_the_quota_is_explained(
         refused = await http.post("/pull", data={"csrf": csrf})
         assert refused.status_code == 429
         assert "wait for one to finish" in refused.text
+
+
+# -- the store on both databases ----------------------------------------------------------------
+
+
+def test_sessions_links_and_order_pages_on_both_databases(db_url: str, make_engine: Any) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from tracking.api.crud import import_orders
+    from tracking.store.console_sessions import end_session, get_session, redeem_link
+
+    engine: sa.Engine = make_engine(db_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, SQLModel.metadata)
+    assert [d for d in diff if "console_" in repr(d)] == []  # migration 0009 == the models
+
+    session_id = create_session(engine, tenant="shop-a", key_id="key_1")
+    found = get_session(engine, session_id)
+    assert found is not None
+    assert (found.tenant, found.key_id) == ("shop-a", "key_1")
+    assert get_session(engine, session_id, now=found.expires_at) is None  # expired
+    end_session(engine, session_id)
+    assert get_session(engine, session_id) is None
+    token = create_link(engine, tenant="shop-b")
+    assert redeem_link(engine, token) == "shop-b"
+    assert redeem_link(engine, token) is None
+
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    rows = [
+        [f"P-{i:02}", (start + timedelta(hours=i // 2)).isoformat(), "Cainiao", f"LP{i:014}", "RU"]
+        for i in range(30)  # pairs of orders share an order date: the key needs the id too
+    ]
+    data = _orders_csv(rows, ["order_id", "order_date", "carrier", "tracking_number", "country"])
+    for tenant in ("shop-a", "shop-b"):
+        import_orders(engine, tenant=tenant, data=data, source="t.csv", carriers=all_carriers())
+    seen: list[str] = []
+    after = None
+    while True:
+        lines, after = order_page(
+            engine, tenant="shop-a", where=OrderFilter(), after=after, limit=7
+        )
+        seen += [line.order_id for line in lines]
+        if after is None:
+            break
+    assert sorted(seen) == sorted(r[0] for r in rows)
+    assert len(seen) == len(set(seen)) == 30
+    searched, _ = order_page(engine, tenant="shop-a", where=OrderFilter(search="P-1"))
+    assert sorted(line.order_id for line in searched) == [f"P-{i}" for i in range(10, 20)]
+
+
+async def test_a_pull_says_in_plain_words_when_a_carrier_cannot_be_reached(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    from tests.test_api import settings
+    from tests.test_pull import AS_OF
+    from tracking.api import ApiOptions, create_app
+    from tracking.sandbox.server import SandboxOptions, SandboxServer
+
+    carriers = all_carriers()
+    blocked = SandboxServer(
+        carriers, SandboxOptions(now=AS_OF, enforce_limits=False, blocked=frozenset({"cainiao"}))
+    )
+    app = create_app(
+        settings(),
+        engine=engine,
+        sandbox=blocked,
+        options=ApiOptions(
+            data_dir=tmp_path / "data",
+            job_poll_seconds=0.05,
+            deliver_webhooks=False,
+            fetcher_options={
+                "rate_overrides": dict.fromkeys(carriers, 500.0),
+                "max_attempts": 1,
+            },
+        ),
+    )
+    key = create_key(engine, "shop-a")
+    orders = tmp_path / "orders.csv"
+    write_orders(orders, ["cainiao"], per_scenario=1)
+    async with running(app), browser(app) as http:
+        csrf = await sign_in(http, key)
+        await import_file(http, csrf, orders.read_bytes())
+        started = await http.post("/pull", data={"csrf": csrf, "window_days": "365"})
+        report = await finished(http, started.headers["location"])
+        explained = re.search(r'data-testid="pull-explanations">(.*?)</ul>', report, re.S)
+        assert explained is not None, text_of(report)
+        assert "Cainiao (AliExpress) could not be reached" in text_of(explained.group(1))
+
+
+def test_the_console_command_says_in_one_line_when_its_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from tracking.cli.app import app as cli
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            cli,
+            ["--db", f"sqlite:///{tmp_path / 'c.db'}", "console", "--port", str(port)],
+        )
+    finally:
+        taken.close()
+    assert result.exit_code == 1
+    assert result.output.strip().startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in result.output

@@ -36,7 +36,6 @@ from tracking.api.webhooks import (
     emit_verdict_changes,
     init_verdict_cursor,
 )
-from tracking.console import install_console
 from tracking.core.config import Settings
 from tracking.core.redaction import install_log_redaction
 from tracking.sandbox.server import SandboxServer
@@ -223,7 +222,11 @@ def create_app(
     app.include_router(v1)
     # Carriers' pushes authenticate with the carrier's own signature, not an API key.
     app.include_router(carrier_push.router, prefix="/v1")
-    install_console(app)  # the seller's console at `/` (session cookie; tracking/console)
+    # The seller's console at `/` (session cookie). Imported here: the console calls the API's
+    # use-case functions, so a module-level import would make the two packages a cycle.
+    from tracking.console import install_console
+
+    install_console(app)
     return app
 
 

@@ -30,7 +30,6 @@ from tracking.read.views import BundleInfo, OrderEvidence, parcels_of
 from tracking.store.order_pages import (
     OrderFilter,
     PageKey,
-    filter_choices,
     order_data,
     order_page,
     verdict_counts,
@@ -128,7 +127,6 @@ async def orders_page(page: PageDep) -> Response:
             engine, tenant=tenant, where=where, after=after, limit=PAGE_SIZE
         )
         counts = verdict_counts(engine, tenant=tenant, where=where)
-        carriers, countries = filter_choices(engine, tenant=tenant)
         return {
             "lines": [
                 {
@@ -141,8 +139,7 @@ async def orders_page(page: PageDep) -> Response:
             "next_key": _encode_key(next_key) if next_key is not None else None,
             "counts": counts,
             "total": sum(counts.values()),
-            "carriers": carriers,
-            "countries": countries,
+            "carriers": sorted(page.context.carriers),
         }
 
     values = await run_in_threadpool(load)

@@ -25,6 +25,7 @@ from tracking.api.quotas import check_job_quota
 from tracking.console.account import carrier_readiness
 from tracking.console.web import ConsoleError, Page, PageDep, Posted, redirect, render
 from tracking.evidence.verify import verify_bundle
+from tracking.judge.findings import spec
 
 __all__ = ["router"]
 
@@ -201,10 +202,20 @@ async def _bundle_form(
             page.context.engine, tenant=page.tenant, window=(end - timedelta(days=days), end)
         )
     )
+    findings = [
+        {
+            "code": f.code,
+            "severity": f.severity,
+            "orders": f.orders,
+            "title": spec(f.code).title_zh if page.lang == "zh" else spec(f.code).title,
+        }
+        for f in summary.findings[:12]
+    ]
     return render(
         page,
         "bundle.html",
         summary=summary,
+        findings=findings,
         days=days,
         windows=WINDOWS,
         values=values,

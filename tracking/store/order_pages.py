@@ -25,7 +25,6 @@ __all__ = [
     "OrderFilter",
     "OrderLine",
     "PageKey",
-    "filter_choices",
     "order_data",
     "order_page",
     "verdict_counts",
@@ -153,18 +152,6 @@ def verdict_counts(engine: Engine, *, tenant: str, where: OrderFilter) -> dict[s
     )
     with engine.connect() as connection:
         return {(status or "none"): int(n) for status, n in connection.execute(query)}
-
-
-def filter_choices(engine: Engine, *, tenant: str) -> tuple[list[str], list[str]]:
-    """(carriers, destination countries) the tenant's orders use, sorted."""
-    with engine.connect() as connection:
-        carriers = connection.execute(
-            sa.select(OT.c.carrier).where(OT.c.tenant == tenant).distinct()
-        ).scalars()
-        countries = connection.execute(
-            sa.select(OT.c.destination_country).where(OT.c.tenant == tenant).distinct()
-        ).scalars()
-        return sorted(c for c in carriers if c), sorted(c for c in countries if c)
 
 
 def order_data(
