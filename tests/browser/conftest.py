@@ -6,9 +6,9 @@ here is skipped, with the reason, only when no Chromium is installed.
 
 Fixtures:
 
-* `browser` (package) - one Chromium for all the browser tests; the CJK font the evidence
-  PDFs embed is handed to it through fontconfig, so Chinese pages render (and screenshot) on
-  a bare machine.
+* `browser` (package) - one Chromium for all the browser tests, with only the system's fonts:
+  on a machine without Chinese fonts the console's own (served from `/fonts/`) draws the
+  Chinese, as it would for such a seller; `shots` waits for it before each screenshot.
 * `console` / `console_postgres` - the real ASGI app (`create_app`: the API and the console
   exactly as `serve` mounts them) on a fresh SQLite / PostgreSQL database, pulling from the
   in-process sandbox, listening on a free port; two tenants with an API key each.
@@ -18,7 +18,6 @@ Fixtures:
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import threading
@@ -47,7 +46,6 @@ from carriers.registry import all_carriers
 from tests.conftest import fresh_postgres
 from tracking.api import ApiOptions, create_app, create_key
 from tracking.core.config import Settings
-from tracking.evidence.fonts import font_path
 from tracking.sandbox.server import SandboxOptions, SandboxServer
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
@@ -74,21 +72,6 @@ def chromium_executable() -> str | None:
 # -- the browser -----------------------------------------------------------------------------
 
 
-def _fontconfig(folder: Path) -> Path:
-    """A fontconfig file: the system's fonts plus WenQuanYi Micro Hei from the Python package."""
-    conf = folder / "fonts.conf"
-    conf.write_text(
-        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
-        "<fontconfig>\n"
-        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
-        f"  <dir>{font_path().parent}</dir>\n"
-        f"  <cachedir>{folder / 'cache'}</cachedir>\n"
-        "</fontconfig>\n",
-        encoding="utf-8",
-    )
-    return conf
-
-
 # Package scope, not session: sync Playwright marks an event loop as running in the main
 # thread while it lives, and pytest-asyncio's tests elsewhere need that thread's loop free.
 @pytest.fixture(scope="package")
@@ -100,16 +83,10 @@ def playwright_driver() -> Iterator[Playwright]:
 
 
 @pytest.fixture(scope="package")
-def browser(
-    playwright_driver: Playwright, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Browser]:
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     executable = chromium_executable()
     assert executable is not None
-    fonts = _fontconfig(tmp_path_factory.mktemp("fontconfig"))
-    chromium = playwright_driver.chromium.launch(
-        executable_path=executable,
-        env={**os.environ, "FONTCONFIG_FILE": str(fonts)},
-    )
+    chromium = playwright_driver.chromium.launch(executable_path=executable)
     yield chromium
     chromium.close()
 
@@ -229,6 +206,8 @@ class Shots:
     taken: list[Path] = field(default_factory=list)
 
     def __call__(self, page: Page, name: str) -> Path:
+        # Chinese is drawn with the console's own font where the system has none: wait for it
+        page.evaluate("document.fonts.ready.then(() => true)")
         path = self.folder / f"{len(self.taken) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
