@@ -496,6 +496,10 @@ async def test_upload_asks_for_an_unrecognized_column_then_previews_and_imports(
         assert 'data-testid="import-result"' in result.text
         orders = await http.get("/orders")
         assert sorted(re.findall(r'data-order-id="([^"]+)"', orders.text)) == ["A-1", "A-2"]
+        unjudged = await http.get("/order", params={"id": "A-1"})
+        assert 'data-testid="not-judged"' in unjudged.text
+        assert (await http.get("/order/image.png", params={"id": "A-1"})).status_code == 404
+        assert (await http.get("/order", params={"id": "A-9"})).status_code == 404
 
 
 async def test_an_excel_export_is_previewed_with_its_profile(

@@ -11,8 +11,9 @@ For every request under `/v1` it
 
 The limit is the documented upload limit (`ApiOptions.max_upload_bytes`) for an orders import
 (the API's or the console's) and `ApiOptions.max_json_bytes` for every other request. The
-console's pages (outside `/v1`) skip step 1 only: they authenticate by their session cookie. The principal found here is handed to
-the routes (`request.state.principal`), so a key is looked up once per request.
+console's pages (outside `/v1`) skip step 1 only: they authenticate by their session cookie.
+The principal found here is handed to the routes (`request.state.principal`), so a key is
+looked up once per request.
 """
 
 from __future__ import annotations

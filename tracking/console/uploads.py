@@ -111,11 +111,12 @@ def _load(page: Page, upload_id: str) -> Upload:
 @router.get(UPLOAD_PATH)
 async def upload_page(page: PageDep) -> Response:
     """The upload form."""
-    return render(page, "upload.html", failed="", limit_mb=_limit_mb(page))
+    return render(page, "upload.html", failed="", **_limits(page))
 
 
-def _limit_mb(page: Page) -> int:
-    return page.context.options.max_upload_bytes // (1024 * 1024)
+def _limits(page: Page) -> dict[str, Any]:
+    limit = page.context.options.max_upload_bytes
+    return {"limit_mb": max(1, limit // (1024 * 1024)), "limit_bytes": limit}
 
 
 @router.post(UPLOAD_PATH)
@@ -129,7 +130,7 @@ async def upload_file(
     await file.close()
     if not data.strip():
         return render(
-            page, "upload.html", failed=page.t("upload.empty"), limit_mb=_limit_mb(page), status=422
+            page, "upload.html", failed=page.t("upload.empty"), status=422, **_limits(page)
         )
     name = Path(file.filename or "orders.csv").name[:200] or "orders.csv"
     upload_id = secrets.token_hex(16)

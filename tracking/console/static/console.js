@@ -12,6 +12,19 @@
     function show() {
       if (label) { label.textContent = input.files && input.files.length ? input.files[0].name : ""; }
     }
+    var form = document.getElementById("upload-form");
+    var limit = form ? Number(form.getAttribute("data-max-bytes")) : 0;
+    function tooLarge() {
+      return limit > 0 && input.files && input.files.length && input.files[0].size > limit;
+    }
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        if (tooLarge()) {
+          event.preventDefault();
+          if (label) { label.textContent = form.getAttribute("data-too-large"); }
+        }
+      });
+    }
     input.addEventListener("change", show);
     ["dragenter", "dragover"].forEach(function (name) {
       zone.addEventListener(name, function (event) {
