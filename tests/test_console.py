@@ -368,6 +368,7 @@ def test_every_console_text_is_in_both_languages() -> None:
         | {f"severity.{s}" for s in ("error", "warning", "info")}
         | {f"stage.{s.value}" for s in Stage}
         | {"job.title_pull", "job.title_bundle", "role.origin", "role.last_mile"}
+        | {"job.recent_pull", "job.recent_bundle"}
         | {f"nav.{n}" for n in ("upload", "pull", "orders", "bundle", "settings")}
     )
     built = {k for k in used if k.endswith((".", "_"))}  # "field." + name: the `dynamic` set
@@ -681,6 +682,8 @@ async def test_pull_then_bundle_from_the_console_end_to_end(
         assert built.status_code == 303
         done = await finished(http, built.headers["location"])
         assert 'data-ok="true"' in done
+        listed = await http.get("/bundle")
+        assert f'href="{built.headers["location"]}"' in listed.text  # found again later
         archive = await http.get(built.headers["location"] + "/download")
         assert archive.headers["content-type"] == "application/zip"
         assert hashlib.sha256(archive.content).hexdigest() == archive.headers["x-content-sha256"]

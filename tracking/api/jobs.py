@@ -55,6 +55,7 @@ __all__ = [
     "finish_job",
     "get_job",
     "pull_handler",
+    "recent_jobs",
     "requeue_interrupted",
     "save_progress",
 ]
@@ -149,6 +150,18 @@ def get_job(engine: Engine, *, tenant: str, kind: str, job_id: str) -> Job | Non
             sa.select(J).where(J.c.id == job_id, J.c.tenant == tenant, J.c.kind == kind)
         ).first()
     return _job(row) if row is not None else None
+
+
+def recent_jobs(engine: Engine, *, tenant: str, kind: str, limit: int = 10) -> list[Job]:
+    """The tenant's latest jobs of this kind, newest first (the console lists them)."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(J)
+            .where(J.c.tenant == tenant, J.c.kind == kind)
+            .order_by(J.c.created_at.desc(), J.c.id.desc())
+            .limit(limit)
+        )
+        return [_job(row) for row in rows]
 
 
 HEARTBEAT_SECONDS = 5.0

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from starlette.responses import FileResponse, Response
 
 from tracking.api.crud import portfolio_summary
-from tracking.api.jobs import Job, bundle_dir, create_job, get_job
+from tracking.api.jobs import Job, bundle_dir, create_job, get_job, recent_jobs
 from tracking.api.models import BundleCreate, PullCreate
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import check_job_quota
@@ -81,10 +81,14 @@ def _job(page: Page, kind: str, job_id: str) -> Job:
 async def pull_page(page: PageDep) -> Response:
     """Which carriers can be reached, and the button that starts a pull."""
     ready = await run_in_threadpool(carrier_readiness, page.context)
+    jobs = await run_in_threadpool(
+        lambda: recent_jobs(page.context.engine, tenant=page.tenant, kind="pull")
+    )
     return render(
         page,
         "pull.html",
         carriers=ready,
+        jobs=jobs,
         windows=WINDOWS,
         sandbox=page.context.sandbox is not None,
     )
@@ -197,6 +201,9 @@ async def _bundle_form(
     page: Page, *, days: int, values: dict[str, Any], problems: list[str], status: int = 200
 ) -> Response:
     end = datetime.now(UTC)
+    jobs = await run_in_threadpool(
+        lambda: recent_jobs(page.context.engine, tenant=page.tenant, kind="bundle")
+    )
     summary = await run_in_threadpool(
         lambda: portfolio_summary(
             page.context.engine, tenant=page.tenant, window=(end - timedelta(days=days), end)
@@ -214,6 +221,7 @@ async def _bundle_form(
     return render(
         page,
         "bundle.html",
+        jobs=jobs,
         summary=summary,
         findings=findings,
         days=days,
