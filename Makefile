@@ -22,7 +22,7 @@ sysdeps:
 	@if ! command -v pdftotext >/dev/null || ! command -v chromium >/dev/null; then \
 		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils chromium >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends poppler-utils chromium >/dev/null; \
 	fi
 
 ## demo: pull examples/orders.csv against the built-in sandbox and write an evidence bundle
