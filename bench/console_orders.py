@@ -47,14 +47,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from carriers.registry import all_carriers
 from tracking.api import ApiOptions, create_app, create_key
-from tracking.api.crud import import_orders
+from tracking.api.orders_import import import_orders
 from tracking.core.config import Settings
 from tracking.fetch.pipeline import pull
 from tracking.judge.validator import POLICIES
 from tracking.sandbox.server import SandboxOptions, SandboxServer
 from tracking.sandbox.world import World
-from tracking.store.repository import recompute_verdicts
-from tracking.store.storage import open_engine
+from tracking.store.engine import open_engine
+from tracking.store.verdicts import recompute_verdicts
 
 BAR_MS = 200.0
 TENANT = "bench-shop"
@@ -108,7 +108,7 @@ def seed(engine: sa.Engine, *, total: int, pulled: int, now: datetime, folder: P
             window_days=365,
             policy=POLICIES["default"],
             tenant=TENANT,
-            sandbox=sandbox,
+            network=sandbox.network(),
             fetcher_options={"rate_overrides": dict.fromkeys(carriers, 2000.0)},
         )
     )

@@ -28,9 +28,9 @@ from fastapi import FastAPI
 from tests.test_api import client, finished, make_app, running, settings
 from tests.test_pull import AS_OF, write_orders
 from tracking.api import ApiOptions, create_app, create_key, list_keys
-from tracking.api.webhooks import list_webhooks
 from tracking.console import link_path
 from tracking.store.console_sessions import create_link, create_session
+from tracking.store.webhooks import list_webhooks
 
 SESSION_COOKIE = "te_console"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

@@ -138,7 +138,7 @@ def console_app(engine: sa.Engine, data_dir: Path, *, now: datetime) -> Any:
         fetcher_options={"rate_overrides": dict.fromkeys(carriers, 500.0)},
     )
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    return create_app(settings, engine=engine, sandbox=sandbox, options=options)
+    return create_app(settings, engine=engine, network=sandbox.network(), options=options)
 
 
 @contextmanager

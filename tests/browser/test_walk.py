@@ -20,7 +20,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from carriers.registry import all_carriers
 from tests.browser.conftest import WAIT_MS, Console, Shots
-from tracking.api.crud import import_orders
+from tracking.api.orders_import import import_orders
 from tracking.evidence import verify_bundle
 from tracking.sandbox.world import SCENARIOS, World, number_for
 
