@@ -89,7 +89,9 @@ def _where(tenant: str, f: OrderFilter, *, with_verdict: bool = True) -> list[An
         needle = '"code":"' + f.finding.replace("\\", "").replace('"', "") + '"'
         clauses.append(V.c.findings.contains(needle, autoescape=True))
     if with_verdict and f.verdict:
-        clauses.append(V.c.order_pk.is_(None) if f.verdict == "none" else V.c.status == f.verdict)
+        # the order's own copy of its verdict's status: read by ix_orders_tenant_verdict_date
+        status = OT.c.verdict_status
+        clauses.append(status.is_(None) if f.verdict == "none" else status == f.verdict)
     return clauses
 
 
@@ -143,12 +145,17 @@ def order_page(
 
 def verdict_counts(engine: Engine, *, tenant: str, where: OrderFilter) -> dict[str, int]:
     """How many of the filtered orders have each verdict (`none`: not judged yet); the
-    verdict filter itself is left out, so the counts say what each choice would show."""
+    verdict filter itself is left out, so the counts say what each choice would show.
+
+    Counted on the orders' own `verdict_status` (the tenant alone: ix_orders_tenant_verdict_date
+    only, no row read); `verdicts` is joined only for a finding filter.
+    """
+    source: Any = OT.join(V, V.c.order_pk == OT.c.id) if where.finding else OT
     query = (
-        sa.select(V.c.status, sa.func.count())
-        .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
+        sa.select(OT.c.verdict_status, sa.func.count())
+        .select_from(source)
         .where(*_where(tenant, where, with_verdict=False))
-        .group_by(V.c.status)
+        .group_by(OT.c.verdict_status)
     )
     with engine.connect() as connection:
         return {(status or "none"): int(n) for status, n in connection.execute(query)}

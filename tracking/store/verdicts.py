@@ -24,8 +24,9 @@ from tracking.store.history import former_partners
 from tracking.store.orders import OrderBundleData, bundles_for, load_orders_data
 from tracking.store.parcels import judge_parcels, parcel_orders
 from tracking.store.portfolio import shared_tracking
-from tracking.store.tables import VERDICT_HISTORY, VERDICTS
-from tracking.store.writes import dumps, upsert
+from tracking.store.statistics import refresh_statistics
+from tracking.store.tables import ORDERS, VERDICT_HISTORY, VERDICTS
+from tracking.store.writes import dumps, update_rows, upsert
 
 __all__ = ["facts", "milestones_json", "recompute_verdicts", "verdict_payload"]
 
@@ -236,4 +237,14 @@ def recompute_verdicts(
                 update=("status", "policy", "milestones", "findings", "digest", "computed_at"),
             )
             connection.execute(sa.insert(VERDICT_HISTORY), rows)
+            # the order's copy of its verdict's status (orders.verdict_status), in the same
+            # transaction: the console counts and filters by it
+            update_rows(
+                connection,
+                ORDERS,
+                [{"id": r["order_pk"], "verdict_status": r["status"]} for r in rows],
+                key="id",
+                columns=("verdict_status",),
+            )
+            refresh_statistics(connection, table="verdicts", changed=len(rows))
     return verdicts
