@@ -890,3 +890,64 @@ def test_the_console_command_says_in_one_line_when_its_port_is_taken(tmp_path: P
     assert result.exit_code == 1
     assert result.output.strip().startswith(f"error: cannot listen on 127.0.0.1:{port}")
     assert "Traceback" not in result.output
+
+
+def test_migration_0010_copies_each_verdict_onto_its_order(db_url: str) -> None:
+    """A store judged before `orders.verdict_status` / `finding_codes`: the migration copies
+    each verdict's status and finding codes onto its order, and the counts and the finding
+    filter read them (an order never judged stays `none`)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from tracking.store.migrate import migrate
+    from tracking.store.order_pages import verdict_counts
+
+    engine = sa.create_engine(db_url)
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(__file__).resolve().parent.parent / "tracking/store/migrations")
+    )
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0009")
+        for pk in (1, 2, 3):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO orders (id, tenant, order_id, marketplace, order_date,"
+                    " tracking_number, carrier, carrier_declared, carrier_source,"
+                    " destination_country, destination_postal_code, destination_city, currency,"
+                    " source, parcel_group, created_at, updated_at) VALUES (:pk, 'shop-a', :o, '',"
+                    " '2026-11-01 00:00:00', :n, 'cainiao', '', 'declared', 'RU', '', '', '', '',"
+                    " '', '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+                ),
+                {"pk": pk, "o": f"O-{pk}", "n": f"LP{pk}"},
+            )
+        findings = '[{"code":"milestone.missing"},{"code":"carrier.mismatch"}]'
+        for pk, status, found in ((1, "fail", findings), (2, "pass", "[]")):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO verdicts (order_pk, status, policy, milestones, findings,"
+                    " digest, computed_at) VALUES (:pk, :s, 'default', '{}', :f, 'd',"
+                    " '2026-11-02 00:00:00')"
+                ),
+                {"pk": pk, "s": status, "f": found},
+            )
+        if engine.dialect.name == "postgresql":  # rows inserted with explicit ids
+            connection.execute(sa.text("SELECT setval('orders_id_seq', 100)"))
+    migrate(engine)
+    with engine.connect() as connection:
+        copied = connection.execute(
+            sa.text("SELECT id, verdict_status, finding_codes FROM orders ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in copied] == [
+        (1, "fail", "|carrier.mismatch|milestone.missing|"),
+        (2, "pass", ""),
+        (3, None, None),
+    ]
+    everything = verdict_counts(engine, tenant="shop-a", where=OrderFilter())
+    assert everything == {"fail": 1, "pass": 1, "none": 1}
+    missing = verdict_counts(
+        engine, tenant="shop-a", where=OrderFilter(finding="milestone.missing")
+    )
+    assert missing == {"fail": 1}
+    engine.dispose()
