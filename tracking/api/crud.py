@@ -39,7 +39,7 @@ from tracking.api.models import (
     VerdictPublic,
     Window,
 )
-from tracking.fetch.pipeline import order_row
+from tracking.fetch.orders import order_row
 from tracking.ingest import ParcelRow, read_orders_bytes
 from tracking.ingest import RejectedRow as IngestRejected
 from tracking.judge.findings import redact_other_stores

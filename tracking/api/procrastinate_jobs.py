@@ -45,7 +45,7 @@ from tracking.api.dispatch import _Due
 from tracking.api.jobs import J, Job, _job
 from tracking.api.webhooks import D, W
 from tracking.store.storage import transaction
-from tracking.workers.blueprint import NAMESPACE, _job_writer
+from tracking.workers.runtime import NAMESPACE, defer_on
 
 __all__ = [
     "API_QUEUE",
@@ -83,9 +83,7 @@ def database_url(engine: Engine) -> str:
 
 def _defer(connection: Connection, task: str, *, args: Mapping[str, Any], **options: Any) -> None:
     """Insert one Procrastinate job on `connection`: it commits (or not) with the caller."""
-    _job_writer().configure_task(
-        task, connection=connection.connection.driver_connection, **options
-    ).defer(**args)
+    defer_on(connection, task, args=args, **options)
 
 
 def defer_api_job(connection: Connection, job: Job) -> None:
