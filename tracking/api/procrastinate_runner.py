@@ -26,9 +26,6 @@ from tracking.api.jobs import Job, JobHandler, JobRunner
 from tracking.api.outbound import GuardedTransport
 from tracking.api.procrastinate_jobs import (
     API_QUEUE,
-    TASK_ATTEMPT,
-    TASK_JOB,
-    TASK_RETRY,
     WEBHOOK_QUEUE,
     adopt_orphan_jobs,
     database_url,
@@ -43,6 +40,7 @@ from tracking.core.config import Settings
 from tracking.core.exceptions import StorageError
 from tracking.fetch.limits import libpq_url
 from tracking.workers.blueprint import ensure_job_schema
+from tracking.workers.runtime import NAMESPACE
 
 __all__ = ["ProcrastinateRunner", "WorkerTuning", "worker_api_queues"]
 
@@ -125,13 +123,11 @@ class ProcrastinateRunner:
         return app
 
     def register(self, app: Any) -> None:
-        """Register the `api_job`, `webhook_attempt` and `webhook_retry` tasks on `app`."""
-        import procrastinate
+        """Add the API's tasks (`tracking.workers.tasks.api_blueprint`) to `app`."""
+        from tracking.workers.tasks import api_blueprint
 
-        again = procrastinate.RetryStrategy(max_attempts=20, wait=2)
-        app.task(name=TASK_JOB, queue=API_QUEUE, retry=again)(self.api_job)
-        app.task(name=TASK_ATTEMPT, queue=WEBHOOK_QUEUE, retry=again)(self.webhook_attempt)
-        app.task(name=TASK_RETRY, queue=WEBHOOK_QUEUE, retry=again)(self.webhook_retry)
+        tasks = api_blueprint(self, jobs_queue=API_QUEUE, webhooks_queue=WEBHOOK_QUEUE)
+        app.add_tasks_from(tasks, namespace=NAMESPACE)
 
     @contextlib.asynccontextmanager
     async def sending(self) -> AsyncIterator[None]:

@@ -1,10 +1,15 @@
-"""The worker's jobs as one Procrastinate `Blueprint`: pull, refresh, export.
+"""Every Procrastinate task of track-evidence, as Blueprints: pull, refresh, export, API jobs.
 
 Each task is a thin shell over a use case the CLI and the API call too
 (`tracking.fetch.pipeline.pull` / `poll`, `tracking.evidence.export.export_bundle`): it finds
 its worker's `Runtime` in the job context and passes the job's arguments on. No subprocess, no
 second implementation. `worker_blueprint(config)` builds the Blueprint; the worker's App adds
 it under the `track_evidence` namespace (`tracking.workers.blueprint.make_app`).
+
+`api_blueprint(runner)` holds the API's tasks (`api_job`, `webhook_attempt`, `webhook_retry`)
+for `serve` and for workers told to serve the `api`/`webhooks` queues: the same tasks in both,
+each delegating to the API's runner (`tracking.api.procrastinate_runner`), which queues them
+as `tracking.api.procrastinate_jobs` describes.
 
 How a refresh is planned, claimed and retried: see `tracking.workers.blueprint`.
 """
@@ -16,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import procrastinate
 from sqlalchemy.engine import Connection
@@ -30,6 +35,8 @@ from tracking.workers.runtime import NAMESPACE, Runtime, WorkerConfig, defer_on,
 
 __all__ = [
     "PLAN_IDLE_TIMEOUT",
+    "ApiTasks",
+    "api_blueprint",
     "claim_and_defer",
     "export",
     "plan_refresh",
@@ -307,4 +314,27 @@ def worker_blueprint(config: WorkerConfig) -> procrastinate.Blueprint:
         bp.periodic(cron=config.refresh_cron, periodic_id="refresh")(tick)
     stalled = task(retry_stalled_tick, name="retry_stalled", queue="refresh")
     bp.periodic(cron=config.stalled_check_cron, periodic_id="stalled")(stalled)
+    return bp
+
+
+class ApiTasks(Protocol):
+    """What runs the API's tasks (`tracking.api.procrastinate_runner.ProcrastinateRunner`)."""
+
+    async def api_job(self, job_id: str) -> str: ...
+
+    async def webhook_attempt(self, delivery_id: str, token: str, manual: bool = False) -> str: ...
+
+    async def webhook_retry(self, delivery_id: str, token: str) -> str: ...
+
+
+def api_blueprint(
+    runner: ApiTasks, *, jobs_queue: str, webhooks_queue: str
+) -> procrastinate.Blueprint:
+    """The API's tasks on `runner`: `api_job` (queue `jobs_queue`), `webhook_attempt` and
+    `webhook_retry` (queue `webhooks_queue`), each retried up to 20 times (a database away)."""
+    bp = procrastinate.Blueprint()
+    again = procrastinate.RetryStrategy(max_attempts=20, wait=2)
+    bp.task(name="api_job", queue=jobs_queue, retry=again)(runner.api_job)
+    bp.task(name="webhook_attempt", queue=webhooks_queue, retry=again)(runner.webhook_attempt)
+    bp.task(name="webhook_retry", queue=webhooks_queue, retry=again)(runner.webhook_retry)
     return bp
