@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 from typing import Annotated, Any
 
@@ -71,8 +70,6 @@ __all__ = [
     "require_postgres",
     "run_worker",
 ]
-
-log = logging.getLogger("tracking.workers.blueprint")
 
 
 def make_app(config: WorkerConfig) -> Any:
