@@ -39,7 +39,7 @@ from tracking.api.webhooks import emit_verdict_changes
 from tracking.core.config import Settings
 from tracking.core.exceptions import StorageError
 from tracking.fetch.limits import libpq_url
-from tracking.workers.blueprint import ensure_job_schema
+from tracking.store.runs import ensure_job_schema
 from tracking.workers.runtime import NAMESPACE
 
 __all__ = ["ProcrastinateRunner", "WorkerTuning", "worker_api_queues"]
@@ -151,7 +151,7 @@ class ProcrastinateRunner:
     async def prepare(self) -> None:
         """Apply Procrastinate's schema if missing (before any job can be queued)."""
         async with self._app.open_async():
-            await ensure_job_schema(self._app, database_url=self._url)
+            await ensure_job_schema(self._app, conninfo=libpq_url(self._url))
         await asyncio.to_thread(adopt_orphan_jobs, self._engine)
 
     def wake(self) -> None:

@@ -1,8 +1,9 @@
-"""Runs (pulls, refreshes, worker batches) and the orders a run fetches and judges.
+"""Runs (pulls, refreshes, worker jobs) and the orders a run fetches and judges.
 
-The statements behind `tracking.fetch.pipeline` and the worker's batch jobs: a run's row in
-`runs` (started, finished with its report as JSON), the tenant's stored orders a pull takes
-on, and the facts the judging step reads back (each order's carrier, its verdict's policy).
+The statements behind `tracking.fetch.pipeline` and the workers: a run's row in `runs`
+(started, finished with its report as JSON), the tenant's stored orders a pull takes on, the
+facts the judging step reads back (each order's carrier, its verdict's policy), and the job
+queue's own schema (`ensure_job_schema`, Procrastinate's tables).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tracking.store.storage import OrderRecord, RunRecord, VerdictRecord, transa
 
 __all__ = [
     "claim_tenant_orders",
+    "ensure_job_schema",
     "finish_run",
     "order_carriers",
     "record_run",
@@ -120,3 +122,27 @@ def verdict_policies(engine: Engine, *, order_ids: Sequence[int]) -> dict[int, s
                 sa.select(V.c.order_pk, V.c.policy).where(V.c.order_pk.in_(list(order_ids)))
             )
         }
+
+
+_SCHEMA_LOCK = 7_304_611
+"""Advisory lock key held while the Procrastinate schema is applied."""
+
+
+async def ensure_job_schema(app: Any, *, conninfo: str) -> None:
+    """Apply Procrastinate's own schema once (its schema manager, not Alembic) to the database
+    of `app` (a Procrastinate App; `conninfo`: the same database as a libpq string).
+
+    Concurrent first starts serialize on an advisory lock; later starts only look.
+    """
+    import psycopg
+
+    present = "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
+    if (await app.connector.execute_query_one_async(present))["present"]:
+        return
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as connection:
+        await connection.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+        try:
+            if not (await app.connector.execute_query_one_async(present))["present"]:
+                await app.schema_manager.apply_schema_async()
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))

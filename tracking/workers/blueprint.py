@@ -49,6 +49,7 @@ import typer
 from tracking.core.config import Settings
 from tracking.core.exceptions import ConfigError
 from tracking.fetch.limits import SharedLimits, libpq_url
+from tracking.store.runs import ensure_job_schema
 from tracking.store.storage import open_engine
 from tracking.workers.runtime import (
     NAMESPACE,
@@ -64,7 +65,6 @@ __all__ = [
     "QUEUES",
     "WorkerConfig",
     "defer",
-    "ensure_job_schema",
     "make_app",
     "register",
     "require_postgres",
@@ -89,31 +89,6 @@ def make_app(config: WorkerConfig) -> Any:
     return app
 
 
-async def ensure_job_schema(app: Any, *, database_url: str) -> None:
-    """Apply Procrastinate's own schema once (its schema manager, not Alembic).
-
-    Concurrent first starts serialize on an advisory lock; later starts only look.
-    """
-    import psycopg
-
-    present = "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
-    if (await app.connector.execute_query_one_async(present))["present"]:
-        return
-    async with await psycopg.AsyncConnection.connect(
-        libpq_url(database_url), autocommit=True
-    ) as connection:
-        await connection.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
-        try:
-            if not (await app.connector.execute_query_one_async(present))["present"]:
-                await app.schema_manager.apply_schema_async()
-        finally:
-            await connection.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
-
-
-_SCHEMA_LOCK = 7_304_611
-"""Advisory lock key held while the Procrastinate schema is applied."""
-
-
 async def defer(
     database_url: str,
     task: str,
@@ -128,7 +103,7 @@ async def defer(
     """
     app = make_app(WorkerConfig(database_url=database_url, refresh_cron=None))
     async with app.open_async():
-        await ensure_job_schema(app, database_url=database_url)
+        await ensure_job_schema(app, conninfo=libpq_url(database_url))
         name = task if ":" in task else f"{NAMESPACE}:{task}"
         options: dict[str, Any] = {}
         if lock is not None:
@@ -164,7 +139,7 @@ async def run_worker(config: WorkerConfig, *, settings: Settings) -> None:
                 fetcher_options={"limiter_factory": limits.factory()},
             ),
         ):
-            await ensure_job_schema(app, database_url=config.database_url)
+            await ensure_job_schema(app, conninfo=libpq_url(config.database_url))
             runtime = Runtime(
                 config=config,
                 settings=settings,
