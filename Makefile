@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo
 AS_OF  := 2026-11-20
 
-.PHONY: install demo test lint typecheck pytest fuzz bench record clean
+.PHONY: install sysdeps demo test lint typecheck pytest fuzz bench record clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## sysdeps: the system tools the tests use, from Debian's packages when missing: poppler-utils
+## (pdftotext/pdftoppm read the evidence PDFs back) and chromium (the console's browser tests)
+sysdeps:
+	@if ! command -v pdftotext >/dev/null || ! command -v chromium >/dev/null; then \
+		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils chromium >/dev/null; \
+	fi
 
 ## demo: pull examples/orders.csv against the built-in sandbox and write an evidence bundle
 demo: $(STAMP)
@@ -30,7 +39,7 @@ demo: $(STAMP)
 	@echo "  your own precheck, never upload it: $(DEMO)/bundle/precheck (every order, what to do)"
 
 ## test: ruff, mypy (strict on tracking/ and carriers/) and pytest
-test: lint typecheck pytest
+test: sysdeps lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
