@@ -80,10 +80,7 @@ def _judge(
         report.orders_in_window += len(verdicts)
     report.verdicts = {k: counts.get(k, 0) for k in ("pass", "fail", "pending")}
     for code, c in per_carrier.items():
-        entry = report.by_carrier.setdefault(
-            code, {"due": 0, "fetched": 0, "not_found": 0, "failed": 0}
-        )
-        entry.update({k: c.get(k, 0) for k in ("pass", "fail", "pending")})
+        report.carrier(code).update({k: c.get(k, 0) for k in ("pass", "fail", "pending")})
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:

@@ -42,6 +42,12 @@ class PullReport:
     notices: dict[str, str] = field(default_factory=dict)
     """Per carrier, what a user must know about the run (a carrier refusing requests)."""
 
+    def carrier(self, code: str) -> dict[str, int]:
+        """The counts of carrier `code` in this run (made, all zero, on first use)."""
+        return self.by_carrier.setdefault(
+            code, {"due": 0, "fetched": 0, "not_found": 0, "failed": 0}
+        )
+
     def as_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,

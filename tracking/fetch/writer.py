@@ -167,7 +167,7 @@ async def fetch_all(
     done: Counter[str] = Counter()
 
     def on_stored(code: str, numbers: int, stats: StoreStats) -> None:
-        counts = report.by_carrier[code]
+        counts = report.carrier(code)
         report.shipments_fetched += stats.fetched
         report.shipments_not_found += stats.not_found
         report.shipments_failed += stats.failed
@@ -188,9 +188,7 @@ async def fetch_all(
         queue: asyncio.Queue[list[DueShipment]] = asyncio.Queue()
         for batch in batches:
             queue.put_nowait(batch)
-        counts = report.by_carrier.setdefault(
-            code, {"due": 0, "fetched": 0, "not_found": 0, "failed": 0}
-        )
+        counts = report.carrier(code)
         counts["due"] += len(shipments)
         if progress:
             progress(code, 0, len(shipments))
