@@ -261,17 +261,16 @@ class ProcrastinateRunner:
 
     async def _retry_stalled(self) -> None:
         """Retry the `api` and `webhooks` jobs of workers whose heartbeat stopped."""
+        from tracking.workers.tasks import retry_stalled_jobs
+
         manager = self._app.job_manager
         while True:
             await asyncio.sleep(max(0.5, self._tuning.stalled_after / 2))
             for queue in (API_QUEUE, WEBHOOK_QUEUE):
                 try:
-                    stalled = await manager.get_stalled_jobs(
-                        queue=queue, seconds_since_heartbeat=self._tuning.stalled_after
+                    await retry_stalled_jobs(
+                        manager, stalled_after=self._tuning.stalled_after, queue=queue
                     )
-                    for job in stalled:
-                        _log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
-                        await manager.retry_job(job)
                 except Exception as exc:  # the database is away: try again next round
                     _log.warning("cannot retry stalled jobs: %s", exc)
 

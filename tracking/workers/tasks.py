@@ -44,6 +44,7 @@ __all__ = [
     "refresh_batch",
     "refresh_shipment",
     "retry_stalled",
+    "retry_stalled_jobs",
     "worker_blueprint",
 ]
 
@@ -258,16 +259,26 @@ async def export(
     }
 
 
-async def retry_stalled(rt: Runtime) -> int:
-    """Retry the jobs of workers that stopped sending heartbeats (crashed, killed)."""
-    manager = rt.app.job_manager
-    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=rt.config.stalled_after)
+async def retry_stalled_jobs(
+    manager: procrastinate.manager.JobManager,
+    *,
+    stalled_after: float,
+    queue: str | None = None,
+) -> int:
+    """Retry the jobs (of `queue`, or all) of workers silent for `stalled_after` seconds
+    (crashed, killed); how many. Run by every worker (`retry_stalled`) and by `serve`."""
+    stalled = await manager.get_stalled_jobs(queue=queue, seconds_since_heartbeat=stalled_after)
     count = 0
     for job in stalled:
         log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
         await manager.retry_job(job)
         count += 1
     return count
+
+
+async def retry_stalled(rt: Runtime) -> int:
+    """Retry the jobs of workers that stopped sending heartbeats (crashed, killed)."""
+    return await retry_stalled_jobs(rt.app.job_manager, stalled_after=rt.config.stalled_after)
 
 
 # -- the Blueprint ---------------------------------------------------------------------------
