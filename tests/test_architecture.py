@@ -126,12 +126,6 @@ def test_no_import_cycle_touches_the_carriers_the_core_the_sandbox_or_fetch() ->
     assert touching == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.app <-> cli.groups / read.report / workers.blueprint / api: the CLI and API "
-    "are being split into command groups on their own branches (issue 16); remove this mark "
-    "once they are merged",
-)
 def test_no_import_cycles_in_tracking_and_carriers() -> None:
     assert _cycles(GRAPH) == []
 

@@ -34,6 +34,7 @@ from tracking.api.procrastinate_jobs import (
     retry_due,
     schedule_retry,
 )
+from tracking.api.webhooks import after_job
 from tracking.core.config import Settings
 from tracking.core.exceptions import StorageError
 from tracking.fetch.limits import libpq_url
@@ -299,7 +300,6 @@ async def worker_api_queues(
         yield
         return
     from carriers.registry import all_carriers
-    from tracking.api.app import _after_job
     from tracking.api.context import ApiOptions
     from tracking.api.jobs import bundle_handler, pull_handler
 
@@ -317,7 +317,7 @@ async def worker_api_queues(
     runner = ProcrastinateRunner(
         context,
         handlers={"pull": pull_handler(context), "bundle": bundle_handler(context)},
-        after=_after_job(context),
+        after=after_job(context),
         jobs=API_QUEUE in queues,
         webhooks=WEBHOOK_QUEUE in queues,
         tuning=WorkerTuning(),
