@@ -37,7 +37,7 @@ from tracking.api.procrastinate_jobs import (
 from tracking.api.webhooks import after_job
 from tracking.core.config import Settings
 from tracking.core.exceptions import StorageError
-from tracking.fetch.limits import libpq_url
+from tracking.store.engine import libpq_url
 from tracking.store.jobs import Job, start_job
 from tracking.store.runs import ensure_job_schema
 from tracking.store.webhook_events import emit_verdict_changes

@@ -43,8 +43,8 @@ import asyncio
 from typing import Any
 
 from tracking.core.config import Settings
-from tracking.fetch.limits import SharedLimits, libpq_url
-from tracking.store.engine import open_engine
+from tracking.fetch.limits import SharedLimits
+from tracking.store.engine import libpq_url, open_engine
 from tracking.store.runs import ensure_job_schema
 from tracking.workers.runtime import (
     NAMESPACE,
