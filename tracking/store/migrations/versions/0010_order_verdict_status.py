@@ -65,6 +65,10 @@ def upgrade() -> None:
             "finding_codes",
         ],
     )
+    # Statistics for the new columns now, not at autovacuum's next pass: without them
+    # PostgreSQL estimated a finding filter to match 10 orders of 100,000 (it matched 98,601)
+    # and sorted them all for one page (~350 ms instead of ~1 ms).
+    op.execute("ANALYZE orders")
 
 
 def finding_codes(findings_json: str | None) -> str:
