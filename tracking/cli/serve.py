@@ -132,6 +132,7 @@ def serve_command(
                 engine.dispose()
 
         err.print(f"serving on http://{host}:{port}/v1 (OpenAPI: /openapi.json)")
+        err.print(f"the seller's console: http://{host}:{port}/ (sign in with an API key)")
         serve(
             current,
             host=host,
