@@ -10,8 +10,7 @@ from tracking.ingest import OrderRow, read_orders_bytes
 @pytest.mark.parametrize("header", ["物流", "物流方式", "物流商", "承运商", "快递公司", "物流公司"])
 def test_a_chinese_carrier_header_is_the_carrier_column(header: str) -> None:
     data = (
-        f"订单号,运单号,{header},下单时间,国家\n"
-        "A-1,LP00123456789CN,Cainiao,2026-11-02 10:00,RU\n"
+        f"订单号,运单号,{header},下单时间,国家\nA-1,LP00123456789CN,Cainiao,2026-11-02 10:00,RU\n"
     ).encode()
 
     orders = read_orders_bytes(data, source="erp.csv", tenant="t1")
