@@ -243,7 +243,7 @@ async def preview_page(page: PageDep, upload_id: str) -> Response:
         values.update(
             missing=exc.missing, headers=exc.headers, suggested=exc.suggested, problem=str(exc)
         )
-    except InputError as exc:
+    except InputError as exc:  # the reader's own English words, under the page's label
         values["problem"] = str(exc)
     return render(page, "preview.html", **values)
 
@@ -290,6 +290,7 @@ async def import_upload(page: Posted, upload_id: str) -> Response:
     try:
         upload.imported = await run_in_threadpool(run)
     except (InputError, ApiProblem) as exc:
-        raise ConsoleError(422 if isinstance(exc, InputError) else exc.status, str(exc)) from None
+        status = 422 if isinstance(exc, InputError) else exc.status
+        raise ConsoleError(status, page.t("error.refused", detail=str(exc))) from None
     await run_in_threadpool(upload.save)
     return redirect(f"{UPLOAD_PATH}/{upload_id}")
