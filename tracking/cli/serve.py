@@ -100,7 +100,8 @@ def serve_command(
         bool, typer.Option("--sandbox", help="Pulls and refreshes use the built-in sandbox.")
     ] = False,
 ) -> None:
-    """Serve the HTTP API under /v1 (OpenAPI at /openapi.json) with the refresh schedule."""
+    """Serve the HTTP API under /v1 (OpenAPI at /openapi.json) and the seller's console at /,
+    with the refresh schedule."""
     from tracking.api import ApiOptions, serve
 
     with errors():
