@@ -126,12 +126,6 @@ def test_no_import_cycle_touches_the_carriers_the_core_the_sandbox_or_fetch() ->
     assert touching == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.app <-> cli.groups / read.report / workers.blueprint / api: the CLI and API "
-    "are being split into command groups on their own branches (issue 16); remove this mark "
-    "once they are merged",
-)
 def test_no_import_cycles_in_tracking_and_carriers() -> None:
     assert _cycles(GRAPH) == []
 
@@ -165,3 +159,48 @@ def test_the_core_imports_nothing_above_it() -> None:
         if module.startswith("tracking.core"):
             above = sorted(t for t in targets if not t.startswith("tracking.core"))
             assert above == [], f"{module} imports {above}"
+
+
+MAX_LINES = 500
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_is_over_500_lines(module: str) -> None:
+    lines = MODULES[module].read_text(encoding="utf-8").count("\n")
+    assert lines <= MAX_LINES, (
+        f"{MODULES[module].relative_to(ROOT)}: {lines} lines; split it by role"
+    )
+
+
+_BUILDERS = {"select", "insert", "update", "delete", "text", "union", "exists"}
+_RUNNERS = {"execute", "executemany", "exec_driver_sql", "scalars", "scalar"}
+
+
+def _sql_calls(tree: ast.AST) -> list[int]:
+    """Lines that build a statement (`sa.select(...)`) or run one (`connection.execute(...)`)."""
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        builder = (
+            node.func.attr in _BUILDERS
+            and isinstance(owner, ast.Name)
+            and owner.id in {"sa", "sqlalchemy"}
+        )
+        if builder or node.func.attr in _RUNNERS:
+            found.append(node.lineno)
+    return found
+
+
+@pytest.mark.parametrize(
+    "module", sorted(m for m in MODULES if m.startswith("tracking.") and ".store" not in m)
+)
+def test_only_the_store_speaks_sql(module: str) -> None:
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    assert _sql_calls(tree) == [], f"{module}: SQL outside tracking.store (lines above)"
+
+
+def test_the_sql_finder_finds_sql() -> None:
+    found = _sql_calls(ast.parse("rows = connection.execute(sa.select(t.c.id))"))
+    assert found == [1, 1]

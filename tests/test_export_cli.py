@@ -184,25 +184,24 @@ def test_created_at_earlier_than_the_data_is_one_clear_line(pulled: str, tmp_pat
     assert not (tmp_path / "early").exists()
 
 
-def test_worker_export_is_the_same_export_as_the_cli(
-    pulled: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import tracking.workers.blueprint as workers
+def test_worker_export_is_the_same_export_as_the_cli(pulled: str, tmp_path: Path) -> None:
     from carriers.registry import all_carriers
     from tracking.core.config import Settings
     from tracking.store.engine import open_engine
+    from tracking.workers import tasks
+    from tracking.workers.runtime import Runtime, WorkerConfig
 
-    runtime = workers._Runtime(
-        config=workers.WorkerConfig(database_url=pulled),
+    runtime = Runtime(
+        config=WorkerConfig(database_url=pulled),
         settings=Settings(database_url=pulled, signing_key=None),
         engine=open_engine(pulled),
         carriers=all_carriers(),
-        limits=None,  # type: ignore[arg-type]
+        limits=None,
         app=None,
     )
-    monkeypatch.setattr(workers, "_runtime", runtime)
     done = asyncio.run(
-        workers.export(
+        tasks.export(
+            runtime,
             out=str(tmp_path / "worker"),
             reference_id="EVR-TEST-1",
             as_of="2026-11-20",

@@ -319,11 +319,11 @@ async def test_tenant_pull_without_a_file_fetches_stored_orders(
     orders = tmp_path / "orders.csv"
     expected = write_orders(orders, ["cainiao"], per_scenario=1)
     engine = make_engine(sqlite_url)
-    from tracking.fetch.pipeline import PullReport as Report
-    from tracking.fetch.pipeline import _ingest
+    from tracking.fetch.orders import ingest_orders
+    from tracking.fetch.report import PullReport as Report
     from tracking.ingest import open_orders
 
-    _ingest(
+    ingest_orders(
         engine,
         path=orders,
         tenant="default",
@@ -427,7 +427,7 @@ async def test_the_writer_never_leaves_fetching_waiting_when_storing_breaks() ->
     from typing import cast
 
     from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
-    from tracking.fetch.pipeline import _Db, _Writer
+    from tracking.fetch.writer import DbThread, GroupWriter
     from tracking.store.answers import Answer
 
     class BrokenDb:
@@ -440,8 +440,8 @@ async def test_the_writer_never_leaves_fetching_waiting_when_storing_breaks() ->
         failure = CarrierFailure(number, ErrorKind.NOT_FOUND, "unknown")
         return Answer({number: n}, [NumberResult(number, (), failure)], AS_OF)
 
-    writer = _Writer(
-        cast(_Db, BrokenDb()),
+    writer = GroupWriter(
+        cast(DbThread, BrokenDb()),
         run_id="r",
         leg_carrier="",
         on_stored=lambda *args: None,

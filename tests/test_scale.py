@@ -81,7 +81,7 @@ def test_due_query_uses_the_due_index(pg_url: str) -> None:
 
 @pytest.mark.postgres
 def test_worker_claim_uses_the_indexes(pg_url: str) -> None:
-    from tracking.workers.blueprint import claim_due
+    from tracking.store.polls import claim_due
 
     engine = open_engine(pg_url)
     now = datetime.now(UTC)

@@ -34,13 +34,14 @@ WORKER_MAIN = "import tracking.cli.app as cli; cli.main()"
 PLANNER_KILLED_ON_THIRD_SLICE = """
 import os, signal
 import tracking.cli.app as cli, tracking.workers.blueprint as workers
-real, slices = workers._defer_batch, []
+import tracking.workers.tasks as tasks
+real, slices = tasks._defer_batch, []
 def dying(*args, **kwargs):
     slices.append(1)
     if len(slices) == 3:  # third slice claimed in its transaction, its batch not queued yet
         os.kill(os.getpid(), signal.SIGKILL)
     return real(*args, **kwargs)
-workers._defer_batch = dying
+tasks._defer_batch = dying
 cli.main()
 """
 REDIS_URL = os.environ.get("TRACK_EVIDENCE_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -69,7 +70,7 @@ def seed(url: str, tmp_path: Path, count: int, *, wave: int = 7) -> dict[str, in
 
     Each `wave` has its own order ids and tracking numbers.
     """
-    from tracking.fetch.pipeline import order_row
+    from tracking.fetch.orders import order_row
     from tracking.ingest import OrderRow, open_orders
     from tracking.store.engine import transaction
     from tracking.store.orders import upsert_orders
@@ -475,7 +476,7 @@ def test_claims_are_exclusive(pg_url: str, tmp_path: Path) -> None:
     """Two claimers at once never take the same shipment; a claim is not due again."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from tracking.workers.blueprint import claim_due
+    from tracking.store.polls import claim_due
 
     per = seed(pg_url, tmp_path, 100)
     engine = open_engine(pg_url)

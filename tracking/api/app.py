@@ -32,12 +32,11 @@ from tracking.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from tracking.api.procrastinate_jobs import defer_api_job, uses_procrastinate
 from tracking.api.procrastinate_runner import ProcrastinateRunner, WorkerTuning
 from tracking.api.routes import bundles, carrier_push, exchanges, orders, pulls, summary, webhooks
-from tracking.api.webhooks import emit_bundle_ready
+from tracking.api.webhooks import after_job
 from tracking.core.config import Settings
 from tracking.core.redaction import install_log_redaction
 from tracking.store.engine import open_engine
-from tracking.store.jobs import Job
-from tracking.store.webhook_events import emit_verdict_changes, init_verdict_cursor
+from tracking.store.webhook_events import init_verdict_cursor
 
 __all__ = ["Background", "create_app", "serve"]
 
@@ -87,17 +86,6 @@ class _App(FastAPI):
         return schema
 
 
-def _after_job(context: ApiContext) -> Callable[[Job], Awaitable[None]]:
-    async def after(job: Job) -> None:
-        if job.kind == "bundle":
-            await asyncio.to_thread(emit_bundle_ready, context.engine, job=job)
-        elif job.kind == "pull":
-            await asyncio.to_thread(emit_verdict_changes, context.engine)
-        context.webhooks_changed()
-
-    return after
-
-
 def create_app(
     settings: Settings,
     *,
@@ -143,7 +131,7 @@ def create_app(
             queues = ProcrastinateRunner(
                 context,
                 handlers=handlers,
-                after=_after_job(context),
+                after=after_job(context),
                 jobs=opts.run_jobs,
                 webhooks=opts.deliver_webhooks,
                 tuning=WorkerTuning(
@@ -165,7 +153,7 @@ def create_app(
                 handlers=handlers,
                 concurrency=opts.job_concurrency,
                 poll_seconds=opts.job_poll_seconds,
-                after=_after_job(context),
+                after=after_job(context),
             )
             context.wake_jobs = runner.wake
             tasks.append(asyncio.create_task(runner.run(), name="track-evidence-jobs"))

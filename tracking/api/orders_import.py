@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from carriers.base import CarrierInfo
 from tracking.api.models import AcceptedRow, ImportResult, OrderIn, RejectedRow
-from tracking.fetch.pipeline import order_row
+from tracking.fetch.orders import order_row
 from tracking.ingest import ParcelRow, read_orders_bytes
 from tracking.ingest import RejectedRow as IngestRejected
 from tracking.store.engine import transaction

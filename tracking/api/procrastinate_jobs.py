@@ -48,7 +48,7 @@ from tracking.store.task_queue import (
     next_attempt_of,
     orphan_job_ids,
 )
-from tracking.workers.blueprint import NAMESPACE, _job_writer
+from tracking.workers.runtime import NAMESPACE, defer_on
 
 __all__ = [
     "API_QUEUE",
@@ -84,9 +84,7 @@ def database_url(engine: Engine) -> str:
 
 def _defer(connection: Connection, task: str, *, args: Mapping[str, Any], **options: Any) -> None:
     """Insert one Procrastinate job on `connection`: it commits (or not) with the caller."""
-    _job_writer().configure_task(
-        task, connection=connection.connection.driver_connection, **options
-    ).defer(**args)
+    defer_on(connection, task, args=args, **options)
 
 
 def defer_api_job(connection: Connection, job: Job) -> None:

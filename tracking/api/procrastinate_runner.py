@@ -27,9 +27,6 @@ from tracking.api.jobs import JobHandler, JobRunner
 from tracking.api.outbound import GuardedTransport
 from tracking.api.procrastinate_jobs import (
     API_QUEUE,
-    TASK_ATTEMPT,
-    TASK_JOB,
-    TASK_RETRY,
     WEBHOOK_QUEUE,
     adopt_orphan_jobs,
     database_url,
@@ -37,13 +34,15 @@ from tracking.api.procrastinate_jobs import (
     retry_due,
     schedule_retry,
 )
+from tracking.api.webhooks import after_job
 from tracking.core.config import Settings
 from tracking.core.exceptions import StorageError
-from tracking.fetch.limits import libpq_url
+from tracking.store.engine import libpq_url
 from tracking.store.jobs import Job, start_job
+from tracking.store.runs import ensure_job_schema
 from tracking.store.webhook_events import emit_verdict_changes
 from tracking.store.webhooks import record_attempt, still_due
-from tracking.workers.blueprint import ensure_job_schema
+from tracking.workers.runtime import NAMESPACE
 
 __all__ = ["ProcrastinateRunner", "WorkerTuning", "worker_api_queues"]
 
@@ -126,13 +125,11 @@ class ProcrastinateRunner:
         return app
 
     def register(self, app: Any) -> None:
-        """Register the `api_job`, `webhook_attempt` and `webhook_retry` tasks on `app`."""
-        import procrastinate
+        """Add the API's tasks (`tracking.workers.tasks.api_blueprint`) to `app`."""
+        from tracking.workers.tasks import api_blueprint
 
-        again = procrastinate.RetryStrategy(max_attempts=20, wait=2)
-        app.task(name=TASK_JOB, queue=API_QUEUE, retry=again)(self.api_job)
-        app.task(name=TASK_ATTEMPT, queue=WEBHOOK_QUEUE, retry=again)(self.webhook_attempt)
-        app.task(name=TASK_RETRY, queue=WEBHOOK_QUEUE, retry=again)(self.webhook_retry)
+        tasks = api_blueprint(self, jobs_queue=API_QUEUE, webhooks_queue=WEBHOOK_QUEUE)
+        app.add_tasks_from(tasks, namespace=NAMESPACE)
 
     @contextlib.asynccontextmanager
     async def sending(self) -> AsyncIterator[None]:
@@ -156,7 +153,7 @@ class ProcrastinateRunner:
     async def prepare(self) -> None:
         """Apply Procrastinate's schema if missing (before any job can be queued)."""
         async with self._app.open_async():
-            await ensure_job_schema(self._app, database_url=self._url)
+            await ensure_job_schema(self._app, conninfo=libpq_url(self._url))
         await asyncio.to_thread(adopt_orphan_jobs, self._engine)
 
     def wake(self) -> None:
@@ -266,17 +263,16 @@ class ProcrastinateRunner:
 
     async def _retry_stalled(self) -> None:
         """Retry the `api` and `webhooks` jobs of workers whose heartbeat stopped."""
+        from tracking.workers.tasks import retry_stalled_jobs
+
         manager = self._app.job_manager
         while True:
             await asyncio.sleep(max(0.5, self._tuning.stalled_after / 2))
             for queue in (API_QUEUE, WEBHOOK_QUEUE):
                 try:
-                    stalled = await manager.get_stalled_jobs(
-                        queue=queue, seconds_since_heartbeat=self._tuning.stalled_after
+                    await retry_stalled_jobs(
+                        manager, stalled_after=self._tuning.stalled_after, queue=queue
                     )
-                    for job in stalled:
-                        _log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
-                        await manager.retry_job(job)
                 except Exception as exc:  # the database is away: try again next round
                     _log.warning("cannot retry stalled jobs: %s", exc)
 
@@ -304,7 +300,6 @@ async def worker_api_queues(
         yield
         return
     from carriers.registry import all_carriers
-    from tracking.api.app import _after_job
     from tracking.api.context import ApiOptions
     from tracking.api.jobs import bundle_handler, pull_handler
 
@@ -322,7 +317,7 @@ async def worker_api_queues(
     runner = ProcrastinateRunner(
         context,
         handlers={"pull": pull_handler(context), "bundle": bundle_handler(context)},
-        after=_after_job(context),
+        after=after_job(context),
         jobs=API_QUEUE in queues,
         webhooks=WEBHOOK_QUEUE in queues,
         tuning=WorkerTuning(),

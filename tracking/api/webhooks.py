@@ -21,18 +21,21 @@ deliveries, the delivery log, the cursor) are `tracking.store.webhooks` and
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
+from tracking.api.context import ApiContext
 from tracking.store.engine import transaction
 from tracking.store.jobs import Job
-from tracking.store.webhook_events import emit_event
+from tracking.store.webhook_events import emit_event, emit_verdict_changes
 
 __all__ = [
     "DELIVERY_HEADER",
@@ -40,6 +43,7 @@ __all__ = [
     "EVENT_HEADER",
     "SIGNATURE_HEADER",
     "TOLERANCE_SECONDS",
+    "after_job",
     "decode_cursor",
     "emit_bundle_ready",
     "encode_cursor",
@@ -127,3 +131,17 @@ def emit_bundle_ready(engine: Engine, *, job: Job) -> int:
             data=data,
             now=datetime.now(UTC),
         )
+
+
+def after_job(context: ApiContext) -> Callable[[Job], Awaitable[None]]:
+    """What follows a finished job, whichever runner ran it: a bundle job emits
+    `bundle.ready`, a pull the verdict changes it made; the dispatcher is woken."""
+
+    async def after(job: Job) -> None:
+        if job.kind == "bundle":
+            await asyncio.to_thread(emit_bundle_ready, context.engine, job=job)
+        elif job.kind == "pull":
+            await asyncio.to_thread(emit_verdict_changes, context.engine)
+        context.webhooks_changed()
+
+    return after

@@ -61,11 +61,12 @@ from tracking.evidence.summary import (
     OrderRow,
     SummaryData,
     VolumeEntry,
+    manifest_figures,
     portfolio_of,
     render_summary_pdf,
 )
 from tracking.evidence.volumes import render_log_volumes
-from tracking.read.portfolio import GroupFigure, Portfolio
+from tracking.read.portfolio import Portfolio
 from tracking.read.views import (
     BundleInfo,
     ExchangeView,
@@ -147,32 +148,6 @@ def _row(order: OrderEvidence, *, cited: bool) -> OrderRow:
 
 def _portfolio(info: BundleInfo, rows: Iterable[OrderRow]) -> Portfolio:
     return portfolio_of(rows, window=(info.window_start, info.window_end))
-
-
-def _group_json(items: Iterable[GroupFigure], name: str) -> list[dict[str, Any]]:
-    return [
-        {
-            name: g.key,
-            "name": g.label,
-            "orders": g.orders,
-            "all_milestones": g.all_milestones,
-            "pass": g.passed,
-            "fail": g.failed,
-            "pending": g.pending,
-        }
-        for g in items
-    ]
-
-
-def _figures(portfolio: Portfolio) -> dict[str, Any]:
-    """The manifest's `summary`: the portfolio figures of the orders `upload/` documents."""
-    return {
-        "orders": portfolio.orders,
-        "all_milestones": portfolio.all_milestones,
-        "verdicts": dict(portfolio.verdicts),
-        "by_carrier": _group_json(portfolio.by_carrier, "carrier"),
-        "by_destination": _group_json(portfolio.by_destination, "country"),
-    }
 
 
 def _delivered(order: OrderEvidence) -> bool:
@@ -436,7 +411,7 @@ def _build(
             }
             for w in written
         ]
-        figures = _figures(_portfolio(info, rows))
+        figures = manifest_figures(_portfolio(info, rows))
         citation_json = {
             **citation.as_json(),
             "cited": len(rows),

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tracking.evidence import labels as lb
 from tracking.evidence.fonts import EvidenceFont
@@ -22,7 +23,7 @@ from tracking.evidence.writer import write_parts
 from tracking.read.portfolio import GroupFigure, Portfolio, PortfolioOrder, summarize
 from tracking.read.views import BundleInfo
 
-__all__ = ["OrderRow", "SummaryData", "portfolio_of", "render_summary_pdf"]
+__all__ = ["OrderRow", "SummaryData", "manifest_figures", "portfolio_of", "render_summary_pdf"]
 
 CHECK = "\N{HEAVY CHECK MARK}"
 CROSS = "\N{HEAVY BALLOT X}"
@@ -311,3 +312,29 @@ def _order_index(doc: Layout, rows: Sequence[OrderRow]) -> None:
             for i, r in enumerate(rows, start=1)
         ),
     )
+
+
+def _group_json(items: Iterable[GroupFigure], name: str) -> list[dict[str, Any]]:
+    return [
+        {
+            name: g.key,
+            "name": g.label,
+            "orders": g.orders,
+            "all_milestones": g.all_milestones,
+            "pass": g.passed,
+            "fail": g.failed,
+            "pending": g.pending,
+        }
+        for g in items
+    ]
+
+
+def manifest_figures(portfolio: Portfolio) -> dict[str, Any]:
+    """The manifest's `summary`: the portfolio figures of the orders `upload/` documents."""
+    return {
+        "orders": portfolio.orders,
+        "all_milestones": portfolio.all_milestones,
+        "verdicts": dict(portfolio.verdicts),
+        "by_carrier": _group_json(portfolio.by_carrier, "carrier"),
+        "by_destination": _group_json(portfolio.by_destination, "country"),
+    }

@@ -36,6 +36,7 @@ from typing import Any
 from carriers.base import RateLimit
 from carriers.blocking import BLOCK_BACKOFF, BlockBackoff
 from carriers.http import RequestLimiter
+from tracking.store.rate_slots import RateSlots
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -43,19 +44,11 @@ __all__ = [
     "RedisRateLimiter",
     "SharedBlockGate",
     "SharedLimits",
-    "libpq_url",
 ]
 
 DEFAULT_PREFIX = "track-evidence:rate:"
 """Key prefix of the carriers' slots (tests use their own to stay apart)."""
 
-_PG_RESERVE = """
-INSERT INTO rate_slots (key, tat)
-VALUES (%(key)s, clock_timestamp() + %(interval)s * interval '1 second')
-ON CONFLICT (key) DO UPDATE
-SET tat = GREATEST(rate_slots.tat, clock_timestamp()) + %(interval)s * interval '1 second'
-RETURNING EXTRACT(EPOCH FROM (tat - clock_timestamp()))::float8 - %(interval)s AS wait
-"""
 
 _REDIS_RESERVE = """
 local t = redis.call('TIME')
@@ -68,18 +61,6 @@ return tat - now
 """
 
 
-_PG_GET = "SELECT tat FROM rate_slots WHERE key = %(key)s"
-_PG_LEVEL_UP = """
-INSERT INTO rate_slots (key, tat) VALUES (%(key)s, TIMESTAMPTZ 'epoch' + interval '1 second')
-ON CONFLICT (key) DO UPDATE SET tat = rate_slots.tat + interval '1 second'
-RETURNING EXTRACT(EPOCH FROM tat)::int
-"""
-_PG_EXTEND = """
-INSERT INTO rate_slots (key, tat) VALUES (%(key)s, %(until)s)
-ON CONFLICT (key) DO UPDATE SET tat = GREATEST(rate_slots.tat, EXCLUDED.tat)
-RETURNING tat
-"""
-_PG_CLEAR = "DELETE FROM rate_slots WHERE key = ANY(%(keys)s)"
 _REDIS_MAX = """
 local old = tonumber(redis.call('GET', KEYS[1]) or '0')
 local new = tonumber(ARGV[1])
@@ -87,16 +68,6 @@ if old > new then return tostring(old) end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', 172800)
 return ARGV[1]
 """
-
-
-def libpq_url(url: str) -> str:
-    """A libpq connection string from a SQLAlchemy URL (`postgresql+psycopg://` -> `postgresql://`)."""
-    import sqlalchemy as sa
-
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        raise ValueError(f"not a PostgreSQL URL: {parsed.render_as_string(hide_password=True)}")
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class PostgresRateLimiter:
@@ -190,8 +161,7 @@ class SharedLimits:
         self._database_url = database_url
         self._redis_url = redis_url
         self.prefix = prefix or DEFAULT_PREFIX
-        self._pg: Any = None
-        self._pg_lock: asyncio.Lock | None = None
+        self._slots = RateSlots(database_url) if database_url else None
         self._redis: Any = None
         self._script: Any = None
 
@@ -206,21 +176,13 @@ class SharedLimits:
 
         return make
 
+    def _pg(self) -> RateSlots:
+        assert self._slots is not None  # the PostgreSQL backend
+        return self._slots
+
     async def pg_reserve(self, key: str, interval: float) -> float:
         """Seconds until the slot reserved for `key` (negative or 0: now)."""
-        import psycopg
-
-        if self._pg_lock is None:
-            self._pg_lock = asyncio.Lock()
-        async with self._pg_lock:  # one statement at a time on the process's connection
-            if self._pg is None or self._pg.closed:
-                assert self._database_url is not None
-                self._pg = await psycopg.AsyncConnection.connect(
-                    libpq_url(self._database_url), autocommit=True
-                )
-            cursor = await self._pg.execute(_PG_RESERVE, {"key": key, "interval": interval})
-            row = await cursor.fetchone()
-        return float(row[0]) if row else 0.0
+        return await self._pg().reserve(key, interval)
 
     async def redis_reserve(self, key: str, interval: float) -> float:
         """Seconds until the slot reserved for `key` (0: now)."""
@@ -232,21 +194,6 @@ class SharedLimits:
             self._script = self._redis.register_script(_REDIS_RESERVE)
         micros = await self._script(keys=[key], args=[round(interval * 1_000_000)])
         return int(micros) / 1_000_000
-
-    async def _pg_execute(self, sql: str, params: dict[str, Any]) -> Any:
-        """One statement on the process's connection; the first row, if any."""
-        import psycopg
-
-        if self._pg_lock is None:
-            self._pg_lock = asyncio.Lock()
-        async with self._pg_lock:
-            if self._pg is None or self._pg.closed:
-                assert self._database_url is not None
-                self._pg = await psycopg.AsyncConnection.connect(
-                    libpq_url(self._database_url), autocommit=True
-                )
-            cursor = await self._pg.execute(sql, params)
-            return await cursor.fetchone() if cursor.description else None
 
     def _redis_client(self) -> Any:
         if self._redis is None:
@@ -262,36 +209,32 @@ class SharedLimits:
         if self.backend == "redis":
             raw = await self._redis_client().get(key)
             return datetime.fromtimestamp(float(raw), UTC) if raw is not None else None
-        row = await self._pg_execute(_PG_GET, {"key": key})
-        return row[0] if row else None
+        return await self._pg().get(key)
 
     async def block_level_up(self, key: str) -> int:
         """Add one to a carrier's consecutive-block count; the new count."""
         if self.backend == "redis":
             return int(await self._redis_client().incr(key))
-        row = await self._pg_execute(_PG_LEVEL_UP, {"key": key})
-        return int(row[0]) if row else 1
+        return await self._pg().level_up(key)
 
     async def block_extend(self, key: str, until: datetime) -> datetime:
         """Move a carrier's block end to `until` unless it is already later; the end."""
         if self.backend == "redis":
             raw = await self._redis_client().eval(_REDIS_MAX, 1, key, str(until.timestamp()))
             return datetime.fromtimestamp(float(raw), UTC)
-        row = await self._pg_execute(_PG_EXTEND, {"key": key, "until": until})
-        return row[0] if row else until
+        return await self._pg().extend(key, until)
 
     async def block_clear(self, *keys: str) -> None:
         """Forget a carrier's block (both keys)."""
         if self.backend == "redis":
             await self._redis_client().delete(*keys)
             return
-        await self._pg_execute(_PG_CLEAR, {"keys": list(keys)})
+        await self._pg().clear(list(keys))
 
     async def aclose(self) -> None:
         """Close the connection (if one was opened)."""
-        if self._pg is not None:
-            await self._pg.close()
-            self._pg = None
+        if self._slots is not None:
+            await self._slots.aclose()
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None

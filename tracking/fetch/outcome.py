@@ -17,7 +17,7 @@ from tracking.core.exceptions import ConfigError
 from tracking.core.redaction import redact
 
 if TYPE_CHECKING:
-    from tracking.fetch.pipeline import PullReport
+    from tracking.fetch.report import PullReport
 
 __all__ = ["CARRIER_PROBLEMS", "Outcome", "explain", "note_problems", "outcome"]
 

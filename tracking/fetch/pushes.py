@@ -3,7 +3,7 @@
 The push body is kept as a raw exchange (the same evidence as a `gettrackinfo` answer),
 parsed by the 17TRACK parser and stored through the pipeline's own path
 (`repository.store_results`); then every order whose shipment, or one of its legs, is that
-number is judged again (`pipeline.orders_touching`, `repository.recompute_verdicts`), in
+number is judged again (`store.polls.orders_touching`, `repository.recompute_verdicts`), in
 every tenant, each under the policy of its stored verdict.
 """
 
@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from carriers.track17 import CARRIER
@@ -26,8 +25,8 @@ from tracking.core.domain import Exchange, NumberResult
 from tracking.judge.policies import resolve_policy, stored_policy
 from tracking.store.answers import store_results
 from tracking.store.exchanges import store_exchange
-from tracking.store.handles import table_of
-from tracking.store.tables import ShipmentRecord, VerdictRecord
+from tracking.store.polls import orders_touching, shipments_of_number
+from tracking.store.runs import verdict_policies
 from tracking.store.verdicts import recompute_verdicts
 
 __all__ = ["PUSH_URL", "PushReceipt", "push_keys", "receive_17track_push", "sign_ok"]
@@ -80,8 +79,6 @@ def receive_17track_push(
 
     Raises `BadPayloadError` (nothing stored) when the body is not a 17TRACK push.
     """
-    from tracking.fetch.pipeline import orders_touching
-
     event, number = push_number(body)
     parsed = CARRIER.parse(body, requested=(number,))
     exchange = Exchange(
@@ -120,16 +117,8 @@ def receive_17track_push(
 
 def _shipments(engine: Engine, number: str) -> list[int]:
     """Ids of the 17TRACK shipments of `number` (as stored, or upper-cased without spaces)."""
-    table = table_of(ShipmentRecord)
     spellings = sorted({number, "".join(number.split()).upper()})
-    with engine.connect() as connection:
-        return sorted(
-            connection.execute(
-                sa.select(table.c.id).where(
-                    table.c.carrier == CARRIER.code, table.c.tracking_number.in_(spellings)
-                )
-            ).scalars()
-        )
+    return shipments_of_number(engine, carrier=CARRIER.code, spellings=spellings)
 
 
 def _judge(engine: Engine, orders: Sequence[int], *, settings: Settings, now: datetime) -> None:
@@ -137,16 +126,7 @@ def _judge(engine: Engine, orders: Sequence[int], *, settings: Settings, now: da
     if not orders:
         return
     default = resolve_policy(settings.policy, settings=settings)
-    verdicts = table_of(VerdictRecord)
-    with engine.connect() as connection:
-        named: dict[int, str] = {
-            pk: name
-            for pk, name in connection.execute(
-                sa.select(verdicts.c.order_pk, verdicts.c.policy).where(
-                    verdicts.c.order_pk.in_(list(orders))
-                )
-            )
-        }
+    named = verdict_policies(engine, order_ids=orders)
     groups: dict[str, list[int]] = defaultdict(list)
     policies = {default.name: default}
     for pk in orders:

@@ -36,12 +36,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         # SQLite stores the UTC instant as naive text: write it in one C call, the very text
         # SQLAlchemy's own SQLite DATETIME writes ("YYYY-MM-DD HH:MM:SS.ffffff"), instead of
         # process_bind_param followed by that type's %-formatting (the bulk of a write).
+        # A batch repeats one instant on every row (`first_seen_at`, `last_fetched_at`): the
+        # last one formatted is kept, as one (value, text) pair swapped atomically.
+        memo: tuple[datetime | None, str | None] = (None, None)
+
         def process(value: datetime | None) -> str | None:
+            nonlocal memo
             if value is None:
                 return None
+            last = memo
+            if last[0] is value:
+                return last[1]
             if value.tzinfo is None:
                 raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            memo = (value, text)
+            return text
 
         return process
 

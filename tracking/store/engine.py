@@ -21,7 +21,7 @@ from tracking.core.exceptions import StorageError
 from tracking.core.redaction import install_database_redaction
 from tracking.store.migrate import migrate
 
-__all__ = ["open_engine", "transaction"]
+__all__ = ["libpq_url", "open_engine", "transaction"]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -91,3 +91,11 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         if isinstance(exc.orig, ValueError):
             raise exc.orig from exc
         raise
+
+
+def libpq_url(url: str) -> str:
+    """A libpq connection string from a SQLAlchemy URL (`postgresql+psycopg://` -> `postgresql://`)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"not a PostgreSQL URL: {parsed.render_as_string(hide_password=True)}")
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
