@@ -12,6 +12,7 @@ carriers/kit/
   network.py    Network: where requests go (an httpx transport) and the accounts that reach
                 it; how the sandbox is reached, instead of flags
   simulated.py  SimShipment & co.: the data the sandbox world hands a carrier's renderer
+  sandboxes.py  listed_numbers, at_most: the numbers a sandbox request asks for, capped
 ```
 
 Boundaries: the kit, like every carrier package, imports only `tracking.core`, the
@@ -35,10 +36,11 @@ from carriers.kit.envelopes import (
 from carriers.kit.factory import carrier_settings, create_adapter
 from carriers.kit.matching import Requested, same_number
 from carriers.kit.network import Network
-from carriers.kit.simulated import LAST_MILE, SimEvent, SimLeg, SimShipment
+from carriers.kit.simulated import LAST_MILE, AskedShipments, SimEvent, SimLeg, SimShipment
 
 __all__ = [
     "LAST_MILE",
+    "AskedShipments",
     "HttpAdapter",
     "Network",
     "Requested",
