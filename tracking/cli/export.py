@@ -162,16 +162,7 @@ def export_command(
                 )
         finally:
             engine.dispose()
-        payload = {
-            "path": str(result.path),
-            "orders": result.orders,
-            "files": result.files,
-            "bytes": result.bytes,
-            "manifest_sha256": result.manifest_sha256,
-            "signed": result.signed,
-            "upload": "upload/",
-            "precheck": "precheck/",
-        }
+        payload = {**result.as_json(), "upload": "upload/", "precheck": "precheck/"}
         if as_json:
             typer.echo(json.dumps(payload))
             return
