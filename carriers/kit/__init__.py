@@ -7,8 +7,8 @@ carriers/kit/
   adapter.py    HttpAdapter: the settings / HTTP layer / base URL / batch size every adapter has
   matching.py   Requested, same_number: which requested number an answer speaks of
                 (through `tracking.core.numbers.normalize_number`, as ingest stores it)
-  envelopes.py  bodies read into per-number results; error envelopes and HTTP statuses
-                as typed failures of a whole batch
+  envelopes.py  bodies read into per-number results (CamelModel for camelCase JSON);
+                error envelopes and HTTP statuses as typed failures of a whole batch
   network.py    Network: where requests go (an httpx transport) and the accounts that reach
                 it; how the sandbox is reached, instead of flags
   simulated.py  SimShipment & co.: the data the sandbox world hands a carrier's renderer
@@ -22,6 +22,7 @@ the sandbox world, the API or the CLI (tests/test_architecture.py checks it).
 
 from carriers.kit.adapter import HttpAdapter
 from carriers.kit.envelopes import (
+    CamelModel,
     answer_error,
     answer_results,
     batch_failure,
@@ -41,6 +42,7 @@ from carriers.kit.simulated import LAST_MILE, AskedShipments, SimEvent, SimLeg, 
 __all__ = [
     "LAST_MILE",
     "AskedShipments",
+    "CamelModel",
     "HttpAdapter",
     "Network",
     "Requested",
