@@ -141,8 +141,8 @@ def seed(engine: sa.Engine, *, total: int, pulled: int, now: datetime, folder: P
         )
     print(f"judged {len(unjudged)} orders: {time.perf_counter() - started:.1f} s")
     if engine.dialect.name == "postgresql":
-        # what autovacuum does by itself after so many new rows (SQLite has no such thing, and
-        # the store never runs ANALYZE there: its planner works without statistics)
+        # what autovacuum does by itself after so many new rows (on SQLite the store analyzes
+        # the orders and verdicts tables itself: tracking/store/statistics.py)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(sa.text("VACUUM ANALYZE"))
     return number

@@ -614,9 +614,81 @@ def test_a_page_of_orders_is_read_through_the_tenant_date_index(engine: sa.Engin
             str(row[-1])
             for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
         )
-    assert "USING INDEX ix_orders_tenant_date" in plan, plan
+    # the verdict filter reads the orders' own verdict_status index, newest first
+    assert "SEARCH orders USING INDEX ix_orders_tenant_verdict_date" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
     assert order_pages.OT.name == "orders"
+
+
+def test_counts_by_verdict_read_one_index_and_follow_every_new_verdict(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """The counts at the top of every page: the tenant's orders counted on the covering
+    (tenant, verdict_status, order_date) index alone (no join with verdicts, no table row),
+    and what they say follows each verdict `recompute_verdicts` stores. An import of 50 rows
+    or more leaves SQLite's planner statistics (sqlite_stat1) for the orders table."""
+    from tracking.api.orders_import import import_orders
+    from tracking.judge.validator import POLICIES
+    from tracking.store import order_pages
+    from tracking.store.verdicts import recompute_verdicts
+
+    path = tmp_path / "orders.csv"
+    write_orders(path, ["cainiao", "yanwen", "4px"], per_scenario=3)
+    data = path.read_bytes()
+    import_orders(engine, tenant="shop-a", data=data, source="o.csv", carriers=all_carriers())
+    with engine.connect() as connection:
+        pks = list(
+            connection.exec_driver_sql(
+                "SELECT id FROM orders WHERE tenant = 'shop-a' ORDER BY id"
+            ).scalars()
+        )
+        analyzed = connection.exec_driver_sql(
+            "SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_orders_tenant_verdict_date'"
+        ).scalar_one()
+    assert len(pks) >= 50
+    assert analyzed.split()[0] == str(len(pks))
+    now = datetime.now(UTC)
+    half = pks[: len(pks) // 2]
+    recompute_verdicts(engine, order_ids=half, as_of=now, policy=POLICIES["default"], now=now)
+
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        before = order_pages.verdict_counts(engine, tenant="shop-a", where=OrderFilter())
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    ((statement, parameters),) = statements
+    with engine.connect() as connection:
+        plan = " | ".join(
+            str(row[-1])
+            for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        )
+    assert plan.startswith("SEARCH orders USING COVERING INDEX ix_orders_tenant_"), plan
+    assert "verdicts" not in plan, plan
+    with engine.connect() as connection:
+        joined = dict(
+            connection.exec_driver_sql(
+                "SELECT coalesce(v.status, 'none'), count(*) FROM orders o"
+                " LEFT JOIN verdicts v ON v.order_pk = o.id WHERE o.tenant = 'shop-a'"
+                " GROUP BY 1"
+            ).all()
+        )
+    assert before == joined  # what the join with verdicts says, without it
+    assert before["none"] == len(pks) - len(half)
+    recompute_verdicts(engine, order_ids=pks, as_of=now, policy=POLICIES["default"], now=now)
+    after = order_pages.verdict_counts(engine, tenant="shop-a", where=OrderFilter())
+    assert "none" not in after
+    assert sum(after.values()) == len(pks)
+    for status, count in after.items():
+        shown, _ = order_page(
+            engine, tenant="shop-a", where=OrderFilter(verdict=status), limit=len(pks)
+        )
+        assert len(shown) == count
+        assert {line.verdict for line in shown} == {status}
 
 
 # -- pulls and bundles -------------------------------------------------------------------------
@@ -818,3 +890,64 @@ def test_the_console_command_says_in_one_line_when_its_port_is_taken(tmp_path: P
     assert result.exit_code == 1
     assert result.output.strip().startswith(f"error: cannot listen on 127.0.0.1:{port}")
     assert "Traceback" not in result.output
+
+
+def test_migration_0010_copies_each_verdict_onto_its_order(db_url: str) -> None:
+    """A store judged before `orders.verdict_status` / `finding_codes`: the migration copies
+    each verdict's status and finding codes onto its order, and the counts and the finding
+    filter read them (an order never judged stays `none`)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from tracking.store.migrate import migrate
+    from tracking.store.order_pages import verdict_counts
+
+    engine = sa.create_engine(db_url)
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(__file__).resolve().parent.parent / "tracking/store/migrations")
+    )
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0009")
+        for pk in (1, 2, 3):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO orders (id, tenant, order_id, marketplace, order_date,"
+                    " tracking_number, carrier, carrier_declared, carrier_source,"
+                    " destination_country, destination_postal_code, destination_city, currency,"
+                    " source, parcel_group, created_at, updated_at) VALUES (:pk, 'shop-a', :o, '',"
+                    " '2026-11-01 00:00:00', :n, 'cainiao', '', 'declared', 'RU', '', '', '', '',"
+                    " '', '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+                ),
+                {"pk": pk, "o": f"O-{pk}", "n": f"LP{pk}"},
+            )
+        findings = '[{"code":"milestone.missing"},{"code":"carrier.mismatch"}]'
+        for pk, status, found in ((1, "fail", findings), (2, "pass", "[]")):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO verdicts (order_pk, status, policy, milestones, findings,"
+                    " digest, computed_at) VALUES (:pk, :s, 'default', '{}', :f, 'd',"
+                    " '2026-11-02 00:00:00')"
+                ),
+                {"pk": pk, "s": status, "f": found},
+            )
+        if engine.dialect.name == "postgresql":  # rows inserted with explicit ids
+            connection.execute(sa.text("SELECT setval('orders_id_seq', 100)"))
+    migrate(engine)
+    with engine.connect() as connection:
+        copied = connection.execute(
+            sa.text("SELECT id, verdict_status, finding_codes FROM orders ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in copied] == [
+        (1, "fail", "|carrier.mismatch|milestone.missing|"),
+        (2, "pass", ""),
+        (3, None, None),
+    ]
+    everything = verdict_counts(engine, tenant="shop-a", where=OrderFilter())
+    assert everything == {"fail": 1, "pass": 1, "none": 1}
+    missing = verdict_counts(
+        engine, tenant="shop-a", where=OrderFilter(finding="milestone.missing")
+    )
+    assert missing == {"fail": 1}
+    engine.dispose()

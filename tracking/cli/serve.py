@@ -102,7 +102,8 @@ def serve_command(
         bool, typer.Option("--sandbox", help="Pulls and refreshes use the built-in sandbox.")
     ] = False,
 ) -> None:
-    """Serve the HTTP API under /v1 (OpenAPI at /openapi.json) with the refresh schedule."""
+    """Serve the HTTP API under /v1 (OpenAPI at /openapi.json) and the seller's console at /,
+    with the refresh schedule."""
     from tracking.api import ApiOptions, serve
 
     with errors():
@@ -134,6 +135,7 @@ def serve_command(
                 engine.dispose()
 
         err.print(f"serving on http://{host}:{port}/v1 (OpenAPI: /openapi.json)")
+        err.print(f"the seller's console: http://{host}:{port}/ (sign in with an API key)")
         serve(
             current,
             host=host,

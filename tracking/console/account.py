@@ -95,7 +95,7 @@ async def create_key_action(page: Posted) -> Response:
     try:
         values = await run_in_threadpool(run)
     except InputError as exc:
-        raise ConsoleError(422, str(exc)) from None
+        raise ConsoleError(422, page.t("error.refused", detail=str(exc))) from None
     return render(page, "settings.html", **values)
 
 

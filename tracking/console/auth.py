@@ -37,6 +37,7 @@ from tracking.store.console_sessions import (
     get_session,
     redeem_link,
 )
+from tracking.store.tenant_orders import count_orders
 
 __all__ = ["LINK_PATH", "router"]
 
@@ -68,11 +69,20 @@ def _signed_in(request: Request, response: Response, session_id: str) -> Respons
 
 @router.get("/")
 async def home(request: Request) -> Response:
-    """The orders page when signed in, else the sign-in page."""
+    """The orders page when signed in (the upload page for a store with none), else sign-in."""
     session_id = request.cookies.get(SESSION_COOKIE, "")
     engine = context_of(request).engine
     found = await run_in_threadpool(get_session, engine, session_id) if session_id else None
-    return redirect("/orders" if found is not None else "/sign-in")
+    if found is None:
+        return redirect("/sign-in")
+    return redirect(await _landing(request, found.tenant))
+
+
+async def _landing(request: Request, tenant: str) -> str:
+    """The orders page, or the upload page while the store has no orders yet."""
+    engine = context_of(request).engine
+    stored = await run_in_threadpool(lambda: count_orders(engine, tenant=tenant))
+    return "/upload" if stored == 0 else "/orders"
 
 
 def _form(request: Request, *, failed: str = "", status: int = 200) -> Response:
@@ -83,7 +93,7 @@ def _form(request: Request, *, failed: str = "", status: int = 200) -> Response:
         request=request,
         status=status,
         pre=pre,
-        next=safe_next(request.query_params.get("next")),
+        next=safe_next(request.query_params.get("next"), default=""),
         failed=failed,
     )
     response.set_cookie(
@@ -125,7 +135,11 @@ async def sign_in(request: Request) -> Response:
             replaces=request.cookies.get(SESSION_COOKIE),
         )
     )
-    target = safe_next(str(form.get("next") or ""))
+    wanted = str(form.get("next") or "")
+    if wanted:  # the page the browser was sent away from
+        target = safe_next(wanted)
+    else:  # a plain sign-in: the orders, or the upload page while the store has none
+        target = await _landing(request, principal.tenant)
     return _signed_in(request, redirect(target), session_id)
 
 

@@ -123,10 +123,11 @@ async def orders_page(page: PageDep) -> Response:
     engine, tenant = page.context.engine, page.tenant
 
     def load() -> dict[str, Any]:
-        lines, next_key = order_page(
-            engine, tenant=tenant, where=where, after=after, limit=PAGE_SIZE
-        )
         counts = verdict_counts(engine, tenant=tenant, where=where)
+        matching = counts.get(where.verdict, 0) if where.verdict else sum(counts.values())
+        lines, next_key = order_page(
+            engine, tenant=tenant, where=where, after=after, limit=PAGE_SIZE, matching=matching
+        )
         return {
             "lines": [
                 {

@@ -156,8 +156,9 @@ async def upload_file(
 @dataclass(slots=True)
 class _Preview:
     profile: str
-    read_as: str
-    timezone: str
+    sheet: str
+    header_row: int
+    zone: tuple[str, dict[str, str]]  # how times without a zone are read: text key, values
     columns: list[tuple[str, str]]
     rows: list[dict[str, Any]]
     rejected: list[IngestRejected]
@@ -199,11 +200,19 @@ def _preview(upload: Upload) -> _Preview:
                 "parcel": isinstance(item, ParcelRow),
             }
         )
-    where = f"{orders.sheet}, " if orders.sheet else ""
+    profile = orders.profile
+    # The reader's own words for the zone name the CLI's --timezone; the page says it its way.
+    if upload.timezone:
+        zone = ("preview.tz_chosen", {"zone": upload.timezone})
+    elif profile is not None and profile.timezone:
+        zone = ("preview.tz_profile", {"zone": profile.timezone, "profile": profile.name})
+    else:
+        zone = ("preview.tz_default", {})
     return _Preview(
-        profile=orders.profile.name if orders.profile is not None else "",
-        read_as=f"{where}header row {orders.header_row}",
-        timezone=orders.timezone,
+        profile=profile.name if profile is not None else "",
+        sheet=orders.sheet or "",
+        header_row=orders.header_row,
+        zone=zone,
         columns=[(f, orders.columns[f]) for f in FIELDS if f in orders.columns],
         rows=rows,
         rejected=rejected,
@@ -234,7 +243,7 @@ async def preview_page(page: PageDep, upload_id: str) -> Response:
         values.update(
             missing=exc.missing, headers=exc.headers, suggested=exc.suggested, problem=str(exc)
         )
-    except InputError as exc:
+    except InputError as exc:  # the reader's own English words, under the page's label
         values["problem"] = str(exc)
     return render(page, "preview.html", **values)
 
@@ -281,6 +290,7 @@ async def import_upload(page: Posted, upload_id: str) -> Response:
     try:
         upload.imported = await run_in_threadpool(run)
     except (InputError, ApiProblem) as exc:
-        raise ConsoleError(422 if isinstance(exc, InputError) else exc.status, str(exc)) from None
+        status = 422 if isinstance(exc, InputError) else exc.status
+        raise ConsoleError(status, page.t("error.refused", detail=str(exc))) from None
     await run_in_threadpool(upload.save)
     return redirect(f"{UPLOAD_PATH}/{upload_id}")

@@ -252,7 +252,10 @@ async def start_bundle(page: Posted) -> Response:
         params = BundleCreate.model_validate(values)
     except ValidationError as exc:
         problems = [
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            page.t(
+                "bundle.field_problem",
+                detail=f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}",
+            )
             for e in exc.errors(include_url=False)
         ]
         return await _bundle_form(page, days=days, values=values, problems=problems, status=422)

@@ -67,6 +67,11 @@ _FIELD_ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "shipping provider",
         "物流公司",
         "快递公司",
+        # the bare 物流 ("logistics") beside 运单号, as Chinese seller tools label the carrier
+        # column: a public Ozon seller tool (exact-string search hit, repository not
+        # identifiable) shows its shipped orders as 订单, 商品, 物流, 运单号. Last: a more
+        # specific header (物流方式, 物流商, 承运商 ...) wins when both are there.
+        "物流",
         "служба доставки",
         "способ доставки",
         "перевозчик",

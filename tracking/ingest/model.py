@@ -13,6 +13,28 @@ SAMPLE_BYTES: Final = 64 * 1024
 MAX_FIELD_CHARS: Final = 10_000
 """A used field longer than this rejects its row (no real order id or city is that long)."""
 
+REJECT_KINDS: Final = (
+    "csv_unreadable",
+    "number_too_large",
+    "field_count",
+    "too_long",
+    "nul_byte",
+    "bad_encoding",
+    "order_id_empty",
+    "tracking_invalid",
+    "order_date_empty",
+    "order_date_invalid",
+    "country_empty",
+    "country_unknown",
+    "ship_date_invalid",
+    "currency_unknown",
+    "order_value_invalid",
+    "value_currency_mismatch",
+    "two_dates",
+    "two_destinations",
+)
+"""Every `RejectedRow.kind` the reader gives (the console explains each in its language)."""
+
 _VALUE_CHARS: Final = 200  # RejectedRow.value is truncated to this
 _SHOW_CHARS: Final = 60  # values quoted inside a reason are truncated to this
 _HEADER_SCAN_RECORDS: Final = 10  # the header row must be among the first non-blank records
@@ -141,6 +163,9 @@ class RejectedRow:
     value: str
     reason: str
     sheet: str = ""  # the workbook sheet the row is on; "" for a CSV file
+    # What is wrong, as a stable word (`REJECT_KINDS`), for a page that explains it in its own
+    # language; `reason` stays the English sentence the CLI and the errors file show.
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,7 +151,11 @@ class OrdersFile:
                     if record_no > skip:
                         rows.rows += 1
                         yield RejectedRow(
-                            record_no + shift, "", "", f"row cannot be read as CSV: {exc}"
+                            record_no + shift,
+                            "",
+                            "",
+                            f"row cannot be read as CSV: {exc}",
+                            kind="csv_unreadable",
                         )
 
     def _workbook_rows(
@@ -213,6 +217,7 @@ class OrdersFile:
                     f"{field} {record[lost]} is stored in the workbook as a number too large"
                     " to keep every digit (Excel keeps 15), so its last digits are lost; format"
                     " the column as Text in the system you export from and export again",
+                    "number_too_large",
                 )
                 continue
             item = convert(record, number + shift, ordered, shipped)

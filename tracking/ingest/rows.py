@@ -178,9 +178,9 @@ class _RowReader:
         self.second_parcels = 0  # further parcels of orders already read (split orders)
         self.parcels: set[tuple[int, str]] = set()  # (first row of the order, number)
 
-    def _reject(self, row: int, index: int, value: str, reason: str) -> RejectedRow:
+    def _reject(self, row: int, index: int, value: str, reason: str, kind: str) -> RejectedRow:
         column = self.headers.get(index, "") if index >= 0 else ""
-        return RejectedRow(row, column, value[:_VALUE_CHARS], reason, self.sheet)
+        return RejectedRow(row, column, value[:_VALUE_CHARS], reason, self.sheet, kind)
 
     def _where(self, row: int) -> str:
         return f"row {row}" if not self.sheet else f"row {row} of sheet {self.sheet!r}"
@@ -213,6 +213,7 @@ class _RowReader:
                     -1,
                     raw,
                     f"row has {n} fields but the header has {self.width}: {kind} fields{hint}",
+                    "field_count",
                 )
         for i in self.used:
             field = record[i]
@@ -223,6 +224,7 @@ class _RowReader:
                     field,
                     f"{self.fields[i]} is {len(field):,} characters long; the limit is"
                     f" {MAX_FIELD_CHARS:,}",
+                    "too_long",
                 )
             if "\x00" in field:
                 return self._reject(
@@ -231,6 +233,7 @@ class _RowReader:
                     field,
                     f"{self.fields[i]} contains a NUL (zero) byte: the file is damaged or was"
                     " saved in another encoding",
+                    "nul_byte",
                 )
             if self.lossy and "\ufffd" in field:
                 return self._reject(
@@ -239,6 +242,7 @@ class _RowReader:
                     field,
                     f"{self.fields[i]} has bytes that are not valid text in this file's"
                     " encoding; save the file as CSV UTF-8",
+                    "bad_encoding",
                 )
         return None
 
@@ -273,7 +277,7 @@ class _RowReader:
                 return problem
             order_id = record[self.i_order].strip()  # the record is wider: trailing blanks
         if not order_id:
-            return self._reject(row, self.i_order, "", "order_id is empty")
+            return self._reject(row, self.i_order, "", "order_id is empty", "order_id_empty")
 
         raw = record[self.i_track]
         if raw.isalnum() and raw.isascii() and 5 <= len(raw) <= 50:
@@ -283,11 +287,11 @@ class _RowReader:
             try:
                 tracking = _tracking(number)
             except _Bad as bad:
-                return self._reject(row, self.i_track, raw, str(bad))
+                return self._reject(row, self.i_track, raw, str(bad), "tracking_invalid")
 
         raw = record[self.i_date].strip()
         if not raw:
-            return self._reject(row, self.i_date, raw, "order_date is empty")
+            return self._reject(row, self.i_date, raw, "order_date is empty", "order_date_empty")
         try:
             if order_cell is None:
                 order_date = self.order_dates.parse(raw, self.latest)
@@ -296,7 +300,7 @@ class _RowReader:
         except _Bad as bad:
             if order_cell is not None:
                 raw = date_text(order_cell)
-            return self._reject(row, self.i_date, raw, str(bad))
+            return self._reject(row, self.i_date, raw, str(bad), "order_date_invalid")
 
         raw = record[self.i_country]
         country = to_iso2(raw)
@@ -304,7 +308,9 @@ class _RowReader:
             country = to_iso2(raw.translate(_SIMPLIFY))  # 俄羅斯 -> 俄罗斯
         if country is None:
             if not raw.strip():
-                return self._reject(row, self.i_country, raw, "destination_country is empty")
+                return self._reject(
+                    row, self.i_country, raw, "destination_country is empty", "country_empty"
+                )
             return self._reject(
                 row,
                 self.i_country,
@@ -312,6 +318,7 @@ class _RowReader:
                 f"destination_country {_show(raw.strip())} is not a country we know (use an"
                 " ISO code such as RU or RUS, or an English or Chinese name such as Russia or"
                 " 俄罗斯)",
+                "country_unknown",
             )
 
         ship_date: datetime | None = None
@@ -326,7 +333,7 @@ class _RowReader:
                 except _Bad as bad:
                     if ship_cell is not None:
                         raw = date_text(ship_cell)
-                    return self._reject(row, self.i_ship, raw, str(bad))
+                    return self._reject(row, self.i_ship, raw, str(bad), "ship_date_invalid")
 
         currency = ""
         if self.i_currency >= 0:
@@ -339,6 +346,7 @@ class _RowReader:
                     raw,
                     f"currency {_show(raw.strip())} is not an ISO 4217 code (e.g. USD, CNY,"
                     " EUR, RUB)",
+                    "currency_unknown",
                 )
             currency = code
 
@@ -349,7 +357,7 @@ class _RowReader:
                 try:
                     value, symbol = self._money(raw)
                 except _Bad as bad:
-                    return self._reject(row, self.i_value, raw, str(bad))
+                    return self._reject(row, self.i_value, raw, str(bad), "order_value_invalid")
                 if symbol:
                     if currency and symbol != currency:
                         return self._reject(
@@ -358,6 +366,7 @@ class _RowReader:
                             raw,
                             f"order_value {_show(raw)} is in {symbol} but the currency column"
                             f" says {currency}",
+                            "value_currency_mismatch",
                         )
                     currency = symbol
             if not currency and value is not None:
@@ -434,6 +443,7 @@ class _RowReader:
                 f"order {order_id} has two order dates: {self._where(first.row)} says"
                 f" {first.order_date:%Y-%m-%d %H:%M} UTC, {self._where(row)} says"
                 f" {order_date:%Y-%m-%d %H:%M} UTC; one order has one order date",
+                "two_dates",
             )
         if country != first.country:
             return self._reject(
@@ -443,6 +453,7 @@ class _RowReader:
                 f"order {order_id} has two destinations: {self._where(first.row)} says"
                 f" {first.country}, {self._where(row)} says {country}; one order goes to one"
                 " country",
+                "two_destinations",
             )
         if hash(tracking) & 0xFFFFFFFF != first.tracking:
             key = (first.row, tracking)

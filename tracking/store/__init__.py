@@ -16,6 +16,7 @@ tracking.store
 ├── exchanges.py      raw exchanges: store_exchange(s), raw_body, compress_body
 ├── answers.py        store_answers / store_results: a carrier's answers in one transaction
 ├── verdicts.py       recompute_verdicts: judge stored orders, store verdicts and history
+├── statistics.py     SQLite's ANALYZE after migrations and large writes (planner statistics)
 ├── isolation.py      tenant isolation (the decision) and account groups
 ├── tenant_orders.py  one tenant's orders as the API reads them: pages, one order, counts
 ├── jobs.py           API jobs (api_jobs): create, claim fairly, heartbeat, finish

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tracking.core.exceptions import StorageError
+from tracking.store.statistics import optimize_after_migration
 
 __all__ = ["migrate"]
 
@@ -53,6 +54,7 @@ def _migrate_sqlite(engine: Engine, config: Any) -> None:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
                 if broken is not None:
                     raise StorageError(f"migration broke a foreign key in table {broken[0]}")
+                optimize_after_migration(connection)
         finally:
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             connection.commit()

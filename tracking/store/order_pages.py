@@ -15,6 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from tracking.store.handles import table_of
 from tracking.store.orders import OrderBundleData, bundles_for, load_orders_data
@@ -32,6 +34,8 @@ __all__ = [
 
 OT = table_of(OrderRecord)
 V = table_of(VerdictRecord)
+
+_FEW = 5000  # matches sorted rather than walked (see order_page)
 
 PageKey = tuple[datetime, int]
 """Where a page starts: below this (order_date, id)."""
@@ -72,24 +76,39 @@ def _prefix(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
     return sa.and_(column >= text, column < text + "\U0010ffff")
 
 
-def _where(tenant: str, f: OrderFilter, *, with_verdict: bool = True) -> list[Any]:
+def _unindexed(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """`+column`: SQLite's way to keep a term from choosing the index
+    (https://sqlite.org/optoverview.html#disqualifying_where_clause_terms_using_unary_)."""
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+
+
+def _where(
+    tenant: str, f: OrderFilter, *, with_verdict: bool = True, tenant_only: bool = False
+) -> list[Any]:
+    """The filter's terms; with `tenant_only` (SQLite) only the tenant's term picks an index."""
+
+    def c(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return _unindexed(column) if tenant_only else column
+
     clauses: list[Any] = [OT.c.tenant == tenant]
     if f.carrier:
-        clauses.append(OT.c.carrier == f.carrier)
+        clauses.append(c(OT.c.carrier) == f.carrier)
     if f.destination:
-        clauses.append(OT.c.destination_country == f.destination)
+        clauses.append(c(OT.c.destination_country) == f.destination)
     if f.window is not None:
-        clauses.append(OT.c.order_date.between(*f.window))
+        clauses.append(c(OT.c.order_date).between(*f.window))
     if f.search:
         clauses.append(
             sa.or_(_prefix(OT.c.order_id, f.search), _prefix(OT.c.tracking_number, f.search))
         )
     if f.finding:
-        # findings are stored as compact key-sorted JSON (storage.dumps)
-        needle = '"code":"' + f.finding.replace("\\", "").replace('"', "") + '"'
-        clauses.append(V.c.findings.contains(needle, autoescape=True))
+        # the order's copy of its verdict's finding codes (`|a.b|c.d|`, recompute_verdicts)
+        needle = "|" + f.finding.replace("|", "") + "|"
+        clauses.append(c(OT.c.finding_codes).contains(needle, autoescape=True))
     if with_verdict and f.verdict:
-        clauses.append(V.c.order_pk.is_(None) if f.verdict == "none" else V.c.status == f.verdict)
+        # the order's own copy of its verdict's status: read by ix_orders_tenant_verdict_date
+        status = OT.c.verdict_status
+        clauses.append(status.is_(None) if f.verdict == "none" else status == f.verdict)
     return clauses
 
 
@@ -100,8 +119,21 @@ def order_page(
     where: OrderFilter,
     after: PageKey | None = None,
     limit: int = 50,
+    matching: int | None = None,
 ) -> tuple[list[OrderLine], PageKey | None]:
-    """One page of the tenant's orders, newest first, and the key of the next page (if any)."""
+    """One page of the tenant's orders, newest first, and the key of the next page (if any).
+
+    `matching`: how many orders the filter matches, when the caller knows (the counts). On
+    SQLite, when they are few, the page is read from the covering `ix_orders_tenant_facets`
+    entries and sorted (~5 ms at 100,000 orders) instead of walking the tenant's orders newest
+    first until a page is full, which for a rare carrier or finding reads them all (~140 ms).
+    """
+    if matching == 0:
+        return [], None
+    few = engine.dialect.name == "sqlite" and matching is not None and matching <= _FEW
+    date, pk = (
+        (_unindexed(OT.c.order_date), _unindexed(OT.c.id)) if few else (OT.c.order_date, OT.c.id)
+    )
     query = (
         sa.select(
             OT.c.id,
@@ -115,12 +147,12 @@ def order_page(
             V.c.findings,
         )
         .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
-        .where(*_where(tenant, where))
+        .where(*_where(tenant, where, tenant_only=few and not where.search))
         .order_by(OT.c.order_date.desc(), OT.c.id.desc())
         .limit(limit + 1)
     )
     if after is not None:
-        query = query.where(sa.tuple_(OT.c.order_date, OT.c.id) < sa.tuple_(*after))
+        query = query.where(sa.tuple_(date, pk) < sa.tuple_(*after))
     with engine.connect() as connection:
         rows = list(connection.execute(query))
     more = len(rows) > limit
@@ -143,12 +175,21 @@ def order_page(
 
 def verdict_counts(engine: Engine, *, tenant: str, where: OrderFilter) -> dict[str, int]:
     """How many of the filtered orders have each verdict (`none`: not judged yet); the
-    verdict filter itself is left out, so the counts say what each choice would show."""
+    verdict filter itself is left out, so the counts say what each choice would show.
+
+    Counted on the orders' own `verdict_status`, filtered on their own columns: read from
+    the covering `ix_orders_tenant_facets` index alone, never a table row nor a verdict.
+    """
+    # Without a search, SQLite's planner would rather read a narrower index and a table row
+    # per order (~100 ms at 100,000 orders with a carrier or a window) than the tenant's
+    # entries of the covering index (~10 ms): the other terms are kept off the index. A search
+    # reads its own two index ranges.
+    tenant_only = engine.dialect.name == "sqlite" and not where.search
     query = (
-        sa.select(V.c.status, sa.func.count())
-        .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
-        .where(*_where(tenant, where, with_verdict=False))
-        .group_by(V.c.status)
+        sa.select(OT.c.verdict_status, sa.func.count())
+        .select_from(OT)
+        .where(*_where(tenant, where, with_verdict=False, tenant_only=tenant_only))
+        .group_by(OT.c.verdict_status)
     )
     with engine.connect() as connection:
         return {(status or "none"): int(n) for status, n in connection.execute(query)}

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracking.read.views import EventView, ExchangeView
 from tracking.store.shipments import ensure_shipments
+from tracking.store.statistics import refresh_statistics
 from tracking.store.tables import (
     EVENTS,
     EXCHANGE_BODIES,
@@ -77,6 +78,7 @@ def upsert_orders(
         row["shipment_id"] = ids.get(key) if key else None
         rows.append(row)
     upsert(connection, ORDERS, rows, conflict=("tenant", "order_id"), update=_ORDER_UPDATE)
+    refresh_statistics(connection, table="orders", changed=len(rows))
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,6 +122,18 @@ class OrderRecord(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("tenant", "order_id", name="uq_order_tenant_id"),
         sa.Index("ix_orders_tenant_date", "tenant", "order_date"),
+        # The console's verdict filter, newest first (tracking/store/order_pages.py).
+        sa.Index("ix_orders_tenant_verdict_date", "tenant", "verdict_status", "order_date"),
+        # Its counts by verdict, whatever the filter: read from this index alone.
+        sa.Index(
+            "ix_orders_tenant_facets",
+            "tenant",
+            "verdict_status",
+            "carrier",
+            "destination_country",
+            "order_date",
+            "finding_codes",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -147,6 +159,14 @@ class OrderRecord(SQLModel, table=True):
     flag; "package:<id>": its package id); "" when it says nothing."""
     source: str = Field(default="", max_length=1024)
     last_run_id: str | None = Field(default=None, max_length=36, index=True)
+    verdict_status: str | None = Field(default=None, max_length=16)
+    """The status of the order's verdict (`verdicts.status`), None when not judged yet: a copy
+    kept by the one write path of verdicts (`tracking.store.verdicts.recompute_verdicts`), so
+    counting and filtering a tenant's orders by verdict needs no join."""
+    finding_codes: str | None = Field(default=None, max_length=1024)
+    """The finding codes of that verdict, sorted, each between bars (`|a.b|c.d|`; "" when it
+    has none; None when not judged), kept with `verdict_status`: filtering and counting by a
+    finding reads them instead of every verdict's findings JSON."""
     created_at: datetime = Field(default_factory=utc_now, sa_column=utc_column())
     updated_at: datetime = Field(default_factory=utc_now, sa_column=utc_column())
 

@@ -8,6 +8,7 @@ split orders parcel by parcel, and writes `verdicts` and `verdict_history`.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,10 +25,17 @@ from tracking.store.history import former_partners
 from tracking.store.orders import OrderBundleData, bundles_for, load_orders_data
 from tracking.store.parcels import judge_parcels, parcel_orders
 from tracking.store.portfolio import shared_tracking
-from tracking.store.tables import VERDICT_HISTORY, VERDICTS
-from tracking.store.writes import dumps, upsert
+from tracking.store.statistics import refresh_statistics
+from tracking.store.tables import ORDERS, VERDICT_HISTORY, VERDICTS
+from tracking.store.writes import dumps, update_rows, upsert
 
-__all__ = ["facts", "milestones_json", "recompute_verdicts", "verdict_payload"]
+__all__ = ["facts", "finding_codes", "milestones_json", "recompute_verdicts", "verdict_payload"]
+
+
+def finding_codes(findings_json: str) -> str:
+    """`orders.finding_codes` of a verdict's stored findings JSON: `|a.b|c.d|`, "" for none."""
+    codes = sorted({str(f["code"]) for f in json.loads(findings_json or "[]")})
+    return "|" + "|".join(codes) + "|" if codes else ""
 
 
 def facts(
@@ -236,4 +244,21 @@ def recompute_verdicts(
                 update=("status", "policy", "milestones", "findings", "digest", "computed_at"),
             )
             connection.execute(sa.insert(VERDICT_HISTORY), rows)
+            # the order's copy of its verdict's status and finding codes, in the same
+            # transaction: the console counts and filters by them
+            update_rows(
+                connection,
+                ORDERS,
+                [
+                    {
+                        "id": r["order_pk"],
+                        "verdict_status": r["status"],
+                        "finding_codes": finding_codes(r["findings"]),
+                    }
+                    for r in rows
+                ],
+                key="id",
+                columns=("verdict_status", "finding_codes"),
+            )
+            refresh_statistics(connection, table="verdicts", changed=len(rows))
     return verdicts
