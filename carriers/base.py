@@ -13,7 +13,7 @@ from tracking.core.domain import CarrierFailure, NumberResult, TrackResult
 
 if TYPE_CHECKING:
     from carriers.http import CarrierHttp
-    from carriers.kit.simulated import SimShipment
+    from carriers.kit.simulated import AskedShipments
 
 __all__ = [
     "AdapterFactory",
@@ -109,11 +109,7 @@ class CarrierSandbox(Protocol):
         ...
 
     def render(
-        self,
-        request: SandboxRequest,
-        shipments: Sequence[tuple[str, SimShipment | None]],
-        *,
-        now: datetime,
+        self, request: SandboxRequest, shipments: AskedShipments, *, now: datetime
     ) -> SandboxReply:
         """The carrier's answer for these numbers (None: the carrier does not know it)."""
         ...

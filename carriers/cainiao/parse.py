@@ -7,11 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
-
 from carriers.base import ParseOutput
-from carriers.kit.envelopes import json_object, validate_json_body, validate_object
+from carriers.kit.envelopes import CamelModel, json_object, validate_json_body, validate_object
 from carriers.kit.matching import Requested
 from carriers.shapes import loud
 from tracking.core.countries import to_iso2
@@ -138,11 +135,7 @@ def parse_time_zone(text: str | None) -> int | None:
     return -total if sign == "-" else total
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
-
-
-class _Event(_Model):
+class _Event(CamelModel):
     time: int | None = None
     time_str: str | None = None
     time_zone: str | None = None
@@ -151,11 +144,11 @@ class _Event(_Model):
     action_code: str | None = None
 
 
-class _CpInfo(_Model):
+class _CpInfo(CamelModel):
     cp_name: str | None = None
 
 
-class _Module(_Model):
+class _Module(CamelModel):
     mail_no: str
     mail_no_source: str | None = None
     origin_country: str | None = None
@@ -167,7 +160,7 @@ class _Module(_Model):
     detail_list: list[_Event] | None = None
 
 
-class _Envelope(_Model):
+class _Envelope(CamelModel):
     success: bool | None = None
     module: list[_Module] | None = None
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.cainiao.client import DETAIL_PATH
+from carriers.kit.sandboxes import listed_numbers
 from tracking.core.countries import country_name
 from tracking.core.domain import Stage
 
 if TYPE_CHECKING:
-    from carriers.kit.simulated import SimEvent, SimShipment
+    from carriers.kit.simulated import AskedShipments, SimEvent, SimShipment
 
 __all__ = ["MAX_NUMBERS", "SANDBOX", "CainiaoSandbox"]
 
@@ -154,19 +155,10 @@ class CainiaoSandbox:
 
     def numbers(self, request: SandboxRequest) -> list[str]:
         """The numbers of the `mailNos` query (comma-separated); `ValueError` if none."""
-        numbers = [n.strip() for n in request.query.get("mailNos", "").split(",") if n.strip()]
-        if not numbers:
-            raise ValueError("mailNos is missing or empty")
-        if len(numbers) > MAX_NUMBERS:
-            raise ValueError(f"at most {MAX_NUMBERS} numbers per request")
-        return numbers
+        return listed_numbers(request, "mailNos", most=MAX_NUMBERS)
 
     def render(
-        self,
-        request: SandboxRequest,
-        shipments: Sequence[tuple[str, SimShipment | None]],
-        *,
-        now: datetime,
+        self, request: SandboxRequest, shipments: AskedShipments, *, now: datetime
     ) -> SandboxReply:
         """The `{"module": [...], "success": true}` body, one module per number, in order."""
         module = [

@@ -13,11 +13,8 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
-
 from carriers.base import ParseOutput
-from carriers.kit.envelopes import json_object, validate_json_body, validate_object
+from carriers.kit.envelopes import CamelModel, json_object, validate_json_body, validate_object
 from carriers.kit.matching import Requested, same_number
 from carriers.shapes import loud
 from carriers.textstage import classify
@@ -192,23 +189,19 @@ def repair_mojibake(text: str) -> str:
         return text
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
-
-
-class _Event(_Model):
+class _Event(CamelModel):
     business_link_code: str | None = None
     occur_datetime: str | None = None
     occur_location: str | None = None
     tracking_content: str | None = None
 
 
-class _ChannelContact(_Model):
+class _ChannelContact(CamelModel):
     channel_simple_name: str | None = None
     contact: str | None = None
 
 
-class _Data(_Model):
+class _Data(CamelModel):
     delivery_order_no: str | None = None
     destination_country: str | None = None
     tracking_list: list[_Event] | None = None
@@ -219,12 +212,12 @@ class _Data(_Model):
     channel_contact: _ChannelContact | None = None
 
 
-class _Error(_Model):
+class _Error(CamelModel):
     error_code: str | int | None = None
     error_msg: str | None = None
 
 
-class _Envelope(_Model):
+class _Envelope(CamelModel):
     result: str | int | None = None
     msg: str | None = None
     errors: list[_Error] | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, assert_never
 
@@ -25,7 +25,7 @@ from tracking.core.countries import country_name
 from tracking.core.domain import Stage
 
 if TYPE_CHECKING:
-    from carriers.kit.simulated import SimEvent, SimShipment
+    from carriers.kit.simulated import AskedShipments, SimEvent, SimShipment
 
 __all__ = ["SANDBOX", "SANDBOX_APP_KEY", "SANDBOX_APP_SECRET", "FourPXSandbox"]
 
@@ -155,11 +155,7 @@ class FourPXSandbox:
         return [number.strip()]
 
     def render(
-        self,
-        request: SandboxRequest,
-        shipments: Sequence[tuple[str, SimShipment | None]],
-        *,
-        now: datetime,
+        self, request: SandboxRequest, shipments: AskedShipments, *, now: datetime
     ) -> SandboxReply:
         """The success envelope for the one number, or the "does not exist" error envelope."""
         if request.path == PUBLIC_PATH:

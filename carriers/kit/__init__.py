@@ -7,11 +7,12 @@ carriers/kit/
   adapter.py    HttpAdapter: the settings / HTTP layer / base URL / batch size every adapter has
   matching.py   Requested, same_number: which requested number an answer speaks of
                 (through `tracking.core.numbers.normalize_number`, as ingest stores it)
-  envelopes.py  bodies read into per-number results; error envelopes and HTTP statuses
-                as typed failures of a whole batch
+  envelopes.py  bodies read into per-number results (CamelModel for camelCase JSON);
+                error envelopes and HTTP statuses as typed failures of a whole batch
   network.py    Network: where requests go (an httpx transport) and the accounts that reach
                 it; how the sandbox is reached, instead of flags
   simulated.py  SimShipment & co.: the data the sandbox world hands a carrier's renderer
+  sandboxes.py  listed_numbers, at_most: the numbers a sandbox request asks for, capped
 ```
 
 Boundaries: the kit, like every carrier package, imports only `tracking.core`, the
@@ -21,6 +22,7 @@ the sandbox world, the API or the CLI (tests/test_architecture.py checks it).
 
 from carriers.kit.adapter import HttpAdapter
 from carriers.kit.envelopes import (
+    CamelModel,
     answer_error,
     answer_results,
     batch_failure,
@@ -35,10 +37,12 @@ from carriers.kit.envelopes import (
 from carriers.kit.factory import carrier_settings, create_adapter
 from carriers.kit.matching import Requested, same_number
 from carriers.kit.network import Network
-from carriers.kit.simulated import LAST_MILE, SimEvent, SimLeg, SimShipment
+from carriers.kit.simulated import LAST_MILE, AskedShipments, SimEvent, SimLeg, SimShipment
 
 __all__ = [
     "LAST_MILE",
+    "AskedShipments",
+    "CamelModel",
     "HttpAdapter",
     "Network",
     "Requested",

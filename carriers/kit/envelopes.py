@@ -11,7 +11,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
 
 from carriers.base import ParseOutput
 from carriers.shapes import plain_problem
@@ -19,6 +20,7 @@ from tracking.core.domain import CarrierFailure, ErrorKind, Exchange, NumberResu
 from tracking.core.exceptions import BadPayloadError, CarrierError, CarrierServerError
 
 __all__ = [
+    "CamelModel",
     "answer_error",
     "answer_results",
     "batch_failure",
@@ -32,6 +34,13 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class CamelModel(BaseModel):
+    """A carrier's JSON object whose keys are camelCase (`mailNo` fills `mail_no`); keys the
+    model does not name are ignored, so a carrier adding fields breaks nothing."""
+
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
 
 
 def json_object(body: bytes | str, *, carrier: str) -> dict[str, Any]:

@@ -7,12 +7,13 @@ renderer contract (`carriers.base.CarrierSandbox`), and carriers never import th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from tracking.core.domain import Stage
 
-__all__ = ["LAST_MILE", "SimEvent", "SimLeg", "SimShipment"]
+__all__ = ["LAST_MILE", "AskedShipments", "SimEvent", "SimLeg", "SimShipment"]
 
 LAST_MILE = "last_mile"
 """`SimShipment.scenario` of a last-mile leg looked up by its own number."""
@@ -69,3 +70,7 @@ class SimShipment:
     def is_leg(self) -> bool:
         """Whether this is a last-mile leg looked up by its own number."""
         return self.scenario == LAST_MILE
+
+
+AskedShipments = Sequence[tuple[str, SimShipment | None]]
+"""What a renderer is handed: each number asked for, with its shipment (None: unknown)."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
+from carriers.kit.sandboxes import at_most
 from carriers.track17.client import (
     CHANGECARRIER_PATH,
     REGISTER_PATH,
@@ -21,7 +22,7 @@ from carriers.track17.sandbox_texts import DESTINATION_TEXTS, ENGLISH
 from tracking.core.domain import Stage, offset_tz
 
 if TYPE_CHECKING:
-    from carriers.kit.simulated import SimEvent, SimShipment
+    from carriers.kit.simulated import AskedShipments, SimEvent, SimShipment
 
 __all__ = ["MAX_NUMBERS", "SANDBOX", "Track17Sandbox"]
 
@@ -166,16 +167,10 @@ class Track17Sandbox:
             if not isinstance(number, str) or not number.strip():
                 raise ValueError("every item needs a `number`")
             numbers.append(number.strip())
-        if len(numbers) > MAX_NUMBERS:
-            raise ValueError(f"at most {MAX_NUMBERS} numbers per request")
-        return numbers
+        return at_most(numbers, MAX_NUMBERS)
 
     def render(
-        self,
-        request: SandboxRequest,
-        shipments: Sequence[tuple[str, SimShipment | None]],
-        *,
-        now: datetime,
+        self, request: SandboxRequest, shipments: AskedShipments, *, now: datetime
     ) -> SandboxReply:
         """`register`: accepted/rejected per number; `gettrackinfo`: full `track_info` items."""
         accepted: list[dict[str, Any]] = []

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
+from carriers.kit.sandboxes import listed_numbers
 from carriers.yanwen.client import TRACKING_PATH
 from carriers.yanwen.parse import NOT_FOUND_STATUS
 from tracking.core.domain import Stage
 
 if TYPE_CHECKING:
-    from carriers.kit.simulated import SimEvent, SimShipment
+    from carriers.kit.simulated import AskedShipments, SimEvent, SimShipment
 
 __all__ = ["MAX_NUMBERS", "SANDBOX", "SANDBOX_CUSTOMER_NUMBER", "YanwenSandbox"]
 
@@ -119,19 +120,10 @@ class YanwenSandbox:
 
     def numbers(self, request: SandboxRequest) -> list[str]:
         """The numbers of the `nums` query (comma-separated); `ValueError` if none."""
-        numbers = [n.strip() for n in request.query.get("nums", "").split(",") if n.strip()]
-        if not numbers:
-            raise ValueError("nums is missing or empty")
-        if len(numbers) > MAX_NUMBERS:
-            raise ValueError(f"at most {MAX_NUMBERS} numbers per request")
-        return numbers
+        return listed_numbers(request, "nums", most=MAX_NUMBERS)
 
     def render(
-        self,
-        request: SandboxRequest,
-        shipments: Sequence[tuple[str, SimShipment | None]],
-        *,
-        now: datetime,
+        self, request: SandboxRequest, shipments: AskedShipments, *, now: datetime
     ) -> SandboxReply:
         """The `{"code": 0, "result": [...]}` envelope, one item per number, in order."""
         result = [

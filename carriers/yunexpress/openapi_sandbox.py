@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,7 @@ from carriers.yunexpress.sandbox_texts import event_text
 from tracking.core.domain import offset_tz
 
 if TYPE_CHECKING:
-    from carriers.kit.simulated import SimShipment
+    from carriers.kit.simulated import AskedShipments
 
 __all__ = ["OPENAPI_CREDENTIALS", "OPENAPI_ROUTES", "authorized", "numbers", "render"]
 
@@ -71,9 +70,7 @@ def numbers(request: SandboxRequest) -> list[str]:
     return [number]
 
 
-def render(
-    request: SandboxRequest, shipments: Sequence[tuple[str, SimShipment | None]], *, now: datetime
-) -> SandboxReply:
+def render(request: SandboxRequest, shipments: AskedShipments, *, now: datetime) -> SandboxReply:
     """A token, or the tracking answer for the one number."""
     stamp = int(now.timestamp() * 1000)
     if request.path == TOKEN_PATH:

@@ -14,12 +14,12 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
-from carriers.kit.simulated import SimEvent, SimShipment
+from carriers.kit.simulated import AskedShipments, SimEvent, SimShipment
 from carriers.yunexpress import openapi_sandbox
 from carriers.yunexpress.parse import CHINA_OFFSET
 from carriers.yunexpress.sandbox_texts import event_text
@@ -88,11 +88,7 @@ class YunExpressSandbox:
         raise ValueError("OrderNumber is missing")
 
     def render(
-        self,
-        request: SandboxRequest,
-        shipments: Sequence[tuple[str, SimShipment | None]],
-        *,
-        now: datetime,
+        self, request: SandboxRequest, shipments: AskedShipments, *, now: datetime
     ) -> SandboxReply:
         """The answer for the (single) number asked for."""
         if not request.path.startswith("/api/"):

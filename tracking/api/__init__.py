@@ -19,7 +19,8 @@ tracking.api
 ├── webhooks.py   signing, event names and headers, the bundle.ready event
 ├── dispatch.py   the retrying webhook dispatcher (guarded transport, deadlines)
 ├── outbound.py   the guarded transport: public addresses only
-└── routes/       one router per resource
+└── routes/       one router per resource; routes/jobs.py queues and finds the job resources'
+                  jobs (pulls, bundles) for both
 ```
 
 A new route is a router in `routes/`, mounted under `/v1` by `app.py`; it calls the same

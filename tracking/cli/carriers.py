@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from carriers.registry import all_carriers, get_carrier
-from tracking.cli.common import EXIT_USAGE, errors, fail, out, print_rows, settings
+from tracking.cli.common import EXIT_USAGE, JsonFlag, errors, fail, out, print_rows, settings
 from tracking.cli.conventions import Command
 from tracking.core.config import load_carrier_settings
 from tracking.core.domain import CarrierFailure, TrackResult
@@ -43,7 +43,7 @@ def parse_command(
         list[str] | None,
         typer.Option("--number", metavar="N", help="Tracking number(s) the response is for."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Parse one stored raw carrier response (no network, no database)."""
     with errors():
@@ -135,7 +135,7 @@ def _parsed_json(code: str, number: str, outcome: TrackResult | CarrierFailure) 
 
 def detect_command(
     number: Annotated[str, typer.Argument(metavar="NUMBER", help="A tracking number.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Rank the carriers that may own a tracking number (patterns and UPU S10 check digit)."""
     with errors():
@@ -170,7 +170,7 @@ def detect_command(
 
 
 def carriers_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List the registered carriers and their readiness."""
     with errors():

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -47,6 +47,10 @@ __all__ = [
     "PROG",
     "USAGE_ERROR",
     "GlobalOptions",
+    "JsonFlag",
+    "PolicyOption",
+    "WindowDaysOption",
+    "WindowEndOption",
     "as_of",
     "err",
     "errors",
@@ -69,6 +73,22 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TAMPERED = 0, 1, 2, 3
 USAGE_ERROR: type[Exception] = next(
     c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
 )
+
+
+# Options several commands declare the same way, declared once (Typer reads `Annotated` aliases).
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+WindowEndOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", metavar="DATE", help="End of the window (default: now), e.g. 2026-11-20."
+    ),
+]
+WindowDaysOption = Annotated[
+    int, typer.Option(min=1, max=3660, metavar="DAYS", help="Window length in days.")
+]
+PolicyOption = Annotated[
+    str | None, typer.Option("--policy", metavar="POLICY", help="Verdict policy.")
+]
 
 
 @dataclass

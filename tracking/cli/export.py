@@ -14,6 +14,8 @@ from tracking import __version__
 from tracking.cli.common import (
     EXIT_TAMPERED,
     EXIT_USAGE,
+    JsonFlag,
+    WindowDaysOption,
     as_of,
     err,
     errors,
@@ -86,9 +88,7 @@ def export_command(
         str | None,
         typer.Option("--as-of", metavar="DATE", help="End of the window (default: now)."),
     ] = None,
-    window_days: Annotated[
-        int, typer.Option(min=1, max=3660, metavar="DAYS", help="Window length in days.")
-    ] = 90,
+    window_days: WindowDaysOption = 90,
     created_at: Annotated[
         str | None,
         typer.Option(
@@ -112,7 +112,7 @@ def export_command(
             help="Ed25519 private key (PEM) to sign the manifest; or TRACK_EVIDENCE_SIGNING_KEY.",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Write an evidence bundle: upload/ for the reviewer, precheck/ for you (never upload it)."""
     # The bundle's PDF, image and crypto libraries load only for the commands that need them.
@@ -162,16 +162,7 @@ def export_command(
                 )
         finally:
             engine.dispose()
-        payload = {
-            "path": str(result.path),
-            "orders": result.orders,
-            "files": result.files,
-            "bytes": result.bytes,
-            "manifest_sha256": result.manifest_sha256,
-            "signed": result.signed,
-            "upload": "upload/",
-            "precheck": "precheck/",
-        }
+        payload = {**result.as_json(), "upload": "upload/", "precheck": "precheck/"}
         if as_json:
             typer.echo(json.dumps(payload))
             return
@@ -191,7 +182,7 @@ def verify_command(
         Path | None,
         typer.Option(metavar="PEM", help="Trust only this Ed25519 public key (PEM)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Check a bundle's digests, manifest and signature; exit 3 on the first mismatch."""
     from tracking.evidence import load_public_key, verify_bundle

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tracking.cli.common import err, errors, out, print_rows
+from tracking.cli.common import JsonFlag, err, errors, out, print_rows
 from tracking.cli.conventions import Command
 from tracking.ingest.profiles import ExportProfile, all_profiles
 
@@ -64,7 +64,7 @@ def describe(profile: ExportProfile) -> dict[str, Any]:
 
 
 def formats_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List the known order exports (marketplaces, ERPs, trackers) and how each is read.
 

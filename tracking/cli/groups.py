@@ -12,7 +12,16 @@ from typing import Annotated
 
 import typer
 
-from tracking.cli.common import EXIT_USAGE, err, errors, fail, open_db, print_rows, settings
+from tracking.cli.common import (
+    EXIT_USAGE,
+    JsonFlag,
+    err,
+    errors,
+    fail,
+    open_db,
+    print_rows,
+    settings,
+)
 from tracking.cli.conventions import Command
 from tracking.store.isolation import clear_group, list_groups, set_group
 
@@ -66,7 +75,7 @@ def groups_remove_command(
 
 @groups_app.command("list", cls=Command)
 def groups_list_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List account groups and their stores (a store in none is its own group)."""
     with errors():

@@ -9,7 +9,17 @@ from typing import Annotated
 
 import typer
 
-from tracking.cli.common import err, errors, fail, open_db, out, print_rows, settings, shown_note
+from tracking.cli.common import (
+    JsonFlag,
+    err,
+    errors,
+    fail,
+    open_db,
+    out,
+    print_rows,
+    settings,
+    shown_note,
+)
 from tracking.cli.conventions import Command
 
 __all__ = ["keys_app"]
@@ -72,7 +82,7 @@ def keys_list_command(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most N keys.")] = 50,
     show_all: Annotated[bool, typer.Option("--all", help="Every key.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List API keys, oldest first (ids and prefixes only, never the keys)."""
     from tracking.api import list_keys

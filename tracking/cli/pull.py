@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,10 +12,16 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from carriers.base import CarrierInfo
+from carriers.kit.network import Network
 from carriers.registry import all_carriers
 from tracking.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
+    JsonFlag,
+    PolicyOption,
+    WindowDaysOption,
+    WindowEndOption,
     as_of,
     errors,
     fail,
@@ -93,6 +100,25 @@ def print_report(report: PullReport, *, title: str, reasons: dict[str, str] | No
         )
 
 
+def _network(
+    carriers: dict[str, CarrierInfo],
+    current: Settings,
+    *,
+    sandbox: bool,
+    sandbox_url: str | None,
+    as_of: datetime | None,
+    latency: str,
+) -> Network | None:
+    """Where a pull's requests go: the in-process sandbox (`--sandbox`), a running one
+    (`--sandbox-url`), or the carriers' real APIs (None)."""
+    server = (
+        sandbox_server(carriers, settings=current, as_of=as_of, latency=latency)
+        if sandbox
+        else None
+    )
+    return network_for(server, sandbox_url, carriers)
+
+
 def _finish(
     report: PullReport, *, title: str, as_json: bool, current: Settings, sandbox: bool
 ) -> None:
@@ -124,15 +150,8 @@ def pull_command(
         str | None,
         typer.Option(metavar="URL", help="Fetch from a running `track-evidence sandbox`."),
     ] = None,
-    window_end: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", metavar="DATE", help="End of the window (default: now), e.g. 2026-11-20."
-        ),
-    ] = None,
-    window_days: Annotated[
-        int, typer.Option(min=1, max=3660, metavar="DAYS", help="Window length in days.")
-    ] = 90,
+    window_end: WindowEndOption = None,
+    window_days: WindowDaysOption = 90,
     errors_file: Annotated[
         Path | None,
         typer.Option(
@@ -144,9 +163,7 @@ def pull_command(
     tenant: Annotated[
         str, typer.Option(metavar="TENANT", help="Seller account / store the orders belong to.")
     ] = "default",
-    policy_name: Annotated[
-        str | None, typer.Option("--policy", metavar="POLICY", help="Verdict policy.")
-    ] = None,
+    policy_name: PolicyOption = None,
     latency_ms: Annotated[
         str, typer.Option(metavar="MS", help="Sandbox latency per request, e.g. 50-150.")
     ] = "0",
@@ -159,7 +176,7 @@ def pull_command(
             " instead of at its next poll time.",
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonFlag = False,
     column_map: Annotated[
         list[str] | None,
         typer.Option(
@@ -195,15 +212,13 @@ def pull_command(
         moment = as_of(window_end)
         chosen = policy(policy_name, current)
         carriers = all_carriers()
-        server = (
-            sandbox_server(
-                carriers,
-                settings=current,
-                as_of=moment if window_end else None,
-                latency=latency_ms,
-            )
-            if sandbox
-            else None
+        network = _network(
+            carriers,
+            current,
+            sandbox=sandbox,
+            sandbox_url=sandbox_url,
+            as_of=moment if window_end else None,
+            latency=latency_ms,
         )
         engine = open_db(current, create=True)  # the one command that starts a database
         with progress_bars(not as_json) as hook:
@@ -218,7 +233,7 @@ def pull_command(
                     policy=chosen,
                     tenant=tenant,
                     errors_path=errors_file,
-                    network=network_for(server, sandbox_url, carriers),
+                    network=network,
                     progress=hook,
                     orders_file=opened,
                     poll_now=now,
@@ -252,10 +267,8 @@ def refresh_command(
     judge_as_of: Annotated[
         str | None, typer.Option("--as-of", metavar="DATE", help="Judge as of this moment.")
     ] = None,
-    policy_name: Annotated[
-        str | None, typer.Option("--policy", metavar="POLICY", help="Verdict policy.")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    policy_name: PolicyOption = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Poll the shipments that are due and re-judge their orders.
 
@@ -267,12 +280,13 @@ def refresh_command(
         chosen = policy(policy_name, current)
         engine = open_db(current)
         carriers = all_carriers()
-        server = (
-            sandbox_server(
-                carriers, settings=current, as_of=moment if judge_as_of else None, latency="0"
-            )
-            if sandbox
-            else None
+        network = _network(
+            carriers,
+            current,
+            sandbox=sandbox,
+            sandbox_url=sandbox_url,
+            as_of=moment if judge_as_of else None,
+            latency="0",
         )
         with progress_bars(not as_json) as hook:
             report = asyncio.run(
@@ -283,7 +297,7 @@ def refresh_command(
                     as_of=moment,
                     policy=chosen,
                     limit=limit,
-                    network=network_for(server, sandbox_url, carriers),
+                    network=network,
                     progress=hook,
                     poll_now=now,
                 )

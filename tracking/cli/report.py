@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from tracking.cli.common import as_of, errors, open_db, out, policy, settings
+from tracking.cli.common import (
+    JsonFlag,
+    WindowEndOption,
+    as_of,
+    errors,
+    open_db,
+    out,
+    policy,
+    settings,
+)
 from tracking.cli.conventions import Command
 from tracking.read.report import build_report, render_rich, render_text
 
@@ -24,12 +33,7 @@ def report_command(
         int | None,
         typer.Option(min=1, max=3660, metavar="DAYS", help="Window length in days (default: 90)."),
     ] = None,
-    window_end: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", metavar="DATE", help="End of the window (default: now), e.g. 2026-11-20."
-        ),
-    ] = None,
+    window_end: WindowEndOption = None,
     tenant: Annotated[
         str | None,
         typer.Option(metavar="TENANT", help="Only this seller account / store (default: all)."),
@@ -43,7 +47,7 @@ def report_command(
             "default: the stored verdicts.",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Portfolio figures for the appeal letter, findings by code, orders not to cite."""
     moment = as_of(window_end)

@@ -77,6 +77,12 @@ def network_for(
     return None
 
 
+HostOption = Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")]
+PortOption = Annotated[
+    int, typer.Option(min=0, max=65535, metavar="PORT", help="Port to listen on.")
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add `serve` and `sandbox` to the command line."""
     app.command("serve", cls=Command)(serve_command)
@@ -84,12 +90,8 @@ def register(app: typer.Typer) -> None:
 
 
 def serve_command(
-    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[
-        int, typer.Option(min=0, max=65535, metavar="PORT", help="Port to listen on.")
-    ] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
     refresh_minutes: Annotated[
         float,
         typer.Option(
@@ -145,12 +147,8 @@ def serve_command(
 
 
 def sandbox_command(
-    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[
-        int, typer.Option(min=0, max=65535, metavar="PORT", help="Port to listen on.")
-    ] = 8765,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8765,
     latency_ms: Annotated[
         str, typer.Option(metavar="MS", help="Per-request latency, e.g. 50-150.")
     ] = "0",

@@ -9,6 +9,7 @@ import typer
 from rich.text import Text
 
 from tracking.cli.common import (
+    JsonFlag,
     as_of,
     errors,
     fail,
@@ -75,7 +76,7 @@ def status_command(
         str | None,
         typer.Option("--as-of", metavar="DATE", help="With --policy: judge as of this moment."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show verdicts and their findings (newest orders first).
 

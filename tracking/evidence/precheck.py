@@ -269,11 +269,7 @@ def render_precheck_pdf(
                 Span(r.tracking_number, 7),
                 Span(r.carrier_name or r.carrier, 7),
                 r.destination_country or "—",
-                Span(
-                    lb.bi(lb.VERDICT_LABELS.get(r.verdict, (r.verdict, ""))),
-                    7,
-                    _VERDICT_COLORS.get(r.verdict, INK),
-                ),
+                _verdict_cell(r.verdict),
                 "yes / 是" if r.cited else "no / 否",
                 str(len(r.files)) if r.files else "—",
             )
@@ -281,6 +277,13 @@ def render_precheck_pdf(
         ),
     )
     return write_pdf(doc.pages, font=font, meta=meta)
+
+
+def _verdict_cell(verdict: str) -> Span:
+    """The verdict in both languages, in its colour."""
+    return Span(
+        lb.bi(lb.VERDICT_LABELS.get(verdict, (verdict, ""))), 7, _VERDICT_COLORS.get(verdict, INK)
+    )
 
 
 def _table(doc: Layout, rows: Sequence[OrderRow], *, warnings: bool = False) -> None:
@@ -296,11 +299,7 @@ def _table(doc: Layout, rows: Sequence[OrderRow], *, warnings: bool = False) -> 
             (
                 [Span(r.order_id, 7.5, INK, True), Span(r.carrier_name or r.carrier, 6.5, MUTED)],
                 Span(r.tracking_number, 7),
-                Span(
-                    lb.bi(lb.VERDICT_LABELS.get(r.verdict, (r.verdict, ""))),
-                    7,
-                    _VERDICT_COLORS.get(r.verdict, INK),
-                ),
+                _verdict_cell(r.verdict),
                 [Span(t, 7) for t in (*r.reasons_en, *(r.warnings_en if warnings else ()))]
                 + [
                     Span(t, 6.5, MUTED)

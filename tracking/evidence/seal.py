@@ -35,6 +35,17 @@ class BundleResult:
     manifest_sha256: str
     signed: bool
 
+    def as_json(self) -> dict[str, str | int | bool]:
+        """The result as the CLI's `export --json` and the worker's export task report it."""
+        return {
+            "path": str(self.path),
+            "orders": self.orders,
+            "files": self.files,
+            "bytes": self.bytes,
+            "manifest_sha256": self.manifest_sha256,
+            "signed": self.signed,
+        }
+
 
 @dataclass(slots=True)
 class Written:

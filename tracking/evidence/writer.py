@@ -259,6 +259,16 @@ class _Stream:
     def text(
         self, x: float, baseline: float, size: float, color: Color, bold: bool, text: str
     ) -> None:
+        self._show(x, baseline, size, color, bold, self.doc_font.encode(text))
+
+    def mono(self, x: float, baseline: float, size: float, color: Color, text: str) -> None:
+        """A line of the monospaced face (never bold): its own codes in the same font."""
+        self._show(x, baseline, size, color, False, self.doc_font.encode_mono(text))
+
+    def _show(
+        self, x: float, baseline: float, size: float, color: Color, bold: bool, codes: str
+    ) -> None:
+        """Glyph codes (hex) at (x, baseline), switching size and render mode only as needed."""
         self._fill(color)
         state = ""
         if size != self.size:
@@ -272,25 +282,7 @@ class _Stream:
         elif self.mode != 0:
             self.mode = 0
             state += "0 Tr "
-        self.out.append(
-            f"BT {state}{x * _K:.2f} {(PAGE_H - baseline) * _K:.2f} Td "
-            f"<{self.doc_font.encode(text)}> Tj ET"
-        )
-
-    def mono(self, x: float, baseline: float, size: float, color: Color, text: str) -> None:
-        """A line of the monospaced face (never bold): its own codes in the same font."""
-        self._fill(color)
-        state = ""
-        if size != self.size:
-            self.size = size
-            state += f"/F{_FONT_INDEX} {size:.2f} Tf "
-        if self.mode != 0:
-            self.mode = 0
-            state += "0 Tr "
-        self.out.append(
-            f"BT {state}{x * _K:.2f} {(PAGE_H - baseline) * _K:.2f} Td "
-            f"<{self.doc_font.encode_mono(text)}> Tj ET"
-        )
+        self.out.append(f"BT {state}{x * _K:.2f} {(PAGE_H - baseline) * _K:.2f} Td <{codes}> Tj ET")
 
     def grid(self, color: Color, x: float, y: float, step: float, runs: str) -> None:
         """Boxes given in units of `step` mm from (x, y) downwards (a QR code's modules)."""

@@ -249,14 +249,7 @@ async def export(
         tool_version=__version__,
     )
     result = await asyncio.to_thread(export_bundle, rt.engine, request, carriers=rt.carriers)
-    return {
-        "path": str(result.path),
-        "orders": result.orders,
-        "files": result.files,
-        "bytes": result.bytes,
-        "manifest_sha256": result.manifest_sha256,
-        "signed": result.signed,
-    }
+    return result.as_json()
 
 
 async def retry_stalled_jobs(

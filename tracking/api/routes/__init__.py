@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracking.api.problems import Problem
+from tracking.api.problems import ApiProblem, Problem
 
-__all__ = ["problem_responses"]
+__all__ = ["invalid_cursor", "problem_responses"]
 
 _DESCRIPTIONS = {
     400: "The body cannot be parsed (e.g. not UTF-8).",
@@ -23,3 +23,8 @@ _DESCRIPTIONS = {
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries of the error statuses a route answers (as problem details)."""
     return {code: {"model": Problem, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+def invalid_cursor() -> ApiProblem:
+    """The 422 problem of a paging cursor this API did not hand out."""
+    return ApiProblem(422, "the cursor is not one this API returned", kind="invalid-cursor")

@@ -6,7 +6,6 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from tracking.api.deps import ContextDep, PrincipalDep
@@ -15,7 +14,8 @@ from tracking.api.models import BundleCreate, BundleFile, BundlePublic
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import job_quota
 from tracking.api.routes import problem_responses
-from tracking.store.jobs import Job, create_job, get_job
+from tracking.api.routes.jobs import queue_job, tenant_job
+from tracking.store.jobs import Job
 
 __all__ = ["bundle_public", "router"]
 
@@ -67,25 +67,10 @@ async def create_bundle_route(
 
     A `bundle.ready` webhook event follows when it ends.
     """
-    job = await run_in_threadpool(
-        lambda: create_job(
-            context.engine,
-            tenant=principal.tenant,
-            kind="bundle",
-            params=body.model_dump(mode="json", exclude_none=True),
-            on_insert=context.defer_job,
-        )
+    params = body.model_dump(mode="json", exclude_none=True)
+    return bundle_public(
+        await queue_job(context, principal, response, kind="bundle", params=params)
     )
-    context.jobs_changed()
-    response.headers["Location"] = f"/v1/bundles/{job.id}"
-    return bundle_public(job)
-
-
-def _job(context: ContextDep, tenant: str, bundle_id: str) -> Job:
-    job = get_job(context.engine, tenant=tenant, kind="bundle", job_id=bundle_id)
-    if job is None:
-        raise ApiProblem(404, f"no bundle {bundle_id!r}", kind="not-found")
-    return job
 
 
 @router.get(
@@ -100,7 +85,7 @@ def get_bundle_route(
     bundle_id: Annotated[str, Path(max_length=64)],
 ) -> BundlePublic:
     """Status, progress and, once ready, every file with its size and sha256."""
-    return bundle_public(_job(context, principal.tenant, bundle_id))
+    return bundle_public(tenant_job(context, principal.tenant, "bundle", bundle_id))
 
 
 @router.get(
@@ -128,7 +113,7 @@ def bundle_file_route(
     path: Annotated[str, Path(max_length=1024)],
 ) -> FileResponse:
     """One file of a ready bundle, by its path as listed in the bundle (nothing else)."""
-    job = _job(context, principal.tenant, bundle_id)
+    job = tenant_job(context, principal.tenant, "bundle", bundle_id)
     if job.status != "succeeded":
         raise ApiProblem(409, f"bundle {bundle_id!r} is {job.status}, not ready", kind="not-ready")
     result = job.result or {}

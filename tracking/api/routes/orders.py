@@ -25,7 +25,7 @@ from tracking.api.models import (
 from tracking.api.orders_import import import_orders, orders_csv
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import import_slot
-from tracking.api.routes import problem_responses
+from tracking.api.routes import invalid_cursor, problem_responses
 from tracking.api.webhooks import decode_cursor, encode_cursor
 from tracking.core.exceptions import InputError
 from tracking.ingest.describe import parse_maps
@@ -221,7 +221,7 @@ def _after(cursor: str | None) -> int:
     parts = decode_cursor(cursor, 2)
     # At most 18 ASCII digits: a bigger number overflows the database's 64-bit integer.
     if parts is None or parts[0] != "o" or not _ROW_ID.fullmatch(parts[1]):
-        raise ApiProblem(422, "the cursor is not one this API returned", kind="invalid-cursor")
+        raise invalid_cursor()
     return int(parts[1])
 
 

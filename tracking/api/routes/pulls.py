@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
-from fastapi.concurrency import run_in_threadpool
 
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.models import PullCreate, PullPublic
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import job_quota
 from tracking.api.routes import problem_responses
+from tracking.api.routes.jobs import queue_job, tenant_job
 from tracking.judge.validator import POLICIES
-from tracking.store.jobs import Job, create_job, get_job
+from tracking.store.jobs import Job
 
 __all__ = ["pull_public", "router"]
 
@@ -59,18 +59,8 @@ async def create_pull_route(
             f"unknown carrier {', '.join(unknown)}; known: {', '.join(sorted(context.carriers))}",
             kind="invalid-request",
         )
-    job = await run_in_threadpool(
-        lambda: create_job(
-            context.engine,
-            tenant=principal.tenant,
-            kind="pull",
-            params=body.model_dump(mode="json", exclude_none=True),
-            on_insert=context.defer_job,
-        )
-    )
-    context.jobs_changed()
-    response.headers["Location"] = f"/v1/pulls/{job.id}"
-    return pull_public(job)
+    params = body.model_dump(mode="json", exclude_none=True)
+    return pull_public(await queue_job(context, principal, response, kind="pull", params=params))
 
 
 @router.get(
@@ -85,7 +75,4 @@ def get_pull_route(
     pull_id: Annotated[str, Path(max_length=64)],
 ) -> PullPublic:
     """Status, per-carrier progress and, once it succeeded, the pull report."""
-    job = get_job(context.engine, tenant=principal.tenant, kind="pull", job_id=pull_id)
-    if job is None:
-        raise ApiProblem(404, f"no pull {pull_id!r}", kind="not-found")
-    return pull_public(job)
+    return pull_public(tenant_job(context, principal.tenant, "pull", pull_id))

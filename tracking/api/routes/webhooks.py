@@ -12,7 +12,7 @@ from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.models import in_range
 from tracking.api.outbound import check_target
 from tracking.api.problems import ApiProblem
-from tracking.api.routes import problem_responses
+from tracking.api.routes import invalid_cursor, problem_responses
 from tracking.api.webhook_models import (
     AttemptPublic,
     DeliveryDetail,
@@ -75,6 +75,13 @@ def _not_found(what: str) -> ApiProblem:
     return ApiProblem(404, f"no {what}", kind="not-found")
 
 
+def _webhook(context: ContextDep, tenant: str, webhook_id: str) -> Webhook:
+    hook = get_webhook(context.engine, tenant=tenant, webhook_id=webhook_id)
+    if hook is None:
+        raise _not_found(f"webhook {webhook_id!r}")
+    return hook
+
+
 @router.post(
     "/webhooks",
     response_model=WebhookCreated,
@@ -127,10 +134,7 @@ def get_webhook_route(
     context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId
 ) -> WebhookPublic:
     """One of the tenant's webhooks."""
-    hook = get_webhook(context.engine, tenant=principal.tenant, webhook_id=webhook_id)
-    if hook is None:
-        raise _not_found(f"webhook {webhook_id!r}")
-    return _public(hook)
+    return _public(_webhook(context, principal.tenant, webhook_id))
 
 
 @router.delete(
@@ -163,8 +167,7 @@ def list_deliveries_route(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryPage:
     """Deliveries of a webhook, newest first."""
-    if get_webhook(context.engine, tenant=principal.tenant, webhook_id=webhook_id) is None:
-        raise _not_found(f"webhook {webhook_id!r}")
+    _webhook(context, principal.tenant, webhook_id)  # 404 for another tenant's or none
     before = None
     if cursor is not None:
         parts = decode_cursor(cursor, 3)
@@ -173,11 +176,9 @@ def list_deliveries_route(
                 raise ValueError(cursor)
             before = (datetime.fromisoformat(parts[1]), parts[2])
         except ValueError:
-            raise ApiProblem(
-                422, "the cursor is not one this API returned", kind="invalid-cursor"
-            ) from None
+            raise invalid_cursor() from None
         if before[0].tzinfo is None or not in_range(before[0]):
-            raise ApiProblem(422, "the cursor is not one this API returned", kind="invalid-cursor")
+            raise invalid_cursor()
     items, last = list_deliveries(
         context.engine, tenant=principal.tenant, webhook_id=webhook_id, before=before, limit=limit
     )
