@@ -70,36 +70,37 @@ return ARGV[1]
 """
 
 
-class PostgresRateLimiter:
+class _SharedRateLimiter:
+    """One carrier's shared limit: reserve the next slot in the shared store, sleep until it."""
+
+    def __init__(self, *, limits: SharedLimits, key: str, rate: RateLimit) -> None:
+        self._limits = limits
+        self._key = key
+        self.interval = 1.0 / rate.per_second
+        self.block_gate = SharedBlockGate(limits=limits, key=key)
+
+    async def _reserve(self) -> float:
+        raise NotImplementedError
+
+    async def acquire(self) -> None:
+        """Reserve the next slot of this carrier and sleep until it comes."""
+        wait = await self._reserve()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+class PostgresRateLimiter(_SharedRateLimiter):
     """One carrier's shared limit in the `rate_slots` table; see the module docstring."""
 
-    def __init__(self, *, limits: SharedLimits, key: str, rate: RateLimit) -> None:
-        self._limits = limits
-        self._key = key
-        self.interval = 1.0 / rate.per_second
-        self.block_gate = SharedBlockGate(limits=limits, key=key)
-
-    async def acquire(self) -> None:
-        """Reserve the next slot of this carrier and sleep until it comes."""
-        wait = await self._limits.pg_reserve(self._key, self.interval)
-        if wait > 0:
-            await asyncio.sleep(wait)
+    async def _reserve(self) -> float:
+        return await self._limits.pg_reserve(self._key, self.interval)
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(_SharedRateLimiter):
     """One carrier's shared limit in a Redis key; see the module docstring."""
 
-    def __init__(self, *, limits: SharedLimits, key: str, rate: RateLimit) -> None:
-        self._limits = limits
-        self._key = key
-        self.interval = 1.0 / rate.per_second
-        self.block_gate = SharedBlockGate(limits=limits, key=key)
-
-    async def acquire(self) -> None:
-        """Reserve the next slot of this carrier and sleep until it comes."""
-        wait = await self._limits.redis_reserve(self._key, self.interval)
-        if wait > 0:
-            await asyncio.sleep(wait)
+    async def _reserve(self) -> float:
+        return await self._limits.redis_reserve(self._key, self.interval)
 
 
 class SharedBlockGate:
