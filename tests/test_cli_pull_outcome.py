@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-import tracking.cli.pull as cli_pull
+import tracking.cli.serve as cli_serve
 from carriers.registry import all_carriers
 from tests.test_api import client, eventually, running, settings
 from tests.test_pull import AS_OF, FAST_RATES, write_orders
@@ -55,7 +55,7 @@ def test_an_unreachable_carrier_fails_the_pull_with_its_reason(tmp_path: Path) -
 def test_a_blocked_carrier_makes_the_pull_partial_and_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli_pull, "sandbox_server", blocking({"cainiao"}))
+    monkeypatch.setattr(cli_serve, "sandbox_server", blocking({"cainiao"}))
     orders = tmp_path / "orders.csv"
     write_orders(orders, ["cainiao", "yanwen"], per_scenario=1)
     db = f"sqlite:///{tmp_path / 'te.db'}"
@@ -66,7 +66,7 @@ def test_a_blocked_carrier_makes_the_pull_partial_and_is_named(
     assert set(payload["reasons"]) == {"cainiao"}
     assert payload["reasons"]["cainiao"].startswith("blocked: ")
     assert "not set" not in payload["reasons"]["cainiao"]  # the sandbox brings credentials
-    monkeypatch.setattr(cli_pull, "sandbox_server", blocking({"cainiao", "yanwen", "17track"}))
+    monkeypatch.setattr(cli_serve, "sandbox_server", blocking({"cainiao", "yanwen", "17track"}))
     result = runner.invoke(app, ["--db", db, "pull", str(orders), "--sandbox", "--now"])
     assert result.exit_code == 1, result.output
     assert "cainiao: blocked: " in result.stdout

@@ -16,6 +16,7 @@ import typer
 
 from tracking.cli.common import errors, fail, open_db, settings
 from tracking.cli.conventions import Command
+from tracking.cli.serve import choose_network
 
 __all__ = ["register"]
 
@@ -53,7 +54,6 @@ def _console(*, tenant: str, port: int, sandbox: bool, no_browser: bool) -> None
     from tracking.api import ApiOptions, create_app
     from tracking.console import link_path
     from tracking.core.redaction import install_log_redaction
-    from tracking.sandbox.server import SandboxOptions, SandboxServer
     from tracking.store.console_sessions import LINK_TTL, create_link
 
     current = settings()
@@ -72,7 +72,7 @@ def _console(*, tenant: str, port: int, sandbox: bool, no_browser: bool) -> None
         fail(f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc})")
     try:
         carriers = all_carriers()
-        network = SandboxServer(carriers, SandboxOptions()).network() if sandbox else None
+        network = choose_network(carriers, current, sandbox=sandbox)
         app = create_app(
             current,
             engine=engine,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,8 +11,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from carriers.base import CarrierInfo
-from carriers.kit.network import Network
 from carriers.registry import all_carriers
 from tracking.cli.common import (
     EXIT_FAILED,
@@ -32,7 +29,7 @@ from tracking.cli.common import (
     settings,
 )
 from tracking.cli.conventions import Command
-from tracking.cli.serve import network_for, sandbox_server
+from tracking.cli.serve import choose_network
 from tracking.core.config import Settings
 from tracking.fetch.outcome import explain, outcome
 from tracking.fetch.pipeline import PullReport, pull, refresh
@@ -98,25 +95,6 @@ def print_report(report: PullReport, *, title: str, reasons: dict[str, str] | No
             "nothing was due: every shipment was polled recently (`--now` polls them again)",
             markup=False,
         )
-
-
-def _network(
-    carriers: dict[str, CarrierInfo],
-    current: Settings,
-    *,
-    sandbox: bool,
-    sandbox_url: str | None,
-    as_of: datetime | None,
-    latency: str,
-) -> Network | None:
-    """Where a pull's requests go: the in-process sandbox (`--sandbox`), a running one
-    (`--sandbox-url`), or the carriers' real APIs (None)."""
-    server = (
-        sandbox_server(carriers, settings=current, as_of=as_of, latency=latency)
-        if sandbox
-        else None
-    )
-    return network_for(server, sandbox_url, carriers)
 
 
 def _finish(
@@ -212,7 +190,7 @@ def pull_command(
         moment = as_of(window_end)
         chosen = policy(policy_name, current)
         carriers = all_carriers()
-        network = _network(
+        network = choose_network(
             carriers,
             current,
             sandbox=sandbox,
@@ -280,7 +258,7 @@ def refresh_command(
         chosen = policy(policy_name, current)
         engine = open_db(current)
         carriers = all_carriers()
-        network = _network(
+        network = choose_network(
             carriers,
             current,
             sandbox=sandbox,

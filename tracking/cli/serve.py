@@ -19,7 +19,7 @@ from tracking.core.exceptions import TrackingError
 from tracking.fetch.pipeline import refresh
 from tracking.sandbox.server import SandboxOptions, SandboxServer, sandbox_network
 
-__all__ = ["network_for", "register", "sandbox_server"]
+__all__ = ["choose_network", "register", "sandbox_server"]
 
 
 def _latency(value: str) -> tuple[float, float]:
@@ -66,14 +66,21 @@ def sandbox_server(
     )
 
 
-def network_for(
-    server: SandboxServer | None, url: str | None, carriers: dict[str, CarrierInfo]
+def choose_network(
+    carriers: dict[str, CarrierInfo],
+    current: Settings,
+    *,
+    sandbox: bool,
+    sandbox_url: str | None = None,
+    as_of: datetime | None = None,
+    latency: str = "0",
 ) -> Network | None:
-    """Where a command's requests go: the in-process sandbox, a running one, or the real APIs."""
-    if server is not None:
-        return server.network()
-    if url is not None:
-        return sandbox_network(url, carriers)
+    """Where a command's requests go: the in-process sandbox (`--sandbox`), a running one
+    (`--sandbox-url`), or the carriers' real APIs (None)."""
+    if sandbox:
+        return sandbox_server(carriers, settings=current, as_of=as_of, latency=latency).network()
+    if sandbox_url is not None:
+        return sandbox_network(sandbox_url, carriers)
     return None
 
 
@@ -109,11 +116,7 @@ def serve_command(
     with errors():
         current = settings()
         carriers = all_carriers()
-        network = (
-            sandbox_server(carriers, settings=current, as_of=None, latency="0").network()
-            if sandbox
-            else None
-        )
+        network = choose_network(carriers, current, sandbox=sandbox)
 
         async def refresh_forever() -> None:
             engine = open_db(current, create=True)  # a server may start on an empty database

@@ -12,8 +12,8 @@ import typer
 from carriers.registry import all_carriers
 from tracking.cli.common import errors, settings
 from tracking.cli.conventions import Command
+from tracking.cli.serve import choose_network
 from tracking.core.exceptions import ConfigError
-from tracking.sandbox.server import sandbox_network
 from tracking.workers.blueprint import QUEUES, WorkerConfig, require_postgres, run_worker
 
 __all__ = ["register"]
@@ -85,7 +85,7 @@ def worker_command(
         check = max(1, min(59, round(stalled / 2)))
         config = WorkerConfig(
             database_url=current.database_url,
-            network=None if sandbox_url is None else sandbox_network(sandbox_url, all_carriers()),
+            network=choose_network(all_carriers(), current, sandbox=False, sandbox_url=sandbox_url),
             redis_url=redis_url,
             limit_prefix=os.environ.get("TRACK_EVIDENCE_LIMIT_PREFIX", ""),
             refresh_cron=refresh_cron
