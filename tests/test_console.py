@@ -240,11 +240,7 @@ async def test_a_form_without_the_sessions_csrf_token_is_refused(
         # the same token in the header htmx sends is accepted
         accepted = await http.post(path, data=data, headers={"X-CSRF-Token": csrf})
         assert accepted.status_code in (200, 303)
-        job = accepted.headers.get("location", "")
-        if job.startswith(("/pull/", "/bundle/")):
-            # Let it end: a job the runner is told of while the app stops can keep the
-            # runner alive on Python 3.11 (wait_for swallowing the cancellation).
-            await finished(http, job)
+        # A job started here may still run when the app stops: the runner must stop anyway.
 
 
 # -- tenants ---------------------------------------------------------------------------------

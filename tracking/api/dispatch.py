@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -29,6 +28,7 @@ from tracking.api.context import RETRY_SCHEDULE
 from tracking.api.outbound import REFUSED, GuardedTransport, TargetRefused
 from tracking.api.webhooks import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from tracking.core.exceptions import StorageError
+from tracking.core.runtime import wait_or_timeout
 from tracking.store.webhook_events import emit_verdict_changes
 from tracking.store.webhooks import (
     AttemptOutcome,
@@ -141,8 +141,7 @@ class WebhookDispatcher:
                             await self._start_due(client)
                         except StorageError as exc:
                             _log.warning("webhook dispatcher: %s", exc)
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._event.wait(), self._poll)
+                        await wait_or_timeout(self._event, self._poll)
                 finally:
                     for task in list(self._tasks):
                         task.cancel()

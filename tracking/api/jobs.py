@@ -32,6 +32,7 @@ from tracking import __version__
 from tracking.api.context import ApiContext
 from tracking.api.models import BundleCreate, PullCreate
 from tracking.core.exceptions import ConfigError, StorageError, TrackingError
+from tracking.core.runtime import wait_or_timeout
 from tracking.evidence.manifest import media_type
 from tracking.fetch.outcome import explain
 from tracking.fetch.pipeline import pull
@@ -135,8 +136,7 @@ class JobRunner:
                         task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
                         self._tasks.add(task)
                         task.add_done_callback(self._tasks.discard)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._event.wait(), self._poll)
+                await wait_or_timeout(self._event, self._poll)
         finally:
             heart.cancel()
             self._loop = None

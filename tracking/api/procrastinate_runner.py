@@ -37,6 +37,7 @@ from tracking.api.procrastinate_jobs import (
 from tracking.api.webhooks import after_job
 from tracking.core.config import Settings
 from tracking.core.exceptions import StorageError
+from tracking.core.runtime import wait_or_timeout
 from tracking.store.engine import libpq_url
 from tracking.store.jobs import Job, start_job
 from tracking.store.runs import ensure_job_schema
@@ -258,8 +259,7 @@ class ProcrastinateRunner:
                 await asyncio.to_thread(queue_due_deliveries, self._engine)
             except StorageError as exc:
                 _log.warning("webhook planner: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), self._tuning.webhook_poll_seconds)
+            await wait_or_timeout(self._event, self._tuning.webhook_poll_seconds)
 
     async def _retry_stalled(self) -> None:
         """Retry the `api` and `webhooks` jobs of workers whose heartbeat stopped."""

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
+from tracking.core.runtime import get_or_timeout
 from tracking.fetch.fetcher import Fetcher
 from tracking.fetch.outcome import note_problems
 from tracking.fetch.report import ProgressHook, PullReport, note_blocks
@@ -147,10 +148,10 @@ class GroupWriter:
                 wait = deadline - loop.time()
                 if wait <= 0:
                     break
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), wait)
-                except TimeoutError:
+                got, taken = await get_or_timeout(self._queue, wait)
+                if not got:
                     break
+                item = taken
         return batch, item is None
 
 
