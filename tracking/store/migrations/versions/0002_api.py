@@ -1,40 +1,27 @@
-"""HTTP API: keys, jobs, webhooks, deliveries, attempts, state
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-24
-"""
+"""HTTP API: keys, jobs, webhooks, deliveries, attempts, state"""
 
 from __future__ import annotations
-
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-import tracking.store.tables
+from tracking.store.migrations.columns import fk, string, utc
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-
-def _utc(name: str, *, nullable: bool = False) -> sa.Column[Any]:
-    return sa.Column(name, tracking.store.tables.UTCDateTime(timezone=True), nullable=nullable)
 
 
 def upgrade() -> None:
     op.create_table(
         "api_keys",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("tenant", sa.String(length=128), nullable=False),
-        sa.Column("name", sa.String(length=128), nullable=False),
-        sa.Column("prefix", sa.String(length=32), nullable=False),
-        sa.Column("key_sha256", sa.String(length=64), nullable=False),
-        _utc("created_at"),
-        _utc("last_used_at", nullable=True),
-        _utc("revoked_at", nullable=True),
+        string("id", 32),
+        string("tenant", 128),
+        string("name", 128),
+        string("prefix", 32),
+        string("key_sha256", 64),
+        utc("created_at"),
+        utc("last_used_at", nullable=True),
+        utc("revoked_at", nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key_sha256", name="uq_api_keys_key_sha256"),
     )
@@ -43,18 +30,18 @@ def upgrade() -> None:
 
     op.create_table(
         "api_jobs",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("tenant", sa.String(length=128), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("params", sa.String(), nullable=False),
-        sa.Column("progress", sa.String(), nullable=False),
-        sa.Column("result", sa.String(), nullable=True),
-        sa.Column("error", sa.String(length=2048), nullable=True),
+        string("id", 36),
+        string("tenant", 128),
+        string("kind", 16),
+        string("status", 16),
+        string("params"),
+        string("progress"),
+        string("result", nullable=True),
+        string("error", 2048, nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        _utc("created_at"),
-        _utc("started_at", nullable=True),
-        _utc("finished_at", nullable=True),
+        utc("created_at"),
+        utc("started_at", nullable=True),
+        utc("finished_at", nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_api_jobs_tenant", "api_jobs", ["tenant"])
@@ -62,36 +49,36 @@ def upgrade() -> None:
 
     op.create_table(
         "api_webhooks",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("tenant", sa.String(length=128), nullable=False),
-        sa.Column("url", sa.String(length=2048), nullable=False),
-        sa.Column("events", sa.String(), nullable=False),
-        sa.Column("description", sa.String(length=256), nullable=False),
-        sa.Column("secret", sa.String(length=128), nullable=False),
-        _utc("created_at"),
-        _utc("deleted_at", nullable=True),
+        string("id", 32),
+        string("tenant", 128),
+        string("url", 2048),
+        string("events"),
+        string("description", 256),
+        string("secret", 128),
+        utc("created_at"),
+        utc("deleted_at", nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_api_webhooks_tenant", "api_webhooks", ["tenant"])
 
     op.create_table(
         "api_webhook_deliveries",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("webhook_id", sa.String(length=32), nullable=False),
-        sa.Column("tenant", sa.String(length=128), nullable=False),
-        sa.Column("event_id", sa.String(length=40), nullable=False),
-        sa.Column("event_type", sa.String(length=32), nullable=False),
-        sa.Column("payload", sa.String(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        string("id", 32),
+        string("webhook_id", 32),
+        string("tenant", 128),
+        string("event_id", 40),
+        string("event_type", 32),
+        string("payload"),
+        string("status", 16),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        _utc("next_attempt_at", nullable=True),
-        _utc("last_attempt_at", nullable=True),
+        utc("next_attempt_at", nullable=True),
+        utc("last_attempt_at", nullable=True),
         sa.Column("last_status_code", sa.Integer(), nullable=True),
-        sa.Column("last_error", sa.String(length=1024), nullable=True),
-        _utc("created_at"),
-        _utc("delivered_at", nullable=True),
-        _utc("replay_requested_at", nullable=True),
-        sa.ForeignKeyConstraint(["webhook_id"], ["api_webhooks.id"]),
+        string("last_error", 1024, nullable=True),
+        utc("created_at"),
+        utc("delivered_at", nullable=True),
+        utc("replay_requested_at", nullable=True),
+        fk("webhook_id", "api_webhooks.id"),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(
@@ -104,38 +91,34 @@ def upgrade() -> None:
     op.create_table(
         "api_webhook_attempts",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("delivery_id", sa.String(length=32), nullable=False),
-        _utc("attempted_at"),
+        string("delivery_id", 32),
+        utc("attempted_at"),
         sa.Column("status_code", sa.Integer(), nullable=True),
-        sa.Column("error", sa.String(length=1024), nullable=True),
+        string("error", 1024, nullable=True),
         sa.Column("duration_ms", sa.Integer(), nullable=False),
-        sa.Column("response_excerpt", sa.String(length=1024), nullable=False),
+        string("response_excerpt", 1024),
         sa.Column("manual", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(["delivery_id"], ["api_webhook_deliveries.id"]),
+        fk("delivery_id", "api_webhook_deliveries.id"),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_api_webhook_attempts_delivery_id", "api_webhook_attempts", ["delivery_id"])
 
     op.create_table(
         "api_state",
-        sa.Column("name", sa.String(length=64), nullable=False),
-        sa.Column("value", sa.String(), nullable=False),
+        string("name", 64),
+        string("value"),
         sa.PrimaryKeyConstraint("name"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("api_state")
-    op.drop_index("ix_api_webhook_attempts_delivery_id", table_name="api_webhook_attempts")
-    op.drop_table("api_webhook_attempts")
-    op.drop_index("ix_api_webhook_deliveries_due", table_name="api_webhook_deliveries")
-    op.drop_index("ix_api_webhook_deliveries_webhook_id", table_name="api_webhook_deliveries")
-    op.drop_table("api_webhook_deliveries")
-    op.drop_index("ix_api_webhooks_tenant", table_name="api_webhooks")
-    op.drop_table("api_webhooks")
-    op.drop_index("ix_api_jobs_status_created", table_name="api_jobs")
-    op.drop_index("ix_api_jobs_tenant", table_name="api_jobs")
-    op.drop_table("api_jobs")
-    op.drop_index("ix_api_keys_prefix", table_name="api_keys")
-    op.drop_index("ix_api_keys_tenant", table_name="api_keys")
-    op.drop_table("api_keys")
+    # Dropping a table drops its indexes.
+    for table in (
+        "api_state",
+        "api_webhook_attempts",
+        "api_webhook_deliveries",
+        "api_webhooks",
+        "api_jobs",
+        "api_keys",
+    ):
+        op.drop_table(table)

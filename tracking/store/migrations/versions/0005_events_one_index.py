@@ -2,10 +2,6 @@
 
 `uq_event_identity (shipment_id, dedup_key)` already serves every lookup by shipment, so the
 separate `ix_events_shipment_id` only cost a second index update per stored event.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-03
 """
 
 from __future__ import annotations
@@ -14,8 +10,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

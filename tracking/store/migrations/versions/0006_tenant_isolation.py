@@ -12,10 +12,6 @@ citing the number, so one tenant saw another's events and batch bodies. Now:
   this revision that answered for shipments of several tenants (a batch mixing their numbers)
   gets NULL: it is listed and served to nobody.
 * `account_groups`: the operator's seller account groups (`track-evidence groups`).
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
@@ -26,11 +22,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import tracking.store.tables
+from tracking.store.migrations.columns import index_new_shipments, string, utc
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -45,20 +40,14 @@ def upgrade() -> None:
         batch.create_unique_constraint(
             "uq_shipment_tenant_number", ["tenant", "carrier", "tracking_number"]
         )
-    op.create_index(
-        "ix_shipments_new",
-        "shipments",
-        ["carrier", "id"],
-        postgresql_where=sa.text("state = 'new'"),
-        sqlite_where=sa.text("state = 'new'"),
-    )
+    index_new_shipments()
     with op.batch_alter_table("exchanges") as batch:
-        batch.add_column(sa.Column("tenant", sa.String(length=128), nullable=True))
+        batch.add_column(string("tenant", 128, nullable=True))
     op.create_table(
         "account_groups",
-        sa.Column("tenant", sa.String(length=128), nullable=False),
-        sa.Column("group_name", sa.String(length=128), nullable=False),
-        sa.Column("created_at", tracking.store.tables.UTCDateTime(timezone=True), nullable=False),
+        string("tenant", 128),
+        string("group_name", 128),
+        utc("created_at"),
         sa.PrimaryKeyConstraint("tenant"),
     )
     with op.batch_alter_table("account_groups") as batch:
@@ -174,10 +163,4 @@ def downgrade() -> None:
         batch.drop_constraint("uq_shipment_tenant_number", type_="unique")
         batch.create_unique_constraint("uq_shipment_carrier_number", ["carrier", "tracking_number"])
         batch.drop_column("tenant")
-    op.create_index(
-        "ix_shipments_new",
-        "shipments",
-        ["carrier", "id"],
-        postgresql_where=sa.text("state = 'new'"),
-        sqlite_where=sa.text("state = 'new'"),
-    )
+    index_new_shipments()

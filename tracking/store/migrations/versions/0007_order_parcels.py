@@ -5,10 +5,6 @@ The order's own tracking number stays its first parcel; a split order's other tr
 (several distinct numbers for one store and order id in the export) are tracked and judged too.
 A parcel the export marks as merged for several orders of one store (an ERP merge flag, or the
 same package id) is a `number.merged` warning instead of a `number.shared` error.
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
@@ -16,16 +12,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import tracking.store.tables
+from tracking.store.migrations.columns import string, utc
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
-
-
-def _utc(name: str) -> sa.Column[object]:
-    return sa.Column(name, tracking.store.tables.UTCDateTime(timezone=True), nullable=False)
 
 
 def upgrade() -> None:
@@ -33,14 +23,14 @@ def upgrade() -> None:
         "order_parcels",
         sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
         sa.Column("order_pk", sa.Integer(), sa.ForeignKey("orders.id"), nullable=False),
-        sa.Column("tracking_number", sa.String(length=64), nullable=False),
-        sa.Column("carrier", sa.String(length=32), nullable=True),
-        sa.Column("carrier_declared", sa.String(length=256), nullable=False),
-        sa.Column("carrier_source", sa.String(length=32), nullable=False),
+        string("tracking_number", 64),
+        string("carrier", 32, nullable=True),
+        string("carrier_declared", 256),
+        string("carrier_source", 32),
         sa.Column("shipment_id", sa.Integer(), sa.ForeignKey("shipments.id"), nullable=True),
-        sa.Column("source", sa.String(length=1024), nullable=False),
-        _utc("created_at"),
-        _utc("updated_at"),
+        string("source", 1024),
+        utc("created_at"),
+        utc("updated_at"),
         sa.UniqueConstraint("order_pk", "tracking_number", name="uq_order_parcel_number"),
     )
     op.create_index("ix_order_parcels_order_pk", "order_parcels", ["order_pk"])

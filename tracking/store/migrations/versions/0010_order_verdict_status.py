@@ -4,10 +4,6 @@ console's verdict filter and a covering one for its counts by verdict under any 
 neither joins every order of a tenant with its verdict (issue 17: the orders page at 100,000
 orders in < 200 ms). Filled from `verdicts` here; kept by
 `tracking.store.verdicts.recompute_verdicts`, the one write path of verdicts.
-
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
@@ -17,22 +13,22 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from tracking.store.migrations.columns import string
+
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     # A nullable column without a default: SQLite adds it by ALTER TABLE ADD COLUMN (no table
     # copy), PostgreSQL without rewriting the table.
-    op.add_column("orders", sa.Column("verdict_status", sa.String(length=16), nullable=True))
+    op.add_column("orders", string("verdict_status", 16, nullable=True))
     op.execute(
         "UPDATE orders SET verdict_status ="
         " (SELECT verdicts.status FROM verdicts WHERE verdicts.order_pk = orders.id)"
         " WHERE EXISTS (SELECT 1 FROM verdicts WHERE verdicts.order_pk = orders.id)"
     )
-    op.add_column("orders", sa.Column("finding_codes", sa.String(length=1024), nullable=True))
+    op.add_column("orders", string("finding_codes", 1024, nullable=True))
     bind = op.get_bind()
     last = -1
     while True:  # each judged order's finding codes, 2,000 verdicts at a time
