@@ -269,28 +269,17 @@ def _event_rows(
 
 
 def _failure_update(outcome: CarrierFailure, prev: Any, now: datetime) -> dict[str, Any]:
+    since = prev.not_found_since or now
+    retry_at: datetime | None = None  # a blocked carrier's back-off, for an error
     if outcome.kind in (ErrorKind.NOT_FOUND, ErrorKind.AWAITING_DATA):
         # Awaiting an aggregator's first fetch is a not-yet-known number polled sooner.
         state = "not_found" if outcome.kind is ErrorKind.NOT_FOUND else "awaiting_data"
-        since = prev.not_found_since or now
-        return {
-            "state": state,
-            "error_kind": outcome.kind.value,
-            "error_message": outcome.message[:1024],
-            "not_found_since": since,
-            "next_poll_at": next_poll_at(
-                now=now,
-                state=state,
-                latest_stage=None,
-                final=False,
-                was_final=False,
-                not_found_since=since,
-            ),  # None once given up (`scheduling.given_up`)
-        }
-    # Keep what a previous fetch proved; record the error and back off as the failure
-    # streak (`not_found_since`: failing since) ages - the one give-up rule of `scheduling`.
-    state = prev.state if prev.state in ("tracking", "final") else "error"
-    since = prev.not_found_since or now
+        polled_as = state
+    else:
+        # Keep what a previous fetch proved; record the error and back off as the failure
+        # streak (`not_found_since`: failing since) ages - the one give-up rule of `scheduling`.
+        state = prev.state if prev.state in ("tracking", "final") else "error"
+        polled_as, retry_at = "error", outcome.retry_at
     return {
         "state": state,
         "error_kind": outcome.kind.value,
@@ -298,13 +287,13 @@ def _failure_update(outcome: CarrierFailure, prev: Any, now: datetime) -> dict[s
         "not_found_since": since,
         "next_poll_at": next_poll_at(
             now=now,
-            state="error",
+            state=polled_as,
             latest_stage=None,
             final=False,
             was_final=False,
             not_found_since=since,
-            retry_at=outcome.retry_at,
-            error_kind=outcome.kind.value,
+            retry_at=retry_at,
+            error_kind=outcome.kind.value,  # weighs only on an error's schedule
         ),  # None once given up (`scheduling.given_up`)
     }
 

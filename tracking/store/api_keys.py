@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Engine
 
 from tracking.store.engine import transaction
+from tracking.store.rows import from_row
 from tracking.store.tables import API_KEYS
 
 __all__ = [
@@ -76,25 +76,13 @@ def insert_key(
         )
 
 
-def _info(row: Row[Any]) -> ApiKeyInfo:
-    return ApiKeyInfo(
-        id=row.id,
-        tenant=row.tenant,
-        name=row.name,
-        prefix=row.prefix,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-    )
-
-
 def key_infos(engine: Engine, tenant: str | None = None) -> list[ApiKeyInfo]:
     """Every key (of `tenant`, when given), oldest first, revoked ones included."""
     query = sa.select(API_KEYS).order_by(API_KEYS.c.created_at, API_KEYS.c.id)
     if tenant is not None:
         query = query.where(API_KEYS.c.tenant == tenant)
     with engine.connect() as connection:
-        return [_info(row) for row in connection.execute(query)]
+        return [from_row(ApiKeyInfo, row) for row in connection.execute(query)]
 
 
 def revoke_key_row(engine: Engine, key_id: str, *, now: datetime) -> bool:

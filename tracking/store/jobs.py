@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from tracking.store.engine import transaction
+from tracking.store.rows import from_row
 from tracking.store.tables import JOBS
 
 __all__ = [
@@ -62,19 +63,12 @@ class Job:
 
 
 def _job(row: Row[Any]) -> Job:
-    return Job(
-        id=row.id,
-        tenant=row.tenant,
-        kind=row.kind,
-        status=row.status,
+    return from_row(
+        Job,
+        row,
         params=json.loads(row.params),
         progress=json.loads(row.progress),
         result=json.loads(row.result) if row.result is not None else None,
-        error=row.error,
-        attempts=row.attempts,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
     )
 
 
@@ -216,23 +210,28 @@ def claim_jobs(
         for candidate in candidates:
             if (candidate.tenant, candidate.kind) in busy:
                 continue
-            done = connection.execute(
-                sa.update(JOBS)
-                .where(JOBS.c.id == candidate.id, JOBS.c.status == "queued")
-                .values(
-                    status="running",
-                    started_at=moment,
-                    heartbeat_at=moment,
-                    attempts=JOBS.c.attempts + 1,
-                )
-            )
-            if done.rowcount != 1:
+            if not _mark_running(connection, moment, candidate.id, ("queued",)):
                 continue
             busy.add((candidate.tenant, candidate.kind))
             claimed.append(job_row(connection, candidate.id))
             if len(claimed) >= limit:
                 break
     return claimed
+
+
+def _mark_running(
+    connection: Connection, moment: datetime, job_id: str, statuses: tuple[str, ...]
+) -> bool:
+    """Start a job found in one of `statuses` (one more attempt, its heartbeat now); False
+    when it is in none of them (another process took it, or it ended)."""
+    done = connection.execute(
+        sa.update(JOBS)
+        .where(JOBS.c.id == job_id, JOBS.c.status.in_(statuses))
+        .values(
+            status="running", started_at=moment, heartbeat_at=moment, attempts=JOBS.c.attempts + 1
+        )
+    )
+    return bool(done.rowcount == 1)
 
 
 def save_progress(engine: Engine, *, job_id: str, progress: Mapping[str, Any]) -> None:
@@ -308,16 +307,6 @@ def start_job(engine: Engine, *, job_id: str, now: datetime | None = None) -> Jo
     """
     moment = now or datetime.now(UTC)
     with transaction(engine) as connection:
-        done = connection.execute(
-            sa.update(JOBS)
-            .where(JOBS.c.id == job_id, JOBS.c.status.in_(("queued", "running")))
-            .values(
-                status="running",
-                started_at=moment,
-                heartbeat_at=moment,
-                attempts=JOBS.c.attempts + 1,
-            )
-        )
-        if done.rowcount != 1:
+        if not _mark_running(connection, moment, job_id, ("queued", "running")):
             return None
         return job_row(connection, job_id)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracking.store.handles import table_of
 from tracking.store.parcels import further_numbers, status_parcels
+from tracking.store.scopes import dated_in
 from tracking.store.tables import OrderRecord, ShipmentRecord, VerdictRecord
 
 __all__ = ["VerdictPage", "count_judged", "list_verdicts"]
@@ -113,7 +114,7 @@ def count_judged(engine: Engine, *, tenant: str, window: tuple[datetime, datetim
     query = (
         sa.select(sa.func.count())
         .select_from(_O.join(_V, _V.c.order_pk == _O.c.id))
-        .where(_O.c.tenant == tenant, _O.c.order_date >= window[0], _O.c.order_date <= window[1])
+        .where(_O.c.tenant == tenant, dated_in(window))
     )
     with engine.connect() as connection:
         return int(connection.execute(query).scalar_one())

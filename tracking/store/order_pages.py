@@ -18,10 +18,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
-from tracking.store.handles import table_of
-from tracking.store.orders import OrderBundleData, bundles_for, load_orders_data
-from tracking.store.parcels import parcel_orders
-from tracking.store.tables import OrderRecord, VerdictRecord
+from tracking.store.orders import OrderBundleData
+from tracking.store.rows import from_row
+from tracking.store.scopes import ORDER_LINE_COLUMNS, ORDERS_WITH_VERDICTS
+from tracking.store.tables import ORDERS as OT
+from tracking.store.tenant_orders import order_record_set
 
 __all__ = [
     "OrderFilter",
@@ -31,9 +32,6 @@ __all__ = [
     "order_page",
     "verdict_counts",
 ]
-
-OT = table_of(OrderRecord)
-V = table_of(VerdictRecord)
 
 _FEW = 5000  # matches sorted rather than walked (see order_page)
 
@@ -135,18 +133,8 @@ def order_page(
         (_unindexed(OT.c.order_date), _unindexed(OT.c.id)) if few else (OT.c.order_date, OT.c.id)
     )
     query = (
-        sa.select(
-            OT.c.id,
-            OT.c.order_id,
-            OT.c.order_date,
-            OT.c.tracking_number,
-            OT.c.carrier,
-            OT.c.destination_country,
-            V.c.status,
-            V.c.milestones,
-            V.c.findings,
-        )
-        .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
+        sa.select(*ORDER_LINE_COLUMNS)
+        .select_from(ORDERS_WITH_VERDICTS)
         .where(*_where(tenant, where, tenant_only=few and not where.search))
         .order_by(OT.c.order_date.desc(), OT.c.id.desc())
         .limit(limit + 1)
@@ -157,19 +145,7 @@ def order_page(
         rows = list(connection.execute(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    lines = [
-        OrderLine(
-            order_id=r.order_id,
-            order_date=r.order_date,
-            tracking_number=r.tracking_number,
-            carrier=r.carrier,
-            destination_country=r.destination_country,
-            verdict=r.status,
-            milestones=r.milestones,
-            findings=r.findings,
-        )
-        for r in rows
-    ]
+    lines = [from_row(OrderLine, r, verdict=r.status) for r in rows]
     return lines, ((rows[-1].order_date, rows[-1].id) if more and rows else None)
 
 
@@ -200,14 +176,5 @@ def order_data(
 ) -> tuple[OrderBundleData, Any, Sequence[OrderBundleData]] | None:
     """(stored data, verdict row or None, further parcels' data) of one of the tenant's
     orders; None when the tenant has no such order."""
-    with engine.connect() as connection:
-        pk = connection.execute(
-            sa.select(OT.c.id).where(OT.c.tenant == tenant, OT.c.order_id == order_id)
-        ).scalar_one_or_none()
-        if pk is None:
-            return None
-        (data,) = load_orders_data(connection, [pk])
-        verdict = connection.execute(sa.select(V).where(V.c.order_pk == pk)).first()
-        further = parcel_orders(connection, [data.order]).get(pk, [])
-        split = bundles_for(connection, further) if further else []
-    return data, verdict, split
+    found = order_record_set(engine, tenant=tenant, order_id=order_id)
+    return None if found is None else (found.data, found.verdict, found.further)

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tracking.read.views import EventView, ExchangeView
+from tracking.store.rows import from_row
+from tracking.store.scopes import dated_in
 from tracking.store.shipments import ensure_shipments
 from tracking.store.statistics import refresh_statistics
 from tracking.store.tables import (
@@ -108,7 +110,7 @@ def iter_order_ids(
         if tenant is not None:
             query = query.where(ORDERS.c.tenant == tenant)
         if window is not None:
-            query = query.where(ORDERS.c.order_date >= window[0], ORDERS.c.order_date <= window[1])
+            query = query.where(dated_in(window))
         with engine.connect() as connection:
             ids = list(connection.execute(query.order_by(ORDERS.c.id).limit(chunk)).scalars())
         if not ids:
@@ -195,14 +197,9 @@ def bundles_for(
                 if x.sha256 not in seen and x.tenant == order.tenant:
                     pairs = tuple((str(k), str(v)) for k, v in json.loads(x.headers))
                     headers = dict(pairs)
-                    seen[x.sha256] = ExchangeView(
-                        sha256=x.sha256,
-                        carrier=x.carrier,
-                        method=x.method,
-                        url=x.url,
-                        status=x.status,
-                        fetched_at=x.fetched_at,
-                        size=x.size,
+                    seen[x.sha256] = from_row(
+                        ExchangeView,
+                        x,
                         content_type=headers.get("content-type", "application/octet-stream"),
                         headers=pairs,
                     )

@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 _UPDATE = ("carrier", "carrier_declared", "carrier_source", "shipment_id", "source", "updated_at")
+_PARCEL_OWN = ("tracking_number", "carrier", "carrier_declared", "carrier_source", "shipment_id")
+"""What a further parcel has of its own: its copy of the order's row takes these from it."""
 _STRENGTH = {"missing": 0, "inferred": 1, "explicit": 2}
 
 
@@ -94,13 +96,7 @@ def parcel_orders(connection: Connection, orders: Sequence[Any]) -> dict[int, li
             .order_by(ORDER_PARCELS.c.id)
         ):
             base = dict(by_pk[parcel.order_pk]._mapping)
-            base.update(
-                tracking_number=parcel.tracking_number,
-                carrier=parcel.carrier,
-                carrier_declared=parcel.carrier_declared,
-                carrier_source=parcel.carrier_source,
-                shipment_id=parcel.shipment_id,
-            )
+            base.update((name, parcel._mapping[name]) for name in _PARCEL_OWN)
             found[parcel.order_pk].append(SimpleNamespace(**base, _mapping=base))
     return dict(found)
 

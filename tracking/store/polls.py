@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tracking.store.engine import transaction
-from tracking.store.handles import table_of
 from tracking.store.shipments import DueShipment
 from tracking.store.tables import ORDER_PARCELS as PARCELS
-from tracking.store.tables import OrderRecord, ShipmentRecord
+from tracking.store.tables import ORDERS as O
+from tracking.store.tables import SHIPMENTS as S
 from tracking.store.writes import insert_ignore
 
 __all__ = [
@@ -30,9 +30,6 @@ __all__ = [
     "shipments_of_number",
     "still_claimed",
 ]
-
-S = table_of(ShipmentRecord)
-O = table_of(OrderRecord)  # noqa: E741 (the orders table, as S is the shipments one)
 
 ClaimHook = Callable[[Connection, list[DueShipment]], None]
 """Called inside a claim's transaction with what was claimed (which may be nothing)."""

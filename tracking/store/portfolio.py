@@ -19,10 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tracking.judge.crosscheck import OrderRef, shared_among
-from tracking.store.handles import table_of
 from tracking.store.isolation import group_keys
 from tracking.store.parcels import further_numbers
-from tracking.store.tables import OrderParcelRecord, OrderRecord, VerdictRecord
+from tracking.store.rows import from_row
+from tracking.store.scopes import ORDER_LINE_COLUMNS, ORDERS_WITH_VERDICTS, dated_in
+from tracking.store.tables import ORDER_PARCELS as P
+from tracking.store.tables import ORDERS as OT
+from tracking.store.tables import VERDICTS as V
 
 __all__ = [
     "PortfolioRow",
@@ -30,10 +33,6 @@ __all__ = [
     "portfolio_rows",
     "shared_tracking",
 ]
-
-OT = table_of(OrderRecord)
-V = table_of(VerdictRecord)
-P = table_of(OrderParcelRecord)
 
 _IN_CHUNK = 1000
 
@@ -72,21 +71,9 @@ def portfolio_rows(
     orders in memory.
     """
     query = (
-        sa.select(
-            OT.c.id,
-            OT.c.tenant,
-            OT.c.order_id,
-            OT.c.order_date,
-            OT.c.tracking_number,
-            OT.c.carrier,
-            OT.c.destination_country,
-            V.c.status,
-            V.c.policy,
-            V.c.milestones,
-            V.c.findings,
-        )
-        .select_from(OT.outerjoin(V, V.c.order_pk == OT.c.id))
-        .where(OT.c.order_date >= window[0], OT.c.order_date <= window[1])
+        sa.select(*ORDER_LINE_COLUMNS, OT.c.tenant, V.c.policy)
+        .select_from(ORDERS_WITH_VERDICTS)
+        .where(dated_in(window))
         .order_by(OT.c.id)
         .limit(chunk)
     )
@@ -100,17 +87,11 @@ def portfolio_rows(
                 return
             split = further_numbers(connection, [row.id for row in rows])
         for row in rows:
-            yield PortfolioRow(
-                tenant=row.tenant,
-                order_id=row.order_id,
-                order_date=row.order_date,
+            yield from_row(
+                PortfolioRow,
+                row,
                 numbers=(row.tracking_number, *(n for _, n in split.get(row.id, ()))),
                 carrier=row.carrier or "",
-                destination_country=row.destination_country,
-                status=row.status,
-                policy=row.policy,
-                milestones=row.milestones,
-                findings=row.findings,
             )
         last = rows[-1].id
 

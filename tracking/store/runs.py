@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tracking.store.engine import transaction
-from tracking.store.handles import table_of
-from tracking.store.tables import OrderRecord, RunRecord, VerdictRecord
+from tracking.store.scopes import dated_in
+from tracking.store.tables import ORDERS as O
+from tracking.store.tables import RUNS as R
+from tracking.store.tables import VERDICTS as V
 
 __all__ = [
     "claim_tenant_orders",
@@ -30,39 +32,16 @@ __all__ = [
     "verdict_policies",
 ]
 
-R = table_of(RunRecord)
-O = table_of(OrderRecord)  # noqa: E741 (the orders table, as R is the runs one)
-V = table_of(VerdictRecord)
-
 
 def start_run(engine: Engine, *, run_id: str, kind: str, source: str) -> None:
     """Record a run as `running` (its report comes with `finish_run`)."""
-    with transaction(engine) as connection:
-        connection.execute(
-            sa.insert(R),
-            {
-                "id": run_id,
-                "kind": kind,
-                "source": source[:1024],
-                "started_at": datetime.now(UTC),
-                "status": "running",
-                "stats": "{}",
-            },
-        )
+    _insert_run(engine, run_id=run_id, kind=kind, source=source, started_at=datetime.now(UTC))
 
 
 def finish_run(engine: Engine, *, run_id: str, status: str, stats: Mapping[str, Any]) -> None:
     """Close a run started by `start_run`: its status and its report (`stats`, as JSON)."""
     with transaction(engine) as connection:
-        connection.execute(
-            sa.update(R)
-            .where(R.c.id == run_id)
-            .values(
-                finished_at=datetime.now(UTC),
-                status=status,
-                stats=json.dumps(dict(stats), sort_keys=True),
-            )
-        )
+        connection.execute(sa.update(R).where(R.c.id == run_id).values(**_ended(status, stats)))
 
 
 def record_run(
@@ -76,6 +55,31 @@ def record_run(
     stats: Mapping[str, Any],
 ) -> None:
     """Record a run that already ended (a worker's batch job), in one statement."""
+    _insert_run(
+        engine, run_id=run_id, kind=kind, source=source, started_at=started, **_ended(status, stats)
+    )
+
+
+def _ended(status: str, stats: Mapping[str, Any]) -> dict[str, Any]:
+    """How a run ends: now, with its status and its report as JSON."""
+    return {
+        "finished_at": datetime.now(UTC),
+        "status": status,
+        "stats": json.dumps(dict(stats), sort_keys=True),
+    }
+
+
+def _insert_run(
+    engine: Engine,
+    *,
+    run_id: str,
+    kind: str,
+    source: str,
+    started_at: datetime,
+    finished_at: datetime | None = None,
+    status: str = "running",
+    stats: str = "{}",
+) -> None:
     with transaction(engine) as connection:
         connection.execute(
             sa.insert(R),
@@ -83,10 +87,10 @@ def record_run(
                 "id": run_id,
                 "kind": kind,
                 "source": source[:1024],
-                "started_at": started,
-                "finished_at": datetime.now(UTC),
+                "started_at": started_at,
+                "finished_at": finished_at,
                 "status": status,
-                "stats": json.dumps(dict(stats), sort_keys=True),
+                "stats": stats,
             },
         )
 
@@ -97,9 +101,7 @@ def claim_tenant_orders(
     """Mark a tenant's stored orders in the window as this run's (what a pull then fetches)."""
     with transaction(engine) as connection:
         connection.execute(
-            sa.update(O)
-            .where(O.c.tenant == tenant, O.c.order_date >= window[0], O.c.order_date <= window[1])
-            .values(last_run_id=run_id)
+            sa.update(O).where(O.c.tenant == tenant, dated_in(window)).values(last_run_id=run_id)
         )
 
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tracking.store.engine import transaction
+from tracking.store.scopes import dated_in
 from tracking.store.tables import ORDER_PARCELS, ORDERS, SHIPMENTS
 from tracking.store.writes import insert_ignore
 
@@ -109,7 +110,7 @@ def due_shipments(
     if run_id is not None:
         scope = sa.and_(scope, ORDERS.c.last_run_id == run_id)
     if window is not None:
-        scope = sa.and_(scope, ORDERS.c.order_date >= window[0], ORDERS.c.order_date <= window[1])
+        scope = sa.and_(scope, dated_in(window))
     origin_ids = sa.union(
         sa.select(ORDERS.c.shipment_id).where(scope, ORDERS.c.shipment_id.is_not(None)),
         sa.select(ORDER_PARCELS.c.shipment_id)  # the further parcels of split orders

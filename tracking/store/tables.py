@@ -261,21 +261,27 @@ class EventRecord(SQLModel, table=True):
     first_seen_at: datetime = Field(sa_column=utc_column())
 
 
-class VerdictRecord(SQLModel, table=True):
+class _VerdictColumns(SQLModel):
+    """What a verdict says, as `verdicts` keeps an order's current one and `verdict_history`
+    each distinct one it has had (a column type, not a `sa_column`: each table gets its own)."""
+
+    policy: str = Field(max_length=32)
+    milestones: str = Field(default="{}")
+    findings: str = Field(default="[]")
+    digest: str = Field(max_length=64)
+    computed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class VerdictRecord(_VerdictColumns, table=True):
     """The current verdict of an order."""
 
     __tablename__ = "verdicts"
 
     order_pk: int = Field(foreign_key="orders.id", primary_key=True)
     status: str = Field(max_length=16, index=True)
-    policy: str = Field(max_length=32)
-    milestones: str = Field(default="{}")
-    findings: str = Field(default="[]")
-    digest: str = Field(max_length=64)
-    computed_at: datetime = Field(sa_column=utc_column())
 
 
-class VerdictHistory(SQLModel, table=True):
+class VerdictHistory(_VerdictColumns, table=True):
     """Every distinct verdict an order has had, oldest first."""
 
     __tablename__ = "verdict_history"
@@ -283,11 +289,6 @@ class VerdictHistory(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     order_pk: int = Field(foreign_key="orders.id", index=True)
     status: str = Field(max_length=16)
-    policy: str = Field(max_length=32)
-    milestones: str = Field(default="{}")
-    findings: str = Field(default="[]")
-    digest: str = Field(max_length=64)
-    computed_at: datetime = Field(sa_column=utc_column())
 
 
 class AccountGroup(SQLModel, table=True):

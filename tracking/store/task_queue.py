@@ -14,7 +14,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tracking.store.tables import JOBS, WEBHOOK_DELIVERIES, WEBHOOKS
+from tracking.store.tables import JOBS, WEBHOOK_DELIVERIES
+from tracking.store.webhooks import due_deliveries
 
 __all__ = [
     "DeliveryToQueue",
@@ -64,20 +65,14 @@ def deliveries_to_queue(
     """Lock up to `limit` due deliveries with no attempt queued (`FOR UPDATE SKIP LOCKED`, so
     planners of several processes never take one twice); a replay request is consumed."""
     rows = connection.execute(
-        sa.select(
+        due_deliveries(
+            now,
             WEBHOOK_DELIVERIES.c.id,
             WEBHOOK_DELIVERIES.c.webhook_id,
             WEBHOOK_DELIVERIES.c.next_attempt_at,
             WEBHOOK_DELIVERIES.c.replay_requested_at,
         )
-        .join(WEBHOOKS, WEBHOOKS.c.id == WEBHOOK_DELIVERIES.c.webhook_id)
-        .where(
-            WEBHOOK_DELIVERIES.c.status == "pending",
-            WEBHOOK_DELIVERIES.c.next_attempt_at <= now,
-            WEBHOOKS.c.deleted_at.is_(None),
-            _UNQUEUED.bindparams(attempt=attempt_task, retry=retry_task, now=now),
-        )
-        .order_by(WEBHOOK_DELIVERIES.c.next_attempt_at, WEBHOOK_DELIVERIES.c.id)
+        .where(_UNQUEUED.bindparams(attempt=attempt_task, retry=retry_task, now=now))
         .limit(limit)
         .with_for_update(of=WEBHOOK_DELIVERIES, skip_locked=True)
     ).all()

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine, Row
 
 from tracking.store.orders import OrderBundleData, bundles_for, load_orders_data
 from tracking.store.parcels import parcel_orders
+from tracking.store.scopes import ORDERS_WITH_VERDICTS, dated_in
 from tracking.store.tables import EXCHANGES, ORDERS, VERDICTS
 
 __all__ = [
@@ -63,7 +64,7 @@ def order_page(
             VERDICTS.c.milestones,
             VERDICTS.c.computed_at,
         )
-        .outerjoin(VERDICTS, VERDICTS.c.order_pk == ORDERS.c.id)
+        .select_from(ORDERS_WITH_VERDICTS)
         .where(ORDERS.c.tenant == tenant, ORDERS.c.id > after)
         .order_by(ORDERS.c.id)
         .limit(limit + 1)
@@ -73,7 +74,7 @@ def order_page(
     if carrier is not None:
         query = query.where(ORDERS.c.carrier == carrier)
     if window is not None:
-        query = query.where(ORDERS.c.order_date >= window[0], ORDERS.c.order_date <= window[1])
+        query = query.where(dated_in(window))
     with engine.connect() as connection:
         rows = list(connection.execute(query))
     return rows[:limit], len(rows) > limit
@@ -131,12 +132,8 @@ def summary_rows(
             VERDICTS.c.milestones,
             VERDICTS.c.findings,
         )
-        .outerjoin(VERDICTS, VERDICTS.c.order_pk == ORDERS.c.id)
-        .where(
-            ORDERS.c.tenant == tenant,
-            ORDERS.c.order_date >= window[0],
-            ORDERS.c.order_date <= window[1],
-        )
+        .select_from(ORDERS_WITH_VERDICTS)
+        .where(ORDERS.c.tenant == tenant, dated_in(window))
     )
     with engine.connect() as connection:
         yield from connection.execute(query)
@@ -161,11 +158,7 @@ def bundle_counts(
 ) -> tuple[int, int]:
     """(judged orders in the window, with one of `verdicts` when given; orders in the window
     without a verdict): what a bundle takes and what it skips."""
-    scope = sa.and_(
-        ORDERS.c.tenant == tenant,
-        ORDERS.c.order_date >= window[0],
-        ORDERS.c.order_date <= window[1],
-    )
+    scope = sa.and_(ORDERS.c.tenant == tenant, dated_in(window))
     judged = (
         sa.select(sa.func.count())
         .select_from(ORDERS.join(VERDICTS, VERDICTS.c.order_pk == ORDERS.c.id))
@@ -175,7 +168,7 @@ def bundle_counts(
         judged = judged.where(VERDICTS.c.status.in_(list(verdicts)))
     missing = (
         sa.select(sa.func.count())
-        .select_from(ORDERS.outerjoin(VERDICTS, VERDICTS.c.order_pk == ORDERS.c.id))
+        .select_from(ORDERS_WITH_VERDICTS)
         .where(scope, VERDICTS.c.order_pk.is_(None))
     )
     with engine.connect() as connection:

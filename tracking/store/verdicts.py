@@ -25,6 +25,7 @@ from tracking.store.history import former_partners
 from tracking.store.orders import OrderBundleData, bundles_for, load_orders_data
 from tracking.store.parcels import judge_parcels, parcel_orders
 from tracking.store.portfolio import shared_tracking
+from tracking.store.rows import from_row
 from tracking.store.statistics import refresh_statistics
 from tracking.store.tables import ORDERS, VERDICT_HISTORY, VERDICTS
 from tracking.store.writes import dumps, update_rows, upsert
@@ -47,38 +48,15 @@ def facts(
     (see `tracking.judge.crosscheck.shared_tracking`).
     """
     o = data.order
-    order = OrderFacts(
-        order_id=o.order_id,
-        order_date=o.order_date,
-        destination_country=o.destination_country,
-        carrier=o.carrier,
-        carrier_declared=o.carrier_declared,
-        carrier_source=o.carrier_source,
-        order_value=o.order_value,
-        currency=o.currency,
-        tenant=o.tenant,
-        tracking_number=o.tracking_number,
+    order = from_row(
+        OrderFacts,
+        o,
         destination_postal_code=o.destination_postal_code or "",
         destination_city=o.destination_city or "",
         shared_with=tuple(shared_with),
         merged_with=tuple(merged_with),
     )
-    legs = [
-        ShipmentFacts(
-            carrier=s.carrier,
-            tracking_number=s.tracking_number,
-            role=s.role,
-            state=s.state,
-            final=bool(s.final),
-            error_kind=s.error_kind,
-            error_message=s.error_message,
-            destination_country=s.destination_country,
-            first_fetched_at=s.first_fetched_at,
-            last_fetched_at=s.last_fetched_at,
-            not_found_since=s.not_found_since,
-        )
-        for s in data.shipments
-    ]
+    legs = [from_row(ShipmentFacts, s, final=bool(s.final)) for s in data.shipments]
     return order, legs
 
 

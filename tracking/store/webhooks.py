@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
 from tracking.store.engine import transaction
+from tracking.store.rows import from_row
 from tracking.store.tables import WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, WEBHOOKS
 
 __all__ = [
@@ -33,11 +34,13 @@ __all__ = [
     "claim_due_deliveries",
     "create_webhook",
     "delete_webhook",
+    "due_deliveries",
     "get_delivery",
     "get_webhook",
     "list_deliveries",
     "list_webhooks",
     "new_id",
+    "pending_deliveries",
     "record_attempt",
     "replay_delivery",
     "still_due",
@@ -66,14 +69,7 @@ class Webhook:
 
 
 def _webhook(row: Row[Any]) -> Webhook:
-    return Webhook(
-        id=row.id,
-        tenant=row.tenant,
-        url=row.url,
-        events=tuple(json.loads(row.events)),
-        description=row.description,
-        created_at=row.created_at,
-    )
+    return from_row(Webhook, row, events=tuple(json.loads(row.events)))
 
 
 def create_webhook(
@@ -186,24 +182,6 @@ class Attempt:
     manual: bool
 
 
-def _delivery(row: Row[Any]) -> Delivery:
-    return Delivery(
-        id=row.id,
-        webhook_id=row.webhook_id,
-        event_id=row.event_id,
-        event_type=row.event_type,
-        payload=row.payload,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_attempt_at=row.last_attempt_at,
-        last_status_code=row.last_status_code,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        delivered_at=row.delivered_at,
-    )
-
-
 def _owned(tenant: str, webhook_id: str) -> sa.ColumnElement[bool]:
     return sa.and_(
         WEBHOOK_DELIVERIES.c.webhook_id == webhook_id,
@@ -244,7 +222,7 @@ def list_deliveries(
             )
         )
     with engine.connect() as connection:
-        rows = [_delivery(r) for r in connection.execute(query)]
+        rows = [from_row(Delivery, r) for r in connection.execute(query)]
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, ((rows[-1].created_at, rows[-1].id) if more and rows else None)
@@ -263,21 +241,14 @@ def get_delivery(
         if row is None:
             return None
         attempts = [
-            Attempt(
-                attempted_at=a.attempted_at,
-                status_code=a.status_code,
-                error=a.error,
-                duration_ms=a.duration_ms,
-                response_excerpt=a.response_excerpt,
-                manual=bool(a.manual),
-            )
+            from_row(Attempt, a, manual=bool(a.manual))
             for a in connection.execute(
                 sa.select(WEBHOOK_ATTEMPTS)
                 .where(WEBHOOK_ATTEMPTS.c.delivery_id == delivery_id)
                 .order_by(WEBHOOK_ATTEMPTS.c.id)
             )
         ]
-    return _delivery(row), attempts
+    return from_row(Delivery, row), attempts
 
 
 def replay_delivery(
@@ -296,7 +267,7 @@ def replay_delivery(
         row = connection.execute(
             sa.select(WEBHOOK_DELIVERIES).where(WEBHOOK_DELIVERIES.c.id == delivery_id)
         ).one()
-    return _delivery(row)
+    return from_row(Delivery, row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +297,35 @@ class AttemptOutcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+_DUE_COLUMNS = (
+    WEBHOOK_DELIVERIES.c.id,
+    WEBHOOK_DELIVERIES.c.webhook_id,
+    WEBHOOK_DELIVERIES.c.event_type,
+    WEBHOOK_DELIVERIES.c.payload,
+    WEBHOOKS.c.url,
+    WEBHOOKS.c.secret,
+)
+"""What sending a delivery reads (`DueDelivery` but for `manual`)."""
+
+
+def pending_deliveries(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """`columns` of the pending deliveries whose webhook is not deleted (joined to it)."""
+    return (
+        sa.select(*columns)
+        .join(WEBHOOKS, WEBHOOKS.c.id == WEBHOOK_DELIVERIES.c.webhook_id)
+        .where(WEBHOOK_DELIVERIES.c.status == "pending", WEBHOOKS.c.deleted_at.is_(None))
+    )
+
+
+def due_deliveries(now: datetime, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """`pending_deliveries` due by `now`, the longest due first."""
+    return (
+        pending_deliveries(*columns)
+        .where(WEBHOOK_DELIVERIES.c.next_attempt_at <= now)
+        .order_by(WEBHOOK_DELIVERIES.c.next_attempt_at, WEBHOOK_DELIVERIES.c.id)
+    )
+
+
 def claim_due_deliveries(
     engine: Engine,
     *,
@@ -342,26 +342,12 @@ def claim_due_deliveries(
     full = sorted(w for w, n in in_flight.items() if n >= per_webhook)
     counts = dict(in_flight)
     with transaction(engine) as connection:
-        query = (
-            sa.select(
-                WEBHOOK_DELIVERIES.c.id,
-                WEBHOOK_DELIVERIES.c.webhook_id,
-                WEBHOOK_DELIVERIES.c.next_attempt_at,
-                WEBHOOK_DELIVERIES.c.event_type,
-                WEBHOOK_DELIVERIES.c.payload,
-                WEBHOOK_DELIVERIES.c.replay_requested_at,
-                WEBHOOKS.c.url,
-                WEBHOOKS.c.secret,
-            )
-            .join(WEBHOOKS, WEBHOOKS.c.id == WEBHOOK_DELIVERIES.c.webhook_id)
-            .where(
-                WEBHOOK_DELIVERIES.c.status == "pending",
-                WEBHOOK_DELIVERIES.c.next_attempt_at <= now,
-                WEBHOOKS.c.deleted_at.is_(None),
-            )
-            .order_by(WEBHOOK_DELIVERIES.c.next_attempt_at, WEBHOOK_DELIVERIES.c.id)
-            .limit(limit * 8)
-        )
+        query = due_deliveries(
+            now,
+            *_DUE_COLUMNS,
+            WEBHOOK_DELIVERIES.c.next_attempt_at,
+            WEBHOOK_DELIVERIES.c.replay_requested_at,
+        ).limit(limit * 8)
         if full:
             query = query.where(WEBHOOK_DELIVERIES.c.webhook_id.not_in(full))
         for row in connection.execute(query).all():
@@ -379,17 +365,7 @@ def claim_due_deliveries(
             if done.rowcount != 1:
                 continue
             counts[row.webhook_id] = counts.get(row.webhook_id, 0) + 1
-            claimed.append(
-                DueDelivery(
-                    id=row.id,
-                    webhook_id=row.webhook_id,
-                    url=row.url,
-                    secret=row.secret,
-                    event_type=row.event_type,
-                    payload=row.payload,
-                    manual=row.replay_requested_at is not None,
-                )
-            )
+            claimed.append(from_row(DueDelivery, row, manual=row.replay_requested_at is not None))
             if len(claimed) >= limit:
                 break
     return claimed
@@ -448,30 +424,11 @@ def still_due(engine: Engine, *, delivery_id: str, token: str, manual: bool) -> 
     """The delivery, if it is still pending for the attempt `token` and its webhook exists."""
     with engine.connect() as connection:
         row = connection.execute(
-            sa.select(
-                WEBHOOK_DELIVERIES.c.id,
-                WEBHOOK_DELIVERIES.c.webhook_id,
-                WEBHOOK_DELIVERIES.c.event_type,
-                WEBHOOK_DELIVERIES.c.payload,
-                WEBHOOKS.c.url,
-                WEBHOOKS.c.secret,
-            )
-            .join(WEBHOOKS, WEBHOOKS.c.id == WEBHOOK_DELIVERIES.c.webhook_id)
-            .where(
+            pending_deliveries(*_DUE_COLUMNS).where(
                 WEBHOOK_DELIVERIES.c.id == delivery_id,
-                WEBHOOK_DELIVERIES.c.status == "pending",
                 WEBHOOK_DELIVERIES.c.next_attempt_at == datetime.fromisoformat(token),
-                WEBHOOKS.c.deleted_at.is_(None),
             )
         ).first()
     if row is None:
         return None
-    return DueDelivery(
-        id=row.id,
-        webhook_id=row.webhook_id,
-        url=row.url,
-        secret=row.secret,
-        event_type=row.event_type,
-        payload=row.payload,
-        manual=manual,
-    )
+    return from_row(DueDelivery, row, manual=manual)
