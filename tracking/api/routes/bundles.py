@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.jobs import bundle_dir
-from tracking.api.models import BundleCreate, BundleFile, BundlePublic
+from tracking.api.models import BundleCreate, BundleFile, BundlePublic, public
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import job_quota
 from tracking.api.routes import problem_responses
@@ -35,20 +35,14 @@ def bundle_public(job: Job) -> BundlePublic:
         )
         for f in result.get("files", ())
     ]
-    return BundlePublic(
-        id=job.id,
-        status=job.status,
+    return public(
+        BundlePublic,
+        job,
         reference_id=str(job.params.get("reference_id", "")),
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        params=job.params,
-        progress=job.progress,
         orders=result.get("orders"),
         orders_skipped=result.get("orders_skipped"),
         manifest_sha256=result.get("manifest_sha256"),
         files=files,
-        error=job.error,
     )
 
 

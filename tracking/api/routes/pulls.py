@@ -22,17 +22,7 @@ router = APIRouter(tags=["pulls"])
 
 def pull_public(job: Job) -> PullPublic:
     """A pull job as the API shows it."""
-    return PullPublic(
-        id=job.id,
-        status=job.status,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        params=job.params,
-        progress=job.progress,
-        result=job.result,
-        error=job.error,
-    )
+    return PullPublic.model_validate(job, from_attributes=True)
 
 
 @router.post(

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from tracking.api.deps import ContextDep, PrincipalDep
-from tracking.api.models import in_range
+from tracking.api.models import in_range, public
 from tracking.api.outbound import check_target
 from tracking.api.problems import ApiProblem
 from tracking.api.routes import invalid_cursor, problem_responses
@@ -45,30 +45,11 @@ DeliveryId = Annotated[str, Path(max_length=64)]
 
 
 def _public(hook: Webhook) -> WebhookPublic:
-    return WebhookPublic(
-        id=hook.id,
-        url=hook.url,
-        events=list(hook.events),
-        description=hook.description,
-        created_at=hook.created_at,
-    )
+    return WebhookPublic.model_validate(hook, from_attributes=True)
 
 
 def _delivery(d: Delivery) -> DeliveryPublic:
-    return DeliveryPublic(
-        id=d.id,
-        webhook_id=d.webhook_id,
-        event_id=d.event_id,
-        event_type=d.event_type,
-        status=d.status,
-        attempts=d.attempts,
-        next_attempt_at=d.next_attempt_at,
-        last_attempt_at=d.last_attempt_at,
-        last_status_code=d.last_status_code,
-        last_error=d.last_error,
-        created_at=d.created_at,
-        delivered_at=d.delivered_at,
-    )
+    return DeliveryPublic.model_validate(d, from_attributes=True)
 
 
 def _not_found(what: str) -> ApiProblem:
@@ -108,7 +89,7 @@ def create_webhook_route(
         description=body.description,
     )
     response.headers["Location"] = f"/v1/webhooks/{hook.id}"
-    return WebhookCreated(**_public(hook).model_dump(), secret=secret)
+    return public(WebhookCreated, hook, secret=secret)
 
 
 @router.get(
@@ -204,20 +185,11 @@ def get_delivery_route(
     if found is None:
         raise _not_found(f"delivery {delivery_id!r}")
     delivery, attempts = found
-    return DeliveryDetail(
-        **_delivery(delivery).model_dump(),
+    return public(
+        DeliveryDetail,
+        delivery,
         payload=json.loads(delivery.payload),
-        log=[
-            AttemptPublic(
-                attempted_at=a.attempted_at,
-                status_code=a.status_code,
-                error=a.error,
-                duration_ms=a.duration_ms,
-                response_excerpt=a.response_excerpt,
-                manual=a.manual,
-            )
-            for a in attempts
-        ],
+        log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts],
     )
 
 
