@@ -20,7 +20,7 @@ from tracking.api.models import (
     OrderPage,
     VerdictStatus,
 )
-from tracking.api.orders_import import import_orders, orders_csv
+from tracking.api.orders_import import import_orders, no_orders, orders_csv
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import import_slot
 from tracking.api.routes import AsOf, invalid_cursor, problem_responses, window_before
@@ -171,14 +171,7 @@ async def import_orders_route(
                 ]
             ) from None
         if not items:
-            return ImportResult(
-                rows_read=0,
-                rows_accepted=0,
-                rows_rejected=0,
-                accepted=[],
-                rejected=[],
-                truncated=False,
-            )
+            return no_orders()
         data, source, from_json = orders_csv(items), "api:orders.json", True
     elif media == "multipart/form-data":
         data, name, fields = await _form_file(request, body)
