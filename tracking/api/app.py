@@ -150,14 +150,7 @@ def create_app(
             context.wake_jobs = runner.wake
             tasks.append(asyncio.create_task(runner.run(), name="track-evidence-jobs"))
         if opts.deliver_webhooks and not uses_procrastinate(db):
-            dispatcher = WebhookDispatcher(
-                db,
-                schedule=opts.webhook_schedule,
-                timeout_seconds=opts.webhook_timeout_seconds,
-                poll_seconds=opts.webhook_poll_seconds,
-                transport=opts.webhook_transport,
-                allow_internal=settings.allow_internal_webhooks,
-            )
+            dispatcher = WebhookDispatcher.for_api(context)
             context.wake_webhooks = dispatcher.wake
             tasks.append(asyncio.create_task(dispatcher.run(), name="track-evidence-webhooks"))
         if background is not None:
