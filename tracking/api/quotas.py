@@ -12,7 +12,7 @@ checked before the upload is read and held until the import ends).
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 
 from fastapi.concurrency import run_in_threadpool
@@ -41,12 +41,19 @@ def _exceeded(detail: str, *, retry_after: int | None = None) -> ApiProblem:
     return ApiProblem(429, detail, kind="quota-exceeded", headers=headers)
 
 
+def _reached(quota: int, count: Callable[[], int]) -> int | None:
+    """The tenant's `count` when it reaches `quota`; None below it or when the quota is off
+    (0 or less: then nothing is counted)."""
+    if quota <= 0:
+        return None
+    counted = count()
+    return counted if counted >= quota else None
+
+
 def check_job_quota(engine: Engine, *, tenant: str, quota: int) -> None:
     """429 when the tenant already has `quota` jobs queued or running."""
-    if quota <= 0:
-        return
-    active = active_jobs(engine, tenant=tenant)
-    if active >= quota:
+    active = _reached(quota, lambda: active_jobs(engine, tenant=tenant))
+    if active is not None:
         raise _exceeded(
             f"{active} jobs of this tenant are queued or running, the most allowed at once;"
             " wait for one to finish",
@@ -56,10 +63,8 @@ def check_job_quota(engine: Engine, *, tenant: str, quota: int) -> None:
 
 def check_order_quota(engine: Engine, *, tenant: str, quota: int) -> None:
     """429 when the tenant already stores `quota` orders."""
-    if quota <= 0:
-        return
-    stored = count_orders(engine, tenant=tenant)
-    if stored >= quota:
+    stored = _reached(quota, lambda: count_orders(engine, tenant=tenant))
+    if stored is not None:
         raise _exceeded(
             f"this tenant stores {stored:,} orders, its quota; ask the operator for more"
         )

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from tracking.api.models import IsoDateTime
 from tracking.api.problems import ApiProblem, Problem
 
-__all__ = ["AsOf", "invalid_cursor", "problem_responses", "window_before"]
+__all__ = ["AsOf", "ResourceId", "invalid_cursor", "problem_responses", "window_before"]
 
 AsOf = Annotated[IsoDateTime | None, Query(description="End of the window (default: now).")]
 """The `as_of` query parameter: where a window of days ends."""
+
+ResourceId = Annotated[str, Path(max_length=64)]
+"""A path parameter naming a resource by the id this API gave it (a job, webhook, delivery)."""
 
 _DESCRIPTIONS = {
     400: "The body cannot be parsed (e.g. not UTF-8).",

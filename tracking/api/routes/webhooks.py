@@ -6,13 +6,13 @@ import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.models import in_range, public
 from tracking.api.outbound import check_target
 from tracking.api.problems import ApiProblem
-from tracking.api.routes import invalid_cursor, problem_responses
+from tracking.api.routes import ResourceId, invalid_cursor, problem_responses
 from tracking.api.webhook_models import (
     AttemptPublic,
     DeliveryDetail,
@@ -39,9 +39,6 @@ from tracking.store.webhooks import (
 __all__ = ["router"]
 
 router = APIRouter(tags=["webhooks"])
-
-WebhookId = Annotated[str, Path(max_length=64)]
-DeliveryId = Annotated[str, Path(max_length=64)]
 
 
 def _public(hook: Webhook) -> WebhookPublic:
@@ -112,7 +109,7 @@ def list_webhooks_route(context: ContextDep, principal: PrincipalDep) -> Webhook
     responses=problem_responses(401, 404, 422),
 )
 def get_webhook_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId
+    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId
 ) -> WebhookPublic:
     """One of the tenant's webhooks."""
     return _public(_webhook(context, principal.tenant, webhook_id))
@@ -126,7 +123,7 @@ def get_webhook_route(
     responses=problem_responses(401, 404, 422),
 )
 def delete_webhook_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId
+    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId
 ) -> Response:
     """Stop notifying a webhook; its pending deliveries are cancelled."""
     if not delete_webhook(context.engine, tenant=principal.tenant, webhook_id=webhook_id):
@@ -143,7 +140,7 @@ def delete_webhook_route(
 def list_deliveries_route(
     context: ContextDep,
     principal: PrincipalDep,
-    webhook_id: WebhookId,
+    webhook_id: ResourceId,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryPage:
@@ -176,7 +173,7 @@ def list_deliveries_route(
     responses=problem_responses(401, 404, 422),
 )
 def get_delivery_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId, delivery_id: DeliveryId
+    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId, delivery_id: ResourceId
 ) -> DeliveryDetail:
     """A delivery, the exact JSON it sends, and every attempt so far."""
     found = get_delivery(
@@ -201,7 +198,7 @@ def get_delivery_route(
     responses=problem_responses(401, 404, 422),
 )
 def replay_delivery_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId, delivery_id: DeliveryId
+    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId, delivery_id: ResourceId
 ) -> DeliveryPublic:
     """Send the same event again now (e.g. after fixing the receiver), with a fresh
     retry schedule; the attempt appears in the delivery log."""
