@@ -16,7 +16,6 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.openapi.utils import get_openapi
 from sqlalchemy.engine import Engine
 
 from carriers.kit.network import Network
@@ -63,13 +62,7 @@ class _App(FastAPI):
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema:
             return self.openapi_schema
-        schema = get_openapi(
-            title=self.title,
-            version=self.version,
-            openapi_version=self.openapi_version,
-            description=self.description,
-            routes=self.routes,
-        )
+        schema = super().openapi()  # FastAPI's document, completed below (and kept)
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         order_in = OrderIn.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(order_in.pop("$defs", {}))
@@ -82,7 +75,6 @@ class _App(FastAPI):
                         response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
-        self.openapi_schema = schema
         return schema
 
 
@@ -158,14 +150,7 @@ def create_app(
             context.wake_jobs = runner.wake
             tasks.append(asyncio.create_task(runner.run(), name="track-evidence-jobs"))
         if opts.deliver_webhooks and not uses_procrastinate(db):
-            dispatcher = WebhookDispatcher(
-                db,
-                schedule=opts.webhook_schedule,
-                timeout_seconds=opts.webhook_timeout_seconds,
-                poll_seconds=opts.webhook_poll_seconds,
-                transport=opts.webhook_transport,
-                allow_internal=settings.allow_internal_webhooks,
-            )
+            dispatcher = WebhookDispatcher.for_api(context)
             context.wake_webhooks = dispatcher.wake
             tasks.append(asyncio.create_task(dispatcher.run(), name="track-evidence-webhooks"))
         if background is not None:

@@ -26,21 +26,18 @@ from tracking.api.models import (
     ParcelPublic,
     SummaryPublic,
     VerdictPublic,
+    public,
 )
 from tracking.judge.findings import redact_other_stores
 from tracking.read.portfolio import read_portfolio, summary_json
 from tracking.store.exchanges import raw_body
-from tracking.store.tenant_orders import (
-    exchange_headers,
-    order_page,
-    order_record_set,
-)
+from tracking.store.tenant_orders import exchange_headers, order_record_set
 
 __all__ = [
     "MILESTONE_STAGES",
     "exchange_body",
-    "list_orders",
     "order_evidence",
+    "order_summary",
     "portfolio_summary",
 ]
 
@@ -58,42 +55,15 @@ def _milestone_statuses(raw: str | None) -> dict[str, Any] | None:
     return {stage: data.get(stage, {}).get("status", "missing") for stage in MILESTONE_STAGES}
 
 
-def list_orders(
-    engine: Engine,
-    *,
-    tenant: str,
-    after: int,
-    limit: int,
-    verdict: str | None = None,
-    carrier: str | None = None,
-    window: tuple[datetime, datetime] | None = None,
-) -> tuple[list[OrderSummary], int | None]:
-    """One page of the tenant's orders after primary key `after`; and the next page's key."""
-    rows, more = order_page(
-        engine,
-        tenant=tenant,
-        after=after,
-        limit=limit,
-        verdict=verdict,
-        carrier=carrier,
-        window=window,
+def order_summary(row: Any) -> OrderSummary:
+    """One row of `tracking.store.tenant_orders.order_page` as the order list shows it."""
+    return public(
+        OrderSummary,
+        row,
+        verdict=row.status,
+        milestones=_milestone_statuses(row.milestones),
+        verdict_computed_at=row.computed_at,
     )
-    items = [
-        OrderSummary(
-            order_id=r.order_id,
-            marketplace=r.marketplace,
-            order_date=r.order_date,
-            tracking_number=r.tracking_number,
-            carrier=r.carrier,
-            carrier_source=r.carrier_source,
-            destination_country=r.destination_country,
-            verdict=r.status,
-            milestones=_milestone_statuses(r.milestones),
-            verdict_computed_at=r.computed_at,
-        )
-        for r in rows
-    ]
-    return items, (rows[-1].id if more and rows else None)
 
 
 # -- evidence --------------------------------------------------------------------------------
@@ -120,6 +90,20 @@ def _milestones(raw: Mapping[str, Any]) -> list[MilestonePublic]:
     return out
 
 
+def _findings(raw: list[dict[str, Any]], *, tenant: str) -> list[FindingPublic]:
+    return [
+        FindingPublic(
+            code=f["code"],
+            severity=f["severity"],
+            message=f["message"],
+            message_zh=f.get("message_zh", ""),
+            # A number reused by another store is reported, never which store or order.
+            evidence=list(redact_other_stores(f.get("evidence", ()), tenant=tenant)),
+        )
+        for f in raw
+    ]
+
+
 def _shipment_public(
     data: Any, carriers: Mapping[str, CarrierInfo]
 ) -> tuple[list[LegPublic], list[EventPublic], list[ExchangePublic]]:
@@ -128,48 +112,17 @@ def _shipment_public(
     for leg in data.shipments:
         info = carriers.get(leg.carrier)
         legs.append(
-            LegPublic(
-                carrier=leg.carrier,
+            public(
+                LegPublic,
+                leg,
                 carrier_name=leg.carrier_name or (info.name if info else ""),
-                tracking_number=leg.tracking_number,
-                role=leg.role,
-                state=leg.state,
-                carrier_status=leg.carrier_status,
                 final=bool(leg.final),
-                error_kind=leg.error_kind,
                 public_url=info.public_url(leg.tracking_number) if info else None,
-                last_fetched_at=leg.last_fetched_at,
             )
         )
-    events = [
-        EventPublic(
-            stage=e.stage,
-            code=e.code,
-            description=e.description,
-            occurred_at=e.occurred_at,
-            local_offset=e.local_offset,
-            time_source=e.time_source,
-            location=e.location,
-            country=e.country,
-            carrier=e.carrier,
-            tracking_number=e.tracking_number,
-            exchange_sha256=e.exchange_sha256,
-        )
-        for e in data.events
-    ]
+    events = [EventPublic.model_validate(e, from_attributes=True) for e in data.events]
     exchanges = [
-        ExchangePublic(
-            sha256=x.sha256,
-            carrier=x.carrier,
-            method=x.method,
-            url=x.url,
-            status=x.status,
-            fetched_at=x.fetched_at,
-            size=x.size,
-            content_type=x.content_type,
-            href=f"/v1/exchanges/{x.sha256}",
-        )
-        for x in data.exchanges
+        public(ExchangePublic, x, href=f"/v1/exchanges/{x.sha256}") for x in data.exchanges
     ]
     return legs, events, exchanges
 
@@ -187,22 +140,8 @@ def order_evidence(
         return None
     data, verdict, split = found.data, found.verdict, found.further
     o = data.order
-    order = OrderPublic(
-        order_id=o.order_id,
-        marketplace=o.marketplace,
-        order_date=o.order_date,
-        ship_date=o.ship_date,
-        tracking_number=o.tracking_number,
-        carrier=o.carrier,
-        carrier_declared=o.carrier_declared,
-        carrier_source=o.carrier_source,
-        destination_country=o.destination_country,
-        destination_postal_code=o.destination_postal_code,
-        destination_city=o.destination_city,
-        order_value=str(o.order_value) if o.order_value is not None else None,
-        currency=o.currency,
-        created_at=o.created_at,
-        updated_at=o.updated_at,
+    order = public(
+        OrderPublic, o, order_value=str(o.order_value) if o.order_value is not None else None
     )
     legs, events, exchanges = _shipment_public(data, carriers)
     parcels: list[ParcelPublic] = []
@@ -223,37 +162,17 @@ def order_evidence(
                     exchanges=p_exchanges,
                 )
             )
-    if verdict is None:
-        return EvidencePublic(
-            order=order,
-            verdict=None,
-            milestones=[],
-            findings=[],
-            events=events,
-            legs=legs,
-            exchanges=exchanges,
-            parcels=parcels,
-        )
-    findings = [
-        FindingPublic(
-            code=f["code"],
-            severity=f["severity"],
-            message=f["message"],
-            message_zh=f.get("message_zh", ""),
-            # A number reused by another store is reported, never which store or order.
-            evidence=list(redact_other_stores(f.get("evidence", ()), tenant=data.order.tenant)),
-        )
-        for f in json.loads(verdict.findings)
-    ]
+    judged: VerdictPublic | None = None
+    milestones: list[MilestonePublic] = []
+    findings: list[FindingPublic] = []
+    if verdict is not None:
+        judged = VerdictPublic.model_validate(verdict, from_attributes=True)
+        milestones = _milestones(json.loads(verdict.milestones))
+        findings = _findings(json.loads(verdict.findings), tenant=data.order.tenant)
     return EvidencePublic(
         order=order,
-        verdict=VerdictPublic(
-            status=verdict.status,
-            policy=verdict.policy,
-            digest=verdict.digest,
-            computed_at=verdict.computed_at,
-        ),
-        milestones=_milestones(json.loads(verdict.milestones)),
+        verdict=judged,
+        milestones=milestones,
         findings=findings,
         events=events,
         legs=legs,

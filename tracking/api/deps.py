@@ -36,6 +36,11 @@ def get_context(request: Request) -> ApiContext:
 ContextDep = Annotated[ApiContext, Depends(get_context)]
 
 
+def _unauthorized(detail: str, challenge: str) -> ApiProblem:
+    """The 401 problem, with the `WWW-Authenticate` challenge that says what to send."""
+    return ApiProblem(401, detail, kind="unauthorized", headers={"WWW-Authenticate": challenge})
+
+
 async def get_principal(
     request: Request,
     context: ContextDep,
@@ -50,20 +55,10 @@ async def get_principal(
     if isinstance(checked, Principal):
         return checked
     if credentials is None:
-        raise ApiProblem(
-            401,
-            "an API key is required: send `Authorization: Bearer <key>`",
-            kind="unauthorized",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("an API key is required: send `Authorization: Bearer <key>`", "Bearer")
     principal = await run_in_threadpool(authenticate, context.engine, credentials.credentials)
     if principal is None:
-        raise ApiProblem(
-            401,
-            "the API key is invalid or was revoked",
-            kind="unauthorized",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
+        raise _unauthorized("the API key is invalid or was revoked", 'Bearer error="invalid_token"')
     return principal
 
 

@@ -24,8 +24,9 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from tracking import __version__
-from tracking.api.context import RETRY_SCHEDULE
+from tracking.api.context import RETRY_SCHEDULE, ApiContext
 from tracking.api.outbound import REFUSED, GuardedTransport, TargetRefused
+from tracking.api.wakeup import Wakeable
 from tracking.api.webhooks import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from tracking.core.exceptions import StorageError
 from tracking.core.runtime import wait_or_timeout
@@ -64,7 +65,7 @@ def _error(exc: BaseException, timeout: float) -> str:
     return "the request could not be sent"
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(Wakeable):
     """Sends due deliveries and turns verdict changes into events, until cancelled.
 
     **Parameters:**
@@ -92,6 +93,7 @@ class WebhookDispatcher:
         per_webhook: int = 1,
         allow_internal: bool = False,
     ) -> None:
+        super().__init__()
         self._engine = engine
         self._schedule = tuple(schedule)
         self._timeout = timeout_seconds
@@ -100,39 +102,37 @@ class WebhookDispatcher:
         self._concurrency = max(1, concurrency)
         self._per_webhook = max(1, per_webhook)
         self._allow_internal = allow_internal
-        self._event = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: dict[str, int] = {}
 
-    @property
-    def schedule(self) -> tuple[timedelta, ...]:
-        """Waits between attempts."""
-        return self._schedule
+    @classmethod
+    def for_api(cls, context: ApiContext) -> WebhookDispatcher:
+        """The dispatcher of an app: its webhook options, its settings' `allow_internal`."""
+        opts = context.options
+        return cls(
+            context.engine,
+            schedule=opts.webhook_schedule,
+            timeout_seconds=opts.webhook_timeout_seconds,
+            poll_seconds=opts.webhook_poll_seconds,
+            transport=opts.webhook_transport,
+            allow_internal=context.settings.allow_internal_webhooks,
+        )
 
-    @property
-    def timeout(self) -> float:
-        """The total time one attempt may take."""
-        return self._timeout
-
-    def wake(self) -> None:
-        """Look for due deliveries now (callable from any thread)."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._event.set)
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client of deliveries: the guarded transport unless one was given, the total
+        deadline, no redirects, no proxy variables."""
+        return httpx.AsyncClient(
+            transport=self._transport or GuardedTransport(allow_internal=self._allow_internal),
+            timeout=httpx.Timeout(self._timeout),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": f"track-evidence/{__version__} (webhooks)"},
+        )
 
     async def run(self) -> None:
         """Deliver and scan until cancelled."""
-        self._loop = asyncio.get_running_loop()
-        transport = self._transport or GuardedTransport(allow_internal=self._allow_internal)
-        try:
-            async with httpx.AsyncClient(
-                transport=transport,
-                timeout=httpx.Timeout(self._timeout),
-                follow_redirects=False,
-                trust_env=False,
-                headers={"User-Agent": f"track-evidence/{__version__} (webhooks)"},
-            ) as client:
+        with self._running():
+            async with self.client() as client:
                 try:
                     while True:
                         self._event.clear()
@@ -146,8 +146,6 @@ class WebhookDispatcher:
                     for task in list(self._tasks):
                         task.cancel()
                     await asyncio.gather(*self._tasks, return_exceptions=True)
-        finally:
-            self._loop = None
 
     async def _start_due(self, client: httpx.AsyncClient) -> int:
         """Start a task for each due delivery a free slot can take; how many were started."""
@@ -181,18 +179,23 @@ class WebhookDispatcher:
         self._event.set()  # a slot is free: claim the next due delivery now
 
     async def _deliver(self, client: httpx.AsyncClient, due: DueDelivery) -> None:
-        outcome = await self.send(client, due)
         try:
-            await asyncio.to_thread(
-                record_attempt,
-                self._engine,
-                due=due,
-                outcome=outcome,
-                now=datetime.now(UTC),
-                schedule=self._schedule,
-            )
+            await self.attempt(client, due)
         except StorageError as exc:  # the lease runs out and the delivery is tried again
             _log.warning("webhook delivery %s not recorded: %s", due.id, exc)
+
+    async def attempt(self, client: httpx.AsyncClient, due: DueDelivery) -> AttemptOutcome:
+        """Send one attempt (`send`) and record it: the delivery log, the delivery's state."""
+        outcome = await self.send(client, due)
+        await asyncio.to_thread(
+            record_attempt,
+            self._engine,
+            due=due,
+            outcome=outcome,
+            now=datetime.now(UTC),
+            schedule=self._schedule,
+        )
+        return outcome
 
     async def send(self, client: httpx.AsyncClient, due: DueDelivery) -> AttemptOutcome:
         """One attempt, bounded by the total deadline."""

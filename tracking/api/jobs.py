@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from tracking import __version__
 from tracking.api.context import ApiContext
 from tracking.api.models import BundleCreate, PullCreate
+from tracking.api.wakeup import Wakeable
 from tracking.core.exceptions import ConfigError, StorageError, TrackingError
 from tracking.core.runtime import wait_or_timeout
 from tracking.evidence.manifest import media_type
@@ -74,7 +75,7 @@ HEARTBEAT_SECONDS = 5.0
 # -- the runner ------------------------------------------------------------------------------
 
 
-class JobRunner:
+class JobRunner(Wakeable):
     """Runs queued jobs on the current event loop (started from the app's lifespan).
 
     **Parameters:**
@@ -97,52 +98,49 @@ class JobRunner:
         after: Callable[[Job], Awaitable[None]] | None = None,
         progress_seconds: float = 0.5,
     ) -> None:
+        super().__init__()
         self._engine = engine
         self._handlers = dict(handlers)
         self._concurrency = max(1, concurrency)
         self._poll = poll_seconds
         self._after = after
         self._progress_every = progress_seconds
-        self._event = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-
-    def wake(self) -> None:
-        """Look for queued jobs now (callable from any thread)."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._event.set)
 
     async def run(self) -> None:
         """Run jobs until cancelled; running jobs are then queued again."""
-        self._loop = asyncio.get_running_loop()
         heart = asyncio.create_task(self._beat(), name="track-evidence-job-heartbeat")
         try:
-            while True:
-                self._event.clear()
-                # Jobs of a process that died (stale heartbeat) go back to the queue.
-                with contextlib.suppress(StorageError):
-                    await asyncio.to_thread(requeue_interrupted, self._engine)
-                free = self._concurrency - len(self._tasks)
-                if free > 0:
-                    try:
-                        jobs = await asyncio.to_thread(
-                            claim_jobs, self._engine, limit=free, kinds=set(self._handlers)
-                        )
-                    except StorageError as exc:
-                        _log.warning("cannot claim jobs: %s", exc)
-                        jobs = []
-                    for job in jobs:
-                        task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
-                await wait_or_timeout(self._event, self._poll)
+            with self._running():
+                while True:
+                    self._event.clear()
+                    # Jobs of a process that died (stale heartbeat) go back to the queue.
+                    with contextlib.suppress(StorageError):
+                        await asyncio.to_thread(requeue_interrupted, self._engine)
+                    await self._start_claimed()
+                    await wait_or_timeout(self._event, self._poll)
         finally:
             heart.cancel()
-            self._loop = None
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _start_claimed(self) -> None:
+        """Claim as many queued jobs as there are free slots and start each as a task."""
+        free = self._concurrency - len(self._tasks)
+        if free <= 0:
+            return
+        try:
+            jobs = await asyncio.to_thread(
+                claim_jobs, self._engine, limit=free, kinds=set(self._handlers)
+            )
+        except StorageError as exc:
+            _log.warning("cannot claim jobs: %s", exc)
+            return
+        for job in jobs:
+            task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _beat(self) -> None:
         """Stamp the heartbeat of every job this runner is running, while it runs them."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -43,6 +43,7 @@ __all__ = [
     "VerdictStatus",
     "Window",
     "in_range",
+    "public",
 ]
 
 VerdictStatus = Literal["pass", "fail", "pending"]
@@ -90,6 +91,19 @@ class RequestBody(BaseModel):
     """A request body: strict types, no unknown fields."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def public(model: type[_Model], source: object, **values: Any) -> _Model:
+    """A `model` (a response body) from `source`'s attributes named as its fields (a stored
+    row, a dataclass, a view); `values` give the fields `source` names or computes otherwise.
+
+    For a `source` that has every field, `model.model_validate(source, from_attributes=True)`.
+    """
+    taken = {name: getattr(source, name) for name in model.model_fields if name not in values}
+    return model.model_validate(taken | values)
 
 
 # -- orders import ---------------------------------------------------------------------------

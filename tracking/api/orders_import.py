@@ -22,7 +22,7 @@ from tracking.store.engine import transaction
 from tracking.store.orders import upsert_orders
 from tracking.store.parcels import store_parcels
 
-__all__ = ["import_orders", "orders_csv"]
+__all__ = ["import_orders", "no_orders", "orders_csv"]
 
 _CHUNK = 1000
 _CSV_COLUMNS = tuple(OrderIn.model_fields)
@@ -38,26 +38,30 @@ def orders_csv(items: Sequence[OrderIn]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def no_orders() -> ImportResult:
+    """The result of an import with no rows at all (nothing read, nothing stored)."""
+    return ImportResult(
+        rows_read=0, rows_accepted=0, rows_rejected=0, accepted=[], rejected=[], truncated=False
+    )
+
+
 @dataclass
 class _Import:
     listed: int
-    result: ImportResult = field(
-        default_factory=lambda: ImportResult(
-            rows_read=0, rows_accepted=0, rows_rejected=0, accepted=[], rejected=[], truncated=False
-        )
-    )
+    result: ImportResult = field(default_factory=no_orders)
 
     def accept(self, row: AcceptedRow) -> None:
         self.result.rows_accepted += 1
-        if len(self.result.accepted) < self.listed:
-            self.result.accepted.append(row)
-        else:
-            self.result.truncated = True
+        self._list(self.result.accepted, row)
 
     def reject(self, row: RejectedRow) -> None:
         self.result.rows_rejected += 1
-        if len(self.result.rejected) < self.listed:
-            self.result.rejected.append(row)
+        self._list(self.result.rejected, row)
+
+    def _list(self, rows: list[Any], row: Any) -> None:
+        """`row` listed while the list is shorter than `listed`; else the result truncated."""
+        if len(rows) < self.listed:
+            rows.append(row)
         else:
             self.result.truncated = True
 

@@ -13,18 +13,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
 
 from carriers.kit.network import Network
-from tracking import __version__
 from tracking.api.context import ApiContext
 from tracking.api.dispatch import WebhookDispatcher
 from tracking.api.jobs import JobHandler, JobRunner
-from tracking.api.outbound import GuardedTransport
 from tracking.api.procrastinate_jobs import (
     API_QUEUE,
     WEBHOOK_QUEUE,
@@ -34,6 +31,7 @@ from tracking.api.procrastinate_jobs import (
     retry_due,
     schedule_retry,
 )
+from tracking.api.wakeup import Wakeable
 from tracking.api.webhooks import after_job
 from tracking.core.config import Settings
 from tracking.core.exceptions import StorageError
@@ -42,7 +40,7 @@ from tracking.store.engine import libpq_url
 from tracking.store.jobs import Job, start_job
 from tracking.store.runs import ensure_job_schema
 from tracking.store.webhook_events import emit_verdict_changes
-from tracking.store.webhooks import record_attempt, still_due
+from tracking.store.webhooks import still_due
 from tracking.workers.runtime import NAMESPACE
 
 __all__ = ["ProcrastinateRunner", "WorkerTuning", "worker_api_queues"]
@@ -66,7 +64,7 @@ class WorkerTuning:
     shutdown_seconds: float = 5.0
 
 
-class ProcrastinateRunner:
+class ProcrastinateRunner(Wakeable):
     """Runs the `api` and `webhooks` queues in this process, and plans webhook deliveries.
 
     **Parameters:**
@@ -88,6 +86,7 @@ class ProcrastinateRunner:
         webhooks: bool,
         tuning: WorkerTuning,
     ) -> None:
+        super().__init__()
         self._context = context
         self._engine = context.engine
         self._url = database_url(context.engine)
@@ -101,17 +100,8 @@ class ProcrastinateRunner:
             after=after,
             progress_seconds=min(0.5, tuning.poll_seconds),
         )
-        opts = context.options
-        self._dispatcher = WebhookDispatcher(
-            context.engine,
-            schedule=opts.webhook_schedule,
-            timeout_seconds=opts.webhook_timeout_seconds,
-            transport=opts.webhook_transport,
-            allow_internal=context.settings.allow_internal_webhooks,
-        )
+        self._dispatcher = WebhookDispatcher.for_api(context)
         self._client: httpx.AsyncClient | None = None
-        self._event = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._app = self._make_app()
 
     def _make_app(self) -> Any:
@@ -135,16 +125,7 @@ class ProcrastinateRunner:
     @contextlib.asynccontextmanager
     async def sending(self) -> AsyncIterator[None]:
         """The webhook client (guarded transport, no redirects, no proxies) while open."""
-        transport = self._context.options.webhook_transport or GuardedTransport(
-            allow_internal=self._context.settings.allow_internal_webhooks
-        )
-        async with httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(self._dispatcher.timeout),
-            follow_redirects=False,
-            trust_env=False,
-            headers={"User-Agent": f"track-evidence/{__version__} (webhooks)"},
-        ) as client:
+        async with self._dispatcher.client() as client:
             self._client = client
             try:
                 yield
@@ -156,12 +137,6 @@ class ProcrastinateRunner:
         async with self._app.open_async():
             await ensure_job_schema(self._app, conninfo=libpq_url(self._url))
         await asyncio.to_thread(adopt_orphan_jobs, self._engine)
-
-    def wake(self) -> None:
-        """Plan due deliveries now (callable from any thread)."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._event.set)
 
     # -- tasks -------------------------------------------------------------------------------
 
@@ -180,15 +155,7 @@ class ProcrastinateRunner:
         )
         if due is None or self._client is None:
             return "not due"
-        outcome = await self._dispatcher.send(self._client, due)
-        await asyncio.to_thread(
-            record_attempt,
-            self._engine,
-            due=due,
-            outcome=outcome,
-            now=datetime.now(UTC),
-            schedule=self._dispatcher.schedule,
-        )
+        outcome = await self._dispatcher.attempt(self._client, due)
         if not outcome.ok:
             await asyncio.to_thread(schedule_retry, self._engine, delivery_id=delivery_id)
         return "delivered" if outcome.ok else "failed"
@@ -204,51 +171,42 @@ class ProcrastinateRunner:
 
     async def run(self) -> None:
         """Serve the queues until cancelled; running jobs get `shutdown_seconds` to finish."""
-        self._loop = asyncio.get_running_loop()
         t = self._tuning
-        common: dict[str, Any] = {
-            "install_signal_handlers": False,
-            "update_heartbeat_interval": t.heartbeat_seconds,
-            "stalled_worker_timeout": t.stalled_after,
-            "shutdown_graceful_timeout": t.shutdown_seconds,
-            "delete_jobs": "never",
-        }
-        async with self._app.open_async(), self.sending():
-            workers: list[asyncio.Task[Any]] = [
-                asyncio.create_task(self._retry_stalled(), name="track-evidence-stalled")
-            ]
-            if self._jobs:
-                workers.append(
-                    asyncio.create_task(
-                        self._app.run_worker_async(
-                            queues=[API_QUEUE],
-                            concurrency=t.job_concurrency,
-                            name="serve-api",
-                            fetch_job_polling_interval=t.poll_seconds,
-                            **common,
-                        )
+        with self._running():
+            async with self._app.open_async(), self.sending():
+                workers: list[asyncio.Task[Any]] = [
+                    asyncio.create_task(self._retry_stalled(), name="track-evidence-stalled")
+                ]
+                if self._jobs:
+                    workers.append(self._worker(API_QUEUE, t.job_concurrency, t.poll_seconds))
+                if self._webhooks:
+                    workers.append(
+                        self._worker(WEBHOOK_QUEUE, t.webhook_concurrency, t.webhook_poll_seconds)
                     )
-                )
-            if self._webhooks:
-                workers.append(
-                    asyncio.create_task(
-                        self._app.run_worker_async(
-                            queues=[WEBHOOK_QUEUE],
-                            concurrency=t.webhook_concurrency,
-                            name="serve-webhooks",
-                            fetch_job_polling_interval=t.webhook_poll_seconds,
-                            **common,
-                        )
-                    )
-                )
-                workers.append(asyncio.create_task(self._plan(), name="track-evidence-planner"))
-            try:
-                await asyncio.gather(*workers)
-            finally:
-                for task in workers:
-                    task.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
-                self._loop = None
+                    workers.append(asyncio.create_task(self._plan(), name="track-evidence-planner"))
+                try:
+                    await asyncio.gather(*workers)
+                finally:
+                    for task in workers:
+                        task.cancel()
+                    await asyncio.gather(*workers, return_exceptions=True)
+
+    def _worker(self, queue: str, concurrency: int, poll_seconds: float) -> asyncio.Task[Any]:
+        """A task of Procrastinate's worker `serve-<queue>`, serving only `queue`."""
+        t = self._tuning
+        return asyncio.create_task(
+            self._app.run_worker_async(
+                queues=[queue],
+                concurrency=concurrency,
+                name=f"serve-{queue}",
+                fetch_job_polling_interval=poll_seconds,
+                install_signal_handlers=False,
+                update_heartbeat_interval=t.heartbeat_seconds,
+                stalled_worker_timeout=t.stalled_after,
+                shutdown_graceful_timeout=t.shutdown_seconds,
+                delete_jobs="never",
+            )
+        )
 
     async def _plan(self) -> None:
         """Turn verdict changes into events and queue due deliveries, until cancelled."""

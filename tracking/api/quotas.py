@@ -12,7 +12,7 @@ checked before the upload is read and held until the import ends).
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 
 from fastapi.concurrency import run_in_threadpool
@@ -35,31 +35,38 @@ _importing: set[str] = set()
 _lock = threading.Lock()
 
 
+def _exceeded(detail: str, *, retry_after: int | None = None) -> ApiProblem:
+    """The 429 problem of a quota, with `Retry-After` when waiting helps."""
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return ApiProblem(429, detail, kind="quota-exceeded", headers=headers)
+
+
+def _reached(quota: int, count: Callable[[], int]) -> int | None:
+    """The tenant's `count` when it reaches `quota`; None below it or when the quota is off
+    (0 or less: then nothing is counted)."""
+    if quota <= 0:
+        return None
+    counted = count()
+    return counted if counted >= quota else None
+
+
 def check_job_quota(engine: Engine, *, tenant: str, quota: int) -> None:
     """429 when the tenant already has `quota` jobs queued or running."""
-    if quota <= 0:
-        return
-    active = active_jobs(engine, tenant=tenant)
-    if active >= quota:
-        raise ApiProblem(
-            429,
+    active = _reached(quota, lambda: active_jobs(engine, tenant=tenant))
+    if active is not None:
+        raise _exceeded(
             f"{active} jobs of this tenant are queued or running, the most allowed at once;"
             " wait for one to finish",
-            kind="quota-exceeded",
-            headers={"Retry-After": "60"},
+            retry_after=60,
         )
 
 
 def check_order_quota(engine: Engine, *, tenant: str, quota: int) -> None:
     """429 when the tenant already stores `quota` orders."""
-    if quota <= 0:
-        return
-    stored = count_orders(engine, tenant=tenant)
-    if stored >= quota:
-        raise ApiProblem(
-            429,
-            f"this tenant stores {stored:,} orders, its quota; ask the operator for more",
-            kind="quota-exceeded",
+    stored = _reached(quota, lambda: count_orders(engine, tenant=tenant))
+    if stored is not None:
+        raise _exceeded(
+            f"this tenant stores {stored:,} orders, its quota; ask the operator for more"
         )
 
 
@@ -68,11 +75,9 @@ def one_import_at_a_time(tenant: str) -> Iterator[None]:
     """429 while another import of the same tenant runs in this process."""
     with _lock:
         if tenant in _importing:
-            raise ApiProblem(
-                429,
+            raise _exceeded(
                 "another orders import of this tenant is running; send the next one after it",
-                kind="quota-exceeded",
-                headers={"Retry-After": "5"},
+                retry_after=5,
             )
         _importing.add(tenant)
     try:
@@ -85,22 +90,20 @@ def one_import_at_a_time(tenant: str) -> Iterator[None]:
 async def job_quota(context: ContextDep, principal: PrincipalDep) -> None:
     """Dependency of the routes that queue a job: the tenant's job quota."""
     await run_in_threadpool(
-        lambda: check_job_quota(
-            context.engine,
-            tenant=principal.tenant,
-            quota=context.settings.job_quota_per_tenant,
-        )
+        check_job_quota,
+        context.engine,
+        tenant=principal.tenant,
+        quota=context.settings.job_quota_per_tenant,
     )
 
 
 async def import_slot(context: ContextDep, principal: PrincipalDep) -> AsyncIterator[None]:
     """Dependency of the import route: the order quota, then the tenant's one import slot."""
     await run_in_threadpool(
-        lambda: check_order_quota(
-            context.engine,
-            tenant=principal.tenant,
-            quota=context.settings.order_quota_per_tenant,
-        )
+        check_order_quota,
+        context.engine,
+        tenant=principal.tenant,
+        quota=context.settings.order_quota_per_tenant,
     )
     with one_import_at_a_time(principal.tenant):
         yield

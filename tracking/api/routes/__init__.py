@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
+from fastapi import Path, Query
+
+from tracking.api.models import IsoDateTime
 from tracking.api.problems import ApiProblem, Problem
 
-__all__ = ["invalid_cursor", "problem_responses"]
+__all__ = ["AsOf", "ResourceId", "invalid_cursor", "problem_responses", "window_before"]
+
+AsOf = Annotated[IsoDateTime | None, Query(description="End of the window (default: now).")]
+"""The `as_of` query parameter: where a window of days ends."""
+
+ResourceId = Annotated[str, Path(max_length=64)]
+"""A path parameter naming a resource by the id this API gave it (a job, webhook, delivery)."""
 
 _DESCRIPTIONS = {
     400: "The body cannot be parsed (e.g. not UTF-8).",
@@ -28,3 +38,9 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 def invalid_cursor() -> ApiProblem:
     """The 422 problem of a paging cursor this API did not hand out."""
     return ApiProblem(422, "the cursor is not one this API returned", kind="invalid-cursor")
+
+
+def window_before(as_of: datetime | None, days: int) -> tuple[datetime, datetime]:
+    """The `days` days that end at `as_of` (now when None)."""
+    end = as_of or datetime.now(UTC)
+    return end - timedelta(days=days), end

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import FileResponse
 
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.jobs import bundle_dir
-from tracking.api.models import BundleCreate, BundleFile, BundlePublic
+from tracking.api.models import BundleCreate, BundleFile, BundlePublic, public
 from tracking.api.problems import ApiProblem
-from tracking.api.quotas import job_quota
-from tracking.api.routes import problem_responses
-from tracking.api.routes.jobs import queue_job, tenant_job
+from tracking.api.routes import ResourceId, problem_responses
+from tracking.api.routes.jobs import QUEUES_A_JOB, queue_job, tenant_job
 from tracking.store.jobs import Job
 
 __all__ = ["bundle_public", "router"]
@@ -35,30 +34,22 @@ def bundle_public(job: Job) -> BundlePublic:
         )
         for f in result.get("files", ())
     ]
-    return BundlePublic(
-        id=job.id,
-        status=job.status,
+    return public(
+        BundlePublic,
+        job,
         reference_id=str(job.params.get("reference_id", "")),
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        params=job.params,
-        progress=job.progress,
         orders=result.get("orders"),
         orders_skipped=result.get("orders_skipped"),
         manifest_sha256=result.get("manifest_sha256"),
         files=files,
-        error=job.error,
     )
 
 
 @router.post(
     "/bundles",
     response_model=BundlePublic,
-    status_code=202,
     summary="Build an evidence bundle",
-    responses=problem_responses(400, 401, 413, 422, 429),
-    dependencies=[Depends(job_quota)],
+    **QUEUES_A_JOB,
 )
 async def create_bundle_route(
     body: BundleCreate, context: ContextDep, principal: PrincipalDep, response: Response
@@ -80,9 +71,7 @@ async def create_bundle_route(
     responses=problem_responses(401, 404, 422),
 )
 def get_bundle_route(
-    context: ContextDep,
-    principal: PrincipalDep,
-    bundle_id: Annotated[str, Path(max_length=64)],
+    context: ContextDep, principal: PrincipalDep, bundle_id: ResourceId
 ) -> BundlePublic:
     """Status, progress and, once ready, every file with its size and sha256."""
     return bundle_public(tenant_job(context, principal.tenant, "bundle", bundle_id))
@@ -109,7 +98,7 @@ def get_bundle_route(
 def bundle_file_route(
     context: ContextDep,
     principal: PrincipalDep,
-    bundle_id: Annotated[str, Path(max_length=64)],
+    bundle_id: ResourceId,
     path: Annotated[str, Path(max_length=1024)],
 ) -> FileResponse:
     """One file of a ready bundle, by its path as listed in the bundle (nothing else)."""

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Response
+from fastapi import Depends, Response
 from fastapi.concurrency import run_in_threadpool
 
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.problems import ApiProblem
+from tracking.api.quotas import job_quota
+from tracking.api.routes import problem_responses
 from tracking.store.jobs import Job, create_job, get_job
 
-__all__ = ["queue_job", "tenant_job"]
+__all__ = ["QUEUES_A_JOB", "queue_job", "tenant_job"]
+
+QUEUES_A_JOB: dict[str, Any] = {
+    "status_code": 202,
+    "responses": problem_responses(400, 401, 413, 422, 429),
+    "dependencies": [Depends(job_quota)],
+}
+"""What a route that queues a job declares: 202 with the job at once, the tenant's job quota
+checked first (429), the errors it answers."""
 
 
 async def queue_job(

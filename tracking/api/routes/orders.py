@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -12,23 +11,23 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import Field, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 
-from tracking.api.crud import list_orders, order_evidence
+from tracking.api.crud import order_evidence, order_summary
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.models import (
     EvidencePublic,
     ImportResult,
-    IsoDateTime,
     OrderIn,
     OrderPage,
     VerdictStatus,
 )
-from tracking.api.orders_import import import_orders, orders_csv
+from tracking.api.orders_import import import_orders, no_orders, orders_csv
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import import_slot
-from tracking.api.routes import invalid_cursor, problem_responses
+from tracking.api.routes import AsOf, invalid_cursor, problem_responses, window_before
 from tracking.api.webhooks import decode_cursor, encode_cursor
 from tracking.core.exceptions import InputError
 from tracking.ingest.describe import parse_maps
+from tracking.store.tenant_orders import order_page
 
 __all__ = ["MAX_JSON_ORDERS", "router"]
 
@@ -172,14 +171,7 @@ async def import_orders_route(
                 ]
             ) from None
         if not items:
-            return ImportResult(
-                rows_read=0,
-                rows_accepted=0,
-                rows_rejected=0,
-                accepted=[],
-                rejected=[],
-                truncated=False,
-            )
+            return no_orders()
         data, source, from_json = orders_csv(items), "api:orders.json", True
     elif media == "multipart/form-data":
         data, name, fields = await _form_file(request, body)
@@ -242,30 +234,25 @@ def list_orders_route(
         int | None,
         Query(ge=1, le=3660, description="Only orders dated in the N days before `as_of`."),
     ] = None,
-    as_of: Annotated[
-        IsoDateTime | None, Query(description="End of the window (default: now).")
-    ] = None,
+    as_of: AsOf = None,
     cursor: Annotated[
         str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> OrderPage:
     """The tenant's orders, oldest import first, with their current verdicts."""
-    window = None
-    if window_days is not None:
-        end = as_of or datetime.now(UTC)
-        window = (end - timedelta(days=window_days), end)
-    items, last = list_orders(
+    rows, more = order_page(
         context.engine,
         tenant=principal.tenant,
         after=_after(cursor),
         limit=limit,
         verdict=verdict,
         carrier=carrier,
-        window=window,
+        window=window_before(as_of, window_days) if window_days is not None else None,
     )
     return OrderPage(
-        items=items, next_cursor=encode_cursor("o", str(last)) if last is not None else None
+        items=[order_summary(r) for r in rows],
+        next_cursor=encode_cursor("o", str(rows[-1].id)) if more and rows else None,
     )
 
 

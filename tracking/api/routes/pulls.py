@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Response
 
 from tracking.api.deps import ContextDep, PrincipalDep
 from tracking.api.models import PullCreate, PullPublic
 from tracking.api.problems import ApiProblem
-from tracking.api.quotas import job_quota
-from tracking.api.routes import problem_responses
-from tracking.api.routes.jobs import queue_job, tenant_job
+from tracking.api.routes import ResourceId, problem_responses
+from tracking.api.routes.jobs import QUEUES_A_JOB, queue_job, tenant_job
 from tracking.judge.validator import POLICIES
 from tracking.store.jobs import Job
 
@@ -22,26 +19,14 @@ router = APIRouter(tags=["pulls"])
 
 def pull_public(job: Job) -> PullPublic:
     """A pull job as the API shows it."""
-    return PullPublic(
-        id=job.id,
-        status=job.status,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        params=job.params,
-        progress=job.progress,
-        result=job.result,
-        error=job.error,
-    )
+    return PullPublic.model_validate(job, from_attributes=True)
 
 
 @router.post(
     "/pulls",
     response_model=PullPublic,
-    status_code=202,
     summary="Start a pull",
-    responses=problem_responses(400, 401, 413, 422, 429),
-    dependencies=[Depends(job_quota)],
+    **QUEUES_A_JOB,
 )
 async def create_pull_route(
     body: PullCreate, context: ContextDep, principal: PrincipalDep, response: Response
@@ -69,10 +54,6 @@ async def create_pull_route(
     summary="A pull's progress and report",
     responses=problem_responses(401, 404, 422),
 )
-def get_pull_route(
-    context: ContextDep,
-    principal: PrincipalDep,
-    pull_id: Annotated[str, Path(max_length=64)],
-) -> PullPublic:
+def get_pull_route(context: ContextDep, principal: PrincipalDep, pull_id: ResourceId) -> PullPublic:
     """Status, per-carrier progress and, once it succeeded, the pull report."""
     return pull_public(tenant_job(context, principal.tenant, "pull", pull_id))

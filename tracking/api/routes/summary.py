@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from tracking.api.crud import portfolio_summary
 from tracking.api.deps import ContextDep, PrincipalDep
-from tracking.api.models import IsoDateTime, SummaryPublic
-from tracking.api.routes import problem_responses
+from tracking.api.models import SummaryPublic
+from tracking.api.routes import AsOf, problem_responses, window_before
 
 __all__ = ["router"]
 
@@ -27,12 +26,9 @@ def summary_route(
     context: ContextDep,
     principal: PrincipalDep,
     window_days: Annotated[int, Query(ge=1, le=3660)] = 90,
-    as_of: Annotated[
-        IsoDateTime | None, Query(description="End of the window (default: now).")
-    ] = None,
+    as_of: AsOf = None,
 ) -> SummaryPublic:
     """Orders in the window, verdicts, milestones proven, by carrier and destination."""
-    end = as_of or datetime.now(UTC)
     return portfolio_summary(
-        context.engine, tenant=principal.tenant, window=(end - timedelta(days=window_days), end)
+        context.engine, tenant=principal.tenant, window=window_before(as_of, window_days)
     )

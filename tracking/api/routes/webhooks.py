@@ -6,13 +6,13 @@ import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from tracking.api.deps import ContextDep, PrincipalDep
-from tracking.api.models import in_range
+from tracking.api.models import in_range, public
 from tracking.api.outbound import check_target
 from tracking.api.problems import ApiProblem
-from tracking.api.routes import invalid_cursor, problem_responses
+from tracking.api.routes import ResourceId, invalid_cursor, problem_responses
 from tracking.api.webhook_models import (
     AttemptPublic,
     DeliveryDetail,
@@ -40,35 +40,13 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["webhooks"])
 
-WebhookId = Annotated[str, Path(max_length=64)]
-DeliveryId = Annotated[str, Path(max_length=64)]
-
 
 def _public(hook: Webhook) -> WebhookPublic:
-    return WebhookPublic(
-        id=hook.id,
-        url=hook.url,
-        events=list(hook.events),
-        description=hook.description,
-        created_at=hook.created_at,
-    )
+    return WebhookPublic.model_validate(hook, from_attributes=True)
 
 
 def _delivery(d: Delivery) -> DeliveryPublic:
-    return DeliveryPublic(
-        id=d.id,
-        webhook_id=d.webhook_id,
-        event_id=d.event_id,
-        event_type=d.event_type,
-        status=d.status,
-        attempts=d.attempts,
-        next_attempt_at=d.next_attempt_at,
-        last_attempt_at=d.last_attempt_at,
-        last_status_code=d.last_status_code,
-        last_error=d.last_error,
-        created_at=d.created_at,
-        delivered_at=d.delivered_at,
-    )
+    return DeliveryPublic.model_validate(d, from_attributes=True)
 
 
 def _not_found(what: str) -> ApiProblem:
@@ -108,7 +86,7 @@ def create_webhook_route(
         description=body.description,
     )
     response.headers["Location"] = f"/v1/webhooks/{hook.id}"
-    return WebhookCreated(**_public(hook).model_dump(), secret=secret)
+    return public(WebhookCreated, hook, secret=secret)
 
 
 @router.get(
@@ -131,7 +109,7 @@ def list_webhooks_route(context: ContextDep, principal: PrincipalDep) -> Webhook
     responses=problem_responses(401, 404, 422),
 )
 def get_webhook_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId
+    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId
 ) -> WebhookPublic:
     """One of the tenant's webhooks."""
     return _public(_webhook(context, principal.tenant, webhook_id))
@@ -145,7 +123,7 @@ def get_webhook_route(
     responses=problem_responses(401, 404, 422),
 )
 def delete_webhook_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId
+    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId
 ) -> Response:
     """Stop notifying a webhook; its pending deliveries are cancelled."""
     if not delete_webhook(context.engine, tenant=principal.tenant, webhook_id=webhook_id):
@@ -162,7 +140,7 @@ def delete_webhook_route(
 def list_deliveries_route(
     context: ContextDep,
     principal: PrincipalDep,
-    webhook_id: WebhookId,
+    webhook_id: ResourceId,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryPage:
@@ -195,7 +173,7 @@ def list_deliveries_route(
     responses=problem_responses(401, 404, 422),
 )
 def get_delivery_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId, delivery_id: DeliveryId
+    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId, delivery_id: ResourceId
 ) -> DeliveryDetail:
     """A delivery, the exact JSON it sends, and every attempt so far."""
     found = get_delivery(
@@ -204,20 +182,11 @@ def get_delivery_route(
     if found is None:
         raise _not_found(f"delivery {delivery_id!r}")
     delivery, attempts = found
-    return DeliveryDetail(
-        **_delivery(delivery).model_dump(),
+    return public(
+        DeliveryDetail,
+        delivery,
         payload=json.loads(delivery.payload),
-        log=[
-            AttemptPublic(
-                attempted_at=a.attempted_at,
-                status_code=a.status_code,
-                error=a.error,
-                duration_ms=a.duration_ms,
-                response_excerpt=a.response_excerpt,
-                manual=a.manual,
-            )
-            for a in attempts
-        ],
+        log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts],
     )
 
 
@@ -229,7 +198,7 @@ def get_delivery_route(
     responses=problem_responses(401, 404, 422),
 )
 def replay_delivery_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: WebhookId, delivery_id: DeliveryId
+    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId, delivery_id: ResourceId
 ) -> DeliveryPublic:
     """Send the same event again now (e.g. after fixing the receiver), with a fresh
     retry schedule; the attempt appears in the delivery log."""
