@@ -106,22 +106,32 @@ def _amount(core: str, decimal_comma: bool | None) -> Decimal | None:
     return Decimal(s)
 
 
+def _unanimous(answers: Iterable[bool | None]) -> bool | None:
+    """The answer every value that shows one gives (None: it does not show); None if the
+    values disagree or none shows."""
+    seen = {answer for answer in answers if answer is not None}
+    return seen.pop() if len(seen) == 1 else None
+
+
 def _learn_decimal_comma(values: Iterable[str]) -> bool | None:
     """Whether a value column writes decimal commas (12,50), from unambiguous values."""
-    seen: set[bool] = set()
-    for value in values:
-        match = _MONEY.fullmatch(value.strip())
-        if match is None:
-            continue
-        s = match.group(2).translate(_GROUP_SPACES).rstrip(".,")
-        dot, comma = s.rfind("."), s.rfind(",")
-        if dot >= 0 and comma >= 0:
-            seen.add(comma > dot)
-        elif comma >= 0 and s.count(",") == 1 and len(s) - comma - 1 in (1, 2):
-            seen.add(True)
-        elif dot >= 0 and s.count(".") == 1 and len(s) - dot - 1 in (1, 2):
-            seen.add(False)
-    return seen.pop() if len(seen) == 1 else None
+    return _unanimous(_decimal_comma_in(value) for value in values)
+
+
+def _decimal_comma_in(value: str) -> bool | None:
+    """Whether one value writes a decimal comma; None if it does not show."""
+    match = _MONEY.fullmatch(value.strip())
+    if match is None:
+        return None
+    s = match.group(2).translate(_GROUP_SPACES).rstrip(".,")
+    dot, comma = s.rfind("."), s.rfind(",")
+    if dot >= 0 and comma >= 0:
+        return comma > dot
+    if comma >= 0 and s.count(",") == 1 and len(s) - comma - 1 in (1, 2):
+        return True
+    if dot >= 0 and s.count(".") == 1 and len(s) - dot - 1 in (1, 2):
+        return False
+    return None
 
 
 def _tracking(raw: str) -> str:
