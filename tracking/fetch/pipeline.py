@@ -275,14 +275,6 @@ async def poll(
         touched = await db.run(orders_touching, shipment_ids=[s.id for s in shipments])
         now = datetime.now(UTC)
         await db.run(_judge, order_ids=_chunks(touched), as_of=now, policy=policy, report=report)
-        stats = {
-            "due": report.shipments_due,
-            "fetched": report.shipments_fetched,
-            "not_found": report.shipments_not_found,
-            "failed": report.shipments_failed,
-            "events_new": report.events_new,
-            "requests": report.requests,
-        }
         await db.run(
             record_run,
             run_id=run_id,
@@ -290,7 +282,7 @@ async def poll(
             source="worker",
             started=started,
             status="done",
-            stats=stats,
+            stats=report.poll_counts(),
         )
     finally:
         db.close()
