@@ -15,6 +15,17 @@ ProgressHook = Callable[[str, int, int], None]
 """Called as (carrier code, numbers done, numbers total)."""
 
 
+_POLL_COUNTS = {
+    "due": "shipments_due",
+    "fetched": "shipments_fetched",
+    "not_found": "shipments_not_found",
+    "failed": "shipments_failed",
+    "events_new": "events_new",
+    "requests": "requests",
+}
+"""A poll's counts by name, and the `PullReport` field of each."""
+
+
 @dataclass
 class PullReport:
     """What a pull or refresh did, as `pull --json` prints it."""
@@ -63,14 +74,7 @@ class PullReport:
 
     def poll_counts(self) -> dict[str, int]:
         """The counts of a poll by name: what a worker's poll job returns and its run records."""
-        return {
-            "due": self.shipments_due,
-            "fetched": self.shipments_fetched,
-            "not_found": self.shipments_not_found,
-            "failed": self.shipments_failed,
-            "events_new": self.events_new,
-            "requests": self.requests,
-        }
+        return {name: getattr(self, field) for name, field in _POLL_COUNTS.items()}
 
 
 def note_blocks(report: PullReport, code: str, results: Sequence[NumberResult]) -> None:

@@ -385,14 +385,11 @@ def date_text(value: datetime | date) -> str:
 
 def _learn_day_first(values: Iterable[str]) -> bool | None:
     """Day/month order shown by unambiguous slash/dash dates (13/03/2024); None if unknown."""
-    return _unanimous(_day_first_in(value) for value in values)
+    return _unanimous(values, _NUMERIC_DATE, _day_first_in)
 
 
-def _day_first_in(value: str) -> bool | None:
-    """Whether one slash/dash date puts the day first; None if it does not show."""
-    match = _NUMERIC_DATE.fullmatch(value.strip())
-    if match is None:
-        return None
+def _day_first_in(match: re.Match[str]) -> bool | None:
+    """Whether one date (its `_NUMERIC_DATE` match) puts the day first; None if it does not show."""
     a, sep, b, c = match.group(1, 2, 3, 4)
     if sep == "." or len(a) > 2 or len(c) != 4 or int(a) > 31 or int(b) > 31:
         return None
