@@ -94,6 +94,13 @@ def time_due_query(engine: sa.Engine, *, now: datetime, limit: int) -> dict[str,
     }
 
 
+def count(engine: sa.Engine, rows: str) -> int:
+    """`SELECT count(*) FROM <rows>`: `rows` is a table and its WHERE clause."""
+    with engine.connect() as connection:
+        found: int = connection.execute(sa.text(f"SELECT count(*) FROM {rows}")).scalar_one()
+    return found
+
+
 def floor_seconds(per: dict[str, int], *, rate: float, batch: int) -> tuple[float, dict[str, int]]:
     """The slowest carrier's requests / rate: jobs of `batch`, each split by the batch size."""
     registry = all_carriers()
@@ -152,13 +159,7 @@ def main() -> None:
             ]  # fmt: skip
             try:
                 while True:
-                    with engine.connect() as connection:
-                        busy = connection.execute(
-                            sa.text(
-                                "SELECT count(*) FROM procrastinate_jobs"
-                                " WHERE status IN ('todo', 'doing')"
-                            )
-                        ).scalar_one()
+                    busy = count(engine, "procrastinate_jobs WHERE status IN ('todo', 'doing')")
                     if busy == 0:
                         break
                     time.sleep(0.5)
@@ -169,13 +170,9 @@ def main() -> None:
                 for w in workers:
                     w.wait(timeout=30)
             seen = stats(sandbox)
-        with engine.connect() as connection:
-            polled = connection.execute(
-                sa.text(
-                    "SELECT count(*) FROM shipments WHERE last_fetched_at IS NOT NULL"
-                    " AND tracking_number NOT LIKE 'F%'"
-                )
-            ).scalar_one()
+        polled = count(
+            engine, "shipments WHERE last_fetched_at IS NOT NULL AND tracking_number NOT LIKE 'F%'"
+        )
         report["refresh_seconds"] = round(elapsed, 1)
         report["vs_floor"] = round(elapsed / floor, 3)
         report["polled"] = polled

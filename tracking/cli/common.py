@@ -52,6 +52,7 @@ __all__ = [
     "WindowDaysOption",
     "WindowEndOption",
     "as_of",
+    "database",
     "err",
     "errors",
     "fail",
@@ -162,6 +163,17 @@ def open_db(current: Settings, *, create: bool = False) -> Engine:
                 "first or pass --db"
             )
     return open_engine(url)
+
+
+@contextmanager
+def database(current: Settings | None = None, *, create: bool = False) -> Iterator[Engine]:
+    """`open_db` (of `settings()` unless `current` is given) for a `with` block, disposed of
+    after it."""
+    engine = open_db(settings() if current is None else current, create=create)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _missing_sqlite_file(url: str) -> Path | None:

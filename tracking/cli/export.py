@@ -17,10 +17,10 @@ from tracking.cli.common import (
     JsonFlag,
     WindowDaysOption,
     as_of,
+    database,
     err,
     errors,
     fail,
-    open_db,
     out,
     policy,
     progress_bars,
@@ -142,13 +142,12 @@ def export_command(
             tool_version=__version__,
             filters={"verdict": ",".join(verdict or ()), "order": ",".join(order or ())},
         )
-        engine = open_db(current)
-        if reference_id is None:
-            err.print(
-                "warning: no --reference-id; marketplaces ignore material that does not cite "
-                "the Evidence Reference ID of the suspension notice"
-            )
-        try:
+        with database(current) as engine:
+            if reference_id is None:
+                err.print(
+                    "warning: no --reference-id; marketplaces ignore material that does not "
+                    "cite the Evidence Reference ID of the suspension notice"
+                )
             with progress_bars(not as_json) as hook:
                 total: int | None = None
                 if hook is not None:
@@ -160,8 +159,6 @@ def export_command(
                     carriers=all_carriers(),
                     progress=(lambda done: hook("orders", done, total)) if hook else None,
                 )
-        finally:
-            engine.dispose()
         payload = {**result.as_json(), "upload": "upload/", "precheck": "precheck/"}
         if as_json:
             typer.echo(json.dumps(payload))

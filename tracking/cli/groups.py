@@ -15,12 +15,11 @@ import typer
 from tracking.cli.common import (
     EXIT_USAGE,
     JsonFlag,
+    database,
     err,
     errors,
     fail,
-    open_db,
     print_rows,
-    settings,
 )
 from tracking.cli.conventions import Command
 from tracking.store.isolation import clear_group, list_groups, set_group
@@ -47,13 +46,11 @@ def groups_set_command(
 ) -> None:
     """Put stores in one account group (each leaves any group it was in)."""
     with errors():
-        engine = open_db(settings(), create=True)  # groups may be declared before any pull
-        try:
-            set_group(engine, group=group, tenants=stores)
-        except ValueError as exc:
-            fail(str(exc), EXIT_USAGE)
-        finally:
-            engine.dispose()
+        with database(create=True) as engine:  # groups may be declared before any pull
+            try:
+                set_group(engine, group=group, tenants=stores)
+            except ValueError as exc:
+                fail(str(exc), EXIT_USAGE)
         err.print(f"account group {group!r}: {', '.join(sorted(set(stores)))}. {_LATER}")
 
 
@@ -65,11 +62,8 @@ def groups_remove_command(
 ) -> None:
     """Take stores out of their account group (each becomes a group of its own)."""
     with errors():
-        engine = open_db(settings())
-        try:
+        with database() as engine:
             removed = clear_group(engine, tenants=stores)
-        finally:
-            engine.dispose()
         err.print(f"{removed} store(s) taken out of their group. {_LATER}")
 
 
@@ -79,11 +73,8 @@ def groups_list_command(
 ) -> None:
     """List account groups and their stores (a store in none is its own group)."""
     with errors():
-        engine = open_db(settings())
-        try:
+        with database() as engine:
             groups = list_groups(engine)
-        finally:
-            engine.dispose()
         if as_json:
             typer.echo(json.dumps(groups, ensure_ascii=False))
             return

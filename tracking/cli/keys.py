@@ -11,13 +11,12 @@ import typer
 
 from tracking.cli.common import (
     JsonFlag,
+    database,
     err,
     errors,
     fail,
-    open_db,
     out,
     print_rows,
-    settings,
     shown_note,
 )
 from tracking.cli.conventions import Command
@@ -66,11 +65,8 @@ def keys_create_command(
     from tracking.api import create_key
 
     with errors():
-        engine = open_db(settings(), create=True)  # a server's first key may come first
-        try:
+        with database(create=True) as engine:  # a server's first key may come first
             key = create_key(engine, tenant, name=name)
-        finally:
-            engine.dispose()
         err.print(f"API key for tenant {tenant!r} (shown once, store it now):", markup=False)
         typer.echo(key)
 
@@ -88,11 +84,8 @@ def keys_list_command(
     from tracking.api import list_keys
 
     with errors():
-        engine = open_db(settings())
-        try:
+        with database() as engine:
             keys = list_keys(engine, tenant)
-        finally:
-            engine.dispose()
         shown = keys if show_all else keys[:limit]
         rows = [
             {
@@ -134,11 +127,8 @@ def keys_revoke_command(
     from tracking.api import revoke_key
 
     with errors():
-        engine = open_db(settings())
-        try:
+        with database() as engine:
             revoked = revoke_key(engine, key_id)
-        finally:
-            engine.dispose()
         if not revoked:
             fail(f"no active API key with id {key_id!r}")
         out().print(f"revoked {key_id}", markup=False)

@@ -11,8 +11,8 @@ from tracking.cli.common import (
     JsonFlag,
     WindowEndOption,
     as_of,
+    database,
     errors,
-    open_db,
     out,
     policy,
     settings,
@@ -54,8 +54,7 @@ def report_command(
     with errors():
         current = settings()
         chosen = policy(policy_name, current) if policy_name is not None else None
-        engine = open_db(current)
-        try:
+        with database(current) as engine:
             report = build_report(
                 engine,
                 as_of=moment,
@@ -63,8 +62,6 @@ def report_command(
                 tenant=tenant,
                 policy=chosen,
             )
-        finally:
-            engine.dispose()
         if as_json:
             typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
             return

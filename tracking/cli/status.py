@@ -11,9 +11,9 @@ from rich.text import Text
 from tracking.cli.common import (
     JsonFlag,
     as_of,
+    database,
     errors,
     fail,
-    open_db,
     out,
     policy,
     print_rows,
@@ -86,8 +86,7 @@ def status_command(
         raise typer.BadParameter("use pass, fail or pending", param_hint="--verdict")
     with errors():
         current = settings()
-        engine = open_db(current)
-        try:
+        with database(current) as engine:
             if policy_name is not None:
                 rejudge(
                     engine,
@@ -102,8 +101,6 @@ def status_command(
                 tenant=tenant,
                 limit=None if show_all else limit,
             )
-        finally:
-            engine.dispose()
         if order is not None and not page.items:
             fail(f"no verdict for order {order!r} (was it pulled?)")
         items = page.items

@@ -23,6 +23,7 @@ Problems with a single tracking number are not exceptions: they come back as
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from tracking.core.domain import ErrorKind, Exchange
 
@@ -57,6 +58,14 @@ class InputError(TrackingError):
 
 class StorageError(TrackingError):
     """The database cannot be opened, migrated or written."""
+
+
+class _CarrierContext(TypedDict, total=False):
+    """`CarrierError`'s keywords, which its subclasses pass on."""
+
+    carrier: str
+    status: int | None
+    exchange: Exchange | None
 
 
 class CarrierError(TrackingError):
@@ -116,13 +125,11 @@ class BlockedError(CarrierError):
         self,
         message: str,
         *,
-        carrier: str = "",
-        status: int | None = None,
-        exchange: Exchange | None = None,
         evidence: str = "",
         retry_at: datetime | None = None,
+        **context: Unpack[_CarrierContext],
     ) -> None:
-        super().__init__(message, carrier=carrier, status=status, exchange=exchange)
+        super().__init__(message, **context)
         self.evidence = evidence
         """What in the body shows the block (e.g. `HTML page "Access denied"`)."""
         self.retry_at = retry_at

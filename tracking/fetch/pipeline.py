@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,20 @@ def _window(as_of: datetime, days: int) -> tuple[datetime, datetime]:
 def _finish(engine: Engine, *, report: PullReport, started: datetime) -> None:
     report.seconds = (datetime.now(UTC) - started).total_seconds()
     finish_run(engine, run_id=report.run_id, status="done", stats=report.as_json())
+
+
+@asynccontextmanager
+async def _recorded_run(
+    engine: Engine, *, kind: str, source: str, report: PullReport, started: datetime
+) -> AsyncIterator[DbThread]:
+    """The database thread of one run: recorded as started before the body, done after it."""
+    db = DbThread(engine)
+    try:
+        await db.run(start_run, run_id=report.run_id, kind=kind, source=source)
+        yield db
+        await db.run(_finish, report=report, started=started)
+    finally:
+        db.close()
 
 
 def _judge(
@@ -119,10 +134,10 @@ async def pull(
         # fail fast on an unusable file, before writing (the caller may have opened it already,
         # with the seller's --map and --timezone)
         orders_file = orders_file or open_orders(orders_path, tenant=tenant)
-    db = DbThread(engine)
-    try:
-        source = str(orders_path) if orders_path is not None else f"tenant:{tenant}"
-        await db.run(start_run, run_id=run_id, kind="pull", source=source)
+    source = str(orders_path) if orders_path is not None else f"tenant:{tenant}"
+    async with _recorded_run(
+        engine, kind="pull", source=source, report=report, started=started
+    ) as db:
         if orders_path is not None:
             rejected: list[RejectedRow] = []
             await db.run(
@@ -176,10 +191,7 @@ async def pull(
             policy=policy,
             report=report,
         )
-        await db.run(_finish, report=report, started=started)
-        return report
-    finally:
-        db.close()
+    return report
 
 
 async def refresh(
@@ -201,9 +213,9 @@ async def refresh(
     started = datetime.now(UTC)
     run_id = str(uuid.uuid4())
     report = PullReport(run_id=run_id)
-    db = DbThread(engine)
-    try:
-        await db.run(start_run, run_id=run_id, kind="refresh", source="")
+    async with _recorded_run(
+        engine, kind="refresh", source="", report=report, started=started
+    ) as db:
         async with open_fetcher(
             settings=settings,
             carriers=carriers,
@@ -225,10 +237,7 @@ async def refresh(
             report.requests = fetcher.requests_sent()
         touched = await db.run(orders_touching, shipment_ids=[s.id for s in due])
         await db.run(_judge, order_ids=_chunks(touched), as_of=as_of, policy=policy, report=report)
-        await db.run(_finish, report=report, started=started)
-        return report
-    finally:
-        db.close()
+    return report
 
 
 async def poll(
@@ -266,14 +275,6 @@ async def poll(
         touched = await db.run(orders_touching, shipment_ids=[s.id for s in shipments])
         now = datetime.now(UTC)
         await db.run(_judge, order_ids=_chunks(touched), as_of=now, policy=policy, report=report)
-        stats = {
-            "due": report.shipments_due,
-            "fetched": report.shipments_fetched,
-            "not_found": report.shipments_not_found,
-            "failed": report.shipments_failed,
-            "events_new": report.events_new,
-            "requests": report.requests,
-        }
         await db.run(
             record_run,
             run_id=run_id,
@@ -281,7 +282,7 @@ async def poll(
             source="worker",
             started=started,
             status="done",
-            stats=stats,
+            stats=report.poll_counts(),
         )
     finally:
         db.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -46,13 +46,7 @@ class PushReceipt:
     exchange_sha256: str
 
     def as_json(self) -> dict[str, object]:
-        return {
-            "event": self.event,
-            "number": self.number,
-            "shipments": self.shipments,
-            "orders_judged": self.orders_judged,
-            "exchange_sha256": self.exchange_sha256,
-        }
+        return asdict(self)
 
 
 def push_keys(settings: Settings) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from tracking.core.domain import CarrierFailure, ErrorKind, NumberResult
@@ -13,6 +13,17 @@ __all__ = ["ProgressHook", "PullReport", "note_blocks"]
 
 ProgressHook = Callable[[str, int, int], None]
 """Called as (carrier code, numbers done, numbers total)."""
+
+
+_POLL_COUNTS = {
+    "due": "shipments_due",
+    "fetched": "shipments_fetched",
+    "not_found": "shipments_not_found",
+    "failed": "shipments_failed",
+    "events_new": "events_new",
+    "requests": "requests",
+}
+"""A poll's counts by name, and the `PullReport` field of each."""
 
 
 @dataclass
@@ -52,32 +63,18 @@ class PullReport:
         )
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "rows_read": self.rows_read,
-            "rows_rejected": self.rows_rejected,
-            "orders_read": self.orders_read,
-            "item_rows": self.item_rows,
-            "parcels_stored": self.parcels_stored,
-            "orders_stored": self.orders_stored,
-            "orders_in_window": self.orders_in_window,
-            "shipments_due": self.shipments_due,
-            "shipments_fetched": self.shipments_fetched,
-            "shipments_not_found": self.shipments_not_found,
-            "shipments_failed": self.shipments_failed,
-            "events_new": self.events_new,
-            "legs_found": self.legs_found,
-            "requests": self.requests,
-            "verdicts": self.verdicts,
-            "by_carrier": self.by_carrier,
-            "errors_file": self.errors_file,
-            "source": self.source,
-            "window": {"start": self.window[0], "end": self.window[1]} if self.window else None,
-            "seconds": round(self.seconds, 3),
-            "notices": self.notices,
-            "outcome": outcome(self),
-            "problems": self.problems,
-        }
+        """Every field (in their order; `window` as start and end, `seconds` rounded), then
+        the run's `outcome` before `problems`."""
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "problems"}
+        shown["window"] = {"start": self.window[0], "end": self.window[1]} if self.window else None
+        shown["seconds"] = round(self.seconds, 3)
+        shown["outcome"] = outcome(self)
+        shown["problems"] = self.problems
+        return shown
+
+    def poll_counts(self) -> dict[str, int]:
+        """The counts of a poll by name: what a worker's poll job returns and its run records."""
+        return {name: getattr(self, field) for name, field in _POLL_COUNTS.items()}
 
 
 def note_blocks(report: PullReport, code: str, results: Sequence[NumberResult]) -> None:

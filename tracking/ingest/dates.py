@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
-from tracking.ingest.values import _Bad, _show
+from tracking.ingest.values import _Bad, _show, _unanimous
 
 _DATE_HELP: Final = "use 2024-03-01, 2024/3/1 12:00, 14 Oct 2024 or an Excel serial"
 
@@ -146,6 +146,11 @@ class _DateReader:
             else:
                 raise problem or self._invalid(text)
         return self._within(moment, text, latest)
+
+    def read(self, text: str, cell: datetime | date | None, latest: datetime) -> datetime:
+        """The UTC instant of one value: its workbook's typed date cell if it has one, else
+        its text; raises `_Bad` with a reason."""
+        return self.parse(text, latest) if cell is None else self.cell(cell, latest)
 
     def cell(self, value: datetime | date, latest: datetime) -> datetime:
         """A workbook's typed date cell (a naive wall time in this column's zone, as the
@@ -380,15 +385,12 @@ def date_text(value: datetime | date) -> str:
 
 def _learn_day_first(values: Iterable[str]) -> bool | None:
     """Day/month order shown by unambiguous slash/dash dates (13/03/2024); None if unknown."""
-    seen: set[bool] = set()
-    for value in values:
-        match = _NUMERIC_DATE.fullmatch(value.strip())
-        if match is None:
-            continue
-        a, sep, b, c = match.group(1, 2, 3, 4)
-        if sep == "." or len(a) > 2 or len(c) != 4:
-            continue
-        order = _day_month_order(int(a), int(b))
-        if order is not None and int(a) <= 31 and int(b) <= 31:
-            seen.add(order)
-    return seen.pop() if len(seen) == 1 else None
+    return _unanimous(values, _NUMERIC_DATE, _day_first_in)
+
+
+def _day_first_in(match: re.Match[str]) -> bool | None:
+    """Whether one date (its `_NUMERIC_DATE` match) puts the day first; None if it does not show."""
+    a, sep, b, c = match.group(1, 2, 3, 4)
+    if sep == "." or len(a) > 2 or len(c) != 4 or int(a) > 31 or int(b) > 31:
+        return None
+    return _day_month_order(int(a), int(b))

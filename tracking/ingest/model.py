@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from inspect import signature
 from typing import TYPE_CHECKING, Final
 
 SAMPLE_BYTES: Final = 64 * 1024
@@ -72,23 +73,7 @@ class _Unfrozen:
     Its `__init__` fills the slots, then makes the object the `OrderRow` it is (same slots, so
     Python allows assigning `__class__`): from then on it is frozen like any other."""
 
-    __slots__ = (
-        "carrier",
-        "carrier_declared",
-        "currency",
-        "destination_city",
-        "destination_country",
-        "destination_postal_code",
-        "marketplace",
-        "order_date",
-        "order_id",
-        "order_value",
-        "parcel_group",
-        "row_number",
-        "ship_date",
-        "tenant",
-        "tracking_number",
-    )
+    __slots__ = tuple(f.name for f in fields(OrderRow))
 
     def __init__(
         self,
@@ -126,30 +111,12 @@ class _Unfrozen:
         self.__class__ = OrderRow  # type: ignore[assignment]
 
 
-if sorted(_Unfrozen.__slots__) != sorted(f.name for f in fields(OrderRow)):  # in step
-    raise TypeError("_Unfrozen.__slots__ must list OrderRow's fields")
+if list(signature(_Unfrozen.__init__).parameters)[1:] != list(_Unfrozen.__slots__):  # in step
+    raise TypeError("_Unfrozen.__init__ must take OrderRow's fields, in their order")
 
 if TYPE_CHECKING:
-
-    def new_order_row(
-        row_number: int,
-        tenant: str,
-        order_id: str,
-        marketplace: str,
-        order_date: datetime,
-        ship_date: datetime | None,
-        tracking_number: str,
-        carrier: str | None,
-        carrier_declared: str,
-        destination_country: str,
-        destination_postal_code: str,
-        destination_city: str,
-        order_value: Decimal | None,
-        currency: str,
-        parcel_group: str = "",
-    ) -> OrderRow:
-        """`OrderRow(...)` (positional, the same fields), built at a fraction of the cost."""
-
+    new_order_row = OrderRow
+    """`OrderRow(...)` (positional, the same fields), built at a fraction of the cost."""
 else:
     new_order_row = _Unfrozen
 

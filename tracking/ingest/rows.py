@@ -293,14 +293,10 @@ class _RowReader:
         if not raw:
             return self._reject(row, self.i_date, raw, "order_date is empty", "order_date_empty")
         try:
-            if order_cell is None:
-                order_date = self.order_dates.parse(raw, self.latest)
-            else:
-                order_date = self.order_dates.cell(order_cell, self.latest)
+            order_date = self.order_dates.read(raw, order_cell, self.latest)
         except _Bad as bad:
-            if order_cell is not None:
-                raw = date_text(order_cell)
-            return self._reject(row, self.i_date, raw, str(bad), "order_date_invalid")
+            shown = raw if order_cell is None else date_text(order_cell)
+            return self._reject(row, self.i_date, shown, str(bad), "order_date_invalid")
 
         raw = record[self.i_country]
         country = to_iso2(raw)
@@ -326,14 +322,10 @@ class _RowReader:
             raw = record[self.i_ship].strip()
             if raw:
                 try:
-                    if ship_cell is None:
-                        ship_date = self.ship_dates.parse(raw, self.latest)
-                    else:
-                        ship_date = self.ship_dates.cell(ship_cell, self.latest)
+                    ship_date = self.ship_dates.read(raw, ship_cell, self.latest)
                 except _Bad as bad:
-                    if ship_cell is not None:
-                        raw = date_text(ship_cell)
-                    return self._reject(row, self.i_ship, raw, str(bad), "ship_date_invalid")
+                    shown = raw if ship_cell is None else date_text(ship_cell)
+                    return self._reject(row, self.i_ship, shown, str(bad), "ship_date_invalid")
 
         currency = ""
         if self.i_currency >= 0:

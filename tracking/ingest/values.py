@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from functools import lru_cache
 from typing import Final
@@ -106,22 +106,36 @@ def _amount(core: str, decimal_comma: bool | None) -> Decimal | None:
     return Decimal(s)
 
 
-def _learn_decimal_comma(values: Iterable[str]) -> bool | None:
-    """Whether a value column writes decimal commas (12,50), from unambiguous values."""
+def _unanimous(
+    values: Iterable[str], pattern: re.Pattern[str], answer: Callable[[re.Match[str]], bool | None]
+) -> bool | None:
+    """The answer every value that `pattern` matches gives, where it shows one (`answer` of
+    the match, None where it does not show); None if the values disagree or none shows."""
     seen: set[bool] = set()
     for value in values:
-        match = _MONEY.fullmatch(value.strip())
-        if match is None:
-            continue
-        s = match.group(2).translate(_GROUP_SPACES).rstrip(".,")
-        dot, comma = s.rfind("."), s.rfind(",")
-        if dot >= 0 and comma >= 0:
-            seen.add(comma > dot)
-        elif comma >= 0 and s.count(",") == 1 and len(s) - comma - 1 in (1, 2):
-            seen.add(True)
-        elif dot >= 0 and s.count(".") == 1 and len(s) - dot - 1 in (1, 2):
-            seen.add(False)
+        match = pattern.fullmatch(value.strip())
+        shown = None if match is None else answer(match)
+        if shown is not None:
+            seen.add(shown)
     return seen.pop() if len(seen) == 1 else None
+
+
+def _learn_decimal_comma(values: Iterable[str]) -> bool | None:
+    """Whether a value column writes decimal commas (12,50), from unambiguous values."""
+    return _unanimous(values, _MONEY, _decimal_comma_in)
+
+
+def _decimal_comma_in(match: re.Match[str]) -> bool | None:
+    """Whether one value (its `_MONEY` match) writes a decimal comma; None if it does not show."""
+    s = match.group(2).translate(_GROUP_SPACES).rstrip(".,")
+    dot, comma = s.rfind("."), s.rfind(",")
+    if dot >= 0 and comma >= 0:
+        return comma > dot
+    if comma >= 0 and s.count(",") == 1 and len(s) - comma - 1 in (1, 2):
+        return True
+    if dot >= 0 and s.count(".") == 1 and len(s) - dot - 1 in (1, 2):
+        return False
+    return None
 
 
 def _tracking(raw: str) -> str:

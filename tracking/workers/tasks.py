@@ -121,13 +121,7 @@ async def _poll(rt: Runtime, *, carrier: str, shipments: Sequence[DueShipment]) 
         fetcher_options=_fetcher_options(rt),
     )
     if report is not None:
-        counts.update(
-            fetched=report.shipments_fetched,
-            not_found=report.shipments_not_found,
-            failed=report.shipments_failed,
-            events_new=report.events_new,
-            requests=report.requests,
-        )
+        counts.update(report.poll_counts())
     return counts
 
 

@@ -22,11 +22,11 @@ import tomllib
 import unicodedata
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from importlib.resources.abc import Traversable
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -240,26 +240,19 @@ class _ProfileFile(BaseModel):
 
 
 def _profile(data: _ProfileFile) -> ExportProfile:
-    return ExportProfile(
-        key=data.key,
-        name=data.name,
-        marketplace=data.marketplace,
-        kind=data.kind,
-        verified=data.verified,
-        sources=tuple(data.sources),
-        file_types=tuple(data.file_types),
-        timezone=data.timezone,
-        date_formats=tuple(data.date_formats),
-        signature=tuple(data.signature),
-        no_tracking=data.no_tracking or None,
-        notes=data.notes,
-        columns=MappingProxyType({f: tuple(names) for f, names in data.columns.items()}),
-        ignore_tracking=tuple(data.tracking.ignore),
-        tracking_cell=data.tracking.cell,
-        item_rows=data.grouping.item_rows,
-        merge_flag=data.grouping.merge_flag,
-        package_id=data.grouping.package_id,
-    )
+    """The profile a data file describes: the fields the file words otherwise, then every
+    other field as the file has it (lists frozen into tuples)."""
+    worded: dict[str, Any] = {
+        "no_tracking": data.no_tracking or None,
+        "columns": MappingProxyType({f: tuple(names) for f, names in data.columns.items()}),
+        "ignore_tracking": tuple(data.tracking.ignore),
+        "tracking_cell": data.tracking.cell,
+        **data.grouping.model_dump(),
+    }
+    same = (f.name for f in fields(ExportProfile) if f.name not in worded)
+    plain = {name: getattr(data, name) for name in same}
+    frozen: dict[str, Any] = {n: tuple(v) if isinstance(v, list) else v for n, v in plain.items()}
+    return ExportProfile(**frozen, **worded)
 
 
 def _problem(error: ValidationError) -> str:
