@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.cainiao.client import DETAIL_PATH
-from carriers.kit.sandboxes import listed_numbers
+from carriers.kit.sandboxes import event_code, json_body, listed_numbers, variant_of
 from tracking.core.countries import country_name
 from tracking.core.domain import Stage
 
@@ -165,7 +164,7 @@ class CainiaoSandbox:
             _module(number, shipment, now=now) if shipment is not None else _unknown(number)
             for number, shipment in shipments
         ]
-        return SandboxReply(200, _dump({"module": module, "success": True}))
+        return SandboxReply(200, json_body({"module": module, "success": True}))
 
     def render_error(self, kind: SandboxErrorKind, *, retry_after: int = 1) -> SandboxReply:
         """Cainiao's answer when it refuses (anti-crawler page), throttles or fails."""
@@ -178,22 +177,18 @@ class CainiaoSandbox:
             return SandboxReply(403, page.encode(), content_type="text/html; charset=utf-8")
         if kind == "rate_limited":
             body = {"success": False, "errorCode": "FLOW_LIMIT", "errorMsg": "Too many requests"}
-            return SandboxReply(429, _dump(body), headers=(("Retry-After", str(retry_after)),))
+            return SandboxReply(429, json_body(body), headers=(("Retry-After", str(retry_after)),))
         if kind == "server_error":
             page = "<html><head><title>502</title></head><body>Bad gateway</body></html>"
             return SandboxReply(502, page.encode(), content_type="text/html; charset=utf-8")
         if kind == "bad_request":
             body = {"success": False, "errorCode": "PARAM_ERROR", "errorMsg": "mailNos required"}
-            return SandboxReply(400, _dump(body))
+            return SandboxReply(400, json_body(body))
         assert_never(kind)
 
 
 SANDBOX = CainiaoSandbox()
 """The renderer the sandbox server uses for Cainiao."""
-
-
-def _dump(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _unknown(number: str) -> dict[str, Any]:
@@ -236,13 +231,9 @@ def _module(number: str, shipment: SimShipment, *, now: datetime) -> dict[str, A
 
 
 def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
-    if event.stage is Stage.EXCEPTION:
-        code = _EXCEPTION_CODES[event.detail]
-    else:
-        codes = _CODES[event.stage]
-        code = codes[event.variant % len(codes)]
+    code = event_code(event, _CODES, _EXCEPTION_CODES)
     standard, raw_texts = _TEXTS[code]
-    desc = raw_texts[event.variant % len(raw_texts)]
+    desc = variant_of(raw_texts, event)
     if event.leg == "last_mile" and shipment.last_mile is not None:
         desc = f"{shipment.last_mile.carrier_name}: {desc}"
     item: dict[str, Any] = {

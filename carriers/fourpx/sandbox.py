@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.fourpx.client import API_METHOD, SERVICE_PATH, sign
 from carriers.fourpx.public import PUBLIC_PATH
+from carriers.kit.sandboxes import event_code, json_body, variant_of
 from tracking.core.countries import country_name
 from tracking.core.domain import Stage
 
@@ -160,14 +161,14 @@ class FourPXSandbox:
         """The success envelope for the one number, or the "does not exist" error envelope."""
         if request.path == PUBLIC_PATH:
             data = [_public_item(number, shipment) for number, shipment in shipments]
-            return SandboxReply(200, _dump({"result": 1, "message": "操作成功", "data": data}))
+            return SandboxReply(200, json_body({"result": 1, "message": "操作成功", "data": data}))
         if len(shipments) != 1:
             return self.render_error("bad_request")
         ((number, shipment),) = shipments
         if shipment is None:
             body = _error("业务处理失败", "E10004", f"单号{number}不存在或暂无轨迹")
-            return SandboxReply(200, _dump(body))
-        return SandboxReply(200, _dump(_success(number, shipment)))
+            return SandboxReply(200, json_body(body))
+        return SandboxReply(200, json_body(_success(number, shipment)))
 
     def render_error(self, kind: SandboxErrorKind, *, retry_after: int = 1) -> SandboxReply:
         """4PX's answer when it refuses, throttles or fails.
@@ -176,24 +177,22 @@ class FourPXSandbox:
         throttling as HTTP 429 is a guess [unverified].
         """
         if kind == "auth":
-            return SandboxReply(200, _dump(_error("请求处理失败", "000013", "app_key校验不通过")))
+            return SandboxReply(
+                200, json_body(_error("请求处理失败", "000013", "app_key校验不通过"))
+            )
         if kind == "rate_limited":
             body = _error("请求过于频繁", "000429", "调用过于频繁，请稍后再试")
-            return SandboxReply(429, _dump(body), headers=(("Retry-After", str(retry_after)),))
+            return SandboxReply(429, json_body(body), headers=(("Retry-After", str(retry_after)),))
         if kind == "server_error":
             page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
             return SandboxReply(502, page.encode(), content_type="text/html; charset=utf-8")
         if kind == "bad_request":
-            return SandboxReply(200, _dump(_error("参数错误", "000002", "请求参数格式不正确")))
+            return SandboxReply(200, json_body(_error("参数错误", "000002", "请求参数格式不正确")))
         assert_never(kind)
 
 
 SANDBOX = FourPXSandbox()
 """The renderer the sandbox server uses for 4PX."""
-
-
-def _dump(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _error(msg: str, code: str, text: str) -> dict[str, Any]:
@@ -219,17 +218,9 @@ def _success(number: str, shipment: SimShipment) -> dict[str, Any]:
     return {"result": "1", "msg": "success", "errors": [], "data": data}
 
 
-def _code(event: SimEvent) -> str:
-    if event.stage is Stage.EXCEPTION:
-        return _EXCEPTION_CODES[event.detail]
-    codes = _CODES[event.stage]
-    return codes[event.variant % len(codes)]
-
-
 def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
-    code = _code(event)
-    texts = _TEXTS[code]
-    content = texts[event.variant % len(texts)].format(city=event.city)
+    code = event_code(event, _CODES, _EXCEPTION_CODES)
+    content = variant_of(_TEXTS[code], event).format(city=event.city)
     leg = shipment.last_mile
     if code == "FPX_D_DFD" and event.leg == "last_mile" and leg is not None:
         # The hand-over text names the new carrier and number as well.

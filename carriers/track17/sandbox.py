@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
-from carriers.kit.sandboxes import at_most
+from carriers.kit.sandboxes import at_most, event_code, json_body, variant_of
 from carriers.track17.client import (
     CHANGECARRIER_PATH,
     REGISTER_PATH,
@@ -181,7 +181,7 @@ class Track17Sandbox:
                 for i in json.loads(request.body)
             ]
             return SandboxReply(
-                200, _dump({"code": 0, "data": {"accepted": moved, "rejected": []}})
+                200, json_body({"code": 0, "data": {"accepted": moved, "rejected": []}})
             )
         registering = request.path.endswith(REGISTER_PATH)
         for number, shipment in shipments:
@@ -194,13 +194,13 @@ class Track17Sandbox:
             else:
                 accepted.append(_item(number, shipment, post, now=now))
         return SandboxReply(
-            200, _dump({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
+            200, json_body({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
         )
 
     def render_error(self, kind: SandboxErrorKind, *, retry_after: int = 1) -> SandboxReply:
         """17TRACK's answer when it refuses the key, throttles, fails or rejects the body."""
         if kind == "auth":
-            return SandboxReply(401, _dump(_envelope(-18010002)))
+            return SandboxReply(401, json_body(_envelope(-18010002)))
         if kind == "rate_limited":
             # The body of 17TRACK's 429 is not documented [unverified].
             return SandboxReply(
@@ -212,16 +212,12 @@ class Track17Sandbox:
         if kind == "server_error":
             return SandboxReply(503, b"Service Unavailable", content_type="text/plain")
         if kind == "bad_request":
-            return SandboxReply(400, _dump(_envelope(-18010013)))
+            return SandboxReply(400, json_body(_envelope(-18010013)))
         assert_never(kind)
 
 
 SANDBOX = Track17Sandbox()
 """The renderer the sandbox server uses for 17TRACK."""
-
-
-def _dump(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _error(code: int, number: str = "") -> dict[str, Any]:
@@ -389,13 +385,8 @@ def _not_found(number: str, post: _Post, *, now: datetime) -> dict[str, Any]:
 
 
 def _event(event: SimEvent, post: _Post, shipment: SimShipment) -> dict[str, Any]:
-    if event.stage is Stage.EXCEPTION:
-        sub_status = _EXCEPTION_SUB_STATUS[event.detail]
-        text_key: Stage | str = event.detail
-    else:
-        options = _SUB_STATUS[event.stage]
-        sub_status = options[event.variant % len(options)]
-        text_key = event.stage
+    sub_status = event_code(event, _SUB_STATUS, _EXCEPTION_SUB_STATUS)
+    text_key: Stage | str = event.detail if event.stage is Stage.EXCEPTION else event.stage
     texts = DESTINATION_TEXTS[post.language] if post is not _CHINA_POST else ENGLISH
     choices = texts.get(text_key) or ENGLISH[text_key]
     local = event.at.astimezone(offset_tz(event.local_offset))
@@ -407,7 +398,7 @@ def _event(event: SimEvent, post: _Post, shipment: SimShipment) -> dict[str, Any
     return {
         "time_iso": time_iso,
         "time_utc": _utc(event.at),
-        "description": choices[event.variant % len(choices)].format(city=event.city),
+        "description": variant_of(choices, event).format(city=event.city),
         "location": event.city,
         "stage": _KEY_STAGE_OF.get(event.stage),
         "sub_status": sub_status,

@@ -10,13 +10,12 @@ finding 6); `time_zone` is each event's own local offset.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
-from carriers.kit.sandboxes import listed_numbers
+from carriers.kit.sandboxes import event_code, json_body, listed_numbers, variant_of
 from carriers.yanwen.client import TRACKING_PATH
 from carriers.yanwen.parse import NOT_FOUND_STATUS
 from tracking.core.domain import Stage
@@ -136,7 +135,7 @@ class YanwenSandbox:
             "result": result,
             "elapsedMilliseconds": 23 + 9 * len(result),
         }
-        return SandboxReply(200, _dump(body))
+        return SandboxReply(200, json_body(body))
 
     def render_error(self, kind: SandboxErrorKind, *, retry_after: int = 1) -> SandboxReply:
         """Yanwen's answer when it refuses, throttles or fails.
@@ -146,25 +145,21 @@ class YanwenSandbox:
         """
         if kind == "auth":
             body = _error(401, "Unauthorized: invalid customer number")
-            return SandboxReply(200, _dump(body))
+            return SandboxReply(200, json_body(body))
         if kind == "rate_limited":
             body = _error(429, "Too many requests, please slow down")
-            return SandboxReply(429, _dump(body), headers=(("Retry-After", str(retry_after)),))
+            return SandboxReply(429, json_body(body), headers=(("Retry-After", str(retry_after)),))
         if kind == "server_error":
             page = "<html><head><title>503</title></head><body>Service Unavailable</body></html>"
             return SandboxReply(503, page.encode(), content_type="text/html; charset=utf-8")
         if kind == "bad_request":
             body = _error(400, f"nums is required (at most {MAX_NUMBERS} numbers)")
-            return SandboxReply(400, _dump(body))
+            return SandboxReply(400, json_body(body))
         assert_never(kind)
 
 
 SANDBOX = YanwenSandbox()
 """The renderer the sandbox server uses for Yanwen."""
-
-
-def _dump(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _error(code: int, message: str) -> dict[str, Any]:
@@ -195,16 +190,8 @@ def _item(number: str, shipment: SimShipment) -> dict[str, Any]:
     return item
 
 
-def _code(event: SimEvent) -> str:
-    if event.stage is Stage.EXCEPTION:
-        return _EXCEPTION_CODES[event.detail]
-    codes = _CODES[event.stage]
-    return codes[event.variant % len(codes)]
-
-
 def _checkpoint(event: SimEvent) -> dict[str, Any]:
-    code = _code(event)
-    texts = _TEXTS[code]
+    code = event_code(event, _CODES, _EXCEPTION_CODES)
     origin_side = code in _ORIGIN_SIDE
     city = _CHINESE_CITIES.get(event.city, event.city) if origin_side else event.city
     local = event.at.astimezone(timezone(timedelta(minutes=event.local_offset)))
@@ -212,7 +199,7 @@ def _checkpoint(event: SimEvent) -> dict[str, Any]:
         "time_stamp": local.strftime("%Y-%m-%dT%H:%M:%S"),
         "time_zone": _time_zone(event.local_offset),
         "tracking_status": code,
-        "message": texts[event.variant % len(texts)].format(city=city),
+        "message": variant_of(_TEXTS[code], event).format(city=city),
         "location": city if event.variant % 3 else "",
     }
 

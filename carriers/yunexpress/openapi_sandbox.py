@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from carriers.base import SandboxReply, SandboxRequest
+from carriers.kit.sandboxes import json_body
 from carriers.yunexpress.openapi import TOKEN_PATH, TRACK_PATH, openapi_sign
 from carriers.yunexpress.sandbox_texts import event_text
 from tracking.core.domain import offset_tz
@@ -74,7 +75,7 @@ def render(request: SandboxRequest, shipments: AskedShipments, *, now: datetime)
     """A token, or the tracking answer for the one number."""
     stamp = int(now.timestamp() * 1000)
     if request.path == TOKEN_PATH:
-        return SandboxReply(200, _dump({"accessToken": _TOKEN, "expiresIn": 7200}), _JSON)
+        return SandboxReply(200, json_body({"accessToken": _TOKEN, "expiresIn": 7200}), _JSON)
     ((number, shipment),) = shipments
     envelope: dict[str, Any] = {
         "t": stamp,
@@ -95,8 +96,4 @@ def render(request: SandboxRequest, shipments: AskedShipments, *, now: datetime)
             for e in shipment.events
         ]
         envelope["result"] = {"waybill_number": number, "track_info": [{"track_events": events}]}
-    return SandboxReply(200, _dump(envelope), _JSON)
-
-
-def _dump(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return SandboxReply(200, json_body(envelope), _JSON)

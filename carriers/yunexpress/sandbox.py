@@ -13,12 +13,12 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
+from carriers.kit.sandboxes import json_body
 from carriers.kit.simulated import AskedShipments, SimEvent, SimShipment
 from carriers.yunexpress import openapi_sandbox
 from carriers.yunexpress.parse import CHINA_OFFSET
@@ -106,16 +106,16 @@ class YunExpressSandbox:
             "RequestId": hashlib.sha256(f"{number}|{now.isoformat()}".encode()).hexdigest()[:32],
             "TimeStamp": _timestamp(now),
         }
-        return SandboxReply(200, _dump(envelope), _JSON)
+        return SandboxReply(200, json_body(envelope), _JSON)
 
     def render_error(self, kind: SandboxErrorKind, *, retry_after: int = 1) -> SandboxReply:
         """401 with code 401, 429 with code 10000, 500 in the ASP.NET shape, 400 with 1004."""
         if kind == "auth":
             body: dict[str, Any] = {"Code": "401", "Message": "未授权：客户编号或密钥无效"}
-            return SandboxReply(401, _dump(body), _JSON)
+            return SandboxReply(401, json_body(body), _JSON)
         if kind == "rate_limited":
             body = {"Code": "10000", "Message": "请求过于频繁，请稍后再试", "Item": None}
-            return SandboxReply(429, _dump(body), _JSON, (("Retry-After", str(retry_after)),))
+            return SandboxReply(429, json_body(body), _JSON, (("Retry-After", str(retry_after)),))
         if kind == "server_error":
             body = {
                 "Message": "出现错误。",
@@ -123,9 +123,9 @@ class YunExpressSandbox:
                 "ExceptionType": "System.TimeoutException",
                 "StackTrace": None,
             }
-            return SandboxReply(500, _dump(body), _JSON)
+            return SandboxReply(500, json_body(body), _JSON)
         body = {"Code": "1004", "Message": "参数错误：OrderNumber 不能为空", "Item": None}
-        return SandboxReply(400, _dump(body), _JSON)
+        return SandboxReply(400, json_body(body), _JSON)
 
 
 def _item(number: str, shipment: SimShipment, *, chinese: bool) -> dict[str, Any]:
@@ -176,10 +176,6 @@ def _timestamp(now: datetime) -> str:
     """`2026-11-20T12:00:00.1234560+00:00`: UTC with seven fractional digits, as .NET writes."""
     moment = now.astimezone(UTC)
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0+00:00"
-
-
-def _dump(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 SANDBOX = YunExpressSandbox()

@@ -5,6 +5,7 @@ Shared by the classic renderer (`sandbox.py`) and the Open Platform's (`openapi_
 
 from __future__ import annotations
 
+from carriers.kit.sandboxes import variant_of
 from carriers.kit.simulated import SimEvent
 from tracking.core.domain import Stage
 
@@ -155,4 +156,4 @@ def event_text(event: SimEvent, *, chinese: bool) -> str:
     else:
         options = (TEXTS_ZH if chinese else TEXTS_EN)[event.stage]
     city = _CITIES_ZH.get(event.city, event.city) if chinese else event.city
-    return options[event.variant % len(options)].format(city=city)
+    return variant_of(options, event).format(city=city)

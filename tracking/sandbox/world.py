@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from carriers.kit.simulated import LAST_MILE, SimEvent, SimLeg, SimShipment
 from tracking.core.domain import Stage
@@ -29,6 +30,8 @@ __all__ = [
     "parent_of",
     "scenario_of",
 ]
+
+T = TypeVar("T")
 
 SCENARIOS: tuple[str, ...] = (
     "delivered",
@@ -86,23 +89,23 @@ def _digest(number: str, salt: str = "") -> int:
     return int.from_bytes(hashlib.sha256(f"{salt}|{number}".encode()).digest()[:8], "big")
 
 
+def _weighted(choices: Sequence[T], weights: Sequence[int], point: int) -> T:
+    """The choice whose share of the weights `point` falls in (the first one past the end)."""
+    for choice, weight in zip(choices, weights, strict=True):
+        if point < weight:
+            return choice
+        point -= weight
+    return choices[0]
+
+
 def scenario_of(number: str) -> str:
     """The scenario the world gives `number` (deterministic)."""
-    point = _digest(number, "scenario") % 1000
-    for name, weight in zip(SCENARIOS, _WEIGHTS, strict=True):
-        if point < weight:
-            return name
-        point -= weight
-    return SCENARIOS[0]
+    return _weighted(SCENARIOS, _WEIGHTS, _digest(number, "scenario") % 1000)
 
 
 def _destination_of(number: str) -> Destination:
     point = _digest(number, "destination") % sum(_DEST_WEIGHTS)
-    for dest, weight in zip(DESTINATIONS, _DEST_WEIGHTS, strict=True):
-        if point < weight:
-            return dest
-        point -= weight
-    return DESTINATIONS[0]
+    return _weighted(DESTINATIONS, _DEST_WEIGHTS, point)
 
 
 def _order_date(number: str) -> datetime:
@@ -190,15 +193,12 @@ class World:
         parent = self.shipment(carrier, parent_number)
         if parent is None:
             return None
-        return SimShipment(
+        return replace(
+            parent,
             tracking_number=number,
-            carrier=carrier,
             scenario=LAST_MILE,
-            origin_country=parent.origin_country,
-            destination_country=parent.destination_country,
-            destination_city=parent.destination_city,
             events=tuple(e for e in parent.events if e.leg == "last_mile"),
-            final=parent.final,
+            last_mile=None,
             pending=parent.last_mile is None,  # not handed over yet at the world's `now`
         )
 
