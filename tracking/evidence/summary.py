@@ -295,33 +295,35 @@ def _order_index(doc: Layout, rows: Sequence[OrderRow]) -> None:
         color=MUTED,
     )
     first_tenant = rows[0].tenant if rows else ""
-    doc.table(
+    doc.item_table(
+        rows,
         [
-            Column("#", "", 9, "R"),
-            Column("Order ID", "订单号", 38),
-            Column("Tracking number", "运单号", 48),
-            Column("Dest.", "目的国", 12),
-            Column("D A V", "节点", 15),
-            Column("Files in orders/", "文件", 60),
-        ],
-        (
             (
-                Span(str(i), 7, MUTED),
-                [Span(r.order_id, 7.5, INK, True)]
-                + ([Span(r.tenant, 6.5, MUTED)] if r.tenant != first_tenant else []),
-                Span(r.tracking_number, 7),
-                r.destination_country or "—",
-                Span(" ".join(CHECK if s != "missing" else CROSS for s in r.milestones), 8, INK),
-                [Span(path.rsplit("/", 1)[-1], 7) for path in r.files] or "—",
-            )
-            for i, r in enumerate(rows, start=1)
-        ),
+                Column("Order ID", "订单号", 38),
+                lambda r: (
+                    [Span(r.order_id, 7.5, INK, True)]
+                    + ([Span(r.tenant, 6.5, MUTED)] if r.tenant != first_tenant else [])
+                ),
+            ),
+            (Column("Tracking number", "运单号", 48), lambda r: Span(r.tracking_number, 7)),
+            (Column("Dest.", "目的国", 12), lambda r: r.destination_country or "—"),
+            (
+                Column("D A V", "节点", 15),
+                lambda r: Span(
+                    " ".join(CHECK if s != "missing" else CROSS for s in r.milestones), 8, INK
+                ),
+            ),
+            (
+                Column("Files in orders/", "文件", 60),
+                lambda r: [Span(path.rsplit("/", 1)[-1], 7) for path in r.files] or "—",
+            ),
+        ],
+        number=Column("#", "", 9, "R"),
     )
 
 
 def _group_json(items: Iterable[GroupFigure], name: str) -> list[dict[str, Any]]:
-    """The figures as the portfolio gives them, less `unjudged`: the bundle's orders are judged."""
-    return [{k: v for k, v in g.as_json(name).items() if k != "unjudged"} for g in items]
+    return [{name: g.key, "name": g.label, **g.counts()} for g in items]
 
 
 def manifest_figures(portfolio: Portfolio) -> dict[str, Any]:

@@ -115,17 +115,18 @@ class GroupFigure:
     shown: tuple[int, int, int] = (0, 0, 0)
     """Orders proving each of `MILESTONE_STAGES` (explicit or inferred)."""
 
-    def as_json(self, name: str) -> dict[str, Any]:
+    def counts(self) -> dict[str, int]:
+        """The order counts (all, all three milestones, by verdict) as every JSON names them."""
         return {
-            name: self.key,
-            "name": self.label,
             "orders": self.orders,
             "all_milestones": self.all_milestones,
             "pass": self.passed,
             "fail": self.failed,
             "pending": self.pending,
-            "unjudged": self.unjudged,
         }
+
+    def as_json(self, name: str) -> dict[str, Any]:
+        return {name: self.key, "name": self.label, **self.counts(), "unjudged": self.unjudged}
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,15 +401,7 @@ def read_portfolio(
 
 
 def _api_figure(figure: GroupFigure, key: str) -> dict[str, Any]:
-    return {
-        "key": key,
-        "orders": figure.orders,
-        "all_milestones": figure.all_milestones,
-        "pass": figure.passed,
-        "fail": figure.failed,
-        "pending": figure.pending,
-        "not_judged": figure.unjudged,
-    }
+    return {"key": key, **figure.counts(), "not_judged": figure.unjudged}
 
 
 def summary_json(portfolio: Portfolio) -> dict[str, Any]:
