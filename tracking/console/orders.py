@@ -23,7 +23,7 @@ from tracking.console.web import ConsoleError, Page, PageDep, render
 from tracking.evidence.fonts import get_font
 from tracking.evidence.image import render_order_png
 from tracking.evidence.precheck import action, advice
-from tracking.evidence.summary import OrderRow
+from tracking.evidence.summary import order_row
 from tracking.judge.findings import CATALOGUE, spec
 from tracking.read.assemble import order_evidence
 from tracking.read.views import BundleInfo, OrderEvidence, parcels_of
@@ -171,23 +171,10 @@ def _load_evidence(page: Page, order_id: str) -> tuple[Any, OrderEvidence | None
 
 
 def _what_to_do(evidence: OrderEvidence) -> tuple[str, str]:
-    statuses = {m.stage: m.status for m in evidence.milestones}
     errors = [f for f in evidence.findings if f.severity == "error"]
     warnings = [f for f in evidence.findings if f.severity == "warning"]
-    row = OrderRow(
-        tenant=evidence.tenant,
-        order_id=evidence.order_id,
-        order_date=evidence.order_date,
-        verdict=evidence.verdict,
-        carrier=evidence.carrier,
-        carrier_name=evidence.carrier_name,
-        tracking_number=evidence.tracking_number,
-        destination_country=evidence.destination_country,
-        milestones=(
-            statuses.get("departed_origin", "missing"),
-            statuses.get("arrived_destination", "missing"),
-            statuses.get("delivered", "missing"),
-        ),
+    row = order_row(
+        evidence,
         reasons_en=tuple(f.message for f in errors),
         reasons_zh=tuple(f.message_zh for f in errors),
         warnings_en=tuple(f.message for f in warnings),

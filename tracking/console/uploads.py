@@ -31,6 +31,7 @@ from tracking.ingest import ParcelRow, read_orders_bytes
 from tracking.ingest import RejectedRow as IngestRejected
 from tracking.ingest.headers import MissingColumns
 from tracking.ingest.profiles import FIELDS
+from tracking.read.fields import from_fields
 
 __all__ = ["UPLOAD_PATH", "router"]
 
@@ -208,18 +209,16 @@ def _preview(upload: Upload) -> _Preview:
         zone = ("preview.tz_profile", {"zone": profile.timezone, "profile": profile.name})
     else:
         zone = ("preview.tz_default", {})
-    return _Preview(
+    return from_fields(  # the counts and the header row as the reader gives them
+        _Preview,
+        orders,
         profile=profile.name if profile is not None else "",
         sheet=orders.sheet or "",
-        header_row=orders.header_row,
         zone=zone,
         columns=[(f, orders.columns[f]) for f in FIELDS if f in orders.columns],
         rows=rows,
         rejected=rejected,
         rejected_total=rejected_total,
-        rows_read=orders.rows_read,
-        orders_read=orders.orders_read,
-        item_rows=orders.item_rows,
     )
 
 

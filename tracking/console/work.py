@@ -8,6 +8,7 @@ job ends. A finished bundle is checked with `verify_bundle` and offered for down
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -167,20 +168,23 @@ def _progress_values(page: Page, job: Job, kind: str) -> dict[str, Any]:
     return values
 
 
-@router.get("/pull/{job_id}")
-async def pull_job_page(page: PageDep, job_id: str) -> Response:
-    """One pull: its progress, live until it ends, then its report."""
-    job = await run_in_threadpool(_job, page, "pull", job_id)
-    values = await run_in_threadpool(_progress_values, page, job, "pull")
-    return render(page, "job.html", **values)
+def _job_view(kind: str, template: str) -> Callable[[Page, str], Awaitable[Response]]:
+    """The route that shows one `kind` job in `template`: `job.html`, the page (its progress,
+    live until it ends, then its result), or `progress.html`, the fragment htmx polls."""
+
+    async def view(page: PageDep, job_id: str) -> Response:
+        job = await run_in_threadpool(_job, page, kind, job_id)
+        values = await run_in_threadpool(_progress_values, page, job, kind)
+        return render(page, template, **values)
+
+    return view
 
 
-@router.get("/pull/{job_id}/progress")
-async def pull_progress(page: PageDep, job_id: str) -> Response:
-    """The progress fragment htmx polls."""
-    job = await run_in_threadpool(_job, page, "pull", job_id)
-    values = await run_in_threadpool(_progress_values, page, job, "pull")
-    return render(page, "progress.html", **values)
+# One pull: its progress, live until it ends, then its report.
+pull_job_page = router.get("/pull/{job_id}", name="pull_job_page")(_job_view("pull", "job.html"))
+pull_progress = router.get("/pull/{job_id}/progress", name="pull_progress")(
+    _job_view("pull", "progress.html")
+)
 
 
 # -- bundles ---------------------------------------------------------------------------------
@@ -288,20 +292,13 @@ def _verify(page: Page, job: Job) -> dict[str, Any]:
     return {"ok": found.ok, "checked": found.checked, "problem": found.problem}
 
 
-@router.get("/bundle/{job_id}")
-async def bundle_job_page(page: PageDep, job_id: str) -> Response:
-    """One bundle: its build progress, then the download and the verify result."""
-    job = await run_in_threadpool(_job, page, "bundle", job_id)
-    values = await run_in_threadpool(_progress_values, page, job, "bundle")
-    return render(page, "job.html", **values)
-
-
-@router.get("/bundle/{job_id}/progress")
-async def bundle_progress(page: PageDep, job_id: str) -> Response:
-    """The progress fragment htmx polls."""
-    job = await run_in_threadpool(_job, page, "bundle", job_id)
-    values = await run_in_threadpool(_progress_values, page, job, "bundle")
-    return render(page, "progress.html", **values)
+# One bundle: its build progress, then the download and the verify result.
+bundle_job_page = router.get("/bundle/{job_id}", name="bundle_job_page")(
+    _job_view("bundle", "job.html")
+)
+bundle_progress = router.get("/bundle/{job_id}/progress", name="bundle_progress")(
+    _job_view("bundle", "progress.html")
+)
 
 
 @router.get("/bundle/{job_id}/download")

@@ -62,6 +62,7 @@ from tracking.evidence.summary import (
     SummaryData,
     VolumeEntry,
     manifest_figures,
+    order_row,
     portfolio_of,
     render_summary_pdf,
 )
@@ -115,27 +116,15 @@ def _check_out(out: Path, *, as_zip: bool) -> None:
 
 
 def _row(order: OrderEvidence, *, cited: bool) -> OrderRow:
-    statuses = {m.stage: m.status for m in order.milestones}
     english, chinese = fail_reasons(order) if order.verdict != "pass" else ([], [])
     warnings = [f for f in order.findings if f.severity == "warning"]
     codes = [f.code for f in order.findings if f.severity == "error"]
     codes += [f.code for f in warnings]
     if any(m.status == "missing" for m in order.milestones):
         codes.append("milestone.missing")
-    return OrderRow(
-        tenant=order.tenant,
-        order_id=order.order_id,
-        order_date=order.order_date,
-        verdict=order.verdict,
-        carrier=order.carrier,
-        carrier_name=order.carrier_name,
+    return order_row(
+        order,
         tracking_number=", ".join(p.tracking_number for p in parcels_of(order)),
-        destination_country=order.destination_country,
-        milestones=(
-            statuses.get("departed_origin", "missing"),
-            statuses.get("arrived_destination", "missing"),
-            statuses.get("delivered", "missing"),
-        ),
         reasons_en=tuple(english),
         reasons_zh=tuple(chinese),
         warnings_en=tuple(f.message for f in warnings),

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import TypeVar
 
 from tracking.evidence.fonts import EvidenceFont
 
@@ -47,6 +48,7 @@ __all__ = [
     "wrap",
 ]
 
+T = TypeVar("T")
 Color = tuple[int, int, int]
 Op = tuple[object, ...]
 """A drawing operation: ("T", x, baseline, size, color, bold, text), ("M", x, baseline, size,
@@ -324,6 +326,23 @@ class Layout:
                 )
                 y += line.height
             self.y += height + 0.8
+
+    def item_table(
+        self,
+        items: Iterable[T],
+        columns: Sequence[tuple[Column, Callable[[T], Cell]]],
+        *,
+        number: Column | None = None,
+        size: float = 7.5,
+    ) -> None:
+        """`table` with a row per item, each column given with the cell it shows of an item;
+        with `number`, a first column numbers the rows from 1."""
+        heads = [column for column, _ in columns]
+        rows: Iterable[Sequence[Cell]] = ([cell(item) for _, cell in columns] for item in items)
+        if number is not None:
+            heads.insert(0, number)
+            rows = ([Span(str(n), 7, MUTED), *row] for n, row in enumerate(rows, start=1))
+        self.table(heads, rows, size=size)
 
     def table(
         self,

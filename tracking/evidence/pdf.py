@@ -32,7 +32,7 @@ from tracking.evidence.logs import LoggedResponse, draw_order_appendix, masked_u
 from tracking.evidence.qr import qr_runs
 from tracking.evidence.wording import link_label, status_cell
 from tracking.evidence.writer import DocMeta, write_parts
-from tracking.read.views import BundleInfo, OrderEvidence, as_parcel, order_numbers
+from tracking.read.views import BundleInfo, EventView, OrderEvidence, as_parcel, order_numbers
 
 __all__ = ["doc_meta", "qr", "render_order_pdf"]
 
@@ -69,10 +69,6 @@ def _footer(info: BundleInfo) -> str:
 
 def doc_meta(info: BundleInfo, *, title: str, subject: str, right: str) -> DocMeta:
     """The metadata, running header and footer (seller's name exactly as given) of a document."""
-    return _meta(info, title=title, subject=subject, right=right)
-
-
-def _meta(info: BundleInfo, *, title: str, subject: str, right: str) -> DocMeta:
     return DocMeta(
         title=title,
         subject=subject,
@@ -134,7 +130,7 @@ def render_order_pdf(
     With `responses` (and the monospaced `mono` font) the PDF ends with the appendix of the
     raw carrier responses the order cites.
     """
-    meta = _meta(
+    meta = doc_meta(
         info,
         title=f"Tracking evidence — order {order.order_id}",
         subject=f"Order {order.order_id}, tracking {order.tracking_number} ({order.carrier_name})",
@@ -333,36 +329,32 @@ def _parcel_sections(
     if not events:
         doc.paragraph("No carrier events. / 无承运商事件。", size=8, color=RED)
     else:
-        doc.table(
+        doc.item_table(
+            events,
             [
-                Column("#", "", 7),
-                Column("Local time", "当地时间", 24),
-                Column("UTC", "协调世界时", 21),
-                Column("Stage", "阶段", 27),
-                Column("Carrier's text (original)", "承运商原文", 50),
-                Column("Place", "地点", 26),
-                Column("Leg · raw", "运单 · 原始响应", 27),
-            ],
-            (
                 (
-                    Span(str(n), 7, MUTED),
-                    _local_cell(e.occurred_at, e.local_offset, e.time_source),
-                    _utc_cell(e.occurred_at),
-                    [
-                        Span(lb.stage_label(e.stage)[0], 7.5, _stage_color(e.stage), True),
-                        Span(lb.stage_label(e.stage)[1], 7, MUTED),
-                        Span(e.code, 6, MUTED),
-                    ],
-                    Span(e.description or "—", 7.5),
-                    [Span(e.location or "—", 7.5), Span(e.country or "", 6.5, MUTED)],
-                    [
+                    Column("Local time", "当地时间", 24),
+                    lambda e: _local_cell(e.occurred_at, e.local_offset, e.time_source),
+                ),
+                (Column("UTC", "协调世界时", 21), lambda e: _utc_cell(e.occurred_at)),
+                (Column("Stage", "阶段", 27), _stage_cell),
+                (
+                    Column("Carrier's text (original)", "承运商原文", 50),
+                    lambda e: Span(e.description or "—", 7.5),
+                ),
+                (
+                    Column("Place", "地点", 26),
+                    lambda e: [Span(e.location or "—", 7.5), Span(e.country or "", 6.5, MUTED)],
+                ),
+                (
+                    Column("Leg · raw", "运单 · 原始响应", 27),
+                    lambda e: [
                         Span(e.tracking_number, 6.5),
                         Span("raw " + _short(e.exchange_sha256), 6, MUTED),
                     ],
-                )
-                for n, e in enumerate(events, start=1)
-            ),
-            size=7.5,
+                ),
+            ],
+            number=Column("#", "", 7),
         )
 
     # raw responses
@@ -439,6 +431,16 @@ def _evidence_ref(ref: str) -> str:
     if kind == "exchange" and value:
         return "raw " + _short(value)
     return ref
+
+
+def _stage_cell(event: EventView) -> Cell:
+    """An event's stage in both languages, in its colour, and the carrier's code for it."""
+    en, zh = lb.stage_label(event.stage)
+    return [
+        Span(en, 7.5, _stage_color(event.stage), True),
+        Span(zh, 7, MUTED),
+        Span(event.code, 6, MUTED),
+    ]
 
 
 def _stage_color(stage: str) -> tuple[int, int, int]:

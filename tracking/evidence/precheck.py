@@ -253,28 +253,17 @@ def render_precheck_pdf(
         doc.heading("Cited orders to read before you appeal", "申诉前需注意的已引用订单", keep=16)
         _table(doc, warned, warnings=True)
     doc.heading("Every order in the window", "窗口内全部订单", keep=16)
-    doc.table(
+    doc.item_table(
+        rows,
         [
-            Column("Order ID", "订单号", 38),
-            Column("Tracking number", "运单号", 46),
-            Column("Carrier", "承运商", 28),
-            Column("Dest.", "目的国", 12),
-            Column("Verdict", "结论", 22),
-            Column("In upload/", "已引用", 14),
-            Column("Files", "文件", 22),
+            (Column("Order ID", "订单号", 38), lambda r: Span(r.order_id, 7.5, INK, True)),
+            (Column("Tracking number", "运单号", 46), lambda r: Span(r.tracking_number, 7)),
+            (Column("Carrier", "承运商", 28), lambda r: Span(r.carrier_name or r.carrier, 7)),
+            (Column("Dest.", "目的国", 12), lambda r: r.destination_country or "—"),
+            (Column("Verdict", "结论", 22), lambda r: _verdict_cell(r.verdict)),
+            (Column("In upload/", "已引用", 14), lambda r: "yes / 是" if r.cited else "no / 否"),
+            (Column("Files", "文件", 22), lambda r: str(len(r.files)) if r.files else "—"),
         ],
-        (
-            (
-                Span(r.order_id, 7.5, INK, True),
-                Span(r.tracking_number, 7),
-                Span(r.carrier_name or r.carrier, 7),
-                r.destination_country or "—",
-                _verdict_cell(r.verdict),
-                "yes / 是" if r.cited else "no / 否",
-                str(len(r.files)) if r.files else "—",
-            )
-            for r in rows
-        ),
     )
     return write_pdf(doc.pages, font=font, meta=meta)
 
@@ -287,28 +276,29 @@ def _verdict_cell(verdict: str) -> Span:
 
 
 def _table(doc: Layout, rows: Sequence[OrderRow], *, warnings: bool = False) -> None:
-    doc.table(
+    def why(r: OrderRow) -> list[Span]:
+        return [Span(t, 7) for t in (*r.reasons_en, *(r.warnings_en if warnings else ()))] + [
+            Span(t, 6.5, MUTED) for t in (*r.reasons_zh, *(r.warnings_zh if warnings else ()))
+        ]
+
+    doc.item_table(
+        rows,
         [
-            Column("Order ID", "订单号", 34),
-            Column("Tracking number", "运单号", 40),
-            Column("Verdict", "结论", 18),
-            Column("Why", "原因", 50),
-            Column("What to do", "怎么做", 40),
-        ],
-        (
             (
-                [Span(r.order_id, 7.5, INK, True), Span(r.carrier_name or r.carrier, 6.5, MUTED)],
-                Span(r.tracking_number, 7),
-                _verdict_cell(r.verdict),
-                [Span(t, 7) for t in (*r.reasons_en, *(r.warnings_en if warnings else ()))]
-                + [
-                    Span(t, 6.5, MUTED)
-                    for t in (*r.reasons_zh, *(r.warnings_zh if warnings else ()))
+                Column("Order ID", "订单号", 34),
+                lambda r: [
+                    Span(r.order_id, 7.5, INK, True),
+                    Span(r.carrier_name or r.carrier, 6.5, MUTED),
                 ],
-                [Span(action(r)[0], 7, ACCENT), Span(action(r)[1], 6.5, MUTED)],
-            )
-            for r in rows
-        ),
+            ),
+            (Column("Tracking number", "运单号", 40), lambda r: Span(r.tracking_number, 7)),
+            (Column("Verdict", "结论", 18), lambda r: _verdict_cell(r.verdict)),
+            (Column("Why", "原因", 50), why),
+            (
+                Column("What to do", "怎么做", 40),
+                lambda r: [Span(action(r)[0], 7, ACCENT), Span(action(r)[1], 6.5, MUTED)],
+            ),
+        ],
     )
 
 

@@ -18,15 +18,26 @@ from typing import Any
 from tracking.evidence import labels as lb
 from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.layout import ACCENT, INK, MARGIN_L, MUTED, Cell, Column, Layout, Span
-from tracking.evidence.pdf import doc_meta
+from tracking.evidence.pdf import CHECK, CROSS, doc_meta
 from tracking.evidence.writer import write_parts
-from tracking.read.portfolio import GroupFigure, Portfolio, PortfolioOrder, summarize
-from tracking.read.views import BundleInfo
+from tracking.read.fields import from_fields
+from tracking.read.portfolio import (
+    MILESTONE_STAGES,
+    GroupFigure,
+    Portfolio,
+    PortfolioOrder,
+    summarize,
+)
+from tracking.read.views import BundleInfo, OrderEvidence
 
-__all__ = ["OrderRow", "SummaryData", "manifest_figures", "portfolio_of", "render_summary_pdf"]
-
-CHECK = "\N{HEAVY CHECK MARK}"
-CROSS = "\N{HEAVY BALLOT X}"
+__all__ = [
+    "OrderRow",
+    "SummaryData",
+    "manifest_figures",
+    "order_row",
+    "portfolio_of",
+    "render_summary_pdf",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,24 +67,18 @@ class OrderRow:
         return all(status != "missing" for status in self.milestones)
 
 
+def order_row(order: OrderEvidence, **values: Any) -> OrderRow:
+    """The row of `order`: its fields of the same names, the status of each required milestone,
+    and `values` for the rest."""
+    statuses = {m.stage: m.status for m in order.milestones}
+    milestones = tuple(statuses.get(stage, "missing") for stage in MILESTONE_STAGES)
+    return from_fields(OrderRow, order, milestones=milestones, **values)
+
+
 def portfolio_of(rows: Iterable[OrderRow], *, window: tuple[datetime, datetime]) -> Portfolio:
     """The portfolio summary of bundle rows (`tracking.read.portfolio.summarize`, as the report
     and the API count): figures only, the rows keep no finding severities."""
-    orders = (
-        PortfolioOrder(
-            tenant=row.tenant,
-            order_id=row.order_id,
-            order_date=row.order_date,
-            tracking_number=row.tracking_number,
-            carrier=row.carrier,
-            destination_country=row.destination_country,
-            status=row.verdict,
-            policy=None,
-            milestones=row.milestones,
-            carrier_name=row.carrier_name,
-        )
-        for row in rows
-    )
+    orders = (from_fields(PortfolioOrder, row, status=row.verdict, policy=None) for row in rows)
     return summarize(orders, tenant=None, window=window)
 
 
@@ -290,43 +295,35 @@ def _order_index(doc: Layout, rows: Sequence[OrderRow]) -> None:
         color=MUTED,
     )
     first_tenant = rows[0].tenant if rows else ""
-    doc.table(
+    doc.item_table(
+        rows,
         [
-            Column("#", "", 9, "R"),
-            Column("Order ID", "订单号", 38),
-            Column("Tracking number", "运单号", 48),
-            Column("Dest.", "目的国", 12),
-            Column("D A V", "节点", 15),
-            Column("Files in orders/", "文件", 60),
-        ],
-        (
             (
-                Span(str(i), 7, MUTED),
-                [Span(r.order_id, 7.5, INK, True)]
-                + ([Span(r.tenant, 6.5, MUTED)] if r.tenant != first_tenant else []),
-                Span(r.tracking_number, 7),
-                r.destination_country or "—",
-                Span(" ".join(CHECK if s != "missing" else CROSS for s in r.milestones), 8, INK),
-                [Span(path.rsplit("/", 1)[-1], 7) for path in r.files] or "—",
-            )
-            for i, r in enumerate(rows, start=1)
-        ),
+                Column("Order ID", "订单号", 38),
+                lambda r: (
+                    [Span(r.order_id, 7.5, INK, True)]
+                    + ([Span(r.tenant, 6.5, MUTED)] if r.tenant != first_tenant else [])
+                ),
+            ),
+            (Column("Tracking number", "运单号", 48), lambda r: Span(r.tracking_number, 7)),
+            (Column("Dest.", "目的国", 12), lambda r: r.destination_country or "—"),
+            (
+                Column("D A V", "节点", 15),
+                lambda r: Span(
+                    " ".join(CHECK if s != "missing" else CROSS for s in r.milestones), 8, INK
+                ),
+            ),
+            (
+                Column("Files in orders/", "文件", 60),
+                lambda r: [Span(path.rsplit("/", 1)[-1], 7) for path in r.files] or "—",
+            ),
+        ],
+        number=Column("#", "", 9, "R"),
     )
 
 
 def _group_json(items: Iterable[GroupFigure], name: str) -> list[dict[str, Any]]:
-    return [
-        {
-            name: g.key,
-            "name": g.label,
-            "orders": g.orders,
-            "all_milestones": g.all_milestones,
-            "pass": g.passed,
-            "fail": g.failed,
-            "pending": g.pending,
-        }
-        for g in items
-    ]
+    return [{name: g.key, "name": g.label, **g.counts()} for g in items]
 
 
 def manifest_figures(portfolio: Portfolio) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from carriers.base import CarrierInfo
 from tracking.judge.findings import redact_other_stores
+from tracking.read.fields import from_fields
 from tracking.read.views import (
     EventView,
     FindingView,
@@ -112,7 +113,8 @@ def order_evidence(
     parcels: Sequence[OrderBundleData] = (),
 ) -> OrderEvidence:
     """One order's evidence: its stored verdict, legs, chronological events and exchanges;
-    with `parcels` (a split order's further parcels), every parcel's own."""
+    with `parcels` (a split order's further parcels), every parcel's own. The fields named as
+    the order's columns (order id and date, number, destination, value) are the stored ones."""
     order = data.order
     legs = _legs(data, carriers)
     raw = json.loads(verdict.milestones)
@@ -124,13 +126,9 @@ def order_evidence(
             for d in (data, *parcels)
         )
     origin = carriers.get(order.carrier or "")
-    return OrderEvidence(
-        tenant=order.tenant,
-        order_id=order.order_id,
-        marketplace=order.marketplace,
-        order_date=order.order_date,
-        destination_country=order.destination_country,
-        tracking_number=order.tracking_number,
+    return from_fields(
+        OrderEvidence,
+        order,
         carrier=order.carrier or "",
         carrier_name=origin.name if origin else (order.carrier_declared or "unknown"),
         public_url=origin.public_url(order.tracking_number) if origin else "",
@@ -141,10 +139,6 @@ def order_evidence(
         events=data.events,
         legs=legs,
         exchanges=data.exchanges,
-        destination_city=order.destination_city,
-        destination_postal_code=order.destination_postal_code,
-        order_value=order.order_value,
-        currency=order.currency,
         verdict_computed_at=verdict.computed_at,
         parcels=views,
     )

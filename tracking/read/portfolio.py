@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from tracking.core.countries import country_name
 from tracking.judge.findings import SEVERITY_RANK, spec
+from tracking.read.fields import from_fields
 from tracking.store.portfolio import PortfolioRow, portfolio_rows
 
 __all__ = [
@@ -66,7 +67,19 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
-class PortfolioOrder:
+class _Order:
+    """Which order: its store, id and date, tracking number, carrier and destination country."""
+
+    tenant: str
+    order_id: str
+    order_date: datetime
+    tracking_number: str
+    carrier: str
+    destination_country: str
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioOrder(_Order):
     """One order as the portfolio counts it.
 
     `status` is `pass`, `fail`, `pending` or `unjudged`; `milestones` the status (`explicit`,
@@ -75,12 +88,6 @@ class PortfolioOrder:
     was determined; `carrier_name` the carrier's display name where known.
     """
 
-    tenant: str
-    order_id: str
-    order_date: datetime
-    tracking_number: str
-    carrier: str
-    destination_country: str
     status: str
     policy: str | None
     milestones: tuple[str, ...]
@@ -108,17 +115,18 @@ class GroupFigure:
     shown: tuple[int, int, int] = (0, 0, 0)
     """Orders proving each of `MILESTONE_STAGES` (explicit or inferred)."""
 
-    def as_json(self, name: str) -> dict[str, Any]:
+    def counts(self) -> dict[str, int]:
+        """The order counts (all, all three milestones, by verdict) as every JSON names them."""
         return {
-            name: self.key,
-            "name": self.label,
             "orders": self.orders,
             "all_milestones": self.all_milestones,
             "pass": self.passed,
             "fail": self.failed,
             "pending": self.pending,
-            "unjudged": self.unjudged,
         }
+
+    def as_json(self, name: str) -> dict[str, Any]:
+        return {name: self.key, "name": self.label, **self.counts(), "unjudged": self.unjudged}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,13 +140,7 @@ class FindingCount:
     orders: int
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "title": self.title,
-            "title_zh": self.title_zh,
-            "orders": self.orders,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,40 +154,21 @@ class MilestoneCount:
 
 
 @dataclass(frozen=True, slots=True)
-class DoNotCite:
+class DoNotCite(_Order):
     """An order the seller should not cite in the appeal, and why.
 
     `verdict` is `fail`, `pending` (not proven yet) or `unjudged` (no verdict yet: run
     `pull` or `refresh`).
     """
 
-    tenant: str
-    order_id: str
-    order_date: datetime
-    tracking_number: str
-    carrier: str
-    destination_country: str
     verdict: str
     reasons: tuple[Reason, ...]
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "tenant": self.tenant,
-            "order_id": self.order_id,
+            **asdict(self),
             "order_date": self.order_date.isoformat(),
-            "tracking_number": self.tracking_number,
-            "carrier": self.carrier,
-            "destination_country": self.destination_country,
-            "verdict": self.verdict,
-            "reasons": [
-                {
-                    "code": r.code,
-                    "severity": r.severity,
-                    "message": r.message,
-                    "message_zh": r.message_zh,
-                }
-                for r in self.reasons
-            ],
+            "reasons": [asdict(r) for r in self.reasons],
         }
 
 
@@ -334,16 +317,7 @@ def summarize(
             with_warnings += any(f.severity == "warning" for f in item.findings)
             continue
         do_not_cite.append(
-            DoNotCite(
-                tenant=item.tenant,
-                order_id=item.order_id,
-                order_date=item.order_date,
-                tracking_number=item.tracking_number,
-                carrier=item.carrier,
-                destination_country=item.destination_country,
-                verdict=item.status,
-                reasons=_reasons(item),
-            )
+            from_fields(DoNotCite, item, verdict=item.status, reasons=_reasons(item))
         )
     findings = sorted(
         (
@@ -427,15 +401,7 @@ def read_portfolio(
 
 
 def _api_figure(figure: GroupFigure, key: str) -> dict[str, Any]:
-    return {
-        "key": key,
-        "orders": figure.orders,
-        "all_milestones": figure.all_milestones,
-        "pass": figure.passed,
-        "fail": figure.failed,
-        "pending": figure.pending,
-        "not_judged": figure.unjudged,
-    }
+    return {"key": key, **figure.counts(), "not_judged": figure.unjudged}
 
 
 def summary_json(portfolio: Portfolio) -> dict[str, Any]:

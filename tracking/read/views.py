@@ -10,6 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from tracking.read.fields import field_values, from_fields
+
 __all__ = [
     "BundleInfo",
     "EventView",
@@ -145,35 +147,12 @@ def parcels_of(order: OrderEvidence) -> tuple[ParcelView, ...]:
     """Every parcel of `order`: its `parcels`, or the one parcel its own fields describe."""
     if order.parcels:
         return order.parcels
-    return (
-        ParcelView(
-            tracking_number=order.tracking_number,
-            carrier=order.carrier,
-            carrier_name=order.carrier_name,
-            public_url=order.public_url,
-            milestones=order.milestones,
-            events=order.events,
-            legs=order.legs,
-            exchanges=order.exchanges,
-            verdict=order.verdict,
-        ),
-    )
+    return (from_fields(ParcelView, order),)
 
 
 def as_parcel(order: OrderEvidence, parcel: ParcelView) -> OrderEvidence:
     """`order` as if shipped in `parcel` alone (what a per-parcel document shows)."""
-    return replace(
-        order,
-        tracking_number=parcel.tracking_number,
-        carrier=parcel.carrier,
-        carrier_name=parcel.carrier_name,
-        public_url=parcel.public_url,
-        milestones=parcel.milestones,
-        events=parcel.events,
-        legs=parcel.legs,
-        exchanges=parcel.exchanges,
-        parcels=(),
-    )
+    return replace(order, **field_values(parcel, ParcelView, skip=("verdict",)), parcels=())
 
 
 def all_exchanges(order: OrderEvidence) -> tuple[ExchangeView, ...]:
