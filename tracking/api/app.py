@@ -126,13 +126,7 @@ def create_app(
                 after=after_job(context),
                 jobs=opts.run_jobs,
                 webhooks=opts.deliver_webhooks,
-                tuning=WorkerTuning(
-                    job_concurrency=opts.job_concurrency,
-                    poll_seconds=opts.job_poll_seconds,
-                    webhook_poll_seconds=opts.webhook_poll_seconds,
-                    heartbeat_seconds=opts.heartbeat_seconds,
-                    stalled_after=opts.stalled_after_seconds,
-                ),
+                tuning=WorkerTuning.from_options(opts),
             )
             await queues.prepare()
             context.defer_job = defer_api_job

@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from carriers.kit.network import Network
-from tracking.api.context import ApiContext
+from tracking.api.context import ApiContext, ApiOptions
 from tracking.api.dispatch import WebhookDispatcher
 from tracking.api.jobs import JobHandler, JobRunner
 from tracking.api.procrastinate_jobs import (
@@ -62,6 +62,17 @@ class WorkerTuning:
     heartbeat_seconds: float = 10.0
     stalled_after: float = 30.0
     shutdown_seconds: float = 5.0
+
+    @classmethod
+    def from_options(cls, options: ApiOptions) -> WorkerTuning:
+        """The tuning an app or worker process configured with `options` runs with."""
+        return cls(
+            job_concurrency=options.job_concurrency,
+            poll_seconds=options.job_poll_seconds,
+            webhook_poll_seconds=options.webhook_poll_seconds,
+            heartbeat_seconds=options.heartbeat_seconds,
+            stalled_after=options.stalled_after_seconds,
+        )
 
 
 class ProcrastinateRunner(Wakeable):
@@ -258,7 +269,6 @@ async def worker_api_queues(
         yield
         return
     from carriers.registry import all_carriers
-    from tracking.api.context import ApiOptions
     from tracking.api.jobs import bundle_handler, pull_handler
 
     context = ApiContext(
@@ -278,7 +288,7 @@ async def worker_api_queues(
         after=after_job(context),
         jobs=API_QUEUE in queues,
         webhooks=WEBHOOK_QUEUE in queues,
-        tuning=WorkerTuning(),
+        tuning=WorkerTuning.from_options(context.options),
     )
     runner.register(app)
     async with runner.sending():
