@@ -6,8 +6,6 @@ PostgreSQL drills (claims, several workers, SIGKILL) are in `test_workers.py`.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -89,36 +87,3 @@ async def test_pull_and_refresh_shipment_tasks_are_the_cli_use_cases(
     assert {sid: n for sid, n in after.items() if sid != one} == {
         sid: n for sid, n in before.items() if sid != one
     }
-
-
-async def test_worker_processes_run_api_jobs_with_the_configured_concurrency(
-    sqlite_url: str, make_engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import tracking.api.procrastinate_runner as runner_module
-
-    tunings: list[runner_module.WorkerTuning] = []
-
-    class Recording:  # stands for the runner, which needs PostgreSQL
-        def __init__(self, context: Any, *, tuning: runner_module.WorkerTuning, **_: Any) -> None:
-            tunings.append(tuning)
-
-        def register(self, app: procrastinate.App) -> None:
-            pass
-
-        @contextlib.asynccontextmanager
-        async def sending(self) -> AsyncIterator[None]:
-            yield
-
-    monkeypatch.setattr(runner_module, "ProcrastinateRunner", Recording)
-    settings = Settings(_env_file=None, data_dir=tmp_path, job_concurrency=7)  # type: ignore[call-arg]
-    app = procrastinate.App(connector=InMemoryConnector())
-    async with runner_module.worker_api_queues(
-        app,
-        queues=("api", "webhooks"),
-        engine=make_engine(sqlite_url),
-        settings=settings,
-        network=None,
-        fetcher_options={},
-    ):
-        pass
-    assert [tuning.job_concurrency for tuning in tunings] == [7]
