@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import procrastinate
 import pytest
 import sqlalchemy as sa
+from procrastinate.testing import InMemoryConnector
 
+import tracking.api.procrastinate_runner as runner_module
 from tests.conftest import fresh_postgres
 from tests.test_api import (
     AS_OF,
@@ -34,6 +37,8 @@ from tests.test_api import (
     running,
     write_orders,
 )
+from tracking.api.jobs import JobRunner
+from tracking.core.config import Settings
 from tracking.store.jobs import get_job
 
 pytestmark = [pytest.mark.postgres]
@@ -330,3 +335,27 @@ async def test_a_job_cut_short_by_a_shutdown_runs_again(
     assert job.attempts == 2
     (task,) = queue_rows(pg_engine, "api_job")  # the same Procrastinate job, retried
     assert task.status == "succeeded"
+
+
+async def test_worker_processes_run_api_jobs_with_the_configured_concurrency(
+    pg_engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+
+    class Recording(JobRunner):
+        def __init__(self, *args: Any, concurrency: int, **kwargs: Any) -> None:
+            seen.append(concurrency)
+            super().__init__(*args, concurrency=concurrency, **kwargs)
+
+    monkeypatch.setattr(runner_module, "JobRunner", Recording)
+    settings = Settings(_env_file=None, data_dir=tmp_path, job_concurrency=7)  # type: ignore[call-arg]
+    async with runner_module.worker_api_queues(
+        procrastinate.App(connector=InMemoryConnector()),
+        queues=("api", "webhooks"),
+        engine=pg_engine,
+        settings=settings,
+        network=None,
+        fetcher_options={},
+    ):
+        pass
+    assert seen == [7]

@@ -29,7 +29,7 @@ from tracking.api.jobs import JobRunner, bundle_handler, pull_handler
 from tracking.api.models import OrderIn
 from tracking.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from tracking.api.procrastinate_jobs import defer_api_job, uses_procrastinate
-from tracking.api.procrastinate_runner import ProcrastinateRunner, WorkerTuning
+from tracking.api.procrastinate_runner import ProcrastinateRunner
 from tracking.api.routes import bundles, carrier_push, exchanges, orders, pulls, summary, webhooks
 from tracking.api.webhooks import after_job
 from tracking.core.config import Settings
@@ -126,13 +126,6 @@ def create_app(
                 after=after_job(context),
                 jobs=opts.run_jobs,
                 webhooks=opts.deliver_webhooks,
-                tuning=WorkerTuning(
-                    job_concurrency=opts.job_concurrency,
-                    poll_seconds=opts.job_poll_seconds,
-                    webhook_poll_seconds=opts.webhook_poll_seconds,
-                    heartbeat_seconds=opts.heartbeat_seconds,
-                    stalled_after=opts.stalled_after_seconds,
-                ),
             )
             await queues.prepare()
             context.defer_job = defer_api_job

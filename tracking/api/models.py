@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
+from tracking.read.views import MilestoneStatus, VerdictStatus
+
 __all__ = [
     "AcceptedRow",
     "BundleCreate",
@@ -46,8 +48,6 @@ __all__ = [
     "public",
 ]
 
-VerdictStatus = Literal["pass", "fail", "pending"]
-MilestoneStatus = Literal["explicit", "inferred", "missing"]
 JobStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
 
 _TEXT = 10_000  # the longest cell the CSV reader accepts

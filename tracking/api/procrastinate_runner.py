@@ -12,14 +12,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
 
 from carriers.kit.network import Network
-from tracking.api.context import ApiContext
+from tracking.api.context import ApiContext, ApiOptions
 from tracking.api.dispatch import WebhookDispatcher
 from tracking.api.jobs import JobHandler, JobRunner
 from tracking.api.procrastinate_jobs import (
@@ -43,7 +42,7 @@ from tracking.store.webhook_events import emit_verdict_changes
 from tracking.store.webhooks import still_due
 from tracking.workers.runtime import NAMESPACE
 
-__all__ = ["ProcrastinateRunner", "WorkerTuning", "worker_api_queues"]
+__all__ = ["ProcrastinateRunner", "worker_api_queues"]
 
 _log = logging.getLogger(__name__)
 
@@ -51,17 +50,10 @@ _log = logging.getLogger(__name__)
 # -- the in-process worker of `serve` --------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerTuning:
-    """How the in-process Procrastinate worker runs (`ApiOptions` gives the values)."""
-
-    job_concurrency: int = 2
-    webhook_concurrency: int = 8
-    poll_seconds: float = 2.0
-    webhook_poll_seconds: float = 2.0
-    heartbeat_seconds: float = 10.0
-    stalled_after: float = 30.0
-    shutdown_seconds: float = 5.0
+WEBHOOK_CONCURRENCY = 8
+"""Webhook attempts a process sends at once."""
+SHUTDOWN_SECONDS = 5.0
+"""How long running jobs get to finish when the process stops."""
 
 
 class ProcrastinateRunner(Wakeable):
@@ -73,7 +65,8 @@ class ProcrastinateRunner(Wakeable):
     * **handlers** - a handler per job kind, as for `JobRunner`.
     * **after** - awaited with each finished job (webhook events).
     * **jobs** / **webhooks** - which queues this process serves.
-    * **tuning** - concurrency, polling and heartbeat intervals.
+
+    Concurrency, polling and heartbeat intervals are the context's `ApiOptions`.
     """
 
     def __init__(
@@ -84,7 +77,6 @@ class ProcrastinateRunner(Wakeable):
         after: Callable[[Job], Awaitable[None]] | None,
         jobs: bool,
         webhooks: bool,
-        tuning: WorkerTuning,
     ) -> None:
         super().__init__()
         self._context = context
@@ -92,13 +84,13 @@ class ProcrastinateRunner(Wakeable):
         self._url = database_url(context.engine)
         self._jobs = jobs
         self._webhooks = webhooks
-        self._tuning = tuning
+        self._options = options = context.options
         self._runner = JobRunner(
             context.engine,
             handlers=handlers,
-            concurrency=tuning.job_concurrency,
+            concurrency=options.job_concurrency,
             after=after,
-            progress_seconds=min(0.5, tuning.poll_seconds),
+            progress_seconds=min(0.5, options.job_poll_seconds),
         )
         self._dispatcher = WebhookDispatcher.for_api(context)
         self._client: httpx.AsyncClient | None = None
@@ -170,18 +162,18 @@ class ProcrastinateRunner(Wakeable):
     # -- running -----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Serve the queues until cancelled; running jobs get `shutdown_seconds` to finish."""
-        t = self._tuning
+        """Serve the queues until cancelled; running jobs get `SHUTDOWN_SECONDS` to finish."""
+        o = self._options
         with self._running():
             async with self._app.open_async(), self.sending():
                 workers: list[asyncio.Task[Any]] = [
                     asyncio.create_task(self._retry_stalled(), name="track-evidence-stalled")
                 ]
                 if self._jobs:
-                    workers.append(self._worker(API_QUEUE, t.job_concurrency, t.poll_seconds))
+                    workers.append(self._worker(API_QUEUE, o.job_concurrency, o.job_poll_seconds))
                 if self._webhooks:
                     workers.append(
-                        self._worker(WEBHOOK_QUEUE, t.webhook_concurrency, t.webhook_poll_seconds)
+                        self._worker(WEBHOOK_QUEUE, WEBHOOK_CONCURRENCY, o.webhook_poll_seconds)
                     )
                     workers.append(asyncio.create_task(self._plan(), name="track-evidence-planner"))
                 try:
@@ -193,7 +185,7 @@ class ProcrastinateRunner(Wakeable):
 
     def _worker(self, queue: str, concurrency: int, poll_seconds: float) -> asyncio.Task[Any]:
         """A task of Procrastinate's worker `serve-<queue>`, serving only `queue`."""
-        t = self._tuning
+        o = self._options
         return asyncio.create_task(
             self._app.run_worker_async(
                 queues=[queue],
@@ -201,9 +193,9 @@ class ProcrastinateRunner(Wakeable):
                 name=f"serve-{queue}",
                 fetch_job_polling_interval=poll_seconds,
                 install_signal_handlers=False,
-                update_heartbeat_interval=t.heartbeat_seconds,
-                stalled_worker_timeout=t.stalled_after,
-                shutdown_graceful_timeout=t.shutdown_seconds,
+                update_heartbeat_interval=o.heartbeat_seconds,
+                stalled_worker_timeout=o.stalled_after_seconds,
+                shutdown_graceful_timeout=SHUTDOWN_SECONDS,
                 delete_jobs="never",
             )
         )
@@ -217,7 +209,7 @@ class ProcrastinateRunner(Wakeable):
                 await asyncio.to_thread(queue_due_deliveries, self._engine)
             except StorageError as exc:
                 _log.warning("webhook planner: %s", exc)
-            await wait_or_timeout(self._event, self._tuning.webhook_poll_seconds)
+            await wait_or_timeout(self._event, self._options.webhook_poll_seconds)
 
     async def _retry_stalled(self) -> None:
         """Retry the `api` and `webhooks` jobs of workers whose heartbeat stopped."""
@@ -225,11 +217,11 @@ class ProcrastinateRunner(Wakeable):
 
         manager = self._app.job_manager
         while True:
-            await asyncio.sleep(max(0.5, self._tuning.stalled_after / 2))
+            await asyncio.sleep(max(0.5, self._options.stalled_after_seconds / 2))
             for queue in (API_QUEUE, WEBHOOK_QUEUE):
                 try:
                     await retry_stalled_jobs(
-                        manager, stalled_after=self._tuning.stalled_after, queue=queue
+                        manager, stalled_after=self._options.stalled_after_seconds, queue=queue
                     )
                 except Exception as exc:  # the database is away: try again next round
                     _log.warning("cannot retry stalled jobs: %s", exc)
@@ -258,7 +250,6 @@ async def worker_api_queues(
         yield
         return
     from carriers.registry import all_carriers
-    from tracking.api.context import ApiOptions
     from tracking.api.jobs import bundle_handler, pull_handler
 
     context = ApiContext(
@@ -278,7 +269,6 @@ async def worker_api_queues(
         after=after_job(context),
         jobs=API_QUEUE in queues,
         webhooks=WEBHOOK_QUEUE in queues,
-        tuning=WorkerTuning(),
     )
     runner.register(app)
     async with runner.sending():

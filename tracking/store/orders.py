@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracking.read.views import EventView, ExchangeView
 from tracking.store.rows import from_row
-from tracking.store.scopes import dated_in
+from tracking.store.scopes import order_filters
 from tracking.store.shipments import ensure_shipments
 from tracking.store.statistics import refresh_statistics
 from tracking.store.tables import (
@@ -102,17 +102,14 @@ def iter_order_ids(
     chunk: int = 1000,
 ) -> Iterator[list[int]]:
     """Order primary keys in chunks (keyset pagination), filtered by run, tenant, window."""
+    filters = order_filters(
+        (ORDERS.c.last_run_id, run_id), (ORDERS.c.tenant, tenant), window=window
+    )
+    query = sa.select(ORDERS.c.id).where(*filters).order_by(ORDERS.c.id).limit(chunk)
     last = 0
     while True:
-        query = sa.select(ORDERS.c.id).where(ORDERS.c.id > last)
-        if run_id is not None:
-            query = query.where(ORDERS.c.last_run_id == run_id)
-        if tenant is not None:
-            query = query.where(ORDERS.c.tenant == tenant)
-        if window is not None:
-            query = query.where(dated_in(window))
         with engine.connect() as connection:
-            ids = list(connection.execute(query.order_by(ORDERS.c.id).limit(chunk)).scalars())
+            ids = list(connection.execute(query.where(ORDERS.c.id > last)).scalars())
         if not ids:
             return
         yield ids

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine, Row
 
 from tracking.store.orders import OrderBundleData, bundles_for, load_orders_data
 from tracking.store.parcels import parcel_orders
-from tracking.store.scopes import ORDERS_WITH_VERDICTS, dated_in
+from tracking.store.scopes import ORDERS_WITH_VERDICTS, dated_in, order_filters
 from tracking.store.tables import EXCHANGES, ORDERS, VERDICTS
 
 __all__ = [
@@ -65,16 +65,16 @@ def order_page(
             VERDICTS.c.computed_at,
         )
         .select_from(ORDERS_WITH_VERDICTS)
-        .where(ORDERS.c.tenant == tenant, ORDERS.c.id > after)
+        .where(
+            ORDERS.c.tenant == tenant,
+            ORDERS.c.id > after,
+            *order_filters(
+                (VERDICTS.c.status, verdict), (ORDERS.c.carrier, carrier), window=window
+            ),
+        )
         .order_by(ORDERS.c.id)
         .limit(limit + 1)
     )
-    if verdict is not None:
-        query = query.where(VERDICTS.c.status == verdict)
-    if carrier is not None:
-        query = query.where(ORDERS.c.carrier == carrier)
-    if window is not None:
-        query = query.where(dated_in(window))
     with engine.connect() as connection:
         rows = list(connection.execute(query))
     return rows[:limit], len(rows) > limit
