@@ -22,14 +22,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from carriers.base import ParseOutput
-from carriers.textstage import classify
-from carriers.yunexpress.parse import STAGE_MAP
+from carriers.yunexpress.parse import node_event
 from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
     ErrorKind,
     ParsedEvent,
-    Side,
     TimeSource,
     TrackResult,
 )
@@ -125,21 +123,13 @@ def _events(result: Any) -> list[dict[str, Any]]:
 
 
 def _event(raw: dict[str, Any]) -> ParsedEvent:
-    node = str(raw.get("track_node_code") or "").strip()
-    text = str(raw.get("description") or raw.get("process_content") or "").strip()
-    stage = STAGE_MAP.get(node.upper()) or classify(text)
-    occurred_at, offset, source, raw_time = _instant(raw)
     # Origin-side events happen in China; the answer names no destination country.
-    country = "CN" if stage.side is Side.ORIGIN else None
-    return ParsedEvent(
-        stage=stage,
-        code=node,
-        description=text,
-        occurred_at=occurred_at,
-        local_offset=offset,
-        time_source=source,
+    occurred_at, offset, source, raw_time = _instant(raw)
+    return node_event(
+        str(raw.get("track_node_code") or "").strip(),
+        str(raw.get("description") or raw.get("process_content") or "").strip(),
+        (occurred_at, offset, source),
         location=str(raw.get("location") or raw.get("process_location") or "").strip(),
-        country=country,
         raw_time=raw_time,
     )
 

@@ -43,6 +43,7 @@ __all__ = [
     "CHINA_OFFSET",
     "FINAL_PACKAGE_STATES",
     "STAGE_MAP",
+    "node_event",
     "parse",
 ]
 
@@ -201,10 +202,34 @@ def _result(number: str, item: _Item) -> TrackResult:
 
 
 def _event(detail: _Detail, *, destination: str | None) -> ParsedEvent:
-    occurred_at, offset, source = _instant(detail.ProcessDate)
-    node = (detail.TrackNodeCode or "").strip()
-    text = (detail.ProcessContent or "").strip()
+    return node_event(
+        (detail.TrackNodeCode or "").strip(),
+        (detail.ProcessContent or "").strip(),
+        _instant(detail.ProcessDate),
+        location=(detail.ProcessLocation or "").strip(),
+        raw_time=detail.ProcessDate,
+        country=to_iso2(detail.ProcessCountry),
+        destination=destination,
+    )
+
+
+def node_event(
+    node: str,
+    text: str,
+    instant: tuple[datetime, int | None, TimeSource],
+    *,
+    location: str,
+    raw_time: str,
+    country: str | None = None,
+    destination: str | None = None,
+) -> ParsedEvent:
+    """One event of either YunExpress API: its track node code decides the stage, else its
+    text does. Without an explicit `country`, the stage's side gives one: China at the
+    origin, `destination` at the destination."""
     stage = STAGE_MAP.get(node.upper()) or classify(text)
+    occurred_at, offset, source = instant
+    if country is None:
+        country = _side_country(stage, destination)
     return ParsedEvent(
         stage=stage,
         code=node,
@@ -212,9 +237,9 @@ def _event(detail: _Detail, *, destination: str | None) -> ParsedEvent:
         occurred_at=occurred_at,
         local_offset=offset,
         time_source=source,
-        location=(detail.ProcessLocation or "").strip(),
-        country=_country(detail, stage, destination=destination),
-        raw_time=detail.ProcessDate,
+        location=location,
+        country=country,
+        raw_time=raw_time,
     )
 
 
@@ -230,10 +255,7 @@ def _instant(raw: str) -> tuple[datetime, int, TimeSource]:
     return moment, int(offset.total_seconds() // 60), TimeSource.EXPLICIT
 
 
-def _country(detail: _Detail, stage: Stage, *, destination: str | None) -> str | None:
-    explicit = to_iso2(detail.ProcessCountry)
-    if explicit is not None:
-        return explicit
+def _side_country(stage: Stage, destination: str | None) -> str | None:
     if stage.side is Side.ORIGIN:
         return _ORIGIN_COUNTRY
     if stage.side is Side.DESTINATION:
