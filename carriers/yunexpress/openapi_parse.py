@@ -15,14 +15,13 @@ which shape YunExpress sends (README, YunExpress).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from carriers.base import ParseOutput
-from carriers.yunexpress.parse import node_event
+from carriers.yunexpress.parse import json_dict, node_event
 from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
@@ -47,7 +46,7 @@ _AUTH_WORDS = ("token", "sign", "签名", "授权", "unauthor")
 
 def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     """Read one answer; results keyed by the requested number (one per call)."""
-    data = _object(body)
+    data = json_dict(body)
     if "success" not in data or ("result" not in data and "code" not in data):
         raise BadPayloadError(
             f"{CODE}: not an Open Platform answer (no success/result); expected {SUPPORTED}",
@@ -75,16 +74,6 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
             origin_country="CN",
         )
     }
-
-
-def _object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayloadError(f"{CODE}: body is not JSON: {exc}", carrier=CODE) from None
-    if not isinstance(data, dict):
-        raise BadPayloadError(f"{CODE}: body is not a JSON object", carrier=CODE)
-    return data
 
 
 def _dig(data: Any, *keys: str) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -43,6 +44,7 @@ __all__ = [
     "CHINA_OFFSET",
     "FINAL_PACKAGE_STATES",
     "STAGE_MAP",
+    "json_dict",
     "node_event",
     "parse",
 ]
@@ -147,17 +149,22 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     return {number: _result(number, envelope.Item)}
 
 
-def _envelope(body: bytes) -> _Envelope:
-    # No `validate_json_body` fast path here: these models coerce numbers to strings, and
-    # pydantic's JSON mode spells floats differently from str() (1.0 -> "1", not "1.0").
+def json_dict(body: bytes) -> dict[str, Any]:
+    """The body's top-level JSON object (a BOM allowed), as both YunExpress APIs send it."""
     try:
         data = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadPayloadError(f"{CODE}: body is not JSON: {exc}", carrier=CODE) from None
     if not isinstance(data, dict):
         raise BadPayloadError(f"{CODE}: body is not a JSON object", carrier=CODE)
+    return data
+
+
+def _envelope(body: bytes) -> _Envelope:
+    # No `validate_json_body` fast path here: these models coerce numbers to strings, and
+    # pydantic's JSON mode spells floats differently from str() (1.0 -> "1", not "1.0").
     try:
-        return _Envelope.model_validate(data)
+        return _Envelope.model_validate(json_dict(body))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
