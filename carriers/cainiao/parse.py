@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from carriers.base import ParseOutput
-from carriers.kit.envelopes import CamelModel, json_object, validate_json_body, validate_object
+from carriers.kit.envelopes import (
+    CamelModel,
+    envelope_error,
+    json_object,
+    validate_json_body,
+    validate_object,
+)
 from carriers.kit.matching import Requested
 from carriers.shapes import loud
 from tracking.core.countries import to_iso2
@@ -22,13 +28,7 @@ from tracking.core.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.core.exceptions import (
-    AuthError,
-    BadPayloadError,
-    CarrierError,
-    CarrierServerError,
-    RateLimitedError,
-)
+from tracking.core.exceptions import BadPayloadError, CarrierError
 from tracking.core.numbers import normalize_number
 
 __all__ = [
@@ -291,11 +291,12 @@ def _envelope_error(data: Mapping[str, Any]) -> CarrierError:
     message = _first_text(data, ("errorMsg", "errorMessage", "errMsg", "msg", "message"))
     text = f"cainiao: error envelope {code or '(no code)'}: {message or '(no message)'}"
     marker = code.upper()
-    if any(m in marker for m in _RATE_LIMIT_MARKERS):
-        return RateLimitedError(text, carrier="cainiao")
-    if any(m in marker for m in _AUTH_MARKERS):
-        return AuthError(text, carrier="cainiao")
-    return CarrierServerError(text, carrier="cainiao")
+    return envelope_error(
+        "cainiao",
+        text,
+        rate_limited=any(m in marker for m in _RATE_LIMIT_MARKERS),
+        refused=any(m in marker for m in _AUTH_MARKERS),
+    )
 
 
 def _first_text(data: Mapping[str, Any], keys: Sequence[str]) -> str:

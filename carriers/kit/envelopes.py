@@ -17,7 +17,13 @@ from pydantic.alias_generators import to_camel
 from carriers.base import ParseOutput
 from carriers.shapes import plain_problem
 from tracking.core.domain import CarrierFailure, ErrorKind, Exchange, NumberResult
-from tracking.core.exceptions import BadPayloadError, CarrierError, CarrierServerError
+from tracking.core.exceptions import (
+    AuthError,
+    BadPayloadError,
+    CarrierError,
+    CarrierServerError,
+    RateLimitedError,
+)
 
 __all__ = [
     "CamelModel",
@@ -25,6 +31,7 @@ __all__ = [
     "answer_results",
     "batch_failure",
     "batch_results",
+    "envelope_error",
     "http_status_error",
     "json_object",
     "kept_exchanges",
@@ -103,6 +110,18 @@ def batch_failure(
         NumberResult(n, exchanges, CarrierFailure(n, error.kind, str(error), retry_at))
         for n in numbers
     ]
+
+
+def envelope_error(
+    carrier: str, text: str, *, rate_limited: bool = False, refused: bool = False
+) -> CarrierError:
+    """The error an error envelope stands for: too many requests, the credentials refused,
+    else the carrier's own failure. An envelope that reads as both is taken as rate limited."""
+    if rate_limited:
+        return RateLimitedError(text, carrier=carrier)
+    if refused:
+        return AuthError(text, carrier=carrier)
+    return CarrierServerError(text, carrier=carrier)
 
 
 def http_status_error(carrier: str, exchange: Exchange) -> CarrierError | None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, ConfigDict
 
 from carriers.base import ParseOutput
-from carriers.kit.envelopes import json_object, validate_json_body, validate_object
+from carriers.kit.envelopes import envelope_error, json_object, validate_json_body, validate_object
 from carriers.kit.matching import Requested
 from carriers.shapes import loud
 from tracking.core.domain import (
@@ -28,13 +28,7 @@ from tracking.core.domain import (
     TimeSource,
     TrackResult,
 )
-from tracking.core.exceptions import (
-    AuthError,
-    BadPayloadError,
-    CarrierError,
-    CarrierServerError,
-    RateLimitedError,
-)
+from tracking.core.exceptions import BadPayloadError, CarrierError
 from tracking.core.numbers import normalize_number
 
 __all__ = [
@@ -346,8 +340,9 @@ def _envelope_error(code: str, message: str) -> CarrierError:
     codes and the message's wording decide [unverified]."""
     text = f"yanwen: error envelope code {code}: {message.strip() or '(no message)'}"
     folded = message.casefold()
-    if code in _RATE_LIMIT_CODES or any(m in folded for m in _RATE_LIMIT_MARKERS):
-        return RateLimitedError(text, carrier="yanwen")
-    if code in _AUTH_CODES or any(m in folded for m in _AUTH_MARKERS):
-        return AuthError(text, carrier="yanwen")
-    return CarrierServerError(text, carrier="yanwen")
+    return envelope_error(
+        "yanwen",
+        text,
+        rate_limited=code in _RATE_LIMIT_CODES or any(m in folded for m in _RATE_LIMIT_MARKERS),
+        refused=code in _AUTH_CODES or any(m in folded for m in _AUTH_MARKERS),
+    )
