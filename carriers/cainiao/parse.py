@@ -16,14 +16,13 @@ from carriers.kit.envelopes import (
     validate_object,
 )
 from carriers.kit.matching import Requested
+from carriers.kit.outcomes import not_found, side_country
 from carriers.shapes import loud
 from tracking.core.countries import to_iso2
 from tracking.core.domain import (
     CarrierFailure,
-    ErrorKind,
     LegRef,
     ParsedEvent,
-    Side,
     Stage,
     TimeSource,
     TrackResult,
@@ -203,9 +202,7 @@ def _outcome(number: str, module: _Module) -> TrackResult | CarrierFailure:
     details = module.detail_list or []
     if not details and not module.status:
         source = module.mail_no_source or "none"
-        return CarrierFailure(
-            number, ErrorKind.NOT_FOUND, f"Cainiao has no record of it (mailNoSource {source})"
-        )
+        return not_found(number, f"Cainiao has no record of it (mailNoSource {source})")
     origin = to_iso2(module.origin_country)
     destination = to_iso2(module.dest_country)
     # `detailList` is newest first; reversed, not re-sorted: the carrier's order is evidence.
@@ -242,7 +239,7 @@ def _event(raw: _Event, *, origin: str | None, destination: str | None) -> Parse
     offset = parse_time_zone(raw.time_zone)
     standard = raw.standerd_desc or ""
     location = _LOCATION.match(standard)
-    country = {Side.ORIGIN: origin, Side.DESTINATION: destination}.get(stage.side)
+    country = side_country(stage, origin=origin, destination=destination)
     return ParsedEvent(
         stage=stage,
         code=code,

@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from carriers.base import ParseOutput
+from carriers.kit.outcomes import not_found
 from carriers.shapes import plain_problem
-from tracking.core.domain import CarrierFailure, ErrorKind, Exchange, NumberResult
+from tracking.core.domain import CarrierFailure, Exchange, NumberResult
 from tracking.core.exceptions import (
     AuthError,
     BadPayloadError,
@@ -170,7 +171,7 @@ def batch_results(
     for number in numbers:
         outcome = parsed.get(number)
         if outcome is None:
-            outcome = CarrierFailure(number, ErrorKind.NOT_FOUND, "not in the carrier's answer")
+            outcome = not_found(number, "not in the carrier's answer")
         results.append(NumberResult(number, (exchange,), outcome))
     return results
 

@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict
 from carriers.base import ParseOutput
 from carriers.kit.envelopes import envelope_error, json_object, validate_json_body, validate_object
 from carriers.kit.matching import Requested
+from carriers.kit.outcomes import not_found
 from carriers.shapes import loud
 from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
-    ErrorKind,
     LegRef,
     ParsedEvent,
     Stage,
@@ -241,9 +241,7 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
 def _outcome(number: str, item: _Item) -> TrackResult | CarrierFailure:
     status = (item.tracking_status or "").strip()
     if status.upper() == NOT_FOUND_STATUS:
-        return CarrierFailure(
-            number, ErrorKind.NOT_FOUND, f"Yanwen has no record of it ({NOT_FOUND_STATUS})"
-        )
+        return not_found(number, f"Yanwen has no record of it ({NOT_FOUND_STATUS})")
     # Kept in the carrier's order (oldest first in the sandbox; one real checkpoint known).
     events = tuple(_event(c) for c in item.checkpoints or ())
     final = any(e.stage in FINAL_STAGES for e in events) or stage_of(status) in FINAL_STAGES

@@ -21,11 +21,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from carriers.base import ParseOutput
+from carriers.kit.outcomes import not_found
 from carriers.yunexpress.parse import json_dict, node_event
 from tracking.core.domain import (
     FINAL_STAGES,
-    CarrierFailure,
-    ErrorKind,
     ParsedEvent,
     TimeSource,
     TrackResult,
@@ -61,10 +60,7 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     number = requested[0] if requested else str(_dig(data, "result", "waybill_number") or "")
     raw_events = _events(data.get("result"))
     if not raw_events:
-        return {
-            n: CarrierFailure(n, ErrorKind.NOT_FOUND, "YunExpress has no tracking events")
-            for n in requested or [number]
-        }
+        return {n: not_found(n, "YunExpress has no tracking events") for n in requested or [number]}
     events = tuple(_event(e) for e in raw_events)
     return {
         number: TrackResult(

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from carriers.base import ParseOutput
 from carriers.kit.matching import same_number
+from carriers.kit.outcomes import side_country
 from carriers.shapes import plain_problem
 from carriers.textstage import classify
 from tracking.core.countries import to_iso2
@@ -27,7 +28,6 @@ from tracking.core.domain import (
     ErrorKind,
     LegRef,
     ParsedEvent,
-    Side,
     Stage,
     TimeSource,
     TrackResult,
@@ -236,7 +236,7 @@ def node_event(
     stage = STAGE_MAP.get(node.upper()) or classify(text)
     occurred_at, offset, source = instant
     if country is None:
-        country = _side_country(stage, destination)
+        country = side_country(stage, origin=_ORIGIN_COUNTRY, destination=destination)
     return ParsedEvent(
         stage=stage,
         code=node,
@@ -260,14 +260,6 @@ def _instant(raw: str) -> tuple[datetime, int, TimeSource]:
     if offset is None:
         return moment.replace(tzinfo=_CHINA_TZ), CHINA_OFFSET, TimeSource.CARRIER_CONVENTION
     return moment, int(offset.total_seconds() // 60), TimeSource.EXPLICIT
-
-
-def _side_country(stage: Stage, destination: str | None) -> str | None:
-    if stage.side is Side.ORIGIN:
-        return _ORIGIN_COUNTRY
-    if stage.side is Side.DESTINATION:
-        return destination
-    return None
 
 
 def _legs(item: _Item) -> tuple[LegRef, ...]:
