@@ -8,36 +8,7 @@ from carriers.base import CarrierInfo, RateLimit
 from carriers.cainiao import parse, sandbox
 from carriers.cainiao.client import CainiaoAdapter, CainiaoSettings
 
-__all__ = [
-    "BATCH_SIZE",
-    "CARRIER",
-    "DEFAULT_BASE_URL",
-    "NUMBER_PATTERNS",
-    "RATE_LIMIT",
-    "CainiaoAdapter",
-    "CainiaoSettings",
-    "make_number",
-]
-
-DEFAULT_BASE_URL = "https://global.cainiao.com"
-BATCH_SIZE = 20
-"""Numbers per call, comma-joined in `mailNos`.
-
-The comma separator is not confirmed (carrier-apis §3.1, [unverified]); if Cainiao ignores
-it, every number but one comes back as not found, which a recorded real batch would show.
-"""
-RATE_LIMIT = RateLimit(1.0, period=3.0, concurrency=1)
-"""One request every 3 seconds, one at a time (up to 400 numbers a minute in batches of 20).
-
-Cainiao documents no limit for this unofficial public endpoint, and blocks automated traffic
-with Alibaba's captcha (`carriers.blocking`). Its public clients ask far less often: one
-number per request, at most once per number every 2 to 5 minutes (e.g. the mailtrack
-Cainiao client: `RATE_LIMIT_MS = 2 * 60 * 1000` / `5 * 60 * 1000` per tracking number;
-carrier-apis §3.1 "community code throttles to one request per number every 2 to 5
-minutes"), for a handful of a user's own parcels. A seller's thousands of orders need more,
-so this stays well under what a person refreshing the page sends, with no parallel
-requests; raise it (`TRACK_EVIDENCE_CAINIAO__RATE_PER_SECOND`) only knowingly.
-"""
+__all__ = ["CARRIER", "NUMBER_PATTERNS", "CainiaoAdapter", "CainiaoSettings", "make_number"]
 
 NUMBER_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"LP\d{14}"),  # Cainiao's own: LP00 + 12 digits
@@ -56,9 +27,22 @@ def make_number(serial: int) -> str:
 CARRIER = CarrierInfo(
     code="cainiao",
     name="Cainiao (AliExpress)",
-    batch_size=BATCH_SIZE,
-    rate_limit=RATE_LIMIT,
-    default_base_url=DEFAULT_BASE_URL,
+    # Numbers per call, comma-joined in `mailNos`. The comma separator is not confirmed
+    # (carrier-apis §3.1, [unverified]); if Cainiao ignores it, every number but one comes
+    # back as not found, which a recorded real batch would show.
+    batch_size=20,
+    # One request every 3 seconds, one at a time (up to 400 numbers a minute in batches of
+    # 20). Cainiao documents no limit for this unofficial public endpoint, and blocks
+    # automated traffic with Alibaba's captcha (`carriers.blocking`). Its public clients ask
+    # far less often: one number per request, at most once per number every 2 to 5 minutes
+    # (e.g. the mailtrack Cainiao client: `RATE_LIMIT_MS = 2 * 60 * 1000` / `5 * 60 * 1000`
+    # per tracking number; carrier-apis §3.1 "community code throttles to one request per
+    # number every 2 to 5 minutes"), for a handful of a user's own parcels. A seller's
+    # thousands of orders need more, so this stays well under what a person refreshing the
+    # page sends, with no parallel requests; raise it
+    # (`TRACK_EVIDENCE_CAINIAO__RATE_PER_SECOND`) only knowingly.
+    rate_limit=RateLimit(1.0, period=3.0, concurrency=1),
+    default_base_url="https://global.cainiao.com",
     tracking_url="https://global.cainiao.com/newDetail.htm?mailNoList={number}",
     adapter_version="cainiao/1",
     settings_model=CainiaoSettings,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from pydantic_settings import SettingsConfigDict
 
@@ -13,9 +12,6 @@ from carriers.kit.envelopes import answer_results, batch_failure
 from tracking.core.config import CarrierSettings
 from tracking.core.domain import NumberResult
 from tracking.core.exceptions import CarrierError
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["DETAIL_PATH", "CainiaoAdapter", "CainiaoSettings"]
 

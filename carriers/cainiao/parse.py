@@ -8,27 +8,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from carriers.base import ParseOutput
-from carriers.kit.envelopes import CamelModel, json_object, validate_json_body, validate_object
+from carriers.kit.envelopes import (
+    CamelModel,
+    envelope_error,
+    json_object,
+    validate_json_body,
+    validate_object,
+)
 from carriers.kit.matching import Requested
+from carriers.kit.outcomes import not_found, side_country
 from carriers.shapes import loud
 from tracking.core.countries import to_iso2
 from tracking.core.domain import (
     CarrierFailure,
-    ErrorKind,
     LegRef,
     ParsedEvent,
-    Side,
     Stage,
     TimeSource,
     TrackResult,
 )
-from tracking.core.exceptions import (
-    AuthError,
-    BadPayloadError,
-    CarrierError,
-    CarrierServerError,
-    RateLimitedError,
-)
+from tracking.core.exceptions import BadPayloadError, CarrierError
 from tracking.core.numbers import normalize_number
 
 __all__ = [
@@ -203,9 +202,7 @@ def _outcome(number: str, module: _Module) -> TrackResult | CarrierFailure:
     details = module.detail_list or []
     if not details and not module.status:
         source = module.mail_no_source or "none"
-        return CarrierFailure(
-            number, ErrorKind.NOT_FOUND, f"Cainiao has no record of it (mailNoSource {source})"
-        )
+        return not_found(number, f"Cainiao has no record of it (mailNoSource {source})")
     origin = to_iso2(module.origin_country)
     destination = to_iso2(module.dest_country)
     # `detailList` is newest first; reversed, not re-sorted: the carrier's order is evidence.
@@ -242,7 +239,7 @@ def _event(raw: _Event, *, origin: str | None, destination: str | None) -> Parse
     offset = parse_time_zone(raw.time_zone)
     standard = raw.standerd_desc or ""
     location = _LOCATION.match(standard)
-    country = {Side.ORIGIN: origin, Side.DESTINATION: destination}.get(stage.side)
+    country = side_country(stage, origin=origin, destination=destination)
     return ParsedEvent(
         stage=stage,
         code=code,
@@ -291,11 +288,12 @@ def _envelope_error(data: Mapping[str, Any]) -> CarrierError:
     message = _first_text(data, ("errorMsg", "errorMessage", "errMsg", "msg", "message"))
     text = f"cainiao: error envelope {code or '(no code)'}: {message or '(no message)'}"
     marker = code.upper()
-    if any(m in marker for m in _RATE_LIMIT_MARKERS):
-        return RateLimitedError(text, carrier="cainiao")
-    if any(m in marker for m in _AUTH_MARKERS):
-        return AuthError(text, carrier="cainiao")
-    return CarrierServerError(text, carrier="cainiao")
+    return envelope_error(
+        "cainiao",
+        text,
+        rate_limited=any(m in marker for m in _RATE_LIMIT_MARKERS),
+        refused=any(m in marker for m in _AUTH_MARKERS),
+    )
 
 
 def _first_text(data: Mapping[str, Any], keys: Sequence[str]) -> str:

@@ -16,24 +16,7 @@ from carriers.fourpx.client import FourPXAdapter, FourPXSettings, sign
 from carriers.fourpx.public import parse_public
 from carriers.shapes import loud, recognize
 
-__all__ = [
-    "BATCH_SIZE",
-    "CARRIER",
-    "DEFAULT_BASE_URL",
-    "NUMBER_PATTERNS",
-    "RATE_LIMIT",
-    "FourPXAdapter",
-    "FourPXSettings",
-    "make_number",
-    "sign",
-]
-
-DEFAULT_BASE_URL = "https://open.4px.com"
-"""HTTPS: 4PX serves the router over TLS (its SDKs and clients call `https://open.4px.com`)."""
-BATCH_SIZE = 1
-"""`tr.order.tracking.get` takes one `deliveryOrderNo` per call."""
-RATE_LIMIT = RateLimit(5.0, concurrency=3)
-"""Undocumented by 4PX: a conservative guess [unverified]."""
+__all__ = ["CARRIER", "NUMBER_PATTERNS", "FourPXAdapter", "FourPXSettings", "make_number", "sign"]
 
 NUMBER_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"4PX\d{13}CN"),  # 4PX's own tracking number
@@ -60,9 +43,10 @@ def parse_any(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
 CARRIER = CarrierInfo(
     code="4px",
     name="4PX",
-    batch_size=BATCH_SIZE,
-    rate_limit=RATE_LIMIT,
-    default_base_url=DEFAULT_BASE_URL,
+    batch_size=1,  # `tr.order.tracking.get` takes one `deliveryOrderNo` per call
+    rate_limit=RateLimit(5.0, concurrency=3),  # undocumented: a conservative guess [unverified]
+    # HTTPS: 4PX serves the router over TLS (its SDKs and clients call it so).
+    default_base_url="https://open.4px.com",
     tracking_url="https://track.4px.com/#/result/0/{number}",
     adapter_version="4px-open/1",
     settings_model=FourPXSettings,

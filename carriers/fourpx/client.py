@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -30,9 +29,6 @@ from tracking.core.config import CarrierSettings
 from tracking.core.domain import NumberResult
 from tracking.core.exceptions import AuthError, CarrierError
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = [
     "API_FORMAT",
     "API_METHOD",
@@ -41,6 +37,7 @@ __all__ = [
     "SERVICE_PATH",
     "FourPXAdapter",
     "FourPXSettings",
+    "query_sign",
     "request_body",
     "sign",
 ]
@@ -83,9 +80,16 @@ def sign(
     body: str,
 ) -> str:
     """The request's `sign`: lower-case hex MD5 of the documented concatenation (UTF-8)."""
+    common = {"app_key": app_key, "method": method, "timestamp": timestamp, "v": version}
+    return query_sign(common, app_secret=app_secret, body=body)
+
+
+def query_sign(query: Mapping[str, str], *, app_secret: str, body: str) -> str:
+    """`sign` of a call from its query's common parameters (`app_key`, `method`,
+    `timestamp`, `v`; a missing one counts as empty), its body and the secret."""
     text = (
-        f"app_key{app_key}format{API_FORMAT}method{method}timestamp{timestamp}v{version}"
-        f"{body}{app_secret}"
+        f"app_key{query.get('app_key', '')}format{API_FORMAT}method{query.get('method', '')}"
+        f"timestamp{query.get('timestamp', '')}v{query.get('v', '')}{body}{app_secret}"
     )
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
@@ -128,23 +132,17 @@ class FourPXAdapter(HttpAdapter[FourPXSettings]):
             return batch_failure(numbers, refused)
         (number,) = numbers
         body = request_body(number)
-        timestamp = str(int(self.clock().timestamp() * 1000))
-        signature = sign(
-            app_key=key,
-            app_secret=secret,
-            method=API_METHOD,
-            timestamp=timestamp,
-            version=API_VERSION,
-            body=body,
-        )
-        params = {
+        common = {
             "method": API_METHOD,
             "v": API_VERSION,
             "app_key": key,
-            "timestamp": timestamp,
+            "timestamp": str(int(self.clock().timestamp() * 1000)),
             "format": API_FORMAT,
             "access_token": "",
-            "sign": signature,
+        }
+        params = {
+            **common,
+            "sign": query_sign(common, app_secret=secret, body=body),
             "language": LANGUAGE,
         }
         try:

@@ -16,16 +16,14 @@ from datetime import datetime, timedelta, timezone
 from carriers.base import ParseOutput
 from carriers.kit.envelopes import CamelModel, json_object, validate_json_body, validate_object
 from carriers.kit.matching import Requested, same_number
+from carriers.kit.outcomes import not_found, side_country
 from carriers.shapes import loud
 from carriers.textstage import classify
 from tracking.core.countries import to_iso2
 from tracking.core.domain import (
     FINAL_STAGES,
-    CarrierFailure,
-    ErrorKind,
     LegRef,
     ParsedEvent,
-    Side,
     Stage,
     TimeSource,
     TrackResult,
@@ -250,7 +248,7 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
         return {}
     details = envelope.data.tracking_list if envelope.data is not None else None
     if envelope.data is None or not details:
-        return {key: CarrierFailure(key, ErrorKind.NOT_FOUND, "4PX has no tracking for it")}
+        return {key: not_found(key, "4PX has no tracking for it")}
     return {key: _result(key, envelope.data, details)}
 
 
@@ -297,7 +295,7 @@ def _event(raw: _Event, *, destination: str | None) -> ParsedEvent:
     text = (raw.tracking_content or "").strip()
     # Old payloads (the 2016 capture) carry no code: their text is all there is.
     stage = stage_of(code) if code else classify(text)
-    country = destination if stage.side is Side.DESTINATION else None
+    country = side_country(stage, destination=destination)
     raw_time = (raw.occur_datetime or "").strip()
     return ParsedEvent(
         stage=stage,
@@ -342,7 +340,7 @@ def _error_outcome(envelope: _Envelope, requested: Sequence[str]) -> ParseOutput
     if _has(folded, _RATE_LIMIT_MARKERS):
         raise RateLimitedError(text, carrier="4px")
     if _has(folded, _NOT_FOUND_MARKERS):
-        return {n: CarrierFailure(n, ErrorKind.NOT_FOUND, text) for n in requested}
+        return {n: not_found(n, text) for n in requested}
     raise CarrierServerError(text, carrier="4px")
 
 

@@ -25,14 +25,12 @@ from typing import Any
 
 from carriers.base import ParseOutput
 from carriers.fourpx.parse import CHINA_OFFSET, stage_of
+from carriers.kit.outcomes import not_found, side_country
 from carriers.textstage import classify
 from tracking.core.countries import to_iso2
 from tracking.core.domain import (
     FINAL_STAGES,
-    CarrierFailure,
-    ErrorKind,
     ParsedEvent,
-    Side,
     TimeSource,
     TrackResult,
 )
@@ -78,9 +76,7 @@ def parse_public(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
         number = spelling.get(code.strip().upper(), code)
         tracks = item.get("tracks")
         if not tracks or item.get("status") == _NOT_FOUND_STATUS:
-            out[number] = CarrierFailure(
-                number, ErrorKind.NOT_FOUND, "4PX's public tracking page has no tracks for it"
-            )
+            out[number] = not_found(number, "4PX's public tracking page has no tracks for it")
             continue
         if not isinstance(tracks, list):
             raise BadPayloadError("4px: listTrackV3 tracks is not a list", carrier="4px")
@@ -116,7 +112,7 @@ def _event(track: Any, *, destination: str | None) -> ParsedEvent:
         local_offset=offset,
         time_source=source,
         location=str(track.get("tkLocation") or "").strip(),
-        country=destination if stage.side is Side.DESTINATION else None,
+        country=side_country(stage, destination=destination),
         raw_time=raw_time,
     )
 

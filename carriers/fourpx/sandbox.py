@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
-from carriers.fourpx.client import API_METHOD, SERVICE_PATH, sign
+from carriers.fourpx.client import API_METHOD, SERVICE_PATH, query_sign
 from carriers.fourpx.public import PUBLIC_PATH
 from carriers.kit.sandboxes import event_code, json_body, variant_of
 from tracking.core.countries import country_name
@@ -125,14 +125,8 @@ class FourPXSandbox:
         query = request.query
         if query.get("app_key") != SANDBOX_APP_KEY:
             return False
-        expected = sign(
-            app_key=SANDBOX_APP_KEY,
-            app_secret=SANDBOX_APP_SECRET,
-            method=query.get("method", ""),
-            timestamp=query.get("timestamp", ""),
-            version=query.get("v", ""),
-            body=request.body.decode("utf-8", errors="replace"),
-        )
+        body = request.body.decode("utf-8", errors="replace")
+        expected = query_sign(query, app_secret=SANDBOX_APP_SECRET, body=body)
         # Exactly as computed: lower-case hex, as 4PX's example and SDKs send it. Comparing
         # without case would let an upper-case sign (which 4PX may refuse) pass every test.
         return hmac.compare_digest(query.get("sign", "").encode(), expected.encode())

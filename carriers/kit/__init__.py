@@ -9,6 +9,8 @@ carriers/kit/
                 (through `tracking.core.numbers.normalize_number`, as ingest stores it)
   envelopes.py  bodies read into per-number results (CamelModel for camelCase JSON);
                 error envelopes and HTTP statuses as typed failures of a whole batch
+  outcomes.py   not_found, side_country: a number the carrier does not know; the country an
+                event happens in, from its stage's side
   network.py    Network: where requests go (an httpx transport) and the accounts that reach
                 it; how the sandbox is reached, instead of flags
   simulated.py  SimShipment & co.: the data the sandbox world hands a carrier's renderer
@@ -27,6 +29,7 @@ from carriers.kit.envelopes import (
     answer_results,
     batch_failure,
     batch_results,
+    envelope_error,
     http_status_error,
     json_object,
     kept_exchanges,
@@ -37,6 +40,7 @@ from carriers.kit.envelopes import (
 from carriers.kit.factory import carrier_settings, create_adapter
 from carriers.kit.matching import Requested, same_number
 from carriers.kit.network import Network
+from carriers.kit.outcomes import not_found, side_country
 from carriers.kit.simulated import LAST_MILE, AskedShipments, SimEvent, SimLeg, SimShipment
 
 __all__ = [
@@ -55,11 +59,14 @@ __all__ = [
     "batch_results",
     "carrier_settings",
     "create_adapter",
+    "envelope_error",
     "http_status_error",
     "json_object",
     "kept_exchanges",
+    "not_found",
     "same_number",
     "shape_error",
+    "side_country",
     "validate_json_body",
     "validate_object",
 ]

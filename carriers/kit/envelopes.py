@@ -15,9 +15,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from carriers.base import ParseOutput
+from carriers.kit.outcomes import not_found
 from carriers.shapes import plain_problem
-from tracking.core.domain import CarrierFailure, ErrorKind, Exchange, NumberResult
-from tracking.core.exceptions import BadPayloadError, CarrierError, CarrierServerError
+from tracking.core.domain import CarrierFailure, Exchange, NumberResult
+from tracking.core.exceptions import (
+    AuthError,
+    BadPayloadError,
+    CarrierError,
+    CarrierServerError,
+    RateLimitedError,
+)
 
 __all__ = [
     "CamelModel",
@@ -25,6 +32,7 @@ __all__ = [
     "answer_results",
     "batch_failure",
     "batch_results",
+    "envelope_error",
     "http_status_error",
     "json_object",
     "kept_exchanges",
@@ -105,6 +113,18 @@ def batch_failure(
     ]
 
 
+def envelope_error(
+    carrier: str, text: str, *, rate_limited: bool = False, refused: bool = False
+) -> CarrierError:
+    """The error an error envelope stands for: too many requests, the credentials refused,
+    else the carrier's own failure. An envelope that reads as both is taken as rate limited."""
+    if rate_limited:
+        return RateLimitedError(text, carrier=carrier)
+    if refused:
+        return AuthError(text, carrier=carrier)
+    return CarrierServerError(text, carrier=carrier)
+
+
 def http_status_error(carrier: str, exchange: Exchange) -> CarrierError | None:
     """A carrier error for an HTTP error status the shared layer passes through (400, 404...).
 
@@ -151,7 +171,7 @@ def batch_results(
     for number in numbers:
         outcome = parsed.get(number)
         if outcome is None:
-            outcome = CarrierFailure(number, ErrorKind.NOT_FOUND, "not in the carrier's answer")
+            outcome = not_found(number, "not in the carrier's answer")
         results.append(NumberResult(number, (exchange,), outcome))
     return results
 

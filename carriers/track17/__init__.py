@@ -9,22 +9,7 @@ from carriers.track17 import parse, sandbox
 from carriers.track17.client import Track17Adapter, Track17Settings
 from tracking.core.numbers import s10_number
 
-__all__ = [
-    "BATCH_SIZE",
-    "CARRIER",
-    "DEFAULT_BASE_URL",
-    "NUMBER_PATTERNS",
-    "RATE_LIMIT",
-    "Track17Adapter",
-    "Track17Settings",
-    "make_number",
-]
-
-DEFAULT_BASE_URL = "https://api.17track.net/track/v2.2"
-BATCH_SIZE = 40
-"""Numbers per call, documented by 17TRACK (more is refused with `-18010014`)."""
-RATE_LIMIT = RateLimit(3.0, concurrency=3)
-"""3 requests a second per key, documented (HTTP 429 beyond); a batch takes two."""
+__all__ = ["CARRIER", "NUMBER_PATTERNS", "Track17Adapter", "Track17Settings", "make_number"]
 
 NUMBER_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"[A-Z]{2}\d{9}[A-Z]{2}"),  # UPU S10: origin posts and postal last miles
@@ -42,9 +27,10 @@ def make_number(serial: int) -> str:
 CARRIER = CarrierInfo(
     code="17track",
     name="17TRACK",
-    batch_size=BATCH_SIZE,
-    rate_limit=RATE_LIMIT,
-    default_base_url=DEFAULT_BASE_URL,
+    batch_size=40,  # documented by 17TRACK (more is refused with `-18010014`)
+    # 3 requests a second per key, documented (HTTP 429 beyond); a batch takes two.
+    rate_limit=RateLimit(3.0, concurrency=3),
+    default_base_url="https://api.17track.net/track/v2.2",
     tracking_url="https://t.17track.net/en#nums={number}",
     adapter_version="17track-v2.2/1",
     settings_model=Track17Settings,

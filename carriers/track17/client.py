@@ -19,7 +19,7 @@ documentation's own example was not at hand.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -32,9 +32,6 @@ from tracking.core.config import CarrierSettings
 from tracking.core.domain import CarrierFailure, ErrorKind, Exchange, NumberResult, TrackResult
 from tracking.core.exceptions import CarrierError
 from tracking.core.numbers import normalize_number
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "CHANGECARRIER_PATH",

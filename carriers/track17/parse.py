@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from carriers.base import ParseOutput
 from carriers.kit.envelopes import json_object, validate_json_body
 from carriers.kit.matching import Requested, same_number
+from carriers.kit.outcomes import not_found
 from carriers.refusal import plain_reason, refusal
 from carriers.textstage import classify
 from carriers.track17.codes import (
@@ -336,7 +337,7 @@ def _without_events(
             ErrorKind.AWAITING_DATA,
             f"registered with 17TRACK, which has not fetched the carrier yet ({shown})",
         )
-    return CarrierFailure(number, ErrorKind.NOT_FOUND, f"17TRACK has no events for it ({shown})")
+    return not_found(number, f"17TRACK has no events for it ({shown})")
 
 
 def _with_milestones(

@@ -15,22 +15,7 @@ from carriers.yanwen import parse, sandbox
 from carriers.yanwen.client import YanwenAdapter, YanwenSettings
 from tracking.core.numbers import s10_check_digit
 
-__all__ = [
-    "BATCH_SIZE",
-    "CARRIER",
-    "DEFAULT_BASE_URL",
-    "NUMBER_PATTERNS",
-    "RATE_LIMIT",
-    "YanwenAdapter",
-    "YanwenSettings",
-    "make_number",
-]
-
-DEFAULT_BASE_URL = "http://trackapi.yanwentech.com"
-BATCH_SIZE = 20
-"""Numbers per call, comma-joined in `nums`; Yanwen documents no limit [unverified]."""
-RATE_LIMIT = RateLimit(5.0, concurrency=3)
-"""Undocumented by Yanwen: a conservative guess [unverified]."""
+__all__ = ["CARRIER", "NUMBER_PATTERNS", "YanwenAdapter", "YanwenSettings", "make_number"]
 
 NUMBER_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"[A-Z]{2}\d{9}YP"),  # S10-like with the YP suffix (not a country code)
@@ -51,9 +36,9 @@ def make_number(serial: int) -> str:
 CARRIER = CarrierInfo(
     code="yanwen",
     name="Yanwen",
-    batch_size=BATCH_SIZE,
-    rate_limit=RATE_LIMIT,
-    default_base_url=DEFAULT_BASE_URL,
+    batch_size=20,  # comma-joined in `nums`; Yanwen documents no limit [unverified]
+    rate_limit=RateLimit(5.0, concurrency=3),  # undocumented: a conservative guess [unverified]
+    default_base_url="http://trackapi.yanwentech.com",
     tracking_url="https://track.yw56.com.cn/en/querydel?nums={number}",
     adapter_version="yanwen/1",
     settings_model=YanwenSettings,

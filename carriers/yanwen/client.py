@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -14,9 +13,6 @@ from carriers.yanwen.parse import parse
 from tracking.core.config import CarrierSettings
 from tracking.core.domain import NumberResult
 from tracking.core.exceptions import AuthError, CarrierError
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["TRACKING_PATH", "YanwenAdapter", "YanwenSettings"]
 

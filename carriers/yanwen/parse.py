@@ -15,26 +15,20 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, ConfigDict
 
 from carriers.base import ParseOutput
-from carriers.kit.envelopes import json_object, validate_json_body, validate_object
+from carriers.kit.envelopes import envelope_error, json_object, validate_json_body, validate_object
 from carriers.kit.matching import Requested
+from carriers.kit.outcomes import not_found
 from carriers.shapes import loud
 from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
-    ErrorKind,
     LegRef,
     ParsedEvent,
     Stage,
     TimeSource,
     TrackResult,
 )
-from tracking.core.exceptions import (
-    AuthError,
-    BadPayloadError,
-    CarrierError,
-    CarrierServerError,
-    RateLimitedError,
-)
+from tracking.core.exceptions import BadPayloadError, CarrierError
 from tracking.core.numbers import normalize_number
 
 __all__ = [
@@ -247,9 +241,7 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
 def _outcome(number: str, item: _Item) -> TrackResult | CarrierFailure:
     status = (item.tracking_status or "").strip()
     if status.upper() == NOT_FOUND_STATUS:
-        return CarrierFailure(
-            number, ErrorKind.NOT_FOUND, f"Yanwen has no record of it ({NOT_FOUND_STATUS})"
-        )
+        return not_found(number, f"Yanwen has no record of it ({NOT_FOUND_STATUS})")
     # Kept in the carrier's order (oldest first in the sandbox; one real checkpoint known).
     events = tuple(_event(c) for c in item.checkpoints or ())
     final = any(e.stage in FINAL_STAGES for e in events) or stage_of(status) in FINAL_STAGES
@@ -346,8 +338,9 @@ def _envelope_error(code: str, message: str) -> CarrierError:
     codes and the message's wording decide [unverified]."""
     text = f"yanwen: error envelope code {code}: {message.strip() or '(no message)'}"
     folded = message.casefold()
-    if code in _RATE_LIMIT_CODES or any(m in folded for m in _RATE_LIMIT_MARKERS):
-        return RateLimitedError(text, carrier="yanwen")
-    if code in _AUTH_CODES or any(m in folded for m in _AUTH_MARKERS):
-        return AuthError(text, carrier="yanwen")
-    return CarrierServerError(text, carrier="yanwen")
+    return envelope_error(
+        "yanwen",
+        text,
+        rate_limited=code in _RATE_LIMIT_CODES or any(m in folded for m in _RATE_LIMIT_MARKERS),
+        refused=code in _AUTH_CODES or any(m in folded for m in _AUTH_MARKERS),
+    )

@@ -22,14 +22,7 @@ from carriers.yunexpress.client import (
     build_adapter,
 )
 
-__all__ = [
-    "CARRIER",
-    "DEFAULT_BASE_URL",
-    "NUMBER_PATTERNS",
-    "YunExpressAdapter",
-    "YunExpressSettings",
-    "make_number",
-]
+__all__ = ["CARRIER", "NUMBER_PATTERNS", "YunExpressAdapter", "YunExpressSettings", "make_number"]
 
 NUMBER_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"YT\d{16}"),  # waybill: YT + 16 digits (carrier-apis §11)

@@ -15,21 +15,17 @@ which shape YunExpress sends (README, YunExpress).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from carriers.base import ParseOutput
-from carriers.textstage import classify
-from carriers.yunexpress.parse import STAGE_MAP
+from carriers.kit.outcomes import not_found
+from carriers.yunexpress.parse import json_dict, node_event
 from tracking.core.domain import (
     FINAL_STAGES,
-    CarrierFailure,
-    ErrorKind,
     ParsedEvent,
-    Side,
     TimeSource,
     TrackResult,
 )
@@ -49,7 +45,7 @@ _AUTH_WORDS = ("token", "sign", "签名", "授权", "unauthor")
 
 def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     """Read one answer; results keyed by the requested number (one per call)."""
-    data = _object(body)
+    data = json_dict(body)
     if "success" not in data or ("result" not in data and "code" not in data):
         raise BadPayloadError(
             f"{CODE}: not an Open Platform answer (no success/result); expected {SUPPORTED}",
@@ -64,10 +60,7 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     number = requested[0] if requested else str(_dig(data, "result", "waybill_number") or "")
     raw_events = _events(data.get("result"))
     if not raw_events:
-        return {
-            n: CarrierFailure(n, ErrorKind.NOT_FOUND, "YunExpress has no tracking events")
-            for n in requested or [number]
-        }
+        return {n: not_found(n, "YunExpress has no tracking events") for n in requested or [number]}
     events = tuple(_event(e) for e in raw_events)
     return {
         number: TrackResult(
@@ -77,16 +70,6 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
             origin_country="CN",
         )
     }
-
-
-def _object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayloadError(f"{CODE}: body is not JSON: {exc}", carrier=CODE) from None
-    if not isinstance(data, dict):
-        raise BadPayloadError(f"{CODE}: body is not a JSON object", carrier=CODE)
-    return data
 
 
 def _dig(data: Any, *keys: str) -> Any:
@@ -125,21 +108,13 @@ def _events(result: Any) -> list[dict[str, Any]]:
 
 
 def _event(raw: dict[str, Any]) -> ParsedEvent:
-    node = str(raw.get("track_node_code") or "").strip()
-    text = str(raw.get("description") or raw.get("process_content") or "").strip()
-    stage = STAGE_MAP.get(node.upper()) or classify(text)
-    occurred_at, offset, source, raw_time = _instant(raw)
     # Origin-side events happen in China; the answer names no destination country.
-    country = "CN" if stage.side is Side.ORIGIN else None
-    return ParsedEvent(
-        stage=stage,
-        code=node,
-        description=text,
-        occurred_at=occurred_at,
-        local_offset=offset,
-        time_source=source,
+    occurred_at, offset, source, raw_time = _instant(raw)
+    return node_event(
+        str(raw.get("track_node_code") or "").strip(),
+        str(raw.get("description") or raw.get("process_content") or "").strip(),
+        (occurred_at, offset, source),
         location=str(raw.get("location") or raw.get("process_location") or "").strip(),
-        country=country,
         raw_time=raw_time,
     )
 

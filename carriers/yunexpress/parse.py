@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from carriers.base import ParseOutput
 from carriers.kit.matching import same_number
+from carriers.kit.outcomes import side_country
 from carriers.shapes import plain_problem
 from carriers.textstage import classify
 from tracking.core.countries import to_iso2
@@ -26,7 +28,6 @@ from tracking.core.domain import (
     ErrorKind,
     LegRef,
     ParsedEvent,
-    Side,
     Stage,
     TimeSource,
     TrackResult,
@@ -43,6 +44,8 @@ __all__ = [
     "CHINA_OFFSET",
     "FINAL_PACKAGE_STATES",
     "STAGE_MAP",
+    "json_dict",
+    "node_event",
     "parse",
 ]
 
@@ -146,17 +149,22 @@ def parse(body: bytes, *, requested: Sequence[str] = ()) -> ParseOutput:
     return {number: _result(number, envelope.Item)}
 
 
-def _envelope(body: bytes) -> _Envelope:
-    # No `validate_json_body` fast path here: these models coerce numbers to strings, and
-    # pydantic's JSON mode spells floats differently from str() (1.0 -> "1", not "1.0").
+def json_dict(body: bytes) -> dict[str, Any]:
+    """The body's top-level JSON object (a BOM allowed), as both YunExpress APIs send it."""
     try:
         data = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadPayloadError(f"{CODE}: body is not JSON: {exc}", carrier=CODE) from None
     if not isinstance(data, dict):
         raise BadPayloadError(f"{CODE}: body is not a JSON object", carrier=CODE)
+    return data
+
+
+def _envelope(body: bytes) -> _Envelope:
+    # No `validate_json_body` fast path here: these models coerce numbers to strings, and
+    # pydantic's JSON mode spells floats differently from str() (1.0 -> "1", not "1.0").
     try:
-        return _Envelope.model_validate(data)
+        return _Envelope.model_validate(json_dict(body))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -201,10 +209,34 @@ def _result(number: str, item: _Item) -> TrackResult:
 
 
 def _event(detail: _Detail, *, destination: str | None) -> ParsedEvent:
-    occurred_at, offset, source = _instant(detail.ProcessDate)
-    node = (detail.TrackNodeCode or "").strip()
-    text = (detail.ProcessContent or "").strip()
+    return node_event(
+        (detail.TrackNodeCode or "").strip(),
+        (detail.ProcessContent or "").strip(),
+        _instant(detail.ProcessDate),
+        location=(detail.ProcessLocation or "").strip(),
+        raw_time=detail.ProcessDate,
+        country=to_iso2(detail.ProcessCountry),
+        destination=destination,
+    )
+
+
+def node_event(
+    node: str,
+    text: str,
+    instant: tuple[datetime, int | None, TimeSource],
+    *,
+    location: str,
+    raw_time: str,
+    country: str | None = None,
+    destination: str | None = None,
+) -> ParsedEvent:
+    """One event of either YunExpress API: its track node code decides the stage, else its
+    text does. Without an explicit `country`, the stage's side gives one: China at the
+    origin, `destination` at the destination."""
     stage = STAGE_MAP.get(node.upper()) or classify(text)
+    occurred_at, offset, source = instant
+    if country is None:
+        country = side_country(stage, origin=_ORIGIN_COUNTRY, destination=destination)
     return ParsedEvent(
         stage=stage,
         code=node,
@@ -212,9 +244,9 @@ def _event(detail: _Detail, *, destination: str | None) -> ParsedEvent:
         occurred_at=occurred_at,
         local_offset=offset,
         time_source=source,
-        location=(detail.ProcessLocation or "").strip(),
-        country=_country(detail, stage, destination=destination),
-        raw_time=detail.ProcessDate,
+        location=location,
+        country=country,
+        raw_time=raw_time,
     )
 
 
@@ -228,17 +260,6 @@ def _instant(raw: str) -> tuple[datetime, int, TimeSource]:
     if offset is None:
         return moment.replace(tzinfo=_CHINA_TZ), CHINA_OFFSET, TimeSource.CARRIER_CONVENTION
     return moment, int(offset.total_seconds() // 60), TimeSource.EXPLICIT
-
-
-def _country(detail: _Detail, stage: Stage, *, destination: str | None) -> str | None:
-    explicit = to_iso2(detail.ProcessCountry)
-    if explicit is not None:
-        return explicit
-    if stage.side is Side.ORIGIN:
-        return _ORIGIN_COUNTRY
-    if stage.side is Side.DESTINATION:
-        return destination
-    return None
 
 
 def _legs(item: _Item) -> tuple[LegRef, ...]:
