@@ -26,16 +26,9 @@ from tracking.cli.common import (
     progress_bars,
     settings,
 )
-from tracking.cli.conventions import Command
 from tracking.store.listing import count_judged
 
-__all__ = ["register"]
-
-
-def register(app: typer.Typer) -> None:
-    """Add `export` and `verify` to the command line."""
-    app.command("export", cls=Command)(export_command)
-    app.command("verify", cls=Command)(verify_command)
+__all__ = ["export_command", "verify_command"]
 
 
 def export_command(

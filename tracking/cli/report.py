@@ -17,15 +17,9 @@ from tracking.cli.common import (
     policy,
     settings,
 )
-from tracking.cli.conventions import Command
 from tracking.read.report import build_report, render_rich, render_text
 
-__all__ = ["register"]
-
-
-def register(app: typer.Typer) -> None:
-    """Add `report` to the command line."""
-    app.command("report", cls=Command)(report_command)
+__all__ = ["report_command"]
 
 
 def report_command(

@@ -20,18 +20,12 @@ from tracking.cli.common import (
     settings,
     shown_note,
 )
-from tracking.cli.conventions import Command
 from tracking.read.report import rejudge
 from tracking.store.listing import list_verdicts
 
-__all__ = ["register"]
+__all__ = ["status_command"]
 
 _VERDICTS = ("pass", "fail", "pending")
-
-
-def register(app: typer.Typer) -> None:
-    """Add `status` to the command line."""
-    app.command("status", cls=Command)(status_command)
 
 
 def _marks(milestones: dict[str, Any]) -> str:
