@@ -61,6 +61,7 @@ __all__ = [
     "policy",
     "print_rows",
     "progress_bars",
+    "repeatable",
     "settings",
     "shown_note",
     "state",
@@ -90,6 +91,16 @@ WindowDaysOption = Annotated[
 PolicyOption = Annotated[
     str | None, typer.Option("--policy", metavar="POLICY", help="Verdict policy.")
 ]
+
+
+def repeatable(metavar: str, help: str, *, note: str = "", name: str | None = None) -> Any:
+    """The `typer.Option` of a repeatable option (`--order A --order B`), read as a list: for
+    `Annotated[list[str] | None, repeatable(...)] = None`.
+
+    The help says "(repeatable)" after `help`, with `note` after it when given."""
+    said = f"repeatable; {note}" if note else "repeatable"
+    names = (name,) if name else ()
+    return typer.Option(*names, metavar=metavar, help=f"{help} ({said}).")
 
 
 @dataclass

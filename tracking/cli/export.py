@@ -24,6 +24,7 @@ from tracking.cli.common import (
     out,
     policy,
     progress_bars,
+    repeatable,
     settings,
 )
 from tracking.store.listing import count_judged
@@ -56,23 +57,14 @@ def export_command(
     ] = False,
     verdict: Annotated[
         list[str] | None,
-        typer.Option(
-            metavar="VERDICT", help="Cite orders with this verdict (repeatable; default: pass)."
-        ),
+        repeatable("VERDICT", "Cite orders with this verdict", note="default: pass"),
     ] = None,
-    order: Annotated[
-        list[str] | None,
-        typer.Option(metavar="ID", help="Cite only among these order ids (repeatable)."),
-    ] = None,
+    order: Annotated[list[str] | None, repeatable("ID", "Cite only among these order ids")] = None,
     include: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="ID", help="Cite this order whatever its verdict (repeatable; recorded)."
-        ),
+        list[str] | None, repeatable("ID", "Cite this order whatever its verdict", note="recorded")
     ] = None,
     exclude: Annotated[
-        list[str] | None,
-        typer.Option(metavar="ID", help="Never cite this order (repeatable; recorded)."),
+        list[str] | None, repeatable("ID", "Never cite this order", note="recorded")
     ] = None,
     tenant: Annotated[str, typer.Option(metavar="TENANT", help="Seller account / store.")] = (
         "default"

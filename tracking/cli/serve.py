@@ -12,7 +12,7 @@ import typer
 from carriers.base import CarrierInfo
 from carriers.kit.network import Network
 from carriers.registry import all_carriers
-from tracking.cli.common import as_of, err, errors, open_db, policy, settings
+from tracking.cli.common import as_of, err, errors, open_db, policy, repeatable, settings
 from tracking.core.config import Settings, load_carrier_settings
 from tracking.core.exceptions import TrackingError
 from tracking.fetch.pipeline import refresh
@@ -161,10 +161,7 @@ def sandbox_command(
     ] = False,
     block: Annotated[
         list[str] | None,
-        typer.Option(
-            metavar="CARRIER",
-            help="Answer this carrier with an anti-bot challenge page (repeatable).",
-        ),
+        repeatable("CARRIER", "Answer this carrier with an anti-bot challenge page"),
     ] = None,
 ) -> None:
     """Run the sandbox carrier server (each carrier's real wire format, simulated world)."""
