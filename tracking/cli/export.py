@@ -23,6 +23,7 @@ from tracking.cli.common import (
     fail,
     out,
     policy,
+    policy_option,
     progress_bars,
     repeatable,
     settings,
@@ -84,11 +85,7 @@ def export_command(
     ] = None,
     policy_name: Annotated[
         str | None,
-        typer.Option(
-            "--policy",
-            metavar="POLICY",
-            help="Judge again under this policy before writing (default, joom, shopee).",
-        ),
+        policy_option("Judge again under this policy before writing (default, joom, shopee)."),
     ] = None,
     sign_key: Annotated[
         Path | None,

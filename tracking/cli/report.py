@@ -15,6 +15,7 @@ from tracking.cli.common import (
     errors,
     out,
     policy,
+    policy_option,
     settings,
 )
 from tracking.read.report import build_report, render_rich, render_text
@@ -34,11 +35,9 @@ def report_command(
     ] = None,
     policy_name: Annotated[
         str | None,
-        typer.Option(
-            "--policy",
-            metavar="POLICY",
-            help="Judge again under this policy (default, joom, shopee) without storing; "
-            "default: the stored verdicts.",
+        policy_option(
+            "Judge again under this policy (default, joom, shopee) without storing; "
+            "default: the stored verdicts."
         ),
     ] = None,
     as_json: JsonFlag = False,

@@ -16,6 +16,7 @@ from tracking.cli.common import (
     fail,
     out,
     policy,
+    policy_option,
     print_rows,
     settings,
     shown_note,
@@ -59,12 +60,7 @@ def status_command(
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most N orders.")] = 50,
     show_all: Annotated[bool, typer.Option("--all", help="Every matching order.")] = False,
     policy_name: Annotated[
-        str | None,
-        typer.Option(
-            "--policy",
-            metavar="POLICY",
-            help="Judge again under this policy first (default, joom, shopee).",
-        ),
+        str | None, policy_option("Judge again under this policy first (default, joom, shopee).")
     ] = None,
     judge_as_of: Annotated[
         str | None,
