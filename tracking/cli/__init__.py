@@ -19,6 +19,6 @@ groups.py       groups set|remove|list (tracking.store.isolation)
 
 A command parses its options, calls one use-case function (the same one the API and the
 workers call) and prints the result; nothing outside this package imports it. A new command
-is a function in the module of its group, added there by `register(app)` with
-`cls=conventions.Command`.
+is a function in the module of its group, named in `app.COMMANDS` (added there with
+`cls=conventions.Command`).
 """

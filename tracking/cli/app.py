@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +13,13 @@ import typer
 from tracking import __version__
 from tracking.cli import carriers, console, export, formats, pull, report, serve, status, workers
 from tracking.cli.common import PROG, err, state
-from tracking.cli.conventions import CommandLine
+from tracking.cli.conventions import Command, CommandLine
 from tracking.cli.groups import groups_app
 from tracking.cli.keys import keys_app
 from tracking.core.redaction import install_log_redaction
 from tracking.core.runtime import tune_gc
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "main"]
 
 app = typer.Typer(
     cls=CommandLine,
@@ -81,8 +82,25 @@ def _main(
     install_log_redaction()  # `--debug` logs carrier URLs: never their keys
 
 
-for _group in (pull, status, report, export, carriers, formats, serve, workers, console):
-    _group.register(app)
+# Every command, in the order `--help` lists them: the name typed, the function that runs it.
+COMMANDS: dict[str, Callable[..., None]] = {
+    "pull": pull.pull_command,
+    "refresh": pull.refresh_command,
+    "status": status.status_command,
+    "report": report.report_command,
+    "export": export.export_command,
+    "verify": export.verify_command,
+    "parse": carriers.parse_command,
+    "detect": carriers.detect_command,
+    "carriers": carriers.carriers_command,
+    "formats": formats.formats_command,
+    "serve": serve.serve_command,
+    "sandbox": serve.sandbox_command,
+    "worker": workers.worker_command,
+    "console": console.console_command,
+}
+for _name, _command in COMMANDS.items():
+    app.command(_name, cls=Command)(_command)
 app.add_typer(keys_app, name="keys")
 app.add_typer(groups_app, name="groups")
 

@@ -12,23 +12,15 @@ from rich.markup import escape
 
 from carriers.registry import all_carriers, get_carrier
 from tracking.cli.common import EXIT_USAGE, JsonFlag, errors, fail, out, print_rows, settings
-from tracking.cli.conventions import Command
 from tracking.core.config import load_carrier_settings
 from tracking.core.domain import CarrierFailure, TrackResult
 from tracking.core.exceptions import CarrierError, ConfigError
 from tracking.core.numbers import detect
 from tracking.judge.milestones import chronological, milestone_times
 
-__all__ = ["register"]
+__all__ = ["carriers_command", "detect_command", "parse_command"]
 
 _MILESTONES = ("departed_origin", "arrived_destination", "delivered")
-
-
-def register(app: typer.Typer) -> None:
-    """Add `parse`, `detect` and `carriers` to the command line."""
-    app.command("parse", cls=Command)(parse_command)
-    app.command("detect", cls=Command)(detect_command)
-    app.command("carriers", cls=Command)(carriers_command)
 
 
 def parse_command(

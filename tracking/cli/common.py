@@ -59,8 +59,10 @@ __all__ = [
     "open_db",
     "out",
     "policy",
+    "policy_option",
     "print_rows",
     "progress_bars",
+    "repeatable",
     "settings",
     "shown_note",
     "state",
@@ -87,9 +89,25 @@ WindowEndOption = Annotated[
 WindowDaysOption = Annotated[
     int, typer.Option(min=1, max=3660, metavar="DAYS", help="Window length in days.")
 ]
-PolicyOption = Annotated[
-    str | None, typer.Option("--policy", metavar="POLICY", help="Verdict policy.")
-]
+
+
+def policy_option(help: str) -> Any:
+    """The `typer.Option` of `--policy POLICY`, with the command's own `help`: for
+    `Annotated[str | None, policy_option(...)] = None` (read with `policy`)."""
+    return typer.Option("--policy", metavar="POLICY", help=help)
+
+
+PolicyOption = Annotated[str | None, policy_option("Verdict policy.")]
+
+
+def repeatable(metavar: str, help: str, *, note: str = "", name: str | None = None) -> Any:
+    """The `typer.Option` of a repeatable option (`--order A --order B`), read as a list: for
+    `Annotated[list[str] | None, repeatable(...)] = None`.
+
+    The help says "(repeatable)" after `help`, with `note` after it when given."""
+    said = f"repeatable; {note}" if note else "repeatable"
+    names = (name,) if name else ()
+    return typer.Option(*names, metavar=metavar, help=f"{help} ({said}).")
 
 
 @dataclass

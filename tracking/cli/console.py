@@ -15,15 +15,9 @@ from typing import Annotated
 import typer
 
 from tracking.cli.common import errors, fail, open_db, settings
-from tracking.cli.conventions import Command
 from tracking.cli.serve import choose_network
 
-__all__ = ["register"]
-
-
-def register(app: typer.Typer) -> None:
-    """Add the `console` command to `app`."""
-    app.command("console", cls=Command)(console_command)
+__all__ = ["console_command"]
 
 
 def console_command(

@@ -23,19 +23,14 @@ from tracking.cli.common import (
     fail,
     out,
     policy,
+    policy_option,
     progress_bars,
+    repeatable,
     settings,
 )
-from tracking.cli.conventions import Command
 from tracking.store.listing import count_judged
 
-__all__ = ["register"]
-
-
-def register(app: typer.Typer) -> None:
-    """Add `export` and `verify` to the command line."""
-    app.command("export", cls=Command)(export_command)
-    app.command("verify", cls=Command)(verify_command)
+__all__ = ["export_command", "verify_command"]
 
 
 def export_command(
@@ -63,23 +58,14 @@ def export_command(
     ] = False,
     verdict: Annotated[
         list[str] | None,
-        typer.Option(
-            metavar="VERDICT", help="Cite orders with this verdict (repeatable; default: pass)."
-        ),
+        repeatable("VERDICT", "Cite orders with this verdict", note="default: pass"),
     ] = None,
-    order: Annotated[
-        list[str] | None,
-        typer.Option(metavar="ID", help="Cite only among these order ids (repeatable)."),
-    ] = None,
+    order: Annotated[list[str] | None, repeatable("ID", "Cite only among these order ids")] = None,
     include: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="ID", help="Cite this order whatever its verdict (repeatable; recorded)."
-        ),
+        list[str] | None, repeatable("ID", "Cite this order whatever its verdict", note="recorded")
     ] = None,
     exclude: Annotated[
-        list[str] | None,
-        typer.Option(metavar="ID", help="Never cite this order (repeatable; recorded)."),
+        list[str] | None, repeatable("ID", "Never cite this order", note="recorded")
     ] = None,
     tenant: Annotated[str, typer.Option(metavar="TENANT", help="Seller account / store.")] = (
         "default"
@@ -99,11 +85,7 @@ def export_command(
     ] = None,
     policy_name: Annotated[
         str | None,
-        typer.Option(
-            "--policy",
-            metavar="POLICY",
-            help="Judge again under this policy before writing (default, joom, shopee).",
-        ),
+        policy_option("Judge again under this policy before writing (default, joom, shopee)."),
     ] = None,
     sign_key: Annotated[
         Path | None,

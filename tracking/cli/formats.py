@@ -10,10 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from tracking.cli.common import JsonFlag, err, errors, out, print_rows
-from tracking.cli.conventions import Command
 from tracking.ingest.profiles import ExportProfile, all_profiles
 
-__all__ = ["describe", "register", "status"]
+__all__ = ["describe", "formats_command", "status"]
 
 UNVERIFIED = "not yet verified; use --map"
 _UNVERIFIED_NOTE = (
@@ -21,11 +20,6 @@ _UNVERIFIED_NOTE = (
     "documented: see their sources), so the export is read through the generic headers; use "
     '--map field="Header" for the rest.'
 )
-
-
-def register(app: typer.Typer) -> None:
-    """Add `formats` to the command line."""
-    app.command("formats", cls=Command)(formats_command)
 
 
 def status(profile: ExportProfile) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -26,25 +27,18 @@ from tracking.cli.common import (
     out,
     policy,
     progress_bars,
+    repeatable,
     settings,
 )
-from tracking.cli.conventions import Command
 from tracking.cli.serve import choose_network
-from tracking.core.config import Settings
 from tracking.fetch.outcome import explain, outcome
 from tracking.fetch.pipeline import PullReport, pull, refresh
 from tracking.ingest import open_orders
 from tracking.ingest.describe import parse_maps, read_line
 
-__all__ = ["print_report", "register"]
+__all__ = ["print_report", "pull_command", "refresh_command"]
 
 _COUNTS = ("due", "fetched", "not_found", "failed", "pass", "fail", "pending")
-
-
-def register(app: typer.Typer) -> None:
-    """Add `pull` and `refresh` to the command line."""
-    app.command("pull", cls=Command)(pull_command)
-    app.command("refresh", cls=Command)(refresh_command)
 
 
 def print_report(report: PullReport, *, title: str, reasons: dict[str, str] | None = None) -> None:
@@ -97,10 +91,51 @@ def print_report(report: PullReport, *, title: str, reasons: dict[str, str] | No
         )
 
 
-def _finish(
-    report: PullReport, *, title: str, as_json: bool, current: Settings, sandbox: bool
+def _run(
+    use_case: Callable[..., Coroutine[Any, Any, PullReport]],
+    *,
+    title: str,
+    window_end: str | None,
+    policy_name: str | None,
+    sandbox: bool,
+    sandbox_url: str | None,
+    latency: str,
+    as_json: bool,
+    create: bool = False,
+    **arguments: Any,
 ) -> None:
-    reasons = explain(report, settings=current, carriers=all_carriers(), sandbox=sandbox)
+    """Run `pull` or `refresh` with the options both commands take, then print its report.
+
+    Exits 1 when carriers failed and none answered."""
+    current = settings()
+    moment = as_of(window_end)
+    chosen = policy(policy_name, current)
+    carriers = all_carriers()
+    network = choose_network(
+        carriers,
+        current,
+        sandbox=sandbox,
+        sandbox_url=sandbox_url,
+        as_of=moment if window_end else None,
+        latency=latency,
+    )
+    engine = open_db(current, create=create)
+    with progress_bars(not as_json) as hook:
+        report = asyncio.run(
+            use_case(
+                engine=engine,
+                settings=current,
+                carriers=carriers,
+                as_of=moment,
+                policy=chosen,
+                network=network,
+                progress=hook,
+                **arguments,
+            )
+        )
+    reasons = explain(
+        report, settings=current, carriers=carriers, sandbox=sandbox or sandbox_url is not None
+    )
     if as_json:
         payload = report.as_json()
         payload["reasons"] = reasons
@@ -157,11 +192,10 @@ def pull_command(
     as_json: JsonFlag = False,
     column_map: Annotated[
         list[str] | None,
-        typer.Option(
-            "--map",
-            metavar='FIELD="Header"',
-            help='Read a field from this column, e.g. --map order_date="Created Time"'
-            " (repeatable).",
+        repeatable(
+            'FIELD="Header"',
+            'Read a field from this column, e.g. --map order_date="Created Time"',
+            name="--map",
         ),
     ] = None,
     timezone: Annotated[
@@ -186,43 +220,22 @@ def pull_command(
         )
         if not as_json:
             out().print(read_line(opened), markup=False)
-        current = settings()
-        moment = as_of(window_end)
-        chosen = policy(policy_name, current)
-        carriers = all_carriers()
-        network = choose_network(
-            carriers,
-            current,
+        _run(
+            pull,
+            title=f"pull {orders.name}",
+            window_end=window_end,
+            policy_name=policy_name,
             sandbox=sandbox,
             sandbox_url=sandbox_url,
-            as_of=moment if window_end else None,
             latency=latency_ms,
-        )
-        engine = open_db(current, create=True)  # the one command that starts a database
-        with progress_bars(not as_json) as hook:
-            report = asyncio.run(
-                pull(
-                    engine=engine,
-                    settings=current,
-                    orders_path=orders,
-                    carriers=carriers,
-                    as_of=moment,
-                    window_days=window_days,
-                    policy=chosen,
-                    tenant=tenant,
-                    errors_path=errors_file,
-                    network=network,
-                    progress=hook,
-                    orders_file=opened,
-                    poll_now=now,
-                )
-            )
-        _finish(
-            report,
-            title=f"pull {orders.name}",
             as_json=as_json,
-            current=current,
-            sandbox=sandbox or sandbox_url is not None,
+            create=True,  # the one command that starts a database
+            orders_path=orders,
+            window_days=window_days,
+            tenant=tenant,
+            errors_path=errors_file,
+            orders_file=opened,
+            poll_now=now,
         )
 
 
@@ -253,37 +266,15 @@ def refresh_command(
     Exits 1 when carriers failed and none answered (each carrier's reason is printed).
     """
     with errors():
-        current = settings()
-        moment = as_of(judge_as_of)
-        chosen = policy(policy_name, current)
-        engine = open_db(current)
-        carriers = all_carriers()
-        network = choose_network(
-            carriers,
-            current,
+        _run(
+            refresh,
+            title="refresh",
+            window_end=judge_as_of,
+            policy_name=policy_name,
             sandbox=sandbox,
             sandbox_url=sandbox_url,
-            as_of=moment if judge_as_of else None,
             latency="0",
-        )
-        with progress_bars(not as_json) as hook:
-            report = asyncio.run(
-                refresh(
-                    engine=engine,
-                    settings=current,
-                    carriers=carriers,
-                    as_of=moment,
-                    policy=chosen,
-                    limit=limit,
-                    network=network,
-                    progress=hook,
-                    poll_now=now,
-                )
-            )
-        _finish(
-            report,
-            title="refresh",
             as_json=as_json,
-            current=current,
-            sandbox=sandbox or sandbox_url is not None,
+            limit=limit,
+            poll_now=now,
         )

@@ -15,17 +15,12 @@ from tracking.cli.common import (
     errors,
     out,
     policy,
+    policy_option,
     settings,
 )
-from tracking.cli.conventions import Command
 from tracking.read.report import build_report, render_rich, render_text
 
-__all__ = ["register"]
-
-
-def register(app: typer.Typer) -> None:
-    """Add `report` to the command line."""
-    app.command("report", cls=Command)(report_command)
+__all__ = ["report_command"]
 
 
 def report_command(
@@ -40,11 +35,9 @@ def report_command(
     ] = None,
     policy_name: Annotated[
         str | None,
-        typer.Option(
-            "--policy",
-            metavar="POLICY",
-            help="Judge again under this policy (default, joom, shopee) without storing; "
-            "default: the stored verdicts.",
+        policy_option(
+            "Judge again under this policy (default, joom, shopee) without storing; "
+            "default: the stored verdicts."
         ),
     ] = None,
     as_json: JsonFlag = False,

@@ -12,14 +12,13 @@ import typer
 from carriers.base import CarrierInfo
 from carriers.kit.network import Network
 from carriers.registry import all_carriers
-from tracking.cli.common import as_of, err, errors, open_db, policy, settings
-from tracking.cli.conventions import Command
+from tracking.cli.common import as_of, err, errors, open_db, policy, repeatable, settings
 from tracking.core.config import Settings, load_carrier_settings
 from tracking.core.exceptions import TrackingError
 from tracking.fetch.pipeline import refresh
 from tracking.sandbox.server import SandboxOptions, SandboxServer, sandbox_network
 
-__all__ = ["choose_network", "register", "sandbox_server"]
+__all__ = ["choose_network", "sandbox_command", "sandbox_server", "serve_command"]
 
 
 def _latency(value: str) -> tuple[float, float]:
@@ -88,12 +87,6 @@ HostOption = Annotated[str, typer.Option(metavar="HOST", help="Address to listen
 PortOption = Annotated[
     int, typer.Option(min=0, max=65535, metavar="PORT", help="Port to listen on.")
 ]
-
-
-def register(app: typer.Typer) -> None:
-    """Add `serve` and `sandbox` to the command line."""
-    app.command("serve", cls=Command)(serve_command)
-    app.command("sandbox", cls=Command)(sandbox_command)
 
 
 def serve_command(
@@ -168,10 +161,7 @@ def sandbox_command(
     ] = False,
     block: Annotated[
         list[str] | None,
-        typer.Option(
-            metavar="CARRIER",
-            help="Answer this carrier with an anti-bot challenge page (repeatable).",
-        ),
+        repeatable("CARRIER", "Answer this carrier with an anti-bot challenge page"),
     ] = None,
 ) -> None:
     """Run the sandbox carrier server (each carrier's real wire format, simulated world)."""

@@ -16,22 +16,17 @@ from tracking.cli.common import (
     fail,
     out,
     policy,
+    policy_option,
     print_rows,
     settings,
     shown_note,
 )
-from tracking.cli.conventions import Command
 from tracking.read.report import rejudge
 from tracking.store.listing import list_verdicts
 
-__all__ = ["register"]
+__all__ = ["status_command"]
 
 _VERDICTS = ("pass", "fail", "pending")
-
-
-def register(app: typer.Typer) -> None:
-    """Add `status` to the command line."""
-    app.command("status", cls=Command)(status_command)
 
 
 def _marks(milestones: dict[str, Any]) -> str:
@@ -65,12 +60,7 @@ def status_command(
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="At most N orders.")] = 50,
     show_all: Annotated[bool, typer.Option("--all", help="Every matching order.")] = False,
     policy_name: Annotated[
-        str | None,
-        typer.Option(
-            "--policy",
-            metavar="POLICY",
-            help="Judge again under this policy first (default, joom, shopee).",
-        ),
+        str | None, policy_option("Judge again under this policy first (default, joom, shopee).")
     ] = None,
     judge_as_of: Annotated[
         str | None,

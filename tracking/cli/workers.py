@@ -11,17 +11,11 @@ import typer
 
 from carriers.registry import all_carriers
 from tracking.cli.common import errors, settings
-from tracking.cli.conventions import Command
 from tracking.cli.serve import choose_network
 from tracking.core.exceptions import ConfigError
 from tracking.workers.blueprint import QUEUES, WorkerConfig, require_postgres, run_worker
 
-__all__ = ["register"]
-
-
-def register(app: typer.Typer) -> None:
-    """Add `worker` to the command line."""
-    app.command("worker", cls=Command)(worker_command)
+__all__ = ["worker_command"]
 
 
 def _valid_cron(expression: str) -> bool:
