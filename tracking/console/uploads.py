@@ -27,11 +27,11 @@ from tracking.api.problems import ApiProblem
 from tracking.api.quotas import check_order_quota, one_import_at_a_time
 from tracking.console.web import ConsoleError, Page, PageDep, Posted, redirect, render
 from tracking.core.exceptions import InputError
+from tracking.core.fields import from_fields
 from tracking.ingest import ParcelRow, read_orders_bytes
 from tracking.ingest import RejectedRow as IngestRejected
 from tracking.ingest.headers import MissingColumns
 from tracking.ingest.profiles import FIELDS
-from tracking.read.fields import from_fields
 
 __all__ = ["UPLOAD_PATH", "router"]
 

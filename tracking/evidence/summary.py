@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tracking.core.fields import from_fields
 from tracking.evidence import labels as lb
 from tracking.evidence.fonts import EvidenceFont
 from tracking.evidence.layout import ACCENT, INK, MARGIN_L, MUTED, Cell, Column, Layout, Span
 from tracking.evidence.pdf import CHECK, CROSS, doc_meta
 from tracking.evidence.writer import write_parts
-from tracking.read.fields import from_fields
 from tracking.read.portfolio import (
     MILESTONE_STAGES,
     GroupFigure,

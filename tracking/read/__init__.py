@@ -7,7 +7,6 @@
     report      the portfolio report for a terminal or plain lines (`track-evidence report`)
     rejudge     judging a window again: in memory for the report, or stored (`--policy`)
     history     the finding history of orders (first seen, resolved)
-    fields      one view built from another by field name (`from_fields`)
 
 Read models only read (through `tracking.store`) and judge (through `tracking.judge`); the
 renderers take the frozen values and never query the database.

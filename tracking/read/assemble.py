@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from carriers.base import CarrierInfo
+from tracking.core.fields import from_fields
 from tracking.judge.findings import redact_other_stores
-from tracking.read.fields import from_fields
 from tracking.read.views import (
     EventView,
     FindingView,

@@ -28,8 +28,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from tracking.core.countries import country_name
+from tracking.core.fields import from_fields
 from tracking.judge.findings import SEVERITY_RANK, spec
-from tracking.read.fields import from_fields
 from tracking.store.portfolio import PortfolioRow, portfolio_rows
 
 __all__ = [

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from tracking.read.fields import field_values, from_fields
+from tracking.core.fields import field_values, from_fields
 
 __all__ = [
     "BundleInfo",

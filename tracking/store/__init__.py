@@ -10,7 +10,6 @@ tracking.store
 ├── migrate.py        migrate(engine): the Alembic revisions of migrations/
 ├── migrations/       the revisions (they import tracking.store.tables)
 ├── writes.py         the one write path: insert_ignore, upsert, insert_returning, update_rows
-├── rows.py           from_row: a result row as any of the store's dataclasses, by field name
 ├── scopes.py         what order queries share: dated_in(window), the orders with verdicts
 ├── shipments.py      ensure_shipments; due_shipments, claim_due_shipments (DueShipment)
 ├── orders.py         upsert_orders; iter_order_ids, load_orders_data, bundles_for

@@ -12,8 +12,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tracking.core.fields import from_fields
 from tracking.store.engine import transaction
-from tracking.store.rows import from_row
 from tracking.store.tables import API_KEYS
 
 __all__ = [
@@ -82,7 +82,7 @@ def key_infos(engine: Engine, tenant: str | None = None) -> list[ApiKeyInfo]:
     if tenant is not None:
         query = query.where(API_KEYS.c.tenant == tenant)
     with engine.connect() as connection:
-        return [from_row(ApiKeyInfo, row) for row in connection.execute(query)]
+        return [from_fields(ApiKeyInfo, row) for row in connection.execute(query)]
 
 
 def revoke_key_row(engine: Engine, key_id: str, *, now: datetime) -> bool:

@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
+from tracking.core.fields import from_fields
 from tracking.store.engine import transaction
-from tracking.store.rows import from_row
 from tracking.store.tables import JOBS
 
 __all__ = [
@@ -63,7 +63,7 @@ class Job:
 
 
 def _job(row: Row[Any]) -> Job:
-    return from_row(
+    return from_fields(
         Job,
         row,
         params=json.loads(row.params),

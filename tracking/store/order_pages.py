@@ -18,8 +18,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from tracking.core.fields import from_fields
 from tracking.store.orders import OrderBundleData
-from tracking.store.rows import from_row
 from tracking.store.scopes import ORDER_LINE_COLUMNS, ORDERS_WITH_VERDICTS
 from tracking.store.tables import ORDERS as OT
 from tracking.store.tenant_orders import order_record_set
@@ -145,7 +145,7 @@ def order_page(
         rows = list(connection.execute(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    lines = [from_row(OrderLine, r, verdict=r.status) for r in rows]
+    lines = [from_fields(OrderLine, r, verdict=r.status) for r in rows]
     return lines, ((rows[-1].order_date, rows[-1].id) if more and rows else None)
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tracking.core.fields import from_fields
 from tracking.read.views import EventView, ExchangeView
-from tracking.store.rows import from_row
 from tracking.store.scopes import order_filters
 from tracking.store.shipments import ensure_shipments
 from tracking.store.statistics import refresh_statistics
@@ -194,7 +194,7 @@ def bundles_for(
                 if x.sha256 not in seen and x.tenant == order.tenant:
                     pairs = tuple((str(k), str(v)) for k, v in json.loads(x.headers))
                     headers = dict(pairs)
-                    seen[x.sha256] = from_row(
+                    seen[x.sha256] = from_fields(
                         ExchangeView,
                         x,
                         content_type=headers.get("content-type", "application/octet-stream"),

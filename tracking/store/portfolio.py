@@ -18,10 +18,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tracking.core.fields import from_fields
 from tracking.judge.crosscheck import OrderRef, shared_among
 from tracking.store.isolation import group_keys
 from tracking.store.parcels import further_numbers
-from tracking.store.rows import from_row
 from tracking.store.scopes import ORDER_LINE_COLUMNS, ORDERS_WITH_VERDICTS, dated_in
 from tracking.store.tables import ORDER_PARCELS as P
 from tracking.store.tables import ORDERS as OT
@@ -87,7 +87,7 @@ def portfolio_rows(
                 return
             split = further_numbers(connection, [row.id for row in rows])
         for row in rows:
-            yield from_row(
+            yield from_fields(
                 PortfolioRow,
                 row,
                 numbers=(row.tracking_number, *(n for _, n in split.get(row.id, ()))),

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tracking.core.fields import from_fields
 from tracking.judge.policies import stored_policy
 from tracking.judge.validator import OrderFacts, Policy, ShipmentFacts, Verdict, evaluate
 from tracking.read.views import MilestoneView
@@ -25,7 +26,6 @@ from tracking.store.history import former_partners
 from tracking.store.orders import OrderBundleData, bundles_for, load_orders_data
 from tracking.store.parcels import judge_parcels, parcel_orders
 from tracking.store.portfolio import shared_tracking
-from tracking.store.rows import from_row
 from tracking.store.statistics import refresh_statistics
 from tracking.store.tables import ORDERS, VERDICT_HISTORY, VERDICTS
 from tracking.store.writes import dumps, update_rows, upsert
@@ -48,7 +48,7 @@ def facts(
     (see `tracking.judge.crosscheck.shared_tracking`).
     """
     o = data.order
-    order = from_row(
+    order = from_fields(
         OrderFacts,
         o,
         destination_postal_code=o.destination_postal_code or "",
@@ -56,7 +56,7 @@ def facts(
         shared_with=tuple(shared_with),
         merged_with=tuple(merged_with),
     )
-    legs = [from_row(ShipmentFacts, s, final=bool(s.final)) for s in data.shipments]
+    legs = [from_fields(ShipmentFacts, s, final=bool(s.final)) for s in data.shipments]
     return order, legs
 
 

@@ -21,8 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
+from tracking.core.fields import from_fields
 from tracking.store.engine import transaction
-from tracking.store.rows import from_row
 from tracking.store.tables import WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, WEBHOOKS
 
 __all__ = [
@@ -69,7 +69,7 @@ class Webhook:
 
 
 def _webhook(row: Row[Any]) -> Webhook:
-    return from_row(Webhook, row, events=tuple(json.loads(row.events)))
+    return from_fields(Webhook, row, events=tuple(json.loads(row.events)))
 
 
 def create_webhook(
@@ -222,7 +222,7 @@ def list_deliveries(
             )
         )
     with engine.connect() as connection:
-        rows = [from_row(Delivery, r) for r in connection.execute(query)]
+        rows = [from_fields(Delivery, r) for r in connection.execute(query)]
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, ((rows[-1].created_at, rows[-1].id) if more and rows else None)
@@ -241,14 +241,14 @@ def get_delivery(
         if row is None:
             return None
         attempts = [
-            from_row(Attempt, a, manual=bool(a.manual))
+            from_fields(Attempt, a, manual=bool(a.manual))
             for a in connection.execute(
                 sa.select(WEBHOOK_ATTEMPTS)
                 .where(WEBHOOK_ATTEMPTS.c.delivery_id == delivery_id)
                 .order_by(WEBHOOK_ATTEMPTS.c.id)
             )
         ]
-    return from_row(Delivery, row), attempts
+    return from_fields(Delivery, row), attempts
 
 
 def replay_delivery(
@@ -267,7 +267,7 @@ def replay_delivery(
         row = connection.execute(
             sa.select(WEBHOOK_DELIVERIES).where(WEBHOOK_DELIVERIES.c.id == delivery_id)
         ).one()
-    return from_row(Delivery, row)
+    return from_fields(Delivery, row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +365,9 @@ def claim_due_deliveries(
             if done.rowcount != 1:
                 continue
             counts[row.webhook_id] = counts.get(row.webhook_id, 0) + 1
-            claimed.append(from_row(DueDelivery, row, manual=row.replay_requested_at is not None))
+            claimed.append(
+                from_fields(DueDelivery, row, manual=row.replay_requested_at is not None)
+            )
             if len(claimed) >= limit:
                 break
     return claimed
@@ -431,4 +433,4 @@ def still_due(engine: Engine, *, delivery_id: str, token: str, manual: bool) -> 
         ).first()
     if row is None:
         return None
-    return from_row(DueDelivery, row, manual=manual)
+    return from_fields(DueDelivery, row, manual=manual)
