@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
 
 from tracking.api.context import ApiContext
 from tracking.api.keys import Principal, authenticate
 from tracking.api.problems import ApiProblem
 
 __all__ = [
+    "Caller",
+    "CallerDep",
     "ContextDep",
     "PrincipalDep",
+    "get_caller",
     "get_context",
     "get_principal",
     "known_query_only",
@@ -63,6 +68,27 @@ async def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """What most routes need: the app's context and the authenticated caller's tenant."""
+
+    context: ApiContext
+    tenant: str
+
+    @property
+    def engine(self) -> Engine:
+        """The context's database engine."""
+        return self.context.engine
+
+
+async def get_caller(context: ContextDep, principal: PrincipalDep) -> Caller:
+    """The context and the caller's tenant together (401 without a valid key, as `principal`)."""
+    return Caller(context, principal.tenant)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
 async def known_query_only(request: Request, principal: PrincipalDep) -> None:

@@ -6,11 +6,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Path, Query
+from pydantic import BaseModel
 
 from tracking.api.models import IsoDateTime
 from tracking.api.problems import ApiProblem, Problem
 
-__all__ = ["AsOf", "ResourceId", "invalid_cursor", "problem_responses", "window_before"]
+__all__ = [
+    "AsOf",
+    "ResourceId",
+    "answers",
+    "invalid_cursor",
+    "problem_responses",
+    "window_before",
+]
 
 AsOf = Annotated[IsoDateTime | None, Query(description="End of the window (default: now).")]
 """The `as_of` query parameter: where a window of days ends."""
@@ -33,6 +41,12 @@ _DESCRIPTIONS = {
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries of the error statuses a route answers (as problem details)."""
     return {code: {"model": Problem, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+def answers(model: type[BaseModel], summary: str, *codes: int) -> dict[str, Any]:
+    """The decorator keywords of a route that answers with `model`: its summary and the error
+    statuses it answers (spread into `@router.get(path, **answers(...))`)."""
+    return {"response_model": model, "summary": summary, "responses": problem_responses(*codes)}
 
 
 def invalid_cursor() -> ApiProblem:

@@ -8,12 +8,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Response
 from fastapi.responses import FileResponse
 
-from tracking.api.deps import ContextDep, PrincipalDep
+from tracking.api.deps import CallerDep
 from tracking.api.jobs import bundle_dir
 from tracking.api.models import BundleCreate, BundleFile, BundlePublic, public
 from tracking.api.problems import ApiProblem
-from tracking.api.routes import ResourceId, problem_responses
-from tracking.api.routes.jobs import QUEUES_A_JOB, queue_job, tenant_job
+from tracking.api.routes import ResourceId, answers, problem_responses
+from tracking.api.routes.jobs import queue_job, queues_a_job, tenant_job
 from tracking.store.jobs import Job
 
 __all__ = ["bundle_public", "router"]
@@ -45,36 +45,23 @@ def bundle_public(job: Job) -> BundlePublic:
     )
 
 
-@router.post(
-    "/bundles",
-    response_model=BundlePublic,
-    summary="Build an evidence bundle",
-    **QUEUES_A_JOB,
-)
+@router.post("/bundles", **queues_a_job(BundlePublic, "Build an evidence bundle"))
 async def create_bundle_route(
-    body: BundleCreate, context: ContextDep, principal: PrincipalDep, response: Response
+    body: BundleCreate, caller: CallerDep, response: Response
 ) -> BundlePublic:
     """Queue a bundle of the tenant's judged orders in the window; returns the job at once.
 
     A `bundle.ready` webhook event follows when it ends.
     """
-    params = body.model_dump(mode="json", exclude_none=True)
-    return bundle_public(
-        await queue_job(context, principal, response, kind="bundle", params=params)
-    )
+    return bundle_public(await queue_job(caller, response, kind="bundle", body=body))
 
 
 @router.get(
-    "/bundles/{bundle_id}",
-    response_model=BundlePublic,
-    summary="A bundle's state and files",
-    responses=problem_responses(401, 404, 422),
+    "/bundles/{bundle_id}", **answers(BundlePublic, "A bundle's state and files", 401, 404, 422)
 )
-def get_bundle_route(
-    context: ContextDep, principal: PrincipalDep, bundle_id: ResourceId
-) -> BundlePublic:
+def get_bundle_route(caller: CallerDep, bundle_id: ResourceId) -> BundlePublic:
     """Status, progress and, once ready, every file with its size and sha256."""
-    return bundle_public(tenant_job(context, principal.tenant, "bundle", bundle_id))
+    return bundle_public(tenant_job(caller, "bundle", bundle_id))
 
 
 @router.get(
@@ -96,13 +83,10 @@ def get_bundle_route(
     },
 )
 def bundle_file_route(
-    context: ContextDep,
-    principal: PrincipalDep,
-    bundle_id: ResourceId,
-    path: Annotated[str, Path(max_length=1024)],
+    caller: CallerDep, bundle_id: ResourceId, path: Annotated[str, Path(max_length=1024)]
 ) -> FileResponse:
     """One file of a ready bundle, by its path as listed in the bundle (nothing else)."""
-    job = tenant_job(context, principal.tenant, "bundle", bundle_id)
+    job = tenant_job(caller, "bundle", bundle_id)
     if job.status != "succeeded":
         raise ApiProblem(409, f"bundle {bundle_id!r} is {job.status}, not ready", kind="not-ready")
     result = job.result or {}
@@ -110,7 +94,7 @@ def bundle_file_route(
     entry = listed.get(path)
     if entry is None:
         raise ApiProblem(404, f"bundle {bundle_id!r} has no file {path!r}", kind="not-found")
-    root = bundle_dir(context.options.data_dir, job.id).resolve()
+    root = bundle_dir(caller.context.options.data_dir, job.id).resolve()
     base = (root / str(result.get("base", ""))).resolve()
     target = (base / path).resolve()
     if not target.is_relative_to(root) or not target.is_file():

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from tracking.api.crud import exchange_body
-from tracking.api.deps import ContextDep, PrincipalDep
+from tracking.api.deps import CallerDep
 from tracking.api.problems import ApiProblem
 from tracking.api.routes import problem_responses
 
@@ -29,12 +29,11 @@ router = APIRouter(tags=["exchanges"])
     },
 )
 def exchange_route(
-    context: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="Lowercase hex digest.")],
 ) -> Response:
     """The stored body; 404 unless one of the tenant's orders cites this exchange."""
-    found = exchange_body(context.engine, tenant=principal.tenant, sha256=sha256)
+    found = exchange_body(caller.engine, tenant=caller.tenant, sha256=sha256)
     if found is None:
         raise ApiProblem(404, f"no exchange {sha256}", kind="not-found")
     body, content_type = found

@@ -6,37 +6,36 @@ from typing import Any
 
 from fastapi import Depends, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
-from tracking.api.deps import ContextDep, PrincipalDep
+from tracking.api.deps import Caller
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import job_quota
-from tracking.api.routes import problem_responses
+from tracking.api.routes import answers
 from tracking.store.jobs import Job, create_job, get_job
 
-__all__ = ["QUEUES_A_JOB", "queue_job", "tenant_job"]
-
-QUEUES_A_JOB: dict[str, Any] = {
-    "status_code": 202,
-    "responses": problem_responses(400, 401, 413, 422, 429),
-    "dependencies": [Depends(job_quota)],
-}
-"""What a route that queues a job declares: 202 with the job at once, the tenant's job quota
-checked first (429), the errors it answers."""
+__all__ = ["queue_job", "queues_a_job", "tenant_job"]
 
 
-async def queue_job(
-    context: ContextDep,
-    principal: PrincipalDep,
-    response: Response,
-    *,
-    kind: str,
-    params: dict[str, Any],
-) -> Job:
-    """Insert a `kind` job for the caller's tenant, wake the runner, point `Location` at it."""
+def queues_a_job(model: type[BaseModel], summary: str) -> dict[str, Any]:
+    """What a route that queues a job declares: 202 with the job (`model`) at once, the
+    tenant's job quota checked first (429), the errors it answers."""
+    return {
+        **answers(model, summary, 400, 401, 413, 422, 429),
+        "status_code": 202,
+        "dependencies": [Depends(job_quota)],
+    }
+
+
+async def queue_job(caller: Caller, response: Response, *, kind: str, body: BaseModel) -> Job:
+    """Insert a `kind` job with the request's `body` as its parameters for the caller's tenant,
+    wake the runner, point `Location` at it."""
+    context = caller.context
+    params = body.model_dump(mode="json", exclude_none=True)
     job = await run_in_threadpool(
         lambda: create_job(
             context.engine,
-            tenant=principal.tenant,
+            tenant=caller.tenant,
             kind=kind,
             params=params,
             on_insert=context.defer_job,
@@ -47,9 +46,9 @@ async def queue_job(
     return job
 
 
-def tenant_job(context: ContextDep, tenant: str, kind: str, job_id: str) -> Job:
-    """The tenant's `kind` job `job_id`; a 404 problem if there is none."""
-    job = get_job(context.engine, tenant=tenant, kind=kind, job_id=job_id)
+def tenant_job(caller: Caller, kind: str, job_id: str) -> Job:
+    """The caller's tenant's `kind` job `job_id`; a 404 problem if there is none."""
+    job = get_job(caller.engine, tenant=caller.tenant, kind=kind, job_id=job_id)
     if job is None:
         raise ApiProblem(404, f"no {kind} {job_id!r}", kind="not-found")
     return job

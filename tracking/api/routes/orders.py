@@ -12,7 +12,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 
 from tracking.api.crud import order_evidence, order_summary
-from tracking.api.deps import ContextDep, PrincipalDep
+from tracking.api.deps import CallerDep
 from tracking.api.models import (
     EvidencePublic,
     ImportResult,
@@ -23,7 +23,7 @@ from tracking.api.models import (
 from tracking.api.orders_import import import_orders, no_orders, orders_csv
 from tracking.api.problems import ApiProblem
 from tracking.api.quotas import import_slot
-from tracking.api.routes import AsOf, invalid_cursor, problem_responses, window_before
+from tracking.api.routes import AsOf, answers, invalid_cursor, problem_responses, window_before
 from tracking.api.webhooks import decode_cursor, encode_cursor
 from tracking.core.exceptions import InputError
 from tracking.ingest.describe import parse_maps
@@ -129,8 +129,7 @@ async def _form_file(request: Request, body: bytes) -> tuple[bytes, str, list[tu
 )
 async def import_orders_route(
     request: Request,
-    context: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     timezone: Annotated[
         str | None,
         Query(
@@ -156,6 +155,7 @@ async def import_orders_route(
     Every unusable row comes back with its row number (and, for JSON, its index), column,
     value and reason; good rows are stored. Importing the same orders again updates them.
     """
+    context = caller.context
     maps = list(column_map or [])
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await _read_body(request, context.options.max_upload_bytes)
@@ -194,7 +194,7 @@ async def import_orders_route(
         return await run_in_threadpool(
             lambda: import_orders(
                 context.engine,
-                tenant=principal.tenant,
+                tenant=caller.tenant,
                 data=data,
                 source=source[:200],
                 carriers=context.carriers,
@@ -217,15 +217,9 @@ def _after(cursor: str | None) -> int:
     return int(parts[1])
 
 
-@router.get(
-    "/orders",
-    response_model=OrderPage,
-    summary="List orders and their verdicts",
-    responses=problem_responses(401, 422),
-)
+@router.get("/orders", **answers(OrderPage, "List orders and their verdicts", 401, 422))
 def list_orders_route(
-    context: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     verdict: Annotated[VerdictStatus | None, Query(description="Only this verdict.")] = None,
     carrier: Annotated[
         str | None, Query(max_length=32, description="Only this carrier code.")
@@ -242,8 +236,8 @@ def list_orders_route(
 ) -> OrderPage:
     """The tenant's orders, oldest import first, with their current verdicts."""
     rows, more = order_page(
-        context.engine,
-        tenant=principal.tenant,
+        caller.engine,
+        tenant=caller.tenant,
         after=_after(cursor),
         limit=limit,
         verdict=verdict,
@@ -258,18 +252,14 @@ def list_orders_route(
 
 @router.get(
     "/orders/{order_id:path}/evidence",
-    response_model=EvidencePublic,
-    summary="One order's evidence",
-    responses=problem_responses(401, 404, 422),
+    **answers(EvidencePublic, "One order's evidence", 401, 404, 422),
 )
 def evidence_route(
-    context: ContextDep,
-    principal: PrincipalDep,
-    order_id: Annotated[str, Path(min_length=1, max_length=512)],
+    caller: CallerDep, order_id: Annotated[str, Path(min_length=1, max_length=512)]
 ) -> EvidencePublic:
     """Verdict, milestones (explicit or inferred), findings, events, legs, raw-log digests."""
     found = order_evidence(
-        context.engine, tenant=principal.tenant, order_id=order_id, carriers=context.carriers
+        caller.engine, tenant=caller.tenant, order_id=order_id, carriers=caller.context.carriers
     )
     if found is None:
         raise ApiProblem(404, f"no order {order_id!r}", kind="not-found")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from tracking.api.deps import ContextDep, PrincipalDep
+from tracking.api.deps import CallerDep
 from tracking.api.models import PullCreate, PullPublic
 from tracking.api.problems import ApiProblem
-from tracking.api.routes import ResourceId, problem_responses
-from tracking.api.routes.jobs import QUEUES_A_JOB, queue_job, tenant_job
+from tracking.api.routes import ResourceId, answers
+from tracking.api.routes.jobs import queue_job, queues_a_job, tenant_job
 from tracking.judge.validator import POLICIES
 from tracking.store.jobs import Job
 
@@ -22,16 +22,10 @@ def pull_public(job: Job) -> PullPublic:
     return PullPublic.model_validate(job, from_attributes=True)
 
 
-@router.post(
-    "/pulls",
-    response_model=PullPublic,
-    summary="Start a pull",
-    **QUEUES_A_JOB,
-)
-async def create_pull_route(
-    body: PullCreate, context: ContextDep, principal: PrincipalDep, response: Response
-) -> PullPublic:
+@router.post("/pulls", **queues_a_job(PullPublic, "Start a pull"))
+async def create_pull_route(body: PullCreate, caller: CallerDep, response: Response) -> PullPublic:
     """Queue a pull of the tenant's stored orders in the window; returns the job at once."""
+    context = caller.context
     policy = body.policy or context.settings.policy
     if policy not in POLICIES:
         raise ApiProblem(
@@ -44,16 +38,12 @@ async def create_pull_route(
             f"unknown carrier {', '.join(unknown)}; known: {', '.join(sorted(context.carriers))}",
             kind="invalid-request",
         )
-    params = body.model_dump(mode="json", exclude_none=True)
-    return pull_public(await queue_job(context, principal, response, kind="pull", params=params))
+    return pull_public(await queue_job(caller, response, kind="pull", body=body))
 
 
 @router.get(
-    "/pulls/{pull_id}",
-    response_model=PullPublic,
-    summary="A pull's progress and report",
-    responses=problem_responses(401, 404, 422),
+    "/pulls/{pull_id}", **answers(PullPublic, "A pull's progress and report", 401, 404, 422)
 )
-def get_pull_route(context: ContextDep, principal: PrincipalDep, pull_id: ResourceId) -> PullPublic:
+def get_pull_route(caller: CallerDep, pull_id: ResourceId) -> PullPublic:
     """Status, per-carrier progress and, once it succeeded, the pull report."""
-    return pull_public(tenant_job(context, principal.tenant, "pull", pull_id))
+    return pull_public(tenant_job(caller, "pull", pull_id))

@@ -8,11 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from tracking.api.deps import ContextDep, PrincipalDep
+from tracking.api.deps import Caller, CallerDep
 from tracking.api.models import in_range, public
 from tracking.api.outbound import check_target
 from tracking.api.problems import ApiProblem
-from tracking.api.routes import ResourceId, invalid_cursor, problem_responses
+from tracking.api.routes import ResourceId, answers, invalid_cursor, problem_responses
 from tracking.api.webhook_models import (
     AttemptPublic,
     DeliveryDetail,
@@ -53,8 +53,8 @@ def _not_found(what: str) -> ApiProblem:
     return ApiProblem(404, f"no {what}", kind="not-found")
 
 
-def _webhook(context: ContextDep, tenant: str, webhook_id: str) -> Webhook:
-    hook = get_webhook(context.engine, tenant=tenant, webhook_id=webhook_id)
+def _webhook(caller: Caller, webhook_id: str) -> Webhook:
+    hook = get_webhook(caller.engine, tenant=caller.tenant, webhook_id=webhook_id)
     if hook is None:
         raise _not_found(f"webhook {webhook_id!r}")
     return hook
@@ -62,25 +62,23 @@ def _webhook(context: ContextDep, tenant: str, webhook_id: str) -> Webhook:
 
 @router.post(
     "/webhooks",
-    response_model=WebhookCreated,
     status_code=201,
-    summary="Register a webhook",
-    responses=problem_responses(400, 401, 422),
+    **answers(WebhookCreated, "Register a webhook", 400, 401, 422),
 )
 def create_webhook_route(
-    body: WebhookCreate, context: ContextDep, principal: PrincipalDep, response: Response
+    body: WebhookCreate, caller: CallerDep, response: Response
 ) -> WebhookCreated:
     """Register an endpoint; the answer holds its signing secret, shown only this once.
 
     The URL must resolve to public internet addresses only (unless the operator allows
     internal targets); it is checked again at every delivery.
     """
-    refused = check_target(body.url, allow_internal=context.settings.allow_internal_webhooks)
+    refused = check_target(body.url, allow_internal=caller.context.settings.allow_internal_webhooks)
     if refused is not None:
         raise ApiProblem(422, f"url: {refused}", kind="refused-target")
     hook, secret = create_webhook(
-        context.engine,
-        tenant=principal.tenant,
+        caller.engine,
+        tenant=caller.tenant,
         url=body.url,
         events=body.events,
         description=body.description,
@@ -89,30 +87,18 @@ def create_webhook_route(
     return public(WebhookCreated, hook, secret=secret)
 
 
-@router.get(
-    "/webhooks",
-    response_model=WebhookList,
-    summary="List webhooks",
-    responses=problem_responses(401),
-)
-def list_webhooks_route(context: ContextDep, principal: PrincipalDep) -> WebhookList:
+@router.get("/webhooks", **answers(WebhookList, "List webhooks", 401))
+def list_webhooks_route(caller: CallerDep) -> WebhookList:
     """The tenant's webhooks (without their secrets)."""
     return WebhookList(
-        items=[_public(h) for h in list_webhooks(context.engine, tenant=principal.tenant)]
+        items=[_public(h) for h in list_webhooks(caller.engine, tenant=caller.tenant)]
     )
 
 
-@router.get(
-    "/webhooks/{webhook_id}",
-    response_model=WebhookPublic,
-    summary="One webhook",
-    responses=problem_responses(401, 404, 422),
-)
-def get_webhook_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId
-) -> WebhookPublic:
+@router.get("/webhooks/{webhook_id}", **answers(WebhookPublic, "One webhook", 401, 404, 422))
+def get_webhook_route(caller: CallerDep, webhook_id: ResourceId) -> WebhookPublic:
     """One of the tenant's webhooks."""
-    return _public(_webhook(context, principal.tenant, webhook_id))
+    return _public(_webhook(caller, webhook_id))
 
 
 @router.delete(
@@ -122,30 +108,25 @@ def get_webhook_route(
     summary="Delete a webhook",
     responses=problem_responses(401, 404, 422),
 )
-def delete_webhook_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId
-) -> Response:
+def delete_webhook_route(caller: CallerDep, webhook_id: ResourceId) -> Response:
     """Stop notifying a webhook; its pending deliveries are cancelled."""
-    if not delete_webhook(context.engine, tenant=principal.tenant, webhook_id=webhook_id):
+    if not delete_webhook(caller.engine, tenant=caller.tenant, webhook_id=webhook_id):
         raise _not_found(f"webhook {webhook_id!r}")
     return Response(status_code=204)
 
 
 @router.get(
     "/webhooks/{webhook_id}/deliveries",
-    response_model=DeliveryPage,
-    summary="A webhook's delivery log",
-    responses=problem_responses(401, 404, 422),
+    **answers(DeliveryPage, "A webhook's delivery log", 401, 404, 422),
 )
 def list_deliveries_route(
-    context: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     webhook_id: ResourceId,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryPage:
     """Deliveries of a webhook, newest first."""
-    _webhook(context, principal.tenant, webhook_id)  # 404 for another tenant's or none
+    _webhook(caller, webhook_id)  # 404 for another tenant's or none
     before = None
     if cursor is not None:
         parts = decode_cursor(cursor, 3)
@@ -158,7 +139,7 @@ def list_deliveries_route(
         if before[0].tzinfo is None or not in_range(before[0]):
             raise invalid_cursor()
     items, last = list_deliveries(
-        context.engine, tenant=principal.tenant, webhook_id=webhook_id, before=before, limit=limit
+        caller.engine, tenant=caller.tenant, webhook_id=webhook_id, before=before, limit=limit
     )
     return DeliveryPage(
         items=[_delivery(d) for d in items],
@@ -168,16 +149,14 @@ def list_deliveries_route(
 
 @router.get(
     "/webhooks/{webhook_id}/deliveries/{delivery_id}",
-    response_model=DeliveryDetail,
-    summary="One delivery with its body and attempts",
-    responses=problem_responses(401, 404, 422),
+    **answers(DeliveryDetail, "One delivery with its body and attempts", 401, 404, 422),
 )
 def get_delivery_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId, delivery_id: ResourceId
+    caller: CallerDep, webhook_id: ResourceId, delivery_id: ResourceId
 ) -> DeliveryDetail:
     """A delivery, the exact JSON it sends, and every attempt so far."""
     found = get_delivery(
-        context.engine, tenant=principal.tenant, webhook_id=webhook_id, delivery_id=delivery_id
+        caller.engine, tenant=caller.tenant, webhook_id=webhook_id, delivery_id=delivery_id
     )
     if found is None:
         raise _not_found(f"delivery {delivery_id!r}")
@@ -192,20 +171,18 @@ def get_delivery_route(
 
 @router.post(
     "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
-    response_model=DeliveryPublic,
     status_code=202,
-    summary="Send a delivery again",
-    responses=problem_responses(401, 404, 422),
+    **answers(DeliveryPublic, "Send a delivery again", 401, 404, 422),
 )
 def replay_delivery_route(
-    context: ContextDep, principal: PrincipalDep, webhook_id: ResourceId, delivery_id: ResourceId
+    caller: CallerDep, webhook_id: ResourceId, delivery_id: ResourceId
 ) -> DeliveryPublic:
     """Send the same event again now (e.g. after fixing the receiver), with a fresh
     retry schedule; the attempt appears in the delivery log."""
     delivery = replay_delivery(
-        context.engine, tenant=principal.tenant, webhook_id=webhook_id, delivery_id=delivery_id
+        caller.engine, tenant=caller.tenant, webhook_id=webhook_id, delivery_id=delivery_id
     )
     if delivery is None:
         raise _not_found(f"delivery {delivery_id!r}")
-    context.webhooks_changed()
+    caller.context.webhooks_changed()
     return _delivery(delivery)
