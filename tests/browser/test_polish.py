@@ -84,6 +84,14 @@ def test_the_console_reads_well_at_both_widths_in_both_languages(
         assert box is not None
         assert box["x"] >= 0
         assert box["x"] + box["width"] <= width
+    # the API keys: every value and the revoke button on screen, not in a sideways scroll
+    cells = page.locator("[data-testid='key-row'] td")
+    expect(cells.first).to_be_visible()
+    for cell in cells.all():
+        box = cell.bounding_box()
+        if box is not None:  # an empty cell is hidden on a phone
+            assert box["x"] >= 0
+            assert box["x"] + box["width"] <= width, cell.inner_text()
     assert page.evaluate(_OVERFLOW) <= 0
     # the console's Chinese face is declared regular only, so a bold heading is drawn bold
     weights = page.evaluate(
