@@ -29,7 +29,6 @@ from tracking.api.outbound import REFUSED, GuardedTransport, TargetRefused
 from tracking.api.wakeup import Wakeable
 from tracking.api.webhooks import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from tracking.core.exceptions import StorageError
-from tracking.core.runtime import wait_or_timeout
 from tracking.store.webhook_events import emit_verdict_changes
 from tracking.store.webhooks import (
     AttemptOutcome,
@@ -135,13 +134,12 @@ class WebhookDispatcher(Wakeable):
             async with self.client() as client:
                 try:
                     while True:
-                        self._event.clear()
                         try:
                             await asyncio.to_thread(emit_verdict_changes, self._engine)
                             await self._start_due(client)
                         except StorageError as exc:
                             _log.warning("webhook dispatcher: %s", exc)
-                        await wait_or_timeout(self._event, self._poll)
+                        await self._rest(self._poll)
                 finally:
                     for task in list(self._tasks):
                         task.cancel()

@@ -33,7 +33,6 @@ from tracking.api.context import ApiContext
 from tracking.api.models import BundleCreate, PullCreate
 from tracking.api.wakeup import Wakeable
 from tracking.core.exceptions import ConfigError, StorageError, TrackingError
-from tracking.core.runtime import wait_or_timeout
 from tracking.evidence.manifest import media_type
 from tracking.fetch.outcome import explain
 from tracking.fetch.pipeline import pull
@@ -113,12 +112,11 @@ class JobRunner(Wakeable):
         try:
             with self._running():
                 while True:
-                    self._event.clear()
                     # Jobs of a process that died (stale heartbeat) go back to the queue.
                     with contextlib.suppress(StorageError):
                         await asyncio.to_thread(requeue_interrupted, self._engine)
                     await self._start_claimed()
-                    await wait_or_timeout(self._event, self._poll)
+                    await self._rest(self._poll)
         finally:
             heart.cancel()
             for task in list(self._tasks):

@@ -34,7 +34,6 @@ from tracking.api.wakeup import Wakeable
 from tracking.api.webhooks import after_job
 from tracking.core.config import Settings
 from tracking.core.exceptions import StorageError
-from tracking.core.runtime import wait_or_timeout
 from tracking.store.engine import libpq_url
 from tracking.store.jobs import Job, start_job
 from tracking.store.runs import ensure_job_schema
@@ -203,13 +202,12 @@ class ProcrastinateRunner(Wakeable):
     async def _plan(self) -> None:
         """Turn verdict changes into events and queue due deliveries, until cancelled."""
         while True:
-            self._event.clear()
             try:
                 await asyncio.to_thread(emit_verdict_changes, self._engine)
                 await asyncio.to_thread(queue_due_deliveries, self._engine)
             except StorageError as exc:
                 _log.warning("webhook planner: %s", exc)
-            await wait_or_timeout(self._event, self._options.webhook_poll_seconds)
+            await self._rest(self._options.webhook_poll_seconds)
 
     async def _retry_stalled(self) -> None:
         """Retry the `api` and `webhooks` jobs of workers whose heartbeat stopped."""
