@@ -18,6 +18,7 @@ from carriers.base import ParseOutput
 from carriers.kit.envelopes import envelope_error, json_object, validate_json_body, validate_object
 from carriers.kit.matching import Requested
 from carriers.kit.outcomes import not_found
+from carriers.kit.tables import StatusRow, read_table
 from carriers.shapes import loud
 from tracking.core.domain import (
     FINAL_STAGES,
@@ -36,87 +37,25 @@ __all__ = [
     "HANDOVER_CODE",
     "NOT_FOUND_STATUS",
     "STAGE_MAP",
+    "STATUSES",
+    "YanwenStatus",
     "parse",
     "parse_time_zone",
     "stage_of",
 ]
 
-STAGE_MAP: dict[str, Stage] = {
-    # Order and pickup.
-    "OR10": Stage.INFO_RECEIVED,
-    "PU10": Stage.PICKED_UP,
-    "PU30": Stage.EXCEPTION,  # pickup failed: the parcel never reached Yanwen
-    # Yanwen's own (origin) facilities.
-    "SC10": Stage.ORIGIN_FACILITY,
-    "SC20": Stage.ORIGIN_FACILITY,  # "left Yanwen facility": a facility scan, not departure
-    "SC45": Stage.ORIGIN_FACILITY,
-    "SC65": Stage.ORIGIN_FACILITY,
-    "SC70": Stage.ORIGIN_FACILITY,
-    # "Destination carrier plus new number": a Yanwen facility (SC) event that assigns the
-    # last-mile number, which Yanwen does when it labels the parcel, before the linehaul
-    # [unverified]. Read as a destination event it would let the validator infer arrival
-    # from a scan made in China; as an origin facility it proves nothing, which is safe.
-    "SC40": Stage.ORIGIN_FACILITY,
-    # Export customs.
-    "EC10": Stage.EXPORT_CUSTOMS,
-    "EC20": Stage.EXPORT_CUSTOMS,
-    "EC30": Stage.EXCEPTION,  # export clearance failed
-    # Linehaul. Only LH20 and LH50 are milestones.
-    "LH10": Stage.ORIGIN_FACILITY,  # received by the airline: handed over, not departed
-    "LH20": Stage.DEPARTED_ORIGIN,  # "Port of departure - Departure"
-    "LH21": Stage.IN_TRANSIT,
-    "LH22": Stage.IN_TRANSIT,
-    # LH30/LH33/LH40 sit between departure and "Destination Country - Arrival". LH33 is an
-    # *international hub* (a transit point, not the destination); the texts of LH30 and LH40
-    # are not known, so none of them proves arrival [unverified].
-    "LH30": Stage.IN_TRANSIT,
-    "LH33": Stage.IN_TRANSIT,
-    "LH40": Stage.IN_TRANSIT,
-    "LH50": Stage.ARRIVED_DESTINATION,  # "Destination Country - Arrival"
-    # Import customs.
-    "IC50": Stage.IMPORT_CUSTOMS,
-    "IC60": Stage.IMPORT_CUSTOMS,
-    "IC70": Stage.EXCEPTION,  # import clearance failed: held
-    # Last mile.
-    "LM10": Stage.DESTINATION_FACILITY,
-    "LM11": Stage.DESTINATION_FACILITY,
-    "LM12": Stage.DESTINATION_FACILITY,
-    "LM13": Stage.DESTINATION_FACILITY,
-    "LM14": Stage.DESTINATION_FACILITY,
-    "LM15": Stage.DESTINATION_FACILITY,
-    "LM20": Stage.DESTINATION_FACILITY,
-    "LM25": Stage.OUT_FOR_DELIVERY,
-    "LM30": Stage.AVAILABLE_FOR_PICKUP,  # at a pickup point: never delivered
-    # "Awaiting duty": the parcel waits on import duty, a customs matter, not a pickup.
-    "LM32": Stage.IMPORT_CUSTOMS,
-    "LM40": Stage.DELIVERED,  # "Delivered with POD"
-    "LM50": Stage.DELIVERY_FAILED,
-    "LM51": Stage.DELIVERY_FAILED,
-    "LM52": Stage.DELIVERY_FAILED,
-    "LM53": Stage.DELIVERY_FAILED,
-    # Delay notices say nothing about where the parcel is: in transit, without a country.
-    "LM60": Stage.IN_TRANSIT,
-    "LM61": Stage.IN_TRANSIT,
-    "LM65": Stage.IN_TRANSIT,
-    "LM70": Stage.EXCEPTION,  # information required
-    # Refused by the recipient: a problem, not yet a return the carrier states.
-    "LM75": Stage.EXCEPTION,
-    "LM76": Stage.EXCEPTION,
-    "LM85": Stage.EXCEPTION,  # lost
-    # Returns. The LM9x texts are not known: all read as on the way back, so an unclear code
-    # keeps the parcel polled. SC3x are "returned by Yanwen" at its own facility: back with
-    # the seller, which ends tracking [unverified].
-    "LM90": Stage.RETURNING,
-    "LM91": Stage.RETURNING,
-    "LM92": Stage.RETURNING,
-    "LM93": Stage.RETURNING,
-    "SC30": Stage.RETURNED,
-    "SC35": Stage.RETURNED,
-    "SC36": Stage.RETURNED,
-    "SC37": Stage.RETURNED,
-    "OTHER": Stage.UNKNOWN,  # Yanwen's catch-all: reported, never guessed
-}
-"""Yanwen checkpoint `tracking_status` -> stage (carrier-apis §7 and §12)."""
+
+class YanwenStatus(StatusRow):
+    """A row of `statuses.toml`; `chinese`: the sandbox writes the code in Chinese."""
+
+    chinese: bool = False
+
+
+STATUSES = read_table("carriers.yanwen", YanwenStatus)
+"""Yanwen's checkpoint codes (`statuses.toml`, carrier-apis §7 and §12)."""
+
+STAGE_MAP: dict[str, Stage] = STATUSES.stage_map
+"""Yanwen checkpoint `tracking_status` -> stage."""
 
 NOT_FOUND_STATUS = "NOTFOUND"
 """The item-level `tracking_status` of a number Yanwen does not know."""

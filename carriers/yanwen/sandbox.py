@@ -15,10 +15,9 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
-from carriers.kit.sandboxes import event_code, json_body, listed_numbers, variant_of
+from carriers.kit.sandboxes import json_body, listed_numbers, variant_of
 from carriers.yanwen.client import TRACKING_PATH
-from carriers.yanwen.parse import NOT_FOUND_STATUS
-from tracking.core.domain import Stage
+from carriers.yanwen.parse import NOT_FOUND_STATUS, STATUSES
 
 if TYPE_CHECKING:
     from carriers.kit.simulated import AskedShipments, SimEvent, SimShipment
@@ -31,70 +30,6 @@ MAX_NUMBERS = 20
 SANDBOX_CUSTOMER_NUMBER = "SANDBOX-YW-100"
 """The customer number the sandbox accepts in the `Authorization` header."""
 
-# Stage -> checkpoint codes the sandbox emits (chosen by `SimEvent.variant`). Every code maps
-# back to its stage in `parse.STAGE_MAP`.
-_CODES: dict[Stage, tuple[str, ...]] = {
-    Stage.INFO_RECEIVED: ("OR10",),
-    Stage.PICKED_UP: ("PU10",),
-    Stage.ORIGIN_FACILITY: ("SC10", "SC20", "SC45", "LH10"),
-    Stage.EXPORT_CUSTOMS: ("EC10", "EC20"),
-    Stage.DEPARTED_ORIGIN: ("LH20",),
-    Stage.IN_TRANSIT: ("LH21", "LH22", "LH30", "LH33", "LH40"),
-    Stage.ARRIVED_DESTINATION: ("LH50",),
-    Stage.IMPORT_CUSTOMS: ("IC50", "IC60", "LM32"),
-    Stage.DESTINATION_FACILITY: ("LM10", "LM12", "LM15", "LM20"),
-    Stage.OUT_FOR_DELIVERY: ("LM25",),
-    Stage.AVAILABLE_FOR_PICKUP: ("LM30",),
-    Stage.DELIVERY_FAILED: ("LM50", "LM51", "LM52", "LM53"),
-    Stage.DELIVERED: ("LM40",),
-    Stage.RETURNING: ("LM90", "LM91"),
-    Stage.RETURNED: ("SC30", "SC35"),
-}
-_EXCEPTION_CODES: dict[str, str] = {"lost": "LM85", "customs_held": "IC70"}
-
-# Invented wording; `{city}` is filled in. Chinese for Yanwen's origin-side codes, English
-# for the linehaul abroad and the destination.
-_TEXTS: dict[str, tuple[str, ...]] = {
-    "OR10": ("商家已提交订单信息，等待燕文收货", "电子运单已生成"),
-    "PU10": ("燕文已揽收", "包裹已由燕文上门揽收", "燕文{city}仓已收货"),
-    "SC10": ("已到达燕文{city}分拣中心",),
-    "SC20": ("已离开燕文{city}分拣中心", "燕文{city}分拣中心已发出"),
-    "SC45": ("包裹已在{city}完成分拣装袋",),
-    "LH10": ("已交航空公司，等待航班", "航空公司已接收包裹"),
-    "EC10": ("出口报关中",),
-    "EC20": ("出口海关已放行", "出口清关完成"),
-    "LH20": ("航班已从始发港起飞", "已从{city}起飞，飞往目的国"),
-    "LH21": ("In transit to {city}",),
-    "LH22": ("Departed {city} transit airport",),
-    "LH30": ("Arrived at transit airport {city}",),
-    "LH33": ("Arrived at international hub {city}",),
-    "LH40": ("Left international hub {city}",),
-    "LH50": ("Destination country - arrival, {city}", "Arrived in destination country"),
-    "IC50": ("Import customs clearance in process", "Presented to import customs"),
-    "IC60": ("Released by import customs",),
-    "LM32": ("Awaiting payment of import duty",),
-    "LM10": ("Received by destination carrier, {city}",),
-    "LM12": ("Arrived at sorting centre, {city}",),
-    "LM15": ("Departed sorting centre, {city}",),
-    "LM20": ("Destination scan, {city}", "Processed at delivery office, {city}"),
-    "LM25": ("Out for delivery, {city}", "With courier for delivery"),
-    "LM30": ("Available for pickup at service point, {city}",),
-    "LM50": ("Delivery attempt failed: recipient not at home",),
-    "LM51": ("Delivery attempt failed: address incomplete",),
-    "LM52": ("Delivery attempt failed: premises closed",),
-    "LM53": ("Delivery attempt failed: no access to building",),
-    "LM40": ("Delivered with POD, {city}", "Delivered, signed by recipient"),
-    "LM90": ("Return to sender initiated",),
-    "LM91": ("Return shipment in transit to origin",),
-    "SC30": ("退件已退还商家",),
-    "SC35": ("退件已到达燕文并退还发件人",),
-    "LM85": ("Parcel reported lost in transit",),
-    "IC70": ("Import customs clearance failed, parcel detained",),
-}
-
-_ORIGIN_SIDE: frozenset[str] = frozenset(
-    {"OR10", "PU10", "SC10", "SC20", "SC45", "LH10", "EC10", "EC20", "LH20", "SC30", "SC35"}
-)
 # Origin cities as Yanwen's Chinese texts name them.
 _CHINESE_CITIES: dict[str, str] = {
     "Shenzhen": "深圳",
@@ -191,15 +126,14 @@ def _item(number: str, shipment: SimShipment) -> dict[str, Any]:
 
 
 def _checkpoint(event: SimEvent) -> dict[str, Any]:
-    code = event_code(event, _CODES, _EXCEPTION_CODES)
-    origin_side = code in _ORIGIN_SIDE
-    city = _CHINESE_CITIES.get(event.city, event.city) if origin_side else event.city
+    status = STATUSES.by_code[STATUSES.code_for(event)]
+    city = _CHINESE_CITIES.get(event.city, event.city) if status.chinese else event.city
     local = event.at.astimezone(timezone(timedelta(minutes=event.local_offset)))
     return {
         "time_stamp": local.strftime("%Y-%m-%dT%H:%M:%S"),
         "time_zone": _time_zone(event.local_offset),
-        "tracking_status": code,
-        "message": variant_of(_TEXTS[code], event).format(city=city),
+        "tracking_status": status.code,
+        "message": variant_of(status.texts, event).format(city=city),
         "location": city if event.variant % 3 else "",
     }
 

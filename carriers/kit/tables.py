@@ -1,0 +1,123 @@
+"""A carrier's status table: its codes, the stage each one means, and the sandbox's wording.
+
+The house rule for things that grow (docs/style.md, "data beside code"): a carrier's status
+codes live in a data file of its package, `statuses.toml`, one row per code, with the reason
+for its stage (and its public source) as a comment beside the row. Adding a code touches no
+control flow. The parser reads `StatusTable.stage_map`; the sandbox emits, for each stage,
+the codes of that stage that carry wording (`texts`), in the file's order, so a parser and
+its sandbox cannot disagree on what a code means.
+
+A row holds at least `code` and `stage`; a carrier whose rows say more (a standard
+description, a status group) declares a `StatusRow` subclass with those fields. Files that
+are not code-keyed (17TRACK's texts per language) are read with `read_rows`, which checks
+every row the same way and names the file and row of any mistake.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from carriers.kit.sandboxes import event_code
+from carriers.kit.simulated import SimEvent
+from tracking.core.domain import Stage
+
+__all__ = ["StatusRow", "StatusTable", "read_rows", "read_table"]
+
+
+class StatusRow(BaseModel):
+    """One status code: the stage it means; the sandbox's wording and exception detail."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    stage: Stage
+    texts: tuple[str, ...] = ()
+    """Invented wording the sandbox sends with this code (`{city}` filled in); a row with
+    texts is one the sandbox emits for its stage, unless it has a `detail`."""
+    detail: str = ""
+    """The `SimEvent.detail` of the exception the sandbox reports with this code."""
+
+
+R = TypeVar("R", bound=BaseModel)
+S = TypeVar("S", bound=StatusRow)
+
+
+def _document(package: str, filename: str) -> dict[str, Any]:
+    text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{package}/{filename}: {exc}") from None
+
+
+def read_rows(package: str, filename: str, key: str, model: type[R]) -> tuple[R, ...]:
+    """The `[[key]]` rows of the package's data file `filename`, each checked as `model`.
+
+    A mistake raises `ValueError` naming the file, the row (1-based) and the field.
+    """
+    rows = _document(package, filename).get(key)
+    if not isinstance(rows, list) or not rows:
+        raise ValueError(f"{package}/{filename}: no [[{key}]] rows")
+    checked: list[R] = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            checked.append(model.model_validate(row))
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"]) or "row"
+            raise ValueError(
+                f"{package}/{filename}: [[{key}]] row {number}, {where}: {problem['msg']}"
+            ) from None
+    return tuple(checked)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusTable(Generic[S]):
+    """A carrier's status rows, looked up the ways its parser and sandbox need."""
+
+    rows: tuple[S, ...]
+    by_code: Mapping[str, S] = field(init=False)
+    emitted: Mapping[Stage, tuple[str, ...]] = field(init=False)
+    """Stage -> the codes the sandbox emits for it, in the file's order."""
+    exception_codes: Mapping[str, str] = field(init=False)
+    """`SimEvent.detail` -> the code the sandbox reports that exception with."""
+
+    def __post_init__(self) -> None:
+        by_code: dict[str, S] = {}
+        emitted: dict[Stage, list[str]] = {}
+        exceptions: dict[str, str] = {}
+        for row in self.rows:
+            if row.code in by_code:
+                raise ValueError(f"status code {row.code!r} is listed twice")
+            by_code[row.code] = row
+            if row.detail:
+                exceptions[row.detail] = row.code
+            elif row.texts:
+                emitted.setdefault(row.stage, []).append(row.code)
+        object.__setattr__(self, "by_code", by_code)
+        object.__setattr__(self, "emitted", {s: tuple(c) for s, c in emitted.items()})
+        object.__setattr__(self, "exception_codes", exceptions)
+
+    @property
+    def stage_map(self) -> dict[str, Stage]:
+        """Code -> stage, as the parser reads a code."""
+        return {row.code: row.stage for row in self.rows}
+
+    def code_for(self, event: SimEvent) -> str:
+        """The code the sandbox sends an event with (see `carriers.kit.sandboxes.event_code`)."""
+        return event_code(event, self.emitted, self.exception_codes)
+
+    def texts(self, code: str) -> Sequence[str]:
+        """The sandbox's wording of `code`."""
+        return self.by_code[code].texts
+
+
+def read_table(package: str, model: type[S]) -> StatusTable[S]:
+    """The package's `statuses.toml` (`[[status]]` rows) as a `StatusTable`."""
+    return StatusTable(read_rows(package, "statuses.toml", "status", model))
