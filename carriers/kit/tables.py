@@ -9,22 +9,22 @@ its sandbox cannot disagree on what a code means.
 
 A row holds at least `code` and `stage`; a carrier whose rows say more (a standard
 description, a status group) declares a `StatusRow` subclass with those fields. Files that
-are not code-keyed (17TRACK's texts per language) are read with `read_rows`, which checks
-every row the same way and names the file and row of any mistake.
+are not code-keyed (17TRACK's texts per language) are read with `read_rows`
+(`tracking.core.datafiles`), which checks every row the same way and names the file and row
+of any mistake.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from carriers.kit.sandboxes import event_code
 from carriers.kit.simulated import SimEvent
+from tracking.core.datafiles import read_rows
 from tracking.core.domain import Stage
 
 __all__ = ["StatusRow", "StatusTable", "read_rows", "read_table"]
@@ -44,37 +44,7 @@ class StatusRow(BaseModel):
     """The `SimEvent.detail` of the exception the sandbox reports with this code."""
 
 
-R = TypeVar("R", bound=BaseModel)
 S = TypeVar("S", bound=StatusRow)
-
-
-def _document(package: str, filename: str) -> dict[str, Any]:
-    text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{package}/{filename}: {exc}") from None
-
-
-def read_rows(package: str, filename: str, key: str, model: type[R]) -> tuple[R, ...]:
-    """The `[[key]]` rows of the package's data file `filename`, each checked as `model`.
-
-    A mistake raises `ValueError` naming the file, the row (1-based) and the field.
-    """
-    rows = _document(package, filename).get(key)
-    if not isinstance(rows, list) or not rows:
-        raise ValueError(f"{package}/{filename}: no [[{key}]] rows")
-    checked: list[R] = []
-    for number, row in enumerate(rows, start=1):
-        try:
-            checked.append(model.model_validate(row))
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            where = ".".join(str(p) for p in problem["loc"]) or "row"
-            raise ValueError(
-                f"{package}/{filename}: [[{key}]] row {number}, {where}: {problem['msg']}"
-            ) from None
-    return tuple(checked)
 
 
 @dataclass(frozen=True, slots=True)
