@@ -66,6 +66,7 @@ def test_the_sandbox_emits_coded_rows_in_file_order_and_exceptions_by_detail(pac
         '  { code = "D2", stage = "delivered", texts = ["Handed over"] },\n'
         '  { code = "D0", stage = "delivered" },\n'
         '  { code = "D1", stage = "delivered", texts = ["Signed"] },\n'
+        '  { code = "D_X", stage = "delivered", texts = ["Left at door"], by_rule = true },\n'
         '  { code = "X9", stage = "exception", texts = ["Lost"], detail = "lost" },\n'
         "]\n"
     )
@@ -76,7 +77,7 @@ def test_the_sandbox_emits_coded_rows_in_file_order_and_exceptions_by_detail(pac
         "D1": Stage.DELIVERED,
         "X9": Stage.EXCEPTION,
     }
-    assert table.emitted == {Stage.DELIVERED: ("D2", "D1")}
+    assert table.emitted == {Stage.DELIVERED: ("D2", "D1", "D_X")}
     assert table.exception_codes == {"lost": "X9"}
     assert table.texts("D1") == ("Signed",)
 

@@ -42,6 +42,10 @@ class StatusRow(BaseModel):
     texts is one the sandbox emits for its stage, unless it has a `detail`."""
     detail: str = ""
     """The `SimEvent.detail` of the exception the sandbox reports with this code."""
+    by_rule: bool = False
+    """The parser reads this code by a rule (a prefix family), not from the exact map: the row
+    only carries the sandbox's wording, and `stage` must be what the rule gives (each
+    carrier's tests check that `stage_of` agrees with every row)."""
 
 
 S = TypeVar("S", bound=StatusRow)
@@ -76,8 +80,8 @@ class StatusTable(Generic[S]):
 
     @property
     def stage_map(self) -> dict[str, Stage]:
-        """Code -> stage, as the parser reads a code."""
-        return {row.code: row.stage for row in self.rows}
+        """Code -> stage, as the parser reads a code exactly (rows read `by_rule` left out)."""
+        return {row.code: row.stage for row in self.rows if not row.by_rule}
 
     def code_for(self, event: SimEvent) -> str:
         """The code the sandbox sends an event with (see `carriers.kit.sandboxes.event_code`)."""
