@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from carriers.base import ParseOutput
 from carriers.kit.matching import same_number
 from carriers.kit.outcomes import side_country
+from carriers.kit.tables import StatusRow, read_table
 from carriers.shapes import plain_problem
 from carriers.textstage import classify
 from tracking.core.countries import to_iso2
@@ -51,15 +52,9 @@ __all__ = [
 
 CODE = "yunexpress"
 
-STAGE_MAP: dict[str, Stage] = {
-    # Node codes of the new Open Platform (carrier-apis §4.2), seen in one independent client
-    # only and in no raw payload: unverified. The classic API may send them as `TrackNodeCode`
-    # (one Go SDK lists the field). Unmapped codes fall back to the event text.
-    "ORDER_CREATION": Stage.INFO_RECEIVED,
-    "CUSTOMS_RELEASE": Stage.IMPORT_CUSTOMS,  # "Clearance processing completed", after arrival
-    "DELIVERED": Stage.DELIVERED,
-}
-"""`TrackNodeCode` -> stage; codes not listed are read from `ProcessContent`."""
+STAGE_MAP: dict[str, Stage] = read_table("carriers.yunexpress", StatusRow).stage_map
+"""`TrackNodeCode` -> stage (`statuses.toml`, carrier-apis §4.2); codes not listed are read
+from `ProcessContent`."""
 
 CHINA_OFFSET = 480
 """`ProcessDate` carries no offset; YunExpress writes China time (UTC+8)."""
