@@ -17,6 +17,7 @@ from carriers.kit.envelopes import (
 )
 from carriers.kit.matching import Requested
 from carriers.kit.outcomes import not_found, side_country
+from carriers.kit.tables import StatusRow, read_table
 from carriers.shapes import loud
 from tracking.core.countries import to_iso2
 from tracking.core.domain import (
@@ -33,59 +34,26 @@ from tracking.core.numbers import normalize_number
 __all__ = [
     "FINAL_STATUSES",
     "STAGE_MAP",
+    "STATUSES",
+    "CainiaoStatus",
     "parse",
     "parse_time_zone",
     "stage_of",
 ]
 
-STAGE_MAP: dict[str, Stage] = {
-    # First mile. Warehouse and pre-pickup codes are known from client code only [clients];
-    # their meaning is read from the names: an order accepted or a pickup booked is not yet a
-    # parcel in the carrier's hands, a packed or dispatched warehouse parcel is.
-    "PRE_READY_TO_SHIP": Stage.INFO_RECEIVED,
-    "PU_PRE_PICKUP_SUCCESS": Stage.INFO_RECEIVED,
-    "GWMS_ACCEPT": Stage.INFO_RECEIVED,
-    "PU_PICKUP_SUCCESS": Stage.PICKED_UP,
-    "GWMS_PACKAGE": Stage.ORIGIN_FACILITY,
-    "GWMS_OUTBOUND": Stage.ORIGIN_FACILITY,
-    "CW_OUTBOUND": Stage.ORIGIN_FACILITY,
-    # Sorting and the origin linehaul hub.
-    "SC_INBOUND_SUCCESS": Stage.ORIGIN_FACILITY,
-    "SC_OUTBOUND_SUCCESS": Stage.ORIGIN_FACILITY,
-    "LH_HO_IN_SUCCESS": Stage.ORIGIN_FACILITY,
-    # "Leaving from departure country/region": handed to the airline, NOT yet departed.
-    "LH_HO_AIRLINE": Stage.ORIGIN_FACILITY,
-    "CC_EX_START": Stage.EXPORT_CUSTOMS,
-    "CC_EX_SUCCESS": Stage.EXPORT_CUSTOMS,
-    # The two linehaul milestones.
-    "LH_DEPART": Stage.DEPARTED_ORIGIN,
-    "LH_ARRIVE": Stage.ARRIVED_DESTINATION,
-    # Transit hub scan. Invented for the sandbox: no real payload shows a hub code [unverified].
-    "LH_TRANSIT_ARRIVE": Stage.IN_TRANSIT,
-    # Import customs. Real data stamps CC_IM_START before LH_DEPART at times; the stage is
-    # still import_customs and the order is left for the validator to judge.
-    "CC_HO_IN_SUCCESS": Stage.IMPORT_CUSTOMS,
-    "CC_IM_START": Stage.IMPORT_CUSTOMS,
-    "CC_IM_SUCCESS": Stage.IMPORT_CUSTOMS,
-    "CC_HO_OUT_SUCCESS": Stage.IMPORT_CUSTOMS,
-    "CUSTOMS_ARRIVED_IN_AREA_CALLBACK": Stage.IMPORT_CUSTOMS,
-    # Last mile (TD_TRANS_* are matched by prefix, see `_PREFIX_STAGES`).
-    "GTMS_ACCEPT": Stage.DESTINATION_FACILITY,
-    "GTMS_OE_DEPART": Stage.DESTINATION_FACILITY,
-    "LH_POST_COLLECTION": Stage.DESTINATION_FACILITY,
-    "COMMON_INTRANSIT": Stage.DESTINATION_FACILITY,
-    "GTMS_DO_ARRIVE": Stage.DESTINATION_FACILITY,
-    "GTMS_STATION_OUT": Stage.DESTINATION_FACILITY,
-    "GTMS_DO_DEPART": Stage.OUT_FOR_DELIVERY,
-    # A pickup station or locker signing the parcel IN. Never delivered [clients].
-    "GTMS_STA_SIGNED": Stage.AVAILABLE_FOR_PICKUP,
-    "GSTA_INBOUND": Stage.AVAILABLE_FOR_PICKUP,
-    "GTMS_DEL_FAILURE": Stage.DELIVERY_FAILED,  # [clients]
-    "GTMS_SIGNED": Stage.DELIVERED,
-    # Exceptions emitted by the sandbox; plausible names, unseen in real data [unverified].
-    "LH_PARCEL_LOST": Stage.EXCEPTION,
-    "CC_IM_DETAINED": Stage.EXCEPTION,
-}
+
+class CainiaoStatus(StatusRow):
+    """A row of `statuses.toml`: the sandbox's `standerdDesc` and the event's `group`."""
+
+    standard: str = ""
+    group: str = ""
+    group_text: str = ""
+
+
+STATUSES = read_table("carriers.cainiao", CainiaoStatus)
+"""Cainiao's `actionCode` values (`statuses.toml`, carrier-apis §3.1)."""
+
+STAGE_MAP: dict[str, Stage] = STATUSES.stage_map
 """Cainiao `actionCode` -> stage (carrier-apis §3). Codes containing RETURN: see `stage_of`."""
 
 _PREFIX_STAGES: tuple[tuple[str, Stage], ...] = (("TD_TRANS_", Stage.DESTINATION_FACILITY),)

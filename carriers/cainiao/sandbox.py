@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.cainiao.client import DETAIL_PATH
-from carriers.kit.sandboxes import event_code, json_body, listed_numbers, variant_of
+from carriers.cainiao.parse import STATUSES
+from carriers.kit.sandboxes import json_body, listed_numbers, variant_of
 from tracking.core.countries import country_name
 from tracking.core.domain import Stage
 
@@ -19,96 +20,6 @@ __all__ = ["MAX_NUMBERS", "SANDBOX", "CainiaoSandbox"]
 
 MAX_NUMBERS = 20
 """Most numbers the sandbox accepts in one `mailNos` (the adapter's batch size)."""
-
-# Stage -> actionCodes the sandbox emits (chosen by `SimEvent.variant`). Every code maps back
-# to its stage in `parse.STAGE_MAP`; invented codes are marked there as unverified.
-_CODES: dict[Stage, tuple[str, ...]] = {
-    Stage.INFO_RECEIVED: ("PRE_READY_TO_SHIP", "PU_PRE_PICKUP_SUCCESS", "GWMS_ACCEPT"),
-    Stage.PICKED_UP: ("PU_PICKUP_SUCCESS",),
-    Stage.ORIGIN_FACILITY: (
-        "SC_INBOUND_SUCCESS",
-        "SC_OUTBOUND_SUCCESS",
-        "LH_HO_IN_SUCCESS",
-        "LH_HO_AIRLINE",
-    ),
-    Stage.EXPORT_CUSTOMS: ("CC_EX_START", "CC_EX_SUCCESS"),
-    Stage.DEPARTED_ORIGIN: ("LH_DEPART",),
-    Stage.IN_TRANSIT: ("LH_TRANSIT_ARRIVE",),
-    Stage.ARRIVED_DESTINATION: ("LH_ARRIVE",),
-    Stage.IMPORT_CUSTOMS: ("CC_HO_IN_SUCCESS", "CC_IM_START", "CC_IM_SUCCESS", "CC_HO_OUT_SUCCESS"),
-    Stage.DESTINATION_FACILITY: (
-        "GTMS_ACCEPT",
-        "LH_POST_COLLECTION",
-        "GTMS_DO_ARRIVE",
-        "TD_TRANS_HUB_IN",  # a real prefix with an invented suffix
-    ),
-    Stage.OUT_FOR_DELIVERY: ("GTMS_DO_DEPART",),
-    Stage.AVAILABLE_FOR_PICKUP: ("GTMS_STA_SIGNED", "GSTA_INBOUND"),
-    Stage.DELIVERY_FAILED: ("GTMS_DEL_FAILURE",),
-    Stage.DELIVERED: ("GTMS_SIGNED",),
-    Stage.RETURNING: ("GTMS_RETURN_START",),
-    Stage.RETURNED: ("GTMS_RETURN_SIGNED",),
-}
-_EXCEPTION_CODES: dict[str, str] = {"lost": "LH_PARCEL_LOST", "customs_held": "CC_IM_DETAINED"}
-
-# actionCode -> (standerdDesc, raw `desc` variants). Invented wording; `{city}` is filled in.
-_TEXTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "PRE_READY_TO_SHIP": ("Shipping label created", ("Label printed by seller",)),
-    "PU_PRE_PICKUP_SUCCESS": ("Pickup booked with courier", ("Pick-up appointment made",)),
-    "GWMS_ACCEPT": ("Order received at fulfilment warehouse", ("Warehouse got the order",)),
-    "PU_PICKUP_SUCCESS": (
-        "Collected by logistics provider",
-        ("Parcel collected", "Picked up from seller", "Courier pick-up done"),
-    ),
-    "SC_INBOUND_SUCCESS": ("[{city}] Scanned in at sorting hub", ("Sorting hub scan-in",)),
-    "SC_OUTBOUND_SUCCESS": ("[{city}] Left sorting hub", ("Sorting hub scan-out",)),
-    "LH_HO_IN_SUCCESS": ("Reached export transport hub", ("Arrive at export hub",)),
-    "LH_HO_AIRLINE": ("Handed to airline at departure hub", ("Handover to airline",)),
-    "CC_EX_START": ("Export clearance in progress", ("Export declaration lodged",)),
-    "CC_EX_SUCCESS": ("Export clearance finished", ("Export release ok", "Export cleared")),
-    "LH_DEPART": (
-        "Flight left the departure country/region",
-        ("Departed from origin airport", "Linehual departed"),
-    ),
-    "LH_TRANSIT_ARRIVE": ("[{city}] At transit hub", ("Transit hub arrival",)),
-    "LH_ARRIVE": (
-        "Landed in destination country/region",
-        ("Arived at linehual destination", "Flight arrived"),
-    ),
-    "CC_HO_IN_SUCCESS": ("Handed to customs", ("Customs received parcel",)),
-    "CC_IM_START": ("Import clearance under way", ("Import clearence start",)),
-    "CC_IM_SUCCESS": ("Import clearance finished", ("Import release ok",)),
-    "CC_HO_OUT_SUCCESS": ("Released from customs", ("Customs handover out",)),
-    "GTMS_ACCEPT": ("[{city}] Taken over by local courier", ("Accepted by local  courier",)),
-    "LH_POST_COLLECTION": ("[{city}] Taken in by postal network", ("Postal acceptance",)),
-    "GTMS_DO_ARRIVE": ("[{city}] At delivery depot", ("Depot arrival scan",)),
-    "TD_TRANS_HUB_IN": ("[{city}] At regional hub", ("Regional hub scan",)),
-    "GTMS_DO_DEPART": ("[{city}] With courier for delivery", ("On delivery round",)),
-    "GTMS_STA_SIGNED": (
-        "[{city}] Waiting at pickup station",
-        ("Station signed for parcel", "Pickup point received"),
-    ),
-    "GSTA_INBOUND": ("[{city}] Placed in parcel locker", ("Locker drop-in",)),
-    "GTMS_DEL_FAILURE": ("[{city}] Delivery attempt unsuccessful", ("Recipient not at home",)),
-    "GTMS_SIGNED": ("[{city}] Delivered to recipient", ("Signed by addressee", "Handed over")),
-    "GTMS_RETURN_START": ("Being sent back to sender", ("Return to sender started",)),
-    "GTMS_RETURN_SIGNED": ("Returned to sender", ("Sender signed for return",)),
-    "LH_PARCEL_LOST": ("Parcel reported missing in transit", ("Item declared lost",)),
-    "CC_IM_DETAINED": ("Held by import customs", ("Customs detention, documents needed",)),
-}
-
-_GROUPS: dict[str, tuple[str, str]] = {
-    "PU_PICKUP_SUCCESS": ("AE_GROUP_PU_PROCESSING", "In transit"),
-    "SC_INBOUND_SUCCESS": ("AE_GROUP_SC_PROCESSING", "In transit"),
-    "SC_OUTBOUND_SUCCESS": ("AE_GROUP_SC_PROCESSING", "In transit"),
-    "CC_EX_SUCCESS": ("AE_GROUP_EX_CLEARING_CUSTOMS", "At customs"),
-    "LH_DEPART": ("AE_GROUP_LH_PROCESSING", "In transit"),
-    "LH_ARRIVE": ("AE_GROUP_LH_ARRIVE", "In transit"),
-    "CC_IM_SUCCESS": ("AE_GROUP_IM_CLEARING_CUSTOMS", "At customs"),
-    "GTMS_ACCEPT": ("AE_GROUP_DES_PROCESSING", "In transit"),
-    "GTMS_DO_DEPART": ("AE_GROUP_DELIVERING", "Out for delivery"),
-    "GTMS_SIGNED": ("AE_GROUP_DELIVERED", "Delivered"),
-}
 
 # Module status by the newest event's stage (DELIVERED and CLEAR_CUSTOMS are real values,
 # the others come from community code [unverified]).
@@ -231,9 +142,9 @@ def _module(number: str, shipment: SimShipment, *, now: datetime) -> dict[str, A
 
 
 def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
-    code = event_code(event, _CODES, _EXCEPTION_CODES)
-    standard, raw_texts = _TEXTS[code]
-    desc = variant_of(raw_texts, event)
+    code = STATUSES.code_for(event)
+    status = STATUSES.by_code[code]
+    desc = variant_of(status.texts, event)
     if event.leg == "last_mile" and shipment.last_mile is not None:
         desc = f"{shipment.last_mile.carrier_name}: {desc}"
     item: dict[str, Any] = {
@@ -241,16 +152,16 @@ def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
         # The quirk: timeStr is the instant at UTC+8 whatever timeZone says.
         "timeStr": event.at.astimezone(_UTC8).strftime("%Y-%m-%d %H:%M:%S"),
         "desc": desc,
-        "standerdDesc": standard.format(city=event.city),
+        "standerdDesc": status.standard.format(city=event.city),
         "descTitle": "Carrier note:",
         "timeZone": _time_zone(event.local_offset, padded=event.variant % 2 == 1),
         "actionCode": code,
     }
-    if code in _GROUPS:
-        node, label = _GROUPS[code]
+    if status.group:
+        node = status.group
         item["group"] = {
             "nodeCode": node,
-            "nodeDesc": label,
+            "nodeDesc": status.group_text,
             "currentIconUrl": f"https://icons.sandbox.invalid/cainiao/{node.lower()}-on.png",
             "historyIconUrl": f"https://icons.sandbox.invalid/cainiao/{node.lower()}-off.png",
         }
