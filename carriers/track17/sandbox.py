@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, assert_never
 
+from pydantic import BaseModel, ConfigDict, model_validator
+
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.kit.sandboxes import at_most, event_code, json_body, variant_of
+from carriers.kit.tables import read_rows
 from carriers.track17.client import (
     CHANGECARRIER_PATH,
     REGISTER_PATH,
@@ -19,7 +22,6 @@ from carriers.track17.client import (
     TRACKINFO_PATH,
 )
 from carriers.track17.codes import KEY_STAGES, STAGE_MAP, STATUSES, Track17Status
-from carriers.track17.sandbox_texts import DESTINATION_TEXTS, ENGLISH
 from tracking.core.domain import Stage, offset_tz
 
 if TYPE_CHECKING:
@@ -77,6 +79,37 @@ def _sent_for(rows: Sequence[Track17Status]) -> dict[Stage, tuple[str, ...]]:
 
 
 _SUB_STATUS = _sent_for(STATUSES.rows)
+
+
+class _Wording(BaseModel):
+    """A `text` row of `statuses.toml`: the sandbox's wording of a stage, or of an
+    exception's `detail`, in one language."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    language: str
+    stage: Stage | None = None
+    detail: str = ""
+    texts: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> _Wording:
+        if (self.stage is None) == (not self.detail):
+            raise ValueError("a text row words either a `stage` or a `detail`")
+        return self
+
+
+def _texts_by_language() -> dict[str, dict[Stage | str, tuple[str, ...]]]:
+    """Language -> stage (or exception `detail`) -> the sandbox's wording, from `statuses.toml`."""
+    texts: dict[str, dict[Stage | str, tuple[str, ...]]] = {}
+    for row in read_rows("carriers.track17", "statuses.toml", "text", _Wording):
+        texts.setdefault(row.language, {})[row.stage or row.detail] = row.texts
+    return texts
+
+
+_TEXTS = _texts_by_language()
+"""The sandbox's invented event wording per language; English is every language's fallback."""
+_ENGLISH = _TEXTS["en"]
 
 _SILENT_STAGES = (Stage.DEPARTED_ORIGIN, Stage.ARRIVED_DESTINATION)
 """Stages whose first event the sandbox often leaves unstaged, as 17TRACK's examples do."""
@@ -357,8 +390,8 @@ def _not_found(number: str, post: _Post, *, now: datetime) -> dict[str, Any]:
 def _event(event: SimEvent, post: _Post, shipment: SimShipment) -> dict[str, Any]:
     sub_status = event_code(event, _SUB_STATUS, STATUSES.exception_codes)
     text_key: Stage | str = event.detail if event.stage is Stage.EXCEPTION else event.stage
-    texts = DESTINATION_TEXTS[post.language] if post is not _CHINA_POST else ENGLISH
-    choices = texts.get(text_key) or ENGLISH[text_key]
+    texts = _TEXTS[post.language] if post is not _CHINA_POST else _ENGLISH
+    choices = texts.get(text_key) or _ENGLISH[text_key]
     local = event.at.astimezone(offset_tz(event.local_offset))
     time_iso = (
         local.replace(tzinfo=None).isoformat(timespec="seconds")
