@@ -1,5 +1,8 @@
 """17TRACK's vocabularies: key stages, sub-statuses, error codes and carrier keys.
 
+Key stages and sub-statuses are data (`statuses.toml`, one row each with its stage and
+source); the rest is tabled here.
+
 Sources (facts only):
 
 - API v2.2 documentation, https://asset.17track.net/api/document/v2.2_en/index.html
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from carriers.kit.tables import StatusRow, StatusTable, read_rows, read_table
 from tracking.core.domain import ErrorKind, Stage
 
 __all__ = [
@@ -29,79 +33,37 @@ __all__ = [
     "QUOTA_CODES",
     "REJECTION_KINDS",
     "STAGE_MAP",
+    "STATUSES",
     "SUB_STATUS_MAP",
     "TOO_MANY_NUMBERS",
+    "Track17Status",
     "expected_carrier",
     "stage_of",
 ]
 
-KEY_STAGES: tuple[str, ...] = (
-    "InfoReceived",
-    "PickedUp",
-    "Departure",
-    "Arrival",
-    "AvailableForPickup",
-    "OutForDelivery",
-    "Delivered",
-    "Returning",
-    "Returned",
-)
-"""The nine `track_info.milestone[].key_stage` values, in 17TRACK's order [payload: the
-v2.x webhook example of 17TRACK's docs lists all nine, unreached ones with null times]."""
 
-STAGE_MAP: dict[str, Stage] = {
-    # The nine key stages, also used as an event's `stage` (carrier-apis §5, [payload]).
-    "InfoReceived": Stage.INFO_RECEIVED,
-    "PickedUp": Stage.PICKED_UP,
-    "Departure": Stage.DEPARTED_ORIGIN,  # left the origin country's port
-    "Arrival": Stage.ARRIVED_DESTINATION,  # reached the destination country's port
-    "AvailableForPickup": Stage.AVAILABLE_FOR_PICKUP,  # waiting at a pickup point: not delivered
-    "OutForDelivery": Stage.OUT_FOR_DELIVERY,
-    "Delivered": Stage.DELIVERED,
-    "Returning": Stage.RETURNING,
-    "Returned": Stage.RETURNED,
-}
-"""Key stage -> stage. Other `stage` values (a `latest_event` shows "Exception") fall
-through to `sub_status`."""
+class Track17Status(StatusRow):
+    """A `status` row of `statuses.toml`: a sub-status, its stage, and the stages of the
+    events the sandbox sends it with (`sent_for`)."""
+
+    sent_for: tuple[Stage, ...] = ()
+
+
+STATUSES = read_table("carriers.track17", Track17Status)
+"""17TRACK's sub-statuses (`statuses.toml`, carrier-apis §5)."""
+
+STAGE_MAP: dict[str, Stage] = StatusTable(
+    read_rows("carriers.track17", "statuses.toml", "key_stage", StatusRow)
+).stage_map
+"""Key stage -> stage (`statuses.toml`, the `key_stage` rows), in 17TRACK's order. Other
+`stage` values (a `latest_event` shows "Exception") fall through to `sub_status`."""
+
+KEY_STAGES: tuple[str, ...] = tuple(STAGE_MAP)
+"""The nine `track_info.milestone[].key_stage` values, in 17TRACK's order."""
 
 CUSTOMS = Stage.IMPORT_CUSTOMS  # export_customs when the event is in the origin country
 
-SUB_STATUS_MAP: dict[str, Stage] = {
-    # 17TRACK help centre sub-statuses (carrier-apis §5), used when `stage` is null.
-    "InfoReceived": Stage.INFO_RECEIVED,
-    "InTransit_PickedUp": Stage.PICKED_UP,
-    "InTransit_Departure": Stage.DEPARTED_ORIGIN,
-    "InTransit_Arrival": Stage.ARRIVED_DESTINATION,
-    "InTransit_CustomsProcessing": CUSTOMS,
-    "InTransit_CustomsReleased": CUSTOMS,
-    "InTransit_CustomsRequiringInformation": CUSTOMS,
-    # 17TRACK has no facility sub-status: sorting scans, in either country, are this one.
-    "InTransit_Other": Stage.IN_TRANSIT,
-    "AvailableForPickup_Other": Stage.AVAILABLE_FOR_PICKUP,
-    "OutForDelivery_Other": Stage.OUT_FOR_DELIVERY,
-    "DeliveryFailure_Other": Stage.DELIVERY_FAILED,
-    "DeliveryFailure_NoBody": Stage.DELIVERY_FAILED,
-    "DeliveryFailure_Security": Stage.DELIVERY_FAILED,
-    "DeliveryFailure_Rejected": Stage.DELIVERY_FAILED,
-    "DeliveryFailure_InvalidAddress": Stage.DELIVERY_FAILED,
-    "Delivered_Other": Stage.DELIVERED,
-    "Exception_Returning": Stage.RETURNING,
-    "Exception_Returned": Stage.RETURNED,
-    "Exception_Other": Stage.EXCEPTION,
-    "Exception_NoBody": Stage.EXCEPTION,
-    "Exception_Security": Stage.EXCEPTION,  # held (customs, security, fees) before delivery
-    "Exception_Damage": Stage.EXCEPTION,
-    "Exception_Rejected": Stage.EXCEPTION,
-    "Exception_Lost": Stage.EXCEPTION,
-    "Exception_Destroyed": Stage.EXCEPTION,
-    "Exception_Cancel": Stage.EXCEPTION,
-    # Deliberately unknown: a possible delay, an expiry or "nothing found" says nothing about
-    # where the parcel is, and `exception` would end the order's verdict as a problem.
-    "Exception_Delayed": Stage.UNKNOWN,
-    "Expired_Other": Stage.UNKNOWN,
-    "NotFound_Other": Stage.UNKNOWN,
-    "NotFound_InvalidCode": Stage.UNKNOWN,
-}
+SUB_STATUS_MAP: dict[str, Stage] = STATUSES.stage_map
 """Event `sub_status` -> stage, when the event's `stage` is null or not a key stage."""
 
 ALREADY_REGISTERED = -18019901

@@ -10,15 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, assert_never
 
+from pydantic import BaseModel, ConfigDict, model_validator
+
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.kit.sandboxes import at_most, event_code, json_body, variant_of
+from carriers.kit.tables import read_rows
 from carriers.track17.client import (
     CHANGECARRIER_PATH,
     REGISTER_PATH,
     TOKEN_HEADER,
     TRACKINFO_PATH,
 )
-from carriers.track17.sandbox_texts import DESTINATION_TEXTS, ENGLISH
+from carriers.track17.codes import KEY_STAGES, STAGE_MAP, STATUSES, Track17Status
 from tracking.core.domain import Stage, offset_tz
 
 if TYPE_CHECKING:
@@ -61,52 +64,52 @@ _POSTS: dict[str, _Post] = {
     "CL": _Post("Correos Chile", 90101, "CL", "es"),
 }
 
-_KEY_STAGES: tuple[tuple[str, Stage], ...] = (
-    ("InfoReceived", Stage.INFO_RECEIVED),
-    ("PickedUp", Stage.PICKED_UP),
-    ("Departure", Stage.DEPARTED_ORIGIN),
-    ("Arrival", Stage.ARRIVED_DESTINATION),
-    ("AvailableForPickup", Stage.AVAILABLE_FOR_PICKUP),
-    ("OutForDelivery", Stage.OUT_FOR_DELIVERY),
-    ("Delivered", Stage.DELIVERED),
-    ("Returning", Stage.RETURNING),
-    ("Returned", Stage.RETURNED),
-)
-"""The nine milestones, in 17TRACK's order; an event of these stages carries its `stage`."""
-_KEY_STAGE_OF: dict[Stage, str] = {stage: key for key, stage in _KEY_STAGES}
+_KEY_STAGE_OF: dict[Stage, str] = {stage: key for key, stage in STAGE_MAP.items()}
+"""Stage -> its key stage: an event of these stages carries its `stage`."""
 
-# Stage -> sub-statuses the sandbox emits (chosen by `SimEvent.variant`); every one maps
-# back to its stage in `parse.SUB_STATUS_MAP`. 17TRACK has no facility sub-status, so
-# facility scans are `InTransit_Other` and read back as `in_transit`.
-_SUB_STATUS: dict[Stage, tuple[str, ...]] = {
-    Stage.INFO_RECEIVED: ("InfoReceived",),
-    Stage.PICKED_UP: ("InTransit_PickedUp",),
-    Stage.ORIGIN_FACILITY: ("InTransit_Other",),
-    Stage.EXPORT_CUSTOMS: ("InTransit_CustomsProcessing", "InTransit_CustomsReleased"),
-    Stage.DEPARTED_ORIGIN: ("InTransit_Departure",),
-    Stage.IN_TRANSIT: ("InTransit_Other",),
-    Stage.ARRIVED_DESTINATION: ("InTransit_Arrival",),
-    Stage.IMPORT_CUSTOMS: (
-        "InTransit_CustomsProcessing",
-        "InTransit_CustomsReleased",
-        "InTransit_CustomsRequiringInformation",
-    ),
-    Stage.DESTINATION_FACILITY: ("InTransit_Other",),
-    Stage.OUT_FOR_DELIVERY: ("OutForDelivery_Other",),
-    Stage.AVAILABLE_FOR_PICKUP: ("AvailableForPickup_Other",),
-    Stage.DELIVERY_FAILED: (
-        "DeliveryFailure_NoBody",
-        "DeliveryFailure_Other",
-        "DeliveryFailure_InvalidAddress",
-    ),
-    Stage.DELIVERED: ("Delivered_Other",),
-    Stage.RETURNING: ("Exception_Returning",),
-    Stage.RETURNED: ("Exception_Returned",),
-}
-_EXCEPTION_SUB_STATUS: dict[str, str] = {
-    "lost": "Exception_Lost",
-    "customs_held": "Exception_Security",
-}
+
+def _sent_for(rows: Sequence[Track17Status]) -> dict[Stage, tuple[str, ...]]:
+    """Stage -> the sub-statuses the sandbox sends events of that stage with (chosen by
+    `SimEvent.variant`): the rows whose `sent_for` names it, in `statuses.toml`'s order."""
+    sent: dict[Stage, list[str]] = {}
+    for row in rows:
+        for stage in row.sent_for:
+            sent.setdefault(stage, []).append(row.code)
+    return {stage: tuple(codes) for stage, codes in sent.items()}
+
+
+_SUB_STATUS = _sent_for(STATUSES.rows)
+
+
+class _Wording(BaseModel):
+    """A `text` row of `statuses.toml`: the sandbox's wording of a stage, or of an
+    exception's `detail`, in one language."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    language: str
+    stage: Stage | None = None
+    detail: str = ""
+    texts: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> _Wording:
+        if (self.stage is None) == (not self.detail):
+            raise ValueError("a text row words either a `stage` or a `detail`")
+        return self
+
+
+def _texts_by_language() -> dict[str, dict[Stage | str, tuple[str, ...]]]:
+    """Language -> stage (or exception `detail`) -> the sandbox's wording, from `statuses.toml`."""
+    texts: dict[str, dict[Stage | str, tuple[str, ...]]] = {}
+    for row in read_rows("carriers.track17", "statuses.toml", "text", _Wording):
+        texts.setdefault(row.language, {})[row.stage or row.detail] = row.texts
+    return texts
+
+
+_TEXTS = _texts_by_language()
+"""The sandbox's invented event wording per language; English is every language's fallback."""
+_ENGLISH = _TEXTS["en"]
 
 _SILENT_STAGES = (Stage.DEPARTED_ORIGIN, Stage.ARRIVED_DESTINATION)
 """Stages whose first event the sandbox often leaves unstaged, as 17TRACK's examples do."""
@@ -308,7 +311,7 @@ def _found(
         if not shipment.final and now - newest[0].at > _EXPIRED_AFTER:
             status, sub_status = "Expired", "Expired_Other"
     milestones = []
-    for key, stage in _KEY_STAGES:
+    for key, stage in STAGE_MAP.items():
         first = next((p for p in every if p[0].stage is stage), None)
         if first is not None and stage in _SILENT_STAGES and first[0].variant % 2 == 0:
             # As in real answers, the event leaves its `stage` null and says no more than
@@ -373,7 +376,7 @@ def _not_found(number: str, post: _Post, *, now: datetime) -> dict[str, Any]:
             "latest_event": None,
             "time_metrics": _time_metrics([], final=False, now=now),
             "milestone": [
-                {"key_stage": key, "time_iso": None, "time_utc": None} for key, _ in _KEY_STAGES
+                {"key_stage": key, "time_iso": None, "time_utc": None} for key in KEY_STAGES
             ],
             "misc_info": _misc(None),
             "tracking": {
@@ -385,10 +388,10 @@ def _not_found(number: str, post: _Post, *, now: datetime) -> dict[str, Any]:
 
 
 def _event(event: SimEvent, post: _Post, shipment: SimShipment) -> dict[str, Any]:
-    sub_status = event_code(event, _SUB_STATUS, _EXCEPTION_SUB_STATUS)
+    sub_status = event_code(event, _SUB_STATUS, STATUSES.exception_codes)
     text_key: Stage | str = event.detail if event.stage is Stage.EXCEPTION else event.stage
-    texts = DESTINATION_TEXTS[post.language] if post is not _CHINA_POST else ENGLISH
-    choices = texts.get(text_key) or ENGLISH[text_key]
+    texts = _TEXTS[post.language] if post is not _CHINA_POST else _ENGLISH
+    choices = texts.get(text_key) or _ENGLISH[text_key]
     local = event.at.astimezone(offset_tz(event.local_offset))
     time_iso = (
         local.replace(tzinfo=None).isoformat(timespec="seconds")
