@@ -17,6 +17,7 @@ from carriers.base import ParseOutput
 from carriers.kit.envelopes import CamelModel, json_object, validate_json_body, validate_object
 from carriers.kit.matching import Requested, same_number
 from carriers.kit.outcomes import not_found, side_country
+from carriers.kit.tables import StatusRow, read_table
 from carriers.shapes import loud
 from carriers.textstage import classify
 from tracking.core.countries import to_iso2
@@ -40,65 +41,27 @@ __all__ = [
     "AUTH_ERROR_CODES",
     "CHINA_OFFSET",
     "STAGE_MAP",
+    "STATUSES",
+    "FourPXStatus",
     "decode_body",
     "parse",
     "repair_mojibake",
     "stage_of",
 ]
 
-STAGE_MAP: dict[str, Stage] = {
-    # Before the parcel: data and booking ([single]: one client's copy of 4PX's code list).
-    "FPX_L_RPIF": Stage.INFO_RECEIVED,
-    "FPX_L_ATP": Stage.INFO_RECEIVED,  # courier assigned, not yet picked up [single]
-    "FPX_O_CRLB": Stage.INFO_RECEIVED,  # label created [single]
-    "FPX_O_SIS": Stage.INFO_RECEIVED,  # data sent to the service provider [single]
-    "FPX_O_IR": Stage.INFO_RECEIVED,  # data received by the service provider [single]
-    # First mile.
-    "FPX_C_SPLS": Stage.PICKED_UP,
-    "FPX_C_AAF": Stage.ORIGIN_FACILITY,
-    # "Handed to airline" is not departure (design §5: handed over *and departed*), although
-    # carrier-apis §12 lists it with the departure codes; an airline acceptance can sit for
-    # days, be offloaded or rebooked. The flight codes below prove departure.
-    "FPX_M_HA": Stage.ORIGIN_FACILITY,
-    # Export customs.
-    "FPX_Q_ECI": Stage.EXPORT_CUSTOMS,
-    "FPX_Q_UEPC": Stage.EXPORT_CUSTOMS,
-    "FPX_Q_ECC": Stage.EXPORT_CUSTOMS,  # released from export customs
-    "FPX_Q_AAEC": Stage.EXPORT_CUSTOMS,
-    "FPX_Q_DFEC": Stage.EXPORT_CUSTOMS,
-    # Departure.
-    "FPX_M_DFOA": Stage.DEPARTED_ORIGIN,  # "departed from airport of origin country"
-    "FPX_M_DAHK": Stage.DEPARTED_ORIGIN,  # departed the Hong Kong gateway
-    "FPX_M_ATD": Stage.DEPARTED_ORIGIN,  # actual time of departure
-    # Transit hub arrival. Invented for the sandbox: no 4PX transit code is known [unverified].
-    "FPX_M_ATS": Stage.IN_TRANSIT,
-    # Arrival.
-    "FPX_M_DC": Stage.ARRIVED_DESTINATION,  # "arrived at destination country"
-    "FPX_M_ADCA": Stage.ARRIVED_DESTINATION,
-    "FPX_M_ATA": Stage.ARRIVED_DESTINATION,
-    "FPX_D_ADC": Stage.ARRIVED_DESTINATION,
-    # Import customs.
-    "FPX_I_CP": Stage.IMPORT_CUSTOMS,
-    "FPX_I_CPC": Stage.IMPORT_CUSTOMS,
-    "FPX_I_RCUK": Stage.IMPORT_CUSTOMS,  # customs cleared
-    # Last mile.
-    "FPX_D_AAD": Stage.DESTINATION_FACILITY,
-    "FPX_D_DFD": Stage.DESTINATION_FACILITY,
-    "FPX_D_HQ": Stage.DESTINATION_FACILITY,
-    "FPX_D_SD": Stage.OUT_FOR_DELIVERY,
-    "FPX_D_OFD": Stage.OUT_FOR_DELIVERY,
-    # At a post office, pickup point or locker: never delivered [single].
-    "FPX_D_ADWP": Stage.AVAILABLE_FOR_PICKUP,
-    "FPX_D_AP": Stage.AVAILABLE_FOR_PICKUP,
-    "FPX_D_SASPS": Stage.AVAILABLE_FOR_PICKUP,
-    # Returns and loss (carrier-apis §6). FPX_C_BTC is "back to customer": 4PX's customer is
-    # the seller, so the parcel is back with the sender. The others read as on the way back;
-    # an unclear return code keeps the parcel polled [unverified].
-    "FPX_C_BTC": Stage.RETURNED,
-    "FPX_M_PRTS": Stage.RETURNING,
-    "FPX_D_SR": Stage.RETURNING,
-    "FPX_D_RR": Stage.RETURNING,
-}
+
+class FourPXStatus(StatusRow):
+    """A row of `statuses.toml`."""
+
+    blank_location: bool = False
+    """An origin-side code: the sandbox sends it with an empty `occurLocation` on one event
+    in four."""
+
+
+STATUSES = read_table("carriers.fourpx", FourPXStatus)
+"""4PX's event codes (`statuses.toml`, carrier-apis §6 and §12)."""
+
+STAGE_MAP: dict[str, Stage] = STATUSES.stage_map
 """4PX `businessLinkCode` -> stage. Code families: see `_PREFIX_STAGES`."""
 
 _PREFIX_STAGES: tuple[tuple[str, Stage], ...] = (

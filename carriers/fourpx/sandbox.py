@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.fourpx.client import API_METHOD, SERVICE_PATH, query_sign
+from carriers.fourpx.parse import STATUSES
 from carriers.fourpx.public import PUBLIC_PATH
-from carriers.kit.sandboxes import event_code, json_body, variant_of
+from carriers.kit.sandboxes import json_body, variant_of
 from tracking.core.countries import country_name
-from tracking.core.domain import Stage
 
 if TYPE_CHECKING:
     from carriers.kit.simulated import AskedShipments, SimEvent, SimShipment
@@ -33,75 +33,6 @@ __all__ = ["SANDBOX", "SANDBOX_APP_KEY", "SANDBOX_APP_SECRET", "FourPXSandbox"]
 SANDBOX_APP_KEY = "sandbox-4px-key"
 SANDBOX_APP_SECRET = "sandbox-4px-secret"
 
-# Stage -> businessLinkCodes the sandbox emits (chosen by `SimEvent.variant`). Every code
-# maps back to its stage in `parse.STAGE_MAP` or its prefix families.
-_CODES: dict[Stage, tuple[str, ...]] = {
-    Stage.INFO_RECEIVED: ("FPX_L_RPIF",),
-    Stage.PICKED_UP: ("FPX_C_SPLS",),
-    Stage.ORIGIN_FACILITY: ("FPX_C_AAF", "FPX_M_HA"),
-    Stage.EXPORT_CUSTOMS: ("FPX_Q_AAEC", "FPX_Q_ECC"),
-    Stage.DEPARTED_ORIGIN: ("FPX_M_DFOA", "FPX_M_ATD"),
-    Stage.IN_TRANSIT: ("FPX_M_ATS",),
-    Stage.ARRIVED_DESTINATION: ("FPX_M_DC", "FPX_M_ATA", "FPX_M_ADCA", "FPX_D_ADC"),
-    Stage.IMPORT_CUSTOMS: ("FPX_I_CP", "FPX_I_CPC", "FPX_I_RCUK"),
-    Stage.DESTINATION_FACILITY: ("FPX_D_AAD", "FPX_D_DFD", "FPX_D_HQ"),
-    Stage.OUT_FOR_DELIVERY: ("FPX_D_SD", "FPX_D_OFD"),
-    Stage.AVAILABLE_FOR_PICKUP: ("FPX_D_ADWP", "FPX_D_AP"),
-    Stage.DELIVERY_FAILED: ("FPX_D_FDNR", "FPX_D_FDCA"),
-    Stage.DELIVERED: ("FPX_S_OK", "FPX_S_OKSC"),
-    Stage.RETURNING: ("FPX_O_RTOC", "FPX_M_PRTS"),
-    Stage.RETURNED: ("FPX_C_BTC",),
-}
-_EXCEPTION_CODES: dict[str, str] = {"lost": "FPX_Y_CCMC", "customs_held": "FPX_I_HC"}
-
-# Invented wording; `{city}` is filled in.
-_TEXTS: dict[str, tuple[str, ...]] = {
-    "FPX_L_RPIF": ("已接收订单信息，等待包裹入库", "订单信息已推送至递四方"),
-    "FPX_C_SPLS": ("递四方已揽收包裹", "快递员已上门取件"),
-    "FPX_C_AAF": ("包裹已到达{city}操作中心", "{city}仓已收货"),
-    "FPX_M_HA": ("包裹已交航空公司，等待航班", "已移交航空公司"),
-    "FPX_Q_AAEC": ("包裹已到达出口监管仓",),
-    "FPX_Q_ECC": ("出口报关完成，海关已放行", "出口清关已完成"),
-    "FPX_M_DFOA": ("航班已从始发国机场起飞",),
-    "FPX_M_ATD": ("航班已起飞，正在运往目的国", "国际航班已出发"),
-    "FPX_M_ATS": ("Arrived at transit hub, {city}",),
-    "FPX_M_DC": ("Arrived at destination country",),
-    "FPX_M_ATA": ("Flight arrived at destination airport, {city}",),
-    "FPX_M_ADCA": ("Arrived at destination country airport",),
-    "FPX_D_ADC": ("Arrived in destination country, {city}",),
-    "FPX_I_CP": ("Import customs clearance in progress",),
-    "FPX_I_CPC": ("Import customs clearance completed",),
-    "FPX_I_RCUK": ("Released by customs",),
-    "FPX_D_AAD": ("Arrived at delivery depot, {city}",),
-    "FPX_D_DFD": ("Handed over to local delivery partner, {city}",),
-    "FPX_D_HQ": ("Sorted at local hub, {city}",),
-    "FPX_D_SD": ("Out for delivery, {city}",),
-    "FPX_D_OFD": ("With driver for delivery, {city}",),
-    "FPX_D_ADWP": ("Awaiting collection at local post office, {city}",),
-    "FPX_D_AP": ("Ready for pickup by recipient, {city}",),
-    "FPX_D_FDNR": ("Delivery failed: no one at the address",),
-    "FPX_D_FDCA": ("Delivery failed: incorrect address",),
-    "FPX_S_OK": ("Delivered, {city}", "Shipment delivered"),
-    "FPX_S_OKSC": ("Delivered, signed by consignee",),
-    "FPX_O_RTOC": ("Returning to origin country",),
-    "FPX_M_PRTS": ("Return to sender arranged",),
-    "FPX_C_BTC": ("包裹已退回发件人",),
-    "FPX_Y_CCMC": ("Parcel missing in transit",),
-    "FPX_I_HC": ("Held by import customs, documents required",),
-}
-_ORIGIN_SIDE: frozenset[str] = frozenset(
-    {
-        "FPX_L_RPIF",
-        "FPX_C_SPLS",
-        "FPX_C_AAF",
-        "FPX_M_HA",
-        "FPX_Q_AAEC",
-        "FPX_Q_ECC",
-        "FPX_M_DFOA",
-        "FPX_M_ATD",
-        "FPX_C_BTC",
-    }
-)
 # Country names as 4PX writes them: upper-case English.
 _COUNTRY_NAMES: dict[str, str] = {"RU": "RUSSIA", "US": "UNITED STATES", "GB": "UNITED KINGDOM"}
 _CHINA = timezone(timedelta(hours=8))
@@ -213,8 +144,9 @@ def _success(number: str, shipment: SimShipment) -> dict[str, Any]:
 
 
 def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
-    code = event_code(event, _CODES, _EXCEPTION_CODES)
-    content = variant_of(_TEXTS[code], event).format(city=event.city)
+    status = STATUSES.by_code[STATUSES.code_for(event)]
+    code = status.code
+    content = variant_of(status.texts, event).format(city=event.city)
     leg = shipment.last_mile
     if code == "FPX_D_DFD" and event.leg == "last_mile" and leg is not None:
         # The hand-over text names the new carrier and number as well.
@@ -223,7 +155,7 @@ def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
         "businessLinkCode": code,
         # The quirk: China time whatever the event's country.
         "occurDatetime": event.at.astimezone(_CHINA).strftime("%Y-%m-%d %H:%M:%S"),
-        "occurLocation": event.city if code not in _ORIGIN_SIDE or event.variant % 4 else "",
+        "occurLocation": event.city if not status.blank_location or event.variant % 4 else "",
         "trackingContent": content,
     }
 
