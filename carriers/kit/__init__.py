@@ -15,6 +15,9 @@ carriers/kit/
                 it; how the sandbox is reached, instead of flags
   simulated.py  SimShipment & co.: the data the sandbox world hands a carrier's renderer
   sandboxes.py  listed_numbers, at_most: the numbers a sandbox request asks for, capped
+  tables.py     StatusRow, StatusTable, read_table: a carrier's status codes from its
+                `statuses.toml` (each code's stage, and the sandbox's wording), one table
+                for its parser and its sandbox
 ```
 
 Boundaries: the kit, like every carrier package, imports only `tracking.core`, the

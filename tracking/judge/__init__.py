@@ -4,7 +4,7 @@
     validator   evaluate: runs the rules, decides pass / fail / pending (Verdict)
     rules/      one module per finding family (milestones, shipment, destination, carrier,
                 numbers, timeline, policy); a new finding goes into its family's module
-    findings    the catalogue of finding codes, severities and titles
+    findings    the catalogue of finding codes, severities and titles (findings.toml)
     policies    marketplace policies (default, joom, shopee): what each requires
     milestones  which events prove the three milestones
     crosscheck  numbers shared by orders of one seller (facts from tracking.store.portfolio)
