@@ -351,6 +351,23 @@ def _keys_used() -> set[str]:
     return used
 
 
+def test_the_console_names_stages_and_verdicts_in_chinese_as_the_evidence_does() -> None:
+    """A seller reads the console beside the precheck PDF: one Chinese word for each stage
+    and verdict (the console's English is written for sentences, the PDF's for labels)."""
+    from tracking.evidence.labels import STAGE_LABELS, VERDICT_LABELS
+
+    console = {
+        key: CATALOGUE[key][1] for key in CATALOGUE if key.startswith(("stage.", "verdict."))
+    }
+    evidence = {f"stage.{k}": zh for k, (_, zh) in STAGE_LABELS.items()} | {
+        f"verdict.{k}": zh for k, (_, zh) in VERDICT_LABELS.items()
+    }
+    assert {k: console[k] for k in evidence if k in console} == {
+        k: evidence[k] for k in evidence if k in console
+    }
+    assert {f"stage.{s.value}" for s in Stage} <= console.keys()
+
+
 def test_every_console_text_is_in_both_languages() -> None:
     used = _keys_used()
     assert len(used) > 150
