@@ -18,12 +18,18 @@ log = logging.getLogger(__name__)
 
 
 def load_carriers(points: Iterable[EntryPoint]) -> dict[str, CarrierInfo]:
-    """Load carriers from entry points; a duplicate code is an error, a broken plugin is skipped."""
+    """Load carriers from entry points; a duplicate code is an error, a broken third-party
+    plugin is skipped with a warning, and a broken built-in carrier (this package's own, e.g.
+    a mistake in its `statuses.toml`) is an error: its orders would silently go unfetched."""
     found: dict[str, CarrierInfo] = {}
     for point in points:
         try:
             info = point.load()
         except Exception as exc:  # a third-party plugin may fail in any way
+            if point.module.partition(".")[0] == __package__:
+                raise ConfigError(
+                    f"built-in carrier {point.name!r} could not be loaded: {exc}"
+                ) from exc
             log.warning("carrier plugin %s could not be loaded: %s", point.value, exc)
             continue
         if not isinstance(info, CarrierInfo):

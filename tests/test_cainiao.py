@@ -11,7 +11,7 @@ import respx
 
 from carriers.base import CarrierInfo
 from carriers.cainiao import CARRIER, NUMBER_PATTERNS, make_number
-from carriers.cainiao.parse import STATUSES, parse, stage_of
+from carriers.cainiao.parse import parse
 from carriers.cainiao.sandbox import SANDBOX
 from tests.carrier_contract import CarrierContract
 from tracking.core.domain import (
@@ -322,9 +322,3 @@ def test_sandbox_numbers_are_lp_numbers_that_do_not_look_sequential() -> None:
 )
 def test_number_patterns_recognise_cainiao_shapes(number: str) -> None:
     assert any(p.fullmatch(number) for p in NUMBER_PATTERNS)
-
-
-def test_the_parser_reads_every_status_row_as_the_stage_the_sandbox_sends_it_for() -> None:
-    assert {row.code: stage_of(row.code) for row in STATUSES.rows} == {
-        row.code: row.stage for row in STATUSES.rows
-    }

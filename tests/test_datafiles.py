@@ -3,55 +3,91 @@ mistake in one names the file, the row and the field."""
 
 from __future__ import annotations
 
-import sys
+import importlib
+import itertools
 import tomllib
+from collections.abc import Callable
 from importlib import resources
+from importlib.metadata import EntryPoint
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from carriers.kit.tables import StatusRow, StatusTable, read_table
+from carriers.registry import load_carriers
 from tracking.core.domain import Stage
+from tracking.core.exceptions import ConfigError
 from tracking.judge.findings import CATALOGUE, FindingSpec
+
+_PACKAGES = itertools.count(1)
+"""Each made package has a name of its own: a module and its file are read once a process."""
 
 
 @pytest.fixture
-def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An importable package `datapkg` in a temporary folder, for data files under test."""
-    root = tmp_path / "datapkg"
-    root.mkdir()
-    (root / "__init__.py").write_text("")
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str | bytes], str]:
+    """Makes an importable package holding `statuses.toml` with the given text; its name."""
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "datapkg", raising=False)
-    return root
+
+    def make(text: str | bytes) -> str:
+        name = f"datapkg{next(_PACKAGES)}"
+        root = tmp_path / name
+        root.mkdir()
+        (root / "__init__.py").write_text("")
+        data = text.encode() if isinstance(text, str) else text
+        (root / "statuses.toml").write_bytes(data)
+        return name
+
+    return make
 
 
-def test_a_wrong_stage_is_named_by_file_row_and_field(package: Path) -> None:
-    (package / "statuses.toml").write_text(
+def test_a_wrong_stage_is_named_by_file_row_code_and_field(
+    package: Callable[[str | bytes], str],
+) -> None:
+    name = package(
         "status = [\n"
         '  { code = "A1", stage = "delivered" },\n'
         '  { code = "A2", stage = "arrived" },\n'
         "]\n"
     )
-    with pytest.raises(ValueError, match=r"datapkg/statuses.toml: `status` row 2, stage: Input"):
-        read_table("datapkg", StatusRow)
+    with pytest.raises(ValueError, match=r"datapkg\d+/statuses.toml: `status` row 2 \(A2\), stage"):
+        read_table(name, StatusRow)
 
 
-def test_an_unknown_field_is_refused(package: Path) -> None:
-    (package / "statuses.toml").write_text(
-        'status = [{ code = "A1", stage = "delivered", txt = ["x"] }]\n'
-    )
-    with pytest.raises(ValueError, match=r"row 1, txt: Extra inputs are not permitted"):
-        read_table("datapkg", StatusRow)
+def test_an_unknown_field_is_refused(package: Callable[[str | bytes], str]) -> None:
+    name = package('status = [{ code = "A1", stage = "delivered", txt = ["x"] }]\n')
+    with pytest.raises(ValueError, match=r"row 1 \(A1\), txt: Extra inputs are not permitted"):
+        read_table(name, StatusRow)
 
 
-def test_a_file_that_is_not_toml_or_has_no_rows_is_refused(package: Path) -> None:
-    (package / "statuses.toml").write_text("status = [\n")
-    with pytest.raises(ValueError, match=r"datapkg/statuses.toml: "):
-        read_table("datapkg", StatusRow)
-    (package / "statuses.toml").write_text("other = 1\n")
+def test_a_file_that_is_not_toml_or_has_no_rows_is_refused(
+    package: Callable[[str | bytes], str],
+) -> None:
+    with pytest.raises(ValueError, match=r"datapkg\d+/statuses.toml: "):
+        read_table(package("status = [\n"), StatusRow)
     with pytest.raises(ValueError, match=r"no `status` rows"):
-        read_table("datapkg", StatusRow)
+        read_table(package("[status]\ncode = 'A1'\n"), StatusRow)
+    with pytest.raises(ValueError, match=r"datapkg\d+/statuses.toml: .*invalid start byte"):
+        read_table(package(b"status = [{ code = '\xff' }]\n"), StatusRow)
+
+
+def test_a_repeated_row_and_a_misplaced_detail_are_refused(
+    package: Callable[[str | bytes], str],
+) -> None:
+    name = package(
+        "status = [\n"
+        '  { code = "A1", stage = "delivered" },\n'
+        '  { code = "A1", stage = "returned" },\n'
+        "]\n"
+    )
+    with pytest.raises(ValueError, match=r"statuses.toml: status code 'A1' is listed twice"):
+        read_table(name, StatusRow)
+    name = package('status = [{ code = "L1", stage = "returned", detail = "lost" }]\n')
+    with pytest.raises(ValueError, match=r"'L1': a detail needs stage exception"):
+        read_table(name, StatusRow)
+    name = package('status = [{ code = " L1", stage = "exception" }]\n')
+    with pytest.raises(ValueError, match=r"' L1': empty, or spaces around it"):
+        read_table(name, StatusRow)
 
 
 def test_a_code_listed_twice_is_refused() -> None:
@@ -60,8 +96,10 @@ def test_a_code_listed_twice_is_refused() -> None:
         StatusTable(rows)
 
 
-def test_the_sandbox_emits_coded_rows_in_file_order_and_exceptions_by_detail(package: Path) -> None:
-    (package / "statuses.toml").write_text(
+def test_the_sandbox_emits_coded_rows_in_file_order_and_exceptions_by_detail(
+    package: Callable[[str | bytes], str],
+) -> None:
+    name = package(
         "status = [\n"
         '  { code = "D2", stage = "delivered", texts = ["Handed over"] },\n'
         '  { code = "D0", stage = "delivered" },\n'
@@ -70,7 +108,7 @@ def test_the_sandbox_emits_coded_rows_in_file_order_and_exceptions_by_detail(pac
         '  { code = "X9", stage = "exception", texts = ["Lost"], detail = "lost" },\n'
         "]\n"
     )
-    table = read_table("datapkg", StatusRow)
+    table = read_table(name, StatusRow)
     assert table.stage_map == {
         "D2": Stage.DELIVERED,
         "D0": Stage.DELIVERED,
@@ -79,7 +117,7 @@ def test_the_sandbox_emits_coded_rows_in_file_order_and_exceptions_by_detail(pac
     }
     assert table.emitted == {Stage.DELIVERED: ("D2", "D1", "D_X")}
     assert table.exception_codes == {"lost": "X9"}
-    assert table.texts("D1") == ("Signed",)
+    assert table.by_code["D1"].texts == ("Signed",)
 
 
 def test_the_findings_catalogue_lists_each_code_once_with_a_known_severity() -> None:
@@ -103,3 +141,59 @@ def test_every_data_file_ships_in_the_package() -> None:
         listed = {path for pattern in shipped[package] for path in (root / package).glob(pattern)}
         for data in (root / package).rglob("*.toml"):
             assert data in listed, f"{data.relative_to(root)} is not in package-data"
+
+
+def test_a_broken_built_in_carrier_stops_the_run_and_a_broken_plugin_is_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    group = "track_evidence.carriers"
+    broken_builtin = EntryPoint("yanwen", "carriers.yanwen:NO_SUCH_CARRIER", group)
+    with pytest.raises(ConfigError, match="built-in carrier 'yanwen' could not be loaded"):
+        load_carriers([broken_builtin])
+    plugin = EntryPoint("acme", "acme_carrier_plugin_not_installed:CARRIER", group)
+    assert load_carriers([plugin]) == {}
+    assert "carrier plugin acme_carrier_plugin_not_installed:CARRIER could not be loaded" in (
+        caplog.text
+    )
+
+
+def _track17_sub_status(code: str) -> Stage:
+    from carriers.track17.codes import stage_of
+
+    return stage_of(None, code)
+
+
+def _yunexpress_node(code: str) -> Stage | None:
+    from carriers.yunexpress.parse import STAGE_MAP
+
+    return STAGE_MAP.get(code.upper())
+
+
+def _reader(module: str) -> Callable[[str], Stage | None]:
+    return cast(Callable[[str], Stage | None], importlib.import_module(module).stage_of)
+
+
+@pytest.mark.parametrize(
+    ("package", "row_model", "read"),
+    [
+        (
+            "carriers.cainiao",
+            "carriers.cainiao.parse:CainiaoStatus",
+            _reader("carriers.cainiao.parse"),
+        ),
+        ("carriers.fourpx", "carriers.fourpx.parse:FourPXStatus", _reader("carriers.fourpx.parse")),
+        ("carriers.yanwen", "carriers.yanwen.parse:YanwenStatus", _reader("carriers.yanwen.parse")),
+        ("carriers.track17", "carriers.track17.codes:Track17Status", _track17_sub_status),
+        ("carriers.yunexpress", "carriers.kit.tables:StatusRow", _yunexpress_node),
+    ],
+)
+def test_each_parser_reads_every_row_of_its_status_table_as_the_rows_stage(
+    package: str, row_model: str, read: Callable[[str], Stage | None]
+) -> None:
+    """The parser and the sandbox read one table; a row the parser reads by a rule
+    (`by_rule`, e.g. a prefix family) must get the row's stage from that rule too."""
+    module, _, name = row_model.partition(":")
+    table = read_table(package, getattr(importlib.import_module(module), name))
+    assert {row.code: read(row.code) for row in table.rows} == {
+        row.code: row.stage for row in table.rows
+    }

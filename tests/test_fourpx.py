@@ -14,7 +14,7 @@ import respx
 from carriers.base import CarrierInfo, RateLimit, SandboxRequest
 from carriers.fourpx import CARRIER, NUMBER_PATTERNS, make_number, sign
 from carriers.fourpx.client import FourPXSettings, request_body
-from carriers.fourpx.parse import STATUSES, decode_body, parse, repair_mojibake, stage_of
+from carriers.fourpx.parse import decode_body, parse, repair_mojibake, stage_of
 from carriers.fourpx.sandbox import SANDBOX
 from carriers.http import CarrierHttp
 from carriers.kit import create_adapter
@@ -616,10 +616,3 @@ async def test_without_credentials_and_without_public_page_nothing_is_sent() -> 
     (result,) = await _fourpx_through_sandbox({}, [make_number(2)])
     assert isinstance(result.outcome, CarrierFailure)
     assert result.outcome.kind is ErrorKind.AUTH
-
-
-def test_the_parser_reads_every_status_row_as_the_stage_the_sandbox_sends_it_for() -> None:
-    """Rows read by a prefix family (`by_rule`) included: their stage is the family's."""
-    assert {row.code: stage_of(row.code) for row in STATUSES.rows} == {
-        row.code: row.stage for row in STATUSES.rows
-    }

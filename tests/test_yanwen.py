@@ -554,11 +554,3 @@ async def test_http_transport_error_message_does_not_leak_the_customer_number() 
         results = await contract.track([NUMBER], customer_number=secret)
     assert isinstance(results[0].outcome, CarrierFailure)
     assert secret not in results[0].outcome.message
-
-
-def test_the_parser_reads_every_status_row_as_the_stage_the_sandbox_sends_it_for() -> None:
-    from carriers.yanwen.parse import STATUSES
-
-    assert {row.code: stage_of(row.code) for row in STATUSES.rows} == {
-        row.code: row.stage for row in STATUSES.rows
-    }

@@ -142,8 +142,7 @@ def _module(number: str, shipment: SimShipment, *, now: datetime) -> dict[str, A
 
 
 def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
-    code = STATUSES.code_for(event)
-    status = STATUSES.by_code[code]
+    status = STATUSES.row_for(event)
     desc = variant_of(status.texts, event)
     if event.leg == "last_mile" and shipment.last_mile is not None:
         desc = f"{shipment.last_mile.carrier_name}: {desc}"
@@ -155,7 +154,7 @@ def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
         "standerdDesc": status.standard.format(city=event.city),
         "descTitle": "Carrier note:",
         "timeZone": _time_zone(event.local_offset, padded=event.variant % 2 == 1),
-        "actionCode": code,
+        "actionCode": status.code,
     }
     if status.group:
         node = status.group

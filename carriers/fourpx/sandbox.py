@@ -144,7 +144,7 @@ def _success(number: str, shipment: SimShipment) -> dict[str, Any]:
 
 
 def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
-    status = STATUSES.by_code[STATUSES.code_for(event)]
+    status = STATUSES.row_for(event)
     code = status.code
     content = variant_of(status.texts, event).format(city=event.city)
     leg = shipment.last_mile

@@ -2,10 +2,12 @@
 
 The house rule for things that grow (docs/style.md, "data beside code"): a carrier's status
 codes live in a data file of its package, `statuses.toml`, one row per code, with the reason
-for its stage (and its public source) as a comment beside the row. Adding a code touches no
-control flow. The parser reads `StatusTable.stage_map`; the sandbox emits, for each stage,
-the codes of that stage that carry wording (`texts`), in the file's order, so a parser and
-its sandbox cannot disagree on what a code means.
+for its stage (and its public source) as a comment beside the row. Adding a code the parser
+reads exactly touches no control flow. The parser reads `StatusTable.stage_map`; the sandbox
+emits, for each stage, the codes of that stage that carry wording (`texts`), picked by the
+event's variant in the file's order (so the row order is the sandbox's behaviour). Parser and
+sandbox read one table; each carrier's tests check that its parser reads every row's code as
+the row's stage, the rows read `by_rule` included.
 
 A row holds at least `code` and `stage`; a carrier whose rows say more (a standard
 description, a status group) declares a `StatusRow` subclass with those fields. Files that
@@ -16,7 +18,7 @@ of any mistake.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -67,13 +69,20 @@ class StatusTable(Generic[S]):
         emitted: dict[Stage, list[str]] = {}
         exceptions: dict[str, str] = {}
         for row in self.rows:
-            if row.code in by_code:
-                raise ValueError(f"status code {row.code!r} is listed twice")
-            by_code[row.code] = row
+            code = row.code
+            if not code or code != code.strip():
+                raise ValueError(f"status code {code!r}: empty, or spaces around it")
+            if code in by_code:
+                raise ValueError(f"status code {code!r} is listed twice")
+            by_code[code] = row
             if row.detail:
-                exceptions[row.detail] = row.code
+                if row.stage is not Stage.EXCEPTION:
+                    raise ValueError(f"status code {code!r}: a detail needs stage exception")
+                if row.detail in exceptions:
+                    raise ValueError(f"detail {row.detail!r} is given to two codes")
+                exceptions[row.detail] = code
             elif row.texts:
-                emitted.setdefault(row.stage, []).append(row.code)
+                emitted.setdefault(row.stage, []).append(code)
         object.__setattr__(self, "by_code", by_code)
         object.__setattr__(self, "emitted", {s: tuple(c) for s, c in emitted.items()})
         object.__setattr__(self, "exception_codes", exceptions)
@@ -83,15 +92,17 @@ class StatusTable(Generic[S]):
         """Code -> stage, as the parser reads a code exactly (rows read `by_rule` left out)."""
         return {row.code: row.stage for row in self.rows if not row.by_rule}
 
-    def code_for(self, event: SimEvent) -> str:
-        """The code the sandbox sends an event with (see `carriers.kit.sandboxes.event_code`)."""
-        return event_code(event, self.emitted, self.exception_codes)
-
-    def texts(self, code: str) -> Sequence[str]:
-        """The sandbox's wording of `code`."""
-        return self.by_code[code].texts
+    def row_for(self, event: SimEvent) -> S:
+        """The row the sandbox sends an event with: an exception's by its `detail`, otherwise
+        one of its stage's coded rows, picked by its `variant` (`kit.sandboxes.event_code`)."""
+        return self.by_code[event_code(event, self.emitted, self.exception_codes)]
 
 
 def read_table(package: str, model: type[S]) -> StatusTable[S]:
-    """The package's `statuses.toml` (`[[status]]` rows) as a `StatusTable`."""
-    return StatusTable(read_rows(package, "statuses.toml", "status", model))
+    """The package's `statuses.toml` (its `status` rows) as a `StatusTable`; a mistake
+    raises `ValueError` naming the file."""
+    rows = read_rows(package, "statuses.toml", "status", model)
+    try:
+        return StatusTable(rows)
+    except ValueError as exc:
+        raise ValueError(f"{package}/statuses.toml: {exc}") from None

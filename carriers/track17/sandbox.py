@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, assert_never
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.kit.sandboxes import at_most, event_code, json_body, variant_of
@@ -90,7 +90,7 @@ class _Wording(BaseModel):
     language: str
     stage: Stage | None = None
     detail: str = ""
-    texts: tuple[str, ...]
+    texts: tuple[str, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _one_subject(self) -> _Wording:
@@ -102,7 +102,14 @@ class _Wording(BaseModel):
 def _texts_by_language() -> dict[str, dict[Stage | str, tuple[str, ...]]]:
     """Language -> stage (or exception `detail`) -> the sandbox's wording, from `statuses.toml`."""
     texts: dict[str, dict[Stage | str, tuple[str, ...]]] = {}
-    for row in read_rows("carriers.track17", "statuses.toml", "text", _Wording):
+    rows = read_rows(
+        "carriers.track17",
+        "statuses.toml",
+        "text",
+        _Wording,
+        unique=lambda row: (row.language, row.stage or row.detail),
+    )
+    for row in rows:
         texts.setdefault(row.language, {})[row.stage or row.detail] = row.texts
     return texts
 

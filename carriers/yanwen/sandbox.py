@@ -126,7 +126,7 @@ def _item(number: str, shipment: SimShipment) -> dict[str, Any]:
 
 
 def _checkpoint(event: SimEvent) -> dict[str, Any]:
-    status = STATUSES.by_code[STATUSES.code_for(event)]
+    status = STATUSES.row_for(event)
     city = _CHINESE_CITIES.get(event.city, event.city) if status.chinese else event.city
     local = event.at.astimezone(timezone(timedelta(minutes=event.local_offset)))
     return {

@@ -7,7 +7,7 @@ Shared by the classic renderer (`sandbox.py`) and the Open Platform's (`openapi_
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from carriers.kit.sandboxes import variant_of
 from carriers.kit.simulated import SimEvent
@@ -27,8 +27,20 @@ class _Wording(BaseModel):
     en: tuple[str, ...] = Field(min_length=1)
     zh: tuple[str, ...] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _detail_of_an_exception(self) -> _Wording:
+        if self.detail and self.stage is not Stage.EXCEPTION:
+            raise ValueError("only an exception row has a `detail`")
+        return self
 
-_ROWS = read_rows("carriers.yunexpress", "statuses.toml", "text", _Wording)
+
+_ROWS = read_rows(
+    "carriers.yunexpress",
+    "statuses.toml",
+    "text",
+    _Wording,
+    unique=lambda row: row.detail if row.stage is Stage.EXCEPTION else row.stage,
+)
 
 TEXTS_EN: dict[Stage, tuple[str, ...]] = {
     row.stage: row.en for row in _ROWS if row.stage is not Stage.EXCEPTION
@@ -45,10 +57,6 @@ _EXCEPTIONS: dict[str, _Wording] = {
 }
 """`SimEvent.detail` -> the exception's wording; "" words every other exception."""
 
-if len(TEXTS_EN) + len(_EXCEPTIONS) != len(_ROWS):
-    raise ValueError(
-        "carriers.yunexpress/statuses.toml: a [[text]] stage or detail is listed twice"
-    )
 
 _CITIES_ZH: dict[str, str] = {
     "Shenzhen": "深圳",

@@ -9,8 +9,10 @@ row and the field.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Hashable
+from functools import cache
 from importlib import resources
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,27 +21,49 @@ __all__ = ["read_rows"]
 R = TypeVar("R", bound=BaseModel)
 
 
-def read_rows(package: str, filename: str, key: str, model: type[R]) -> tuple[R, ...]:
-    """The `key` rows (an array of tables) of the package's data file `filename`, each
-    checked as `model`.
-
-    A mistake raises `ValueError` naming the file, the row (1-based) and the field.
-    """
-    text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
+@cache
+def _document(package: str, filename: str) -> dict[str, Any]:
+    """The parsed file (once per process: several modules may read tables of one file)."""
+    where = f"{package}/{filename}"
     try:
-        rows = tomllib.loads(text).get(key)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{package}/{filename}: {exc}") from None
+        text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
+        return tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def read_rows(
+    package: str,
+    filename: str,
+    key: str,
+    model: type[R],
+    *,
+    unique: Callable[[R], Hashable] | None = None,
+) -> tuple[R, ...]:
+    """The `key` rows (an array of tables) of the package's data file `filename`, each
+    checked as `model`; with `unique`, no two rows may give the same `unique(row)`.
+
+    A mistake raises `ValueError` naming the file, the row (1-based, with its `code` when it
+    has one) and the field.
+    """
+    where = f"{package}/{filename}"
+    rows = _document(package, filename).get(key)
     if not isinstance(rows, list) or not rows:
-        raise ValueError(f"{package}/{filename}: no `{key}` rows")
+        raise ValueError(f"{where}: no `{key}` rows (an array of tables: `{key} = [...]`)")
     checked: list[R] = []
+    seen: dict[Hashable, int] = {}
     for number, row in enumerate(rows, start=1):
+        code = row.get("code") if isinstance(row, dict) else None
+        label = f"`{key}` row {number}" + (f" ({code})" if code else "")
         try:
-            checked.append(model.model_validate(row))
+            value = model.model_validate(row)
         except ValidationError as exc:
             problem = exc.errors()[0]
-            where = ".".join(str(p) for p in problem["loc"]) or "row"
-            raise ValueError(
-                f"{package}/{filename}: `{key}` row {number}, {where}: {problem['msg']}"
-            ) from None
+            field = ".".join(str(p) for p in problem["loc"]) or "row"
+            raise ValueError(f"{where}: {label}, {field}: {problem['msg']}") from None
+        if unique is not None:
+            first = seen.setdefault(unique(value), number)
+            if first != number:
+                raise ValueError(f"{where}: {label} repeats row {first}")
+        checked.append(value)
     return tuple(checked)

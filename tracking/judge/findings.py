@@ -51,7 +51,10 @@ class FindingSpec(BaseModel):
 
 
 CATALOGUE: dict[str, FindingSpec] = {
-    row.code: row for row in read_rows("tracking.judge", "findings.toml", "finding", FindingSpec)
+    row.code: row
+    for row in read_rows(
+        "tracking.judge", "findings.toml", "finding", FindingSpec, unique=lambda r: r.code
+    )
 }
 """Every finding code the validator emits (`findings.toml` beside this module)."""
 

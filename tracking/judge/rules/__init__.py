@@ -11,5 +11,6 @@
 
 Each rule is a pure function of `tracking.judge.facts` and the order's events;
 `tracking.judge.validator.evaluate` runs them in a fixed order and decides the verdict. A new
-finding goes into `tracking.judge.findings.CATALOGUE` and the module of its family.
+finding gets a row in `findings.toml` (read as `tracking.judge.findings.CATALOGUE`) and a rule
+in the module of its family.
 """
