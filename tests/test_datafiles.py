@@ -14,7 +14,7 @@ from typing import cast
 
 import pytest
 
-from carriers.kit.tables import StatusRow, StatusTable, read_table
+from carriers.kit.tables import StatusRow, read_table
 from carriers.registry import load_carriers
 from tracking.core.domain import Stage
 from tracking.core.exceptions import ConfigError
@@ -41,59 +41,52 @@ def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str | 
     return make
 
 
-def test_a_wrong_stage_is_named_by_file_row_code_and_field(
-    package: Callable[[str | bytes], str],
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            'status = [{ code = "A1", stage = "delivered" }, { code = "A2", stage = "arrived" }]',
+            r"datapkg\d+/statuses.toml: `status` row 2 \(A2\), stage: Input should be",
+            id="a wrong stage: file, row, code and field",
+        ),
+        pytest.param(
+            'status = [{ code = "A1", stage = "delivered", txt = ["x"] }]',
+            r"row 1 \(A1\), txt: Extra inputs are not permitted",
+            id="an unknown field",
+        ),
+        pytest.param("status = [", r"datapkg\d+/statuses.toml: ", id="not TOML"),
+        pytest.param(
+            b"status = [{ code = '\xff' }]", r"statuses.toml: .*invalid start byte", id="not UTF-8"
+        ),
+        pytest.param("[status]\ncode = 'A1'", r"no `status` rows", id="a table, not rows"),
+        pytest.param(
+            'status = [{ code = "A1", stage = "delivered" }, { code = "A1", stage = "returned" }]',
+            r"datapkg\d+/statuses.toml: status code 'A1' is listed twice",
+            id="a code twice",
+        ),
+        pytest.param(
+            'status = [{ code = "L1", stage = "returned", detail = "lost" }]',
+            r"'L1': a detail needs stage exception",
+            id="a detail outside an exception",
+        ),
+        pytest.param(
+            'status = [{ code = "L1", stage = "exception", detail = "lost" },'
+            ' { code = "L2", stage = "exception", detail = "lost" }]',
+            r"detail 'lost' is given to two codes",
+            id="a detail twice",
+        ),
+        pytest.param(
+            'status = [{ code = " L1", stage = "exception" }]',
+            r"' L1': empty, or spaces around it",
+            id="a code with spaces",
+        ),
+    ],
+)
+def test_a_mistake_in_a_status_file_is_refused_and_named(
+    package: Callable[[str | bytes], str], text: str | bytes, message: str
 ) -> None:
-    name = package(
-        "status = [\n"
-        '  { code = "A1", stage = "delivered" },\n'
-        '  { code = "A2", stage = "arrived" },\n'
-        "]\n"
-    )
-    with pytest.raises(ValueError, match=r"datapkg\d+/statuses.toml: `status` row 2 \(A2\), stage"):
-        read_table(name, StatusRow)
-
-
-def test_an_unknown_field_is_refused(package: Callable[[str | bytes], str]) -> None:
-    name = package('status = [{ code = "A1", stage = "delivered", txt = ["x"] }]\n')
-    with pytest.raises(ValueError, match=r"row 1 \(A1\), txt: Extra inputs are not permitted"):
-        read_table(name, StatusRow)
-
-
-def test_a_file_that_is_not_toml_or_has_no_rows_is_refused(
-    package: Callable[[str | bytes], str],
-) -> None:
-    with pytest.raises(ValueError, match=r"datapkg\d+/statuses.toml: "):
-        read_table(package("status = [\n"), StatusRow)
-    with pytest.raises(ValueError, match=r"no `status` rows"):
-        read_table(package("[status]\ncode = 'A1'\n"), StatusRow)
-    with pytest.raises(ValueError, match=r"datapkg\d+/statuses.toml: .*invalid start byte"):
-        read_table(package(b"status = [{ code = '\xff' }]\n"), StatusRow)
-
-
-def test_a_repeated_row_and_a_misplaced_detail_are_refused(
-    package: Callable[[str | bytes], str],
-) -> None:
-    name = package(
-        "status = [\n"
-        '  { code = "A1", stage = "delivered" },\n'
-        '  { code = "A1", stage = "returned" },\n'
-        "]\n"
-    )
-    with pytest.raises(ValueError, match=r"statuses.toml: status code 'A1' is listed twice"):
-        read_table(name, StatusRow)
-    name = package('status = [{ code = "L1", stage = "returned", detail = "lost" }]\n')
-    with pytest.raises(ValueError, match=r"'L1': a detail needs stage exception"):
-        read_table(name, StatusRow)
-    name = package('status = [{ code = " L1", stage = "exception" }]\n')
-    with pytest.raises(ValueError, match=r"' L1': empty, or spaces around it"):
-        read_table(name, StatusRow)
-
-
-def test_a_code_listed_twice_is_refused() -> None:
-    rows = (StatusRow(code="A1", stage=Stage.DELIVERED), StatusRow(code="A1", stage=Stage.RETURNED))
-    with pytest.raises(ValueError, match="'A1' is listed twice"):
-        StatusTable(rows)
+    with pytest.raises(ValueError, match=message):
+        read_table(package(text), StatusRow)
 
 
 def test_the_sandbox_emits_coded_rows_in_file_order_and_exceptions_by_detail(
