@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.cainiao.client import DETAIL_PATH
 from carriers.cainiao.parse import STATUSES
 from carriers.kit.sandboxes import json_body, listed_numbers, variant_of
-from tracking.core.countries import country_name
+from tracking.core.countries import CHINA_TZ, country_name
 from tracking.core.domain import Stage
 
 if TYPE_CHECKING:
@@ -49,7 +49,6 @@ _COUNTRY_NAMES: dict[str, str] = {
     "US": "United States",
     "GB": "United Kingdom",
 }
-_UTC8 = timezone(timedelta(hours=8))
 
 
 class CainiaoSandbox:
@@ -149,7 +148,7 @@ def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
     item: dict[str, Any] = {
         "time": _ms(event.at),
         # The quirk: timeStr is the instant at UTC+8 whatever timeZone says.
-        "timeStr": event.at.astimezone(_UTC8).strftime("%Y-%m-%d %H:%M:%S"),
+        "timeStr": event.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S"),
         "desc": desc,
         "standerdDesc": status.standard.format(city=event.city),
         "descTitle": "Carrier note:",

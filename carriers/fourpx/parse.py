@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from carriers.base import ParseOutput
 from carriers.kit.envelopes import CamelModel, json_object, validate_json_body, validate_object
@@ -20,7 +20,7 @@ from carriers.kit.outcomes import not_found, side_country
 from carriers.kit.tables import StatusRow, read_table
 from carriers.shapes import loud
 from carriers.textstage import classify
-from tracking.core.countries import to_iso2
+from tracking.core.countries import CHINA_OFFSET, CHINA_TZ, to_iso2
 from tracking.core.domain import (
     FINAL_STAGES,
     LegRef,
@@ -81,10 +81,6 @@ _PREFIX_STAGES: tuple[tuple[str, Stage], ...] = (
 AUTH_ERROR_CODES: frozenset[str] = frozenset({"000013"})
 """Error codes that mean the credentials were refused (000013: app_key check failed)."""
 
-CHINA_OFFSET = 480
-"""Minutes east of UTC of `occurDatetime` (China time, carrier-apis §6)."""
-
-_CHINA = timezone(timedelta(minutes=CHINA_OFFSET))
 _PROVIDER_LINE = re.compile(r"【服务商】\s*([^\n]+)")
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S")
 # Error-envelope wording; 4PX documents no code list, so the message decides [unverified].
@@ -274,10 +270,11 @@ def _event(raw: _Event, *, destination: str | None) -> ParsedEvent:
 
 
 def _instant(text: str, code: str) -> datetime:
-    """`occurDatetime` read as China time, whatever country the event happened in."""
+    """`occurDatetime` read as China time, whatever country the event happened in
+    (carrier-apis §6)."""
     for layout in _TIME_FORMATS:
         try:
-            return datetime.strptime(text, layout).replace(tzinfo=_CHINA)
+            return datetime.strptime(text, layout).replace(tzinfo=CHINA_TZ)
         except ValueError:
             continue
     raise BadPayloadError(

@@ -20,14 +20,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from carriers.base import ParseOutput
-from carriers.fourpx.parse import CHINA_OFFSET, stage_of
+from carriers.fourpx.parse import stage_of
 from carriers.kit.outcomes import not_found, side_country
 from carriers.textstage import classify
-from tracking.core.countries import to_iso2
+from tracking.core.countries import CHINA_OFFSET, CHINA_TZ, to_iso2
 from tracking.core.domain import (
     FINAL_STAGES,
     ParsedEvent,
@@ -43,7 +43,6 @@ PUBLIC_PATH = "/track/v2/front/listTrackV3"
 PUBLIC_SOURCE = "4PX public tracking page (listTrackV3), no credentials"
 _NOT_FOUND_STATUS = 7
 _ZONE = re.compile(r"^(?:GMT|UTC)?\s*([+-]?)(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
-_CHINA = timezone(timedelta(minutes=CHINA_OFFSET))
 
 
 def public_body(numbers: Sequence[str]) -> str:
@@ -136,7 +135,7 @@ def _instant(track: dict[str, Any], code: str) -> tuple[datetime, TimeSource]:
         raise BadPayloadError(
             f"4px: public page event {code or '(no code)'} has no readable time", carrier="4px"
         ) from None
-    return local.astimezone(_CHINA), TimeSource.CARRIER_CONVENTION
+    return local.astimezone(CHINA_TZ), TimeSource.CARRIER_CONVENTION
 
 
 def _zone(value: Any) -> int | None:

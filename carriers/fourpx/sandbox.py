@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, assert_never
 
 from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
@@ -23,7 +23,7 @@ from carriers.fourpx.client import API_METHOD, SERVICE_PATH, query_sign
 from carriers.fourpx.parse import STATUSES
 from carriers.fourpx.public import PUBLIC_PATH
 from carriers.kit.sandboxes import json_body, variant_of
-from tracking.core.countries import country_name
+from tracking.core.countries import CHINA_TZ, country_name
 
 if TYPE_CHECKING:
     from carriers.kit.simulated import AskedShipments, SimEvent, SimShipment
@@ -35,7 +35,6 @@ SANDBOX_APP_SECRET = "sandbox-4px-secret"
 
 # Country names as 4PX writes them: upper-case English.
 _COUNTRY_NAMES: dict[str, str] = {"RU": "RUSSIA", "US": "UNITED STATES", "GB": "UNITED KINGDOM"}
-_CHINA = timezone(timedelta(hours=8))
 
 
 class FourPXSandbox:
@@ -154,7 +153,7 @@ def _event(event: SimEvent, shipment: SimShipment) -> dict[str, Any]:
     return {
         "businessLinkCode": code,
         # The quirk: China time whatever the event's country.
-        "occurDatetime": event.at.astimezone(_CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+        "occurDatetime": event.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S"),
         "occurLocation": event.city if not status.blank_location or event.variant % 4 else "",
         "trackingContent": content,
     }

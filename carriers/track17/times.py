@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from tracking.core.countries import CHINA_OFFSET, CHINA_TZ
 from tracking.core.domain import TimeSource
 from tracking.core.exceptions import BadPayloadError
 
 __all__ = ["Timed", "event_time", "read_time"]
 
-_ORIGIN_TZ = timezone(timedelta(hours=8))
 _MAX_OFFSET_MINUTES = 14 * 60
 
 
@@ -53,7 +53,7 @@ def event_time(
         return utc, None, TimeSource.UNKNOWN
     if local is not None:
         if country == "CN":
-            return local.replace(tzinfo=_ORIGIN_TZ), 480, TimeSource.INFERRED
+            return local.replace(tzinfo=CHINA_TZ), CHINA_OFFSET, TimeSource.INFERRED
         return local.replace(tzinfo=UTC), None, TimeSource.UNKNOWN
     raise BadPayloadError(
         f"17track: event {what!r} has neither `time_iso` nor `time_utc`",

@@ -20,6 +20,7 @@ from carriers.kit.matching import Requested
 from carriers.kit.outcomes import not_found
 from carriers.kit.tables import StatusRow, read_table
 from carriers.shapes import loud
+from tracking.core.countries import CHINA_OFFSET, CHINA_TZ
 from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
@@ -63,10 +64,6 @@ NOT_FOUND_STATUS = "NOTFOUND"
 HANDOVER_CODE = "SC40"
 """The checkpoint that hands the parcel to the destination carrier under a new number."""
 
-CHINA_OFFSET = 480
-"""Minutes east of UTC assumed when a checkpoint has no `time_zone` (Beijing time)."""
-
-_CHINA = timezone(timedelta(minutes=CHINA_OFFSET))
 _TIME_ZONE = re.compile(
     r"(?:UTC|GMT)?\s*([+-]?)\s*(\d{1,2})(?:(?::?(\d{2}))|(?:\.(\d{1,2})))?", re.IGNORECASE
 )
@@ -239,11 +236,11 @@ def _when(raw: _Checkpoint, zone: str) -> tuple[datetime, int | None, TimeSource
         ) from None
     if stamp.tzinfo is not None and (delta := stamp.utcoffset()) is not None:
         return stamp, int(delta.total_seconds() // 60), TimeSource.EXPLICIT
-    if not zone:
-        return stamp.replace(tzinfo=_CHINA), CHINA_OFFSET, TimeSource.CARRIER_CONVENTION
+    if not zone:  # no `time_zone`: Beijing time, as Yanwen writes
+        return stamp.replace(tzinfo=CHINA_TZ), CHINA_OFFSET, TimeSource.CARRIER_CONVENTION
     minutes = parse_time_zone(zone)
     if minutes is None:
-        return stamp.replace(tzinfo=_CHINA), None, TimeSource.UNKNOWN
+        return stamp.replace(tzinfo=CHINA_TZ), None, TimeSource.UNKNOWN
     return stamp.replace(tzinfo=timezone(timedelta(minutes=minutes))), minutes, TimeSource.EXPLICIT
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from carriers.base import ParseOutput
 from carriers.kit.outcomes import not_found
 from carriers.yunexpress.parse import json_dict, node_event
+from tracking.core.countries import CHINA_OFFSET, CHINA_TZ
 from tracking.core.domain import (
     FINAL_STAGES,
     ParsedEvent,
@@ -39,7 +40,6 @@ SUPPORTED = (
     "(result.track_info[].track_events[] or events with process_utc_time)"
 )
 _OFFSET = re.compile(r"^(?:GMT|UTC)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
-_CHINA = timezone(timedelta(hours=8))
 _AUTH_WORDS = ("token", "sign", "签名", "授权", "unauthor")
 
 
@@ -136,7 +136,7 @@ def _instant(raw: dict[str, Any]) -> tuple[datetime, int | None, TimeSource, str
     match = _OFFSET.match(zone)
     if match is None:
         # No usable zone: China time, YunExpress's convention everywhere else.
-        return moment.replace(tzinfo=_CHINA), 480, TimeSource.CARRIER_CONVENTION, text
+        return moment.replace(tzinfo=CHINA_TZ), CHINA_OFFSET, TimeSource.CARRIER_CONVENTION, text
     sign = -1 if match.group(1) == "-" else 1
     minutes = sign * (int(match.group(2)) * 60 + int(match.group(3) or 0))
     tz = timezone(timedelta(minutes=minutes))

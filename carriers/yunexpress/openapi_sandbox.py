@@ -19,7 +19,7 @@ from carriers.base import SandboxReply, SandboxRequest
 from carriers.kit.sandboxes import json_body
 from carriers.yunexpress.openapi import TOKEN_PATH, TRACK_PATH, openapi_sign
 from carriers.yunexpress.sandbox_texts import event_text
-from tracking.core.domain import offset_tz
+from tracking.core.countries import CHINA_TZ
 
 if TYPE_CHECKING:
     from carriers.kit.simulated import AskedShipments
@@ -31,7 +31,6 @@ OPENAPI_CREDENTIALS = {"app_id": "sandbox-app-7f3a", "app_secret": "sandbox-app-
 OPENAPI_ROUTES: tuple[tuple[str, str], ...] = (("POST", TOKEN_PATH), ("GET", TRACK_PATH))
 _TOKEN = "sbx-" + hashlib.sha256(OPENAPI_CREDENTIALS["app_id"].encode()).hexdigest()[:24]
 _JSON = "application/json; charset=utf-8"
-_CHINA = offset_tz(480)
 
 
 def authorized(request: SandboxRequest) -> bool:
@@ -89,7 +88,7 @@ def render(request: SandboxRequest, shipments: AskedShipments, *, now: datetime)
         events = [
             {
                 "time_zone": "+8",
-                "event_date": e.at.astimezone(_CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+                "event_date": e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S"),
                 "description": event_text(e, chinese=False),
                 "location": e.city,
             }

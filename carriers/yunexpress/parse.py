@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -22,7 +22,7 @@ from carriers.kit.outcomes import side_country
 from carriers.kit.tables import StatusRow, read_table
 from carriers.shapes import plain_problem
 from carriers.textstage import classify
-from tracking.core.countries import to_iso2
+from tracking.core.countries import CHINA_OFFSET, CHINA_TZ, to_iso2
 from tracking.core.domain import (
     FINAL_STAGES,
     CarrierFailure,
@@ -56,9 +56,6 @@ STAGE_MAP: dict[str, Stage] = read_table("carriers.yunexpress", StatusRow).stage
 """`TrackNodeCode` -> stage (`statuses.toml`, carrier-apis §4.2); codes not listed are read
 from `ProcessContent`."""
 
-CHINA_OFFSET = 480
-"""`ProcessDate` carries no offset; YunExpress writes China time (UTC+8)."""
-
 FINAL_PACKAGE_STATES: frozenset[int] = frozenset({3, 7})
 """`PackageState` 3 (delivered) and 7 (returned): every source agrees on these two."""
 
@@ -72,7 +69,6 @@ _INVALID_CODES = frozenset({"1004", *(str(n) for n in range(2001, 2030))})
 
 
 _ORIGIN_COUNTRY = "CN"
-_CHINA_TZ = timezone(timedelta(minutes=CHINA_OFFSET))
 
 
 class _Model(BaseModel):
@@ -252,8 +248,8 @@ def _instant(raw: str) -> tuple[datetime, int, TimeSource]:
     except ValueError:
         raise BadPayloadError(f"{CODE}: ProcessDate {raw!r} is not a date", carrier=CODE) from None
     offset = moment.utcoffset()
-    if offset is None:
-        return moment.replace(tzinfo=_CHINA_TZ), CHINA_OFFSET, TimeSource.CARRIER_CONVENTION
+    if offset is None:  # YunExpress writes China time (UTC+8) without an offset
+        return moment.replace(tzinfo=CHINA_TZ), CHINA_OFFSET, TimeSource.CARRIER_CONVENTION
     return moment, int(offset.total_seconds() // 60), TimeSource.EXPLICIT
 
 

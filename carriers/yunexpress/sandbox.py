@@ -21,14 +21,13 @@ from carriers.base import SandboxErrorKind, SandboxReply, SandboxRequest
 from carriers.kit.sandboxes import json_body
 from carriers.kit.simulated import AskedShipments, SimEvent, SimShipment
 from carriers.yunexpress import openapi_sandbox
-from carriers.yunexpress.parse import CHINA_OFFSET
 from carriers.yunexpress.sandbox_texts import event_text
-from tracking.core.domain import Stage, offset_tz
+from tracking.core.countries import CHINA_TZ
+from tracking.core.domain import Stage
 
 __all__ = ["SANDBOX", "YunExpressSandbox"]
 
 _JSON = "application/json; charset=utf-8"
-_CHINA_TZ = offset_tz(CHINA_OFFSET)
 
 # `TrackingStatus` per stage, after one third-party mapping (carrier-apis §4.1, low
 # confidence): 10 info received, 20 in transit, 30 pickup, 40 failure, 50 delivered,
@@ -152,7 +151,7 @@ def _detail(event: SimEvent, *, chinese: bool) -> dict[str, Any]:
     return {
         "ProcessContent": event_text(event, chinese=chinese),
         "ProcessLocation": None if event.stage is Stage.INFO_RECEIVED else event.city,
-        "ProcessDate": event.at.astimezone(_CHINA_TZ).strftime("%Y-%m-%dT%H:%M:%S"),
+        "ProcessDate": event.at.astimezone(CHINA_TZ).strftime("%Y-%m-%dT%H:%M:%S"),
         "TrackingStatus": _TRACKING_STATUS.get(event.stage, 20),
     }
 

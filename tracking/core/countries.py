@@ -1,14 +1,23 @@
-"""Country names and codes (ISO2, ISO3, English and Chinese names) to ISO 3166-1 alpha-2."""
+"""Country names and codes (ISO2, ISO3, English and Chinese names) to ISO 3166-1 alpha-2, and
+China's time, where the parcels leave from."""
 
 from __future__ import annotations
 
 import gettext
 import unicodedata
+from datetime import timedelta, timezone
 from functools import lru_cache
 
 import pycountry
 
-__all__ = ["country_name", "country_name_zh", "to_iso2"]
+__all__ = ["CHINA_OFFSET", "CHINA_TZ", "country_name", "country_name_zh", "to_iso2"]
+
+CHINA_OFFSET = 480
+"""China's offset east of UTC in minutes (UTC+8 all year, one zone for the whole country): the
+time Chinese carriers write without a zone, and the default of an orders file's dates."""
+
+CHINA_TZ = timezone(timedelta(minutes=CHINA_OFFSET))
+"""China's time as a fixed-offset zone."""
 
 # Names carriers and marketplaces use that pycountry does not know by that spelling.
 _ALIASES: dict[str, str] = {

@@ -21,6 +21,7 @@ __all__ = [
     "TimeSource",
     "TrackResult",
     "as_utc",
+    "offset_tz",
     "sha256_hex",
 ]
 

@@ -14,6 +14,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO, Final
 
+from tracking.core.countries import CHINA_OFFSET
 from tracking.core.exceptions import InputError
 from tracking.ingest.excel import (
     EXACT_FLOAT_LIMIT,
@@ -271,7 +272,9 @@ def naive_zone(
     if not -24 * 60 < default_minutes < 24 * 60:
         raise ValueError(f"assume_utc_offset_minutes={default_minutes} is not a UTC offset")
     zone = timezone(timedelta(minutes=default_minutes))
-    words = CHINA_TIME if default_minutes == 480 else f"UTC{zone.tzname(None)[3:] or '+00:00'}"
+    words = (
+        CHINA_TIME if default_minutes == CHINA_OFFSET else f"UTC{zone.tzname(None)[3:] or '+00:00'}"
+    )
     return zone, f"{words}, the default; times in another zone need --timezone"
 
 
@@ -333,7 +336,7 @@ def open_orders(
     path: Path,
     *,
     tenant: str = "default",
-    assume_utc_offset_minutes: int = 480,
+    assume_utc_offset_minutes: int = CHINA_OFFSET,
     timezone: str | None = None,
     columns: Mapping[str, str] | None = None,
 ) -> OrdersFile:
@@ -378,7 +381,7 @@ def read_orders_bytes(
     *,
     source: str,
     tenant: str = "default",
-    assume_utc_offset_minutes: int = 480,
+    assume_utc_offset_minutes: int = CHINA_OFFSET,
     timezone: str | None = None,
     columns: Mapping[str, str] | None = None,
 ) -> OrdersFile:

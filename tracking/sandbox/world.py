@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from carriers.kit.simulated import LAST_MILE, SimEvent, SimLeg, SimShipment
+from tracking.core.countries import CHINA_OFFSET
 from tracking.core.domain import Stage
 
 __all__ = [
@@ -75,7 +76,7 @@ DESTINATIONS: tuple[Destination, ...] = (
 _DEST_WEIGHTS: tuple[int, ...] = (25, 15, 8, 8, 8, 8, 6, 6, 6, 4, 3, 3)
 
 ORIGIN_COUNTRY = "CN"
-ORIGIN_OFFSET = 480
+ORIGIN_OFFSET = CHINA_OFFSET
 ORIGIN_CITIES: tuple[str, ...] = ("Shenzhen", "Guangzhou", "Yiwu", "Dongguan", "Hangzhou")
 TRANSIT_HUBS: tuple[tuple[str, str, int], ...] = (
     ("Hong Kong", "HK", 480),
