@@ -39,7 +39,6 @@ from tracking.core.numbers import normalize_number
 
 __all__ = [
     "AUTH_ERROR_CODES",
-    "CHINA_OFFSET",
     "STAGE_MAP",
     "STATUSES",
     "FourPXStatus",

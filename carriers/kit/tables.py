@@ -6,8 +6,8 @@ for its stage (and its public source) as a comment beside the row. Adding a code
 reads exactly touches no control flow. The parser reads `StatusTable.stage_map`; the sandbox
 emits, for each stage, the codes of that stage that carry wording (`texts`), picked by the
 event's variant in the file's order (so the row order is the sandbox's behaviour). Parser and
-sandbox read one table; each carrier's tests check that its parser reads every row's code as
-the row's stage, the rows read `by_rule` included.
+sandbox read one table; `tests/test_datafiles.py` checks that each carrier's parser reads
+every row's code as the row's stage, the rows read `by_rule` included.
 
 A row holds at least `code` and `stage`; a carrier whose rows say more (a standard
 description, a status group) declares a `StatusRow` subclass with those fields. Files that
@@ -46,8 +46,8 @@ class StatusRow(BaseModel):
     """The `SimEvent.detail` of the exception the sandbox reports with this code."""
     by_rule: bool = False
     """The parser reads this code by a rule (a prefix family), not from the exact map: the row
-    only carries the sandbox's wording, and `stage` must be what the rule gives (each
-    carrier's tests check that `stage_of` agrees with every row)."""
+    only carries the sandbox's wording, and `stage` must be what the rule gives
+    (`tests/test_datafiles.py` checks every carrier's parser reads every row as its stage)."""
 
 
 S = TypeVar("S", bound=StatusRow)

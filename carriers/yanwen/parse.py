@@ -34,7 +34,6 @@ from tracking.core.exceptions import BadPayloadError, CarrierError
 from tracking.core.numbers import normalize_number
 
 __all__ = [
-    "CHINA_OFFSET",
     "HANDOVER_CODE",
     "NOT_FOUND_STATUS",
     "STAGE_MAP",

@@ -42,7 +42,6 @@ from tracking.core.exceptions import (
 
 __all__ = [
     "AUTH_CODES",
-    "CHINA_OFFSET",
     "FINAL_PACKAGE_STATES",
     "STAGE_MAP",
     "json_dict",

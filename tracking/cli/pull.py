@@ -21,9 +21,9 @@ from tracking.cli.common import (
     WindowDaysOption,
     WindowEndOption,
     as_of,
+    database,
     errors,
     fail,
-    open_db,
     out,
     policy,
     progress_bars,
@@ -119,8 +119,7 @@ def _run(
         as_of=moment if window_end else None,
         latency=latency,
     )
-    engine = open_db(current, create=create)
-    with progress_bars(not as_json) as hook:
+    with database(current, create=create) as engine, progress_bars(not as_json) as hook:
         report = asyncio.run(
             use_case(
                 engine=engine,
